@@ -1,0 +1,96 @@
+import type { Arch, Constraint } from './arch.ts';
+import type { Batch, SupernetEngine } from './engine.ts';
+import type { Rng } from './rng.ts';
+import type { SearchSpaceView } from './space.ts';
+
+/** Where training stands; strategies derive their schedules (PSS p and T, DNA phases) from it. */
+export interface StepContext {
+  /** Steps taken before this one (0-based index of this step). */
+  step: number;
+  /** Planned steps of the whole run. */
+  totalSteps: number;
+  /** Steps per pass over the training set. */
+  stepsPerEpoch: number;
+}
+
+/** What one training step did. */
+export interface StepLog {
+  /** Losses by name, e.g. `max`, `sampled`, `min`, `total`. */
+  losses: Record<string, number>;
+  /** Subnets that ran with gradients. */
+  archs: Arch[];
+}
+
+export type SamplePurpose = 'train' | 'eval' | 'deploy';
+
+/** A subnet proposed by a strategy. */
+export interface Proposal {
+  arch: Arch;
+  /** Where it came from, e.g. `space`, `pool:flops:8000000`, `search`. */
+  source: string;
+  /** The strategy's score (higher is better), when it has one. */
+  score?: number;
+}
+
+/** A metric reported for a subnet: by the client (ReportMetric) or measured by the server. */
+export interface MetricReport {
+  arch: Arch;
+  values: Record<string, number>;
+}
+
+/** Everything a strategy instance is built from. */
+export interface StrategyInit<C> {
+  space: SearchSpaceView;
+  config: C;
+  seed: number;
+  totalSteps: number;
+}
+
+/**
+ * A search strategy. One instance lives in the engine worker (training, search); a second,
+ * restored from the worker's latest `state()`, serves `sample` on the RPC thread, so `sample`
+ * and `onMetric` must be plain JavaScript (no tensors) and `state()` must be JSON.
+ */
+export interface SearchStrategy {
+  readonly id: string;
+  /** Decides which subnets run on this batch and with which losses, and calls `engine.step`. */
+  trainStep(engine: SupernetEngine, batch: Batch, ctx: StepContext): StepLog | Promise<StepLog>;
+  /**
+   * Proposes a subnet that fits `constraint` (any subnet when undefined). `rng` is the caller's
+   * stream; strategies must draw randomness from it here, not from their training stream.
+   * Throws FailedPreconditionError(CONSTRAINT_UNSATISFIABLE) when nothing fits.
+   */
+  sample(constraint: Constraint | undefined, purpose: SamplePurpose, rng: Rng): Proposal;
+  /** Takes a metric into account (PSS pool priority, CafeNet placement memory, DNA ratings). */
+  onMetric?(report: MetricReport): void;
+  /** Current phase name (DNA: `teacher`, `block-0`, ...). Default `train`. */
+  phase?(ctx: StepContext): string;
+  /**
+   * Post-training search for the best subnet under `constraint`, using the engine to measure
+   * candidates (PSS top-k validation, CafeNet evolution, DNA branch and bound). The result should
+   * be remembered in `state()` so that `sample(c, 'deploy')` returns it afterwards.
+   */
+  search?(engine: SupernetEngine, constraint: Constraint): Proposal | Promise<Proposal>;
+  /** JSON-serialisable state, including RNG streams; goes into every checkpoint. */
+  state(): unknown;
+  /** Restores `state()`; the next decisions must equal those of the run that saved it. */
+  load(state: unknown): void;
+}
+
+/** What a strategy package registers: an id, a config parser and a constructor. */
+export interface StrategyFactory<C = unknown> {
+  readonly id: string;
+  readonly description: string;
+  /** Validates and fills defaults; throws InvalidConfigError naming the bad key. */
+  parseConfig(raw: unknown): C;
+  create(init: StrategyInit<C>): SearchStrategy;
+}
+
+/**
+ * A third-party strategy module's shape: `export const strategies: StrategyFactory[]`
+ * (or a single `export const strategy`).
+ */
+export interface StrategyModule {
+  strategies?: StrategyFactory[];
+  strategy?: StrategyFactory;
+}
