@@ -1,3 +1,4 @@
+// Contributor conventions (layout, imports, tests, errors): CONTRIBUTING.md at the repository root.
 export * from './arch.ts';
 export * from './space.ts';
 export * from './engine.ts';

@@ -1,0 +1,90 @@
+// Contributor conventions (layout, imports, tests, errors): CONTRIBUTING.md at the repository root.
+import type { Arch, Batch, Cost, EvalResult, OptimizerConfig, SearchSpaceView, SupernetEngine } from '@supernetd/sdk';
+
+/** Which TensorFlow.js backend to run on. `auto`: tensorflow if it loads, else wasm. */
+export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+
+/** Where training data comes from (domain form of the proto DatasetRef). */
+export interface DatasetSpec {
+  /** Built-in name (`fashion-mnist`) when `format` is undefined. */
+  name?: string;
+  /** Files on disk for the idx, cifar10 and npy formats. */
+  path?: string;
+  format?: 'idx' | 'cifar10' | 'npy';
+  maxTrainExamples?: number;
+  maxTestExamples?: number;
+  augment?: boolean;
+}
+
+/** Optimisation and data of one experiment (domain form of the proto TrainingConfig, defaults filled). */
+export interface TrainingSpec {
+  dataset: DatasetSpec;
+  batchSize: number;
+  totalSteps: number;
+  optimizer: OptimizerConfig;
+  labelSmoothing: number;
+  seed: number;
+}
+
+/** A search space by preset name plus JSON overrides (domain form of the proto SearchSpace). */
+export interface SpaceSpec {
+  preset: string;
+  overrides?: Record<string, unknown>;
+}
+
+export interface EngineRuntimeOptions {
+  space: SpaceSpec;
+  training: TrainingSpec;
+  backend?: BackendPreference;
+}
+
+/** Raw tensor data as it arrives from the wire, before validation. */
+export interface RawTensor {
+  dtype: 'float32' | 'int32' | 'uint8';
+  shape: number[];
+  data: Float32Array | Int32Array | Uint8Array;
+}
+
+/** One exported file. */
+export interface ExportedFileData {
+  path: string;
+  data: Uint8Array;
+}
+
+/**
+ * One experiment's engine: the supernet, its optimiser, its data stream. Lives in the experiment's
+ * worker thread. `engine` is what strategies get; the rest is for the worker host.
+ */
+export interface EngineRuntime {
+  readonly engine: SupernetEngine;
+  readonly space: SearchSpaceView;
+  /** Optimiser steps taken (each `engine.step` call adds one). */
+  readonly step: number;
+  readonly stepsPerEpoch: number;
+  /** The next batch of the seeded, shuffled (and augmented, if configured) training stream. Caller disposes. */
+  nextTrainBatch(): Batch;
+  /**
+   * Validates and converts an inline batch: InvalidArgumentError with reason INVALID_TENSOR (byte
+   * length vs shape), SHAPE_MISMATCH (image size/channels/label count), NON_FINITE_VALUE (NaN/Inf),
+   * INVALID_ARGUMENT (label out of range). uint8 images are scaled to [0, 1]. Caller disposes.
+   */
+  batchFromRaw(images: RawTensor, labels: RawTensor): Batch;
+  /**
+   * Test-split accuracy of `arch` (or on `batch` when given), after BN recalibration on training
+   * batches unless `recalibrate` is false (PSS procedure: cumulative over 9 batches). The
+   * supernet's own BN statistics are restored afterwards.
+   */
+  evaluate(arch: Arch, opts?: { maxExamples?: number; recalibrate?: boolean; batch?: Batch }): EvalResult;
+  /**
+   * Standalone TF.js LayersModel of `arch` with inherited (and, unless `recalibrate` is false,
+   * BN-recalibrated) weights: `model.json`, `weights.bin`, `arch.json` (architecture and cost).
+   */
+  exportSubnet(arch: Arch, opts?: { recalibrate?: boolean }): Promise<{ files: ExportedFileData[]; cost: Cost }>;
+  /** Writes weights, optimiser state, step, data-stream and RNG state plus `extra` to `dir` atomically. */
+  saveCheckpoint(dir: string, extra: unknown): Promise<void>;
+  /** Restores the latest checkpoint in `dir`; returns its `extra`, or undefined when there is none. */
+  loadCheckpoint(dir: string): Promise<unknown>;
+  /** Live tensors and bytes of this thread's TensorFlow.js engine. */
+  memory(): { numTensors: number; numBytes: number };
+  dispose(): void;
+}
