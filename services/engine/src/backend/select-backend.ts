@@ -2,6 +2,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+// tfjs-core's Node bundle registers no gradients; tfjs-layers' Node bundle registers them all (in the
+// registry tfjs-core keeps on globalThis), which is what training on any backend needs.
+import '@tensorflow/tfjs-layers';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from './wasm-training-kernels.ts';
 
