@@ -1,0 +1,53 @@
+import { InvalidArgumentError } from '@supernetd/sdk';
+import type { SpaceSpec } from '../runtime-types.ts';
+import type { SpaceDefinition } from './definition.ts';
+import { listPresets, presetDefinition } from './presets.ts';
+import type { PresetOptions } from './presets.ts';
+import { ResolvedSpace } from './resolved-space.ts';
+import type { LatencyTable } from './resolved-space.ts';
+
+const OVERRIDE_KEYS = new Set(['numClasses', 'inputShape', 'resolutions', 'definition', 'bnEpsilon']);
+
+function invalid(message: string): never {
+  throw new InvalidArgumentError(message, 'INVALID_SEARCH_SPACE');
+}
+
+/**
+ * Resolves a preset name plus overrides (`numClasses`, `inputShape`, `resolutions`, `bnEpsilon`) or,
+ * with preset `custom`, `overrides.definition` (a whole SpaceDefinition) into a validated space.
+ * Pure JavaScript: safe on the RPC thread. Throws InvalidArgumentError(INVALID_SEARCH_SPACE) naming
+ * the unknown preset, override or the offending layer/field.
+ */
+export function resolveSpace(spec: SpaceSpec, opts: { latencyTable?: LatencyTable } = {}): ResolvedSpace {
+  return new ResolvedSpace(spaceDefinition(spec), opts.latencyTable);
+}
+
+/** The definition `resolveSpace` would validate, before validation. */
+export function spaceDefinition(spec: SpaceSpec): SpaceDefinition {
+  const o = spec.overrides ?? {};
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) invalid('search space overrides must be an object');
+  for (const k of Object.keys(o)) {
+    if (!OVERRIDE_KEYS.has(k)) invalid(`search space override '${k}' is not supported (allowed: ${[...OVERRIDE_KEYS].join(', ')})`);
+  }
+  let def: SpaceDefinition;
+  if (spec.preset === 'custom') {
+    if (o.definition === null || typeof o.definition !== 'object') invalid("preset 'custom' needs overrides.definition");
+    def = structuredClone(o.definition) as SpaceDefinition;
+  } else {
+    if (o.definition !== undefined) invalid("overrides.definition is only allowed with preset 'custom'");
+    const p: Partial<PresetOptions> = {};
+    if (o.inputShape !== undefined) p.inputShape = o.inputShape as [number, number, number];
+    if (o.numClasses !== undefined) p.numClasses = o.numClasses as number;
+    if (o.resolutions !== undefined) p.resolutions = o.resolutions as number[];
+    const built = presetDefinition(spec.preset, p);
+    if (!built) {
+      invalid(`unknown search space preset '${spec.preset}' (known: ${listPresets().map((x) => x.name).join(', ')}, custom)`);
+    }
+    def = built;
+  }
+  if (o.inputShape !== undefined) def.inputShape = o.inputShape as [number, number, number];
+  if (o.numClasses !== undefined) def.numClasses = o.numClasses as number;
+  if (o.resolutions !== undefined) def.resolutions = o.resolutions as number[];
+  if (o.bnEpsilon !== undefined) def.bnEpsilon = o.bnEpsilon as number;
+  return def;
+}

@@ -1,0 +1,482 @@
+import { InvalidArgumentError, makeDivisible } from '@supernetd/sdk';
+import type { Arch, BlockInfo, Cost, LayerInfo, OpChoice, SearchSpaceView, WidthChoice } from '@supernetd/sdk';
+import type { Activation, LayerDef, SpaceDefinition, WidthDef } from './definition.ts';
+
+/** A layer's output width after resolution: elastic (`choice`) or fixed; `max` is the supernet's. */
+export interface WidthSlot {
+  choice?: string;
+  max: number;
+}
+
+/** One candidate op of an MBConv layer, with its supernet hidden width. */
+export interface ResolvedOp extends OpChoice {
+  skip: boolean;
+  /** Hidden channels at max input width (equals the input width when expand is 1). */
+  hiddenMax: number;
+}
+
+/** A validated layer with its input and output widths resolved. */
+export interface ResolvedLayer {
+  id: string;
+  kind: LayerInfo['kind'];
+  block: string;
+  /** Index into `blocks`; -1 for tail layers (head, pool, classifier). */
+  blockIndex: number;
+  kernel: number;
+  stride: number;
+  act: Activation;
+  input: WidthSlot;
+  output: WidthSlot;
+  /** MBConv candidate ops (one when the layer has no op choice); empty for other kinds. */
+  ops: ResolvedOp[];
+  /** Whether an op-choice layer (listed in opLayerIds). */
+  hasOpChoice: boolean;
+  residual: boolean;
+}
+
+/** Milliseconds per layer keyed by `latencyKey`; measured on a host, summed into `cost().latency`. */
+export type LatencyTable = Record<string, number>;
+
+/** Block-index value of the layers after the last block. */
+export const TAIL_BLOCK = 'tail';
+
+function fail(space: string, where: string, message: string): never {
+  throw new InvalidArgumentError(`search space '${space}': ${where}: ${message}`, 'INVALID_SEARCH_SPACE');
+}
+
+const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
+
+/** Output spatial size of a 'same'-padded conv (algorithms.md 1.3 with p = floor(k/2)). */
+export function convOutSize(inSize: number, kernel: number, stride: number): number {
+  const p = Math.floor(kernel / 2);
+  return Math.floor((inSize + 2 * p - kernel) / stride) + 1;
+}
+
+function widthCandidates(w: WidthDef): number[] {
+  if (w.candidates) return [...w.candidates];
+  const d = w.divisor ?? 8;
+  const lo = Math.round((w.minMult ?? 0.25) * 1000);
+  const hi = Math.round((w.maxMult ?? 1) * 1000);
+  const set = new Set<number>();
+  for (let m = lo; m <= hi; m++) set.add(makeDivisible((w.base * m) / 1000, d));
+  return [...set].sort((a, b) => a - b);
+}
+
+/**
+ * A validated search space: the strategies' read-only view plus the resolved layers the supernet
+ * is built from. Construct with `resolveSpace`; throws InvalidArgumentError(INVALID_SEARCH_SPACE).
+ */
+export class ResolvedSpace implements SearchSpaceView {
+  readonly name: string;
+  readonly inputShape: readonly [number, number, number];
+  readonly numClasses: number;
+  readonly resolutions: readonly number[];
+  readonly widthChoices: readonly WidthChoice[];
+  readonly layers: readonly LayerInfo[];
+  readonly blocks: readonly BlockInfo[];
+  readonly opLayerIds: readonly string[];
+  readonly resolvedLayers: readonly ResolvedLayer[];
+  readonly bnEpsilon: number;
+  /** The definition it was resolved from (JSON), for checkpoints and export metadata. */
+  readonly definition: SpaceDefinition;
+  private readonly widthById: Map<string, WidthChoice>;
+  private readonly latencyTable: LatencyTable | undefined;
+
+  constructor(def: SpaceDefinition, latencyTable?: LatencyTable) {
+    const name = typeof def?.name === 'string' && def.name !== '' ? def.name : 'custom';
+    const bad = (where: string, msg: string): never => fail(name, where, msg);
+    if (def === null || typeof def !== 'object') bad('definition', 'must be an object');
+    const shape = def.inputShape;
+    if (!Array.isArray(shape) || shape.length !== 3 || !shape.every(isPosInt)) {
+      bad('inputShape', 'must be [height, width, channels] of positive integers');
+    }
+    if (shape[0] !== shape[1]) bad('inputShape', `images must be square, got ${shape[0]}x${shape[1]}`);
+    if (!isPosInt(def.numClasses) || def.numClasses < 2) bad('numClasses', 'must be an integer >= 2');
+    if (!Array.isArray(def.resolutions) || def.resolutions.length === 0 || !def.resolutions.every(isPosInt)) {
+      bad('resolutions', 'must be a non-empty list of positive integers');
+    }
+    const resolutions = [...new Set(def.resolutions)].sort((a, b) => a - b);
+    const bnEpsilon = def.bnEpsilon ?? 1e-5;
+    if (!(typeof bnEpsilon === 'number' && bnEpsilon > 0)) bad('bnEpsilon', 'must be a positive number');
+
+    // widths
+    if (!Array.isArray(def.widths)) bad('widths', 'must be a list');
+    const widthById = new Map<string, WidthChoice>();
+    for (const [i, w] of def.widths.entries()) {
+      const where = `widths[${i}]${typeof w?.id === 'string' ? ` '${w.id}'` : ''}`;
+      if (typeof w?.id !== 'string' || w.id === '') bad(where, 'id must be a non-empty string');
+      if (widthById.has(w.id)) bad(where, 'duplicate width id');
+      if (!isPosInt(w.base)) bad(where, 'base must be a positive integer');
+      const minMult = w.minMult ?? 0.25;
+      const maxMult = w.maxMult ?? 1;
+      if (!(typeof minMult === 'number' && typeof maxMult === 'number' && minMult > 0 && minMult <= maxMult)) {
+        bad(where, 'needs 0 < minMult <= maxMult');
+      }
+      const divisor = w.divisor ?? 8;
+      if (!isPosInt(divisor)) bad(where, 'divisor must be a positive integer');
+      if (w.candidates !== undefined) {
+        if (!Array.isArray(w.candidates) || w.candidates.length === 0 || !w.candidates.every(isPosInt)) {
+          bad(where, 'candidates must be a non-empty list of positive integers');
+        }
+        if (w.candidates.some((c, j) => j > 0 && c <= (w.candidates?.[j - 1] ?? 0))) {
+          bad(where, 'candidates must be strictly ascending');
+        }
+      }
+      const candidates = widthCandidates(w);
+      widthById.set(w.id, {
+        id: w.id,
+        max: candidates[candidates.length - 1] as number,
+        base: w.base,
+        minMult,
+        maxMult,
+        divisor,
+        candidates,
+        layerIds: [],
+      });
+    }
+
+    // layers
+    if (!Array.isArray(def.blocks) || def.blocks.length === 0) bad('blocks', 'must be a non-empty list');
+    if (!Array.isArray(def.tail)) bad('tail', 'must be a list');
+    const seenLayer = new Set<string>();
+    const seenBlock = new Set<string>();
+    const resolved: ResolvedLayer[] = [];
+    let current: WidthSlot = { max: shape[2] };
+    const slotOf = (where: string, ref: unknown): WidthSlot => {
+      if (typeof ref === 'string') {
+        const w = widthById.get(ref);
+        if (!w) return bad(where, `out refers to unknown width '${ref}'`);
+        return { choice: ref, max: w.max };
+      }
+      if (isPosInt(ref)) return { max: ref };
+      return bad(where, 'out must be a width id or a positive integer');
+    };
+    const sameSlot = (a: WidthSlot, b: WidthSlot) =>
+      a.choice !== undefined || b.choice !== undefined ? a.choice === b.choice : a.max === b.max;
+    const kernelOf = (where: string, k: unknown): number => {
+      if (!isPosInt(k) || k % 2 === 0) bad(where, `kernel must be an odd positive integer, got ${String(k)}`);
+      return k as number;
+    };
+    const strideOf = (where: string, s: unknown): number => {
+      const v = s ?? 1;
+      if (v !== 1 && v !== 2) bad(where, `stride must be 1 or 2, got ${String(s)}`);
+      return v as number;
+    };
+    const actOf = (where: string, a: unknown): Activation => {
+      const v = a ?? 'relu6';
+      if (v !== 'relu6' && v !== 'relu' && v !== 'none') bad(where, `act must be relu6, relu or none, got ${String(a)}`);
+      return v as Activation;
+    };
+
+    const addLayer = (l: LayerDef, block: string, blockIndex: number, inTail: boolean) => {
+      const where = `layer '${typeof l?.id === 'string' ? l.id : '?'}'`;
+      if (l === null || typeof l !== 'object') bad(`block '${block}'`, 'layers must be objects');
+      if (typeof l.id !== 'string' || l.id === '') bad(`block '${block}'`, 'every layer needs a non-empty string id');
+      if (seenLayer.has(l.id)) bad(where, 'duplicate layer id');
+      seenLayer.add(l.id);
+      const input = current;
+      const base = { id: l.id, block, blockIndex, input, ops: [] as ResolvedOp[], hasOpChoice: false, residual: false };
+      switch (l.type) {
+        case 'conv': {
+          const output = slotOf(where, l.out);
+          resolved.push({
+            ...base,
+            kind: 'conv',
+            kernel: kernelOf(where, l.kernel),
+            stride: strideOf(where, l.stride),
+            act: actOf(where, l.act),
+            output,
+          });
+          current = output;
+          break;
+        }
+        case 'dwconv':
+          resolved.push({
+            ...base,
+            kind: 'dwconv',
+            kernel: kernelOf(where, l.kernel),
+            stride: strideOf(where, l.stride),
+            act: actOf(where, l.act),
+            output: input,
+          });
+          break;
+        case 'mbconv': {
+          const output = slotOf(where, l.out);
+          const stride = strideOf(where, l.stride);
+          const shapesMatch = stride === 1 && sameSlot(input, output);
+          let ops: OpChoice[];
+          if (l.ops !== undefined) {
+            if (!Array.isArray(l.ops) || l.ops.length === 0) bad(where, 'ops must be a non-empty list');
+            if (l.expand !== undefined || l.kernel !== undefined) bad(where, 'give either ops or expand/kernel, not both');
+            ops = l.ops;
+          } else {
+            ops = [{ name: 'op', expand: l.expand ?? 6, kernel: l.kernel ?? 3 }];
+          }
+          const names = new Set<string>();
+          const rops = ops.map((op, j): ResolvedOp => {
+            const ow = `${where} ops[${j}]`;
+            if (typeof op?.name !== 'string' || op.name === '') bad(ow, 'name must be a non-empty string');
+            if (names.has(op.name)) bad(ow, `duplicate op name '${op.name}'`);
+            names.add(op.name);
+            if (op.skip) {
+              if (!shapesMatch) bad(ow, 'skip op needs stride 1 and the same width as the input');
+              return { name: op.name, kernel: 1, expand: 1, skip: true, hiddenMax: 0 };
+            }
+            if (!(typeof op.expand === 'number' && op.expand >= 1)) bad(ow, 'expand must be a number >= 1');
+            const kernel = kernelOf(ow, op.kernel);
+            const hiddenMax = op.expand === 1 ? input.max : makeDivisible(input.max * op.expand);
+            return { name: op.name, kernel, expand: op.expand, skip: false, hiddenMax };
+          });
+          const res = l.residual ?? 'auto';
+          if (res !== 'auto' && typeof res !== 'boolean') bad(where, 'residual must be true, false or "auto"');
+          if (res === true && !shapesMatch) {
+            bad(where, 'residual add needs stride 1 and output following the same width choice as the input');
+          }
+          resolved.push({
+            ...base,
+            kind: 'mbconv',
+            kernel: Math.max(...rops.map((o) => o.kernel)),
+            stride,
+            act: 'relu6',
+            output,
+            ops: rops,
+            hasOpChoice: l.ops !== undefined,
+            residual: res === 'auto' ? shapesMatch : res,
+          });
+          current = output;
+          break;
+        }
+        case 'pool':
+          if (!inTail) bad(where, 'pool belongs in the tail');
+          resolved.push({ ...base, kind: 'pool', kernel: 1, stride: 1, act: 'none', output: input });
+          break;
+        case 'linear': {
+          if (!inTail) bad(where, 'linear belongs in the tail');
+          const out = l.out ?? def.numClasses;
+          if (out !== def.numClasses) bad(where, `classifier out must equal numClasses (${def.numClasses})`);
+          const output = { max: out };
+          resolved.push({ ...base, kind: 'linear', kernel: 1, stride: 1, act: 'none', output });
+          current = output;
+          break;
+        }
+        default:
+          bad(where, `unknown type '${String((l as { type?: unknown }).type)}'`);
+      }
+    };
+
+    def.blocks.forEach((b, bi) => {
+      const where = `blocks[${bi}]`;
+      if (typeof b?.id !== 'string' || b.id === '') bad(where, 'id must be a non-empty string');
+      if (b.id === TAIL_BLOCK || seenBlock.has(b.id)) bad(`block '${b.id}'`, 'duplicate or reserved block id');
+      seenBlock.add(b.id);
+      if (!Array.isArray(b.layers) || b.layers.length === 0) bad(`block '${b.id}'`, 'layers must be a non-empty list');
+      for (const l of b.layers) addLayer(l, b.id, bi, false);
+    });
+    for (const l of def.tail) addLayer(l, TAIL_BLOCK, -1, true);
+    const n = resolved.length;
+    if (n < 2 || resolved[n - 2]?.kind !== 'pool' || resolved[n - 1]?.kind !== 'linear') {
+      bad('tail', 'must end with one pool layer followed by one linear classifier');
+    }
+    if (resolved.filter((l) => l.kind === 'pool' || l.kind === 'linear').length !== 2) {
+      bad('tail', 'only one pool and one linear layer are allowed');
+    }
+    for (const l of resolved) {
+      if (l.kind !== 'pool' && l.kind !== 'linear' && l.output.choice) widthById.get(l.output.choice)?.layerIds.push(l.id);
+    }
+    for (const w of widthById.values()) {
+      if (w.layerIds.length === 0) bad(`width '${w.id}'`, 'is not used by any layer');
+    }
+
+    this.definition = def;
+    this.name = name;
+    this.inputShape = [shape[0], shape[1], shape[2]];
+    this.numClasses = def.numClasses;
+    this.resolutions = resolutions;
+    this.bnEpsilon = bnEpsilon;
+    this.widthById = widthById;
+    this.widthChoices = [...widthById.values()];
+    this.resolvedLayers = resolved;
+    this.latencyTable = latencyTable;
+    this.layers = resolved.map((l) => {
+      const info: LayerInfo = { id: l.id, kind: l.kind, block: l.block, kernel: l.kernel, stride: l.stride };
+      if (l.output.choice && l.kind !== 'pool') info.widthChoice = l.output.choice;
+      if (l.hasOpChoice) info.ops = l.ops.map(({ name: opName, kernel, expand, skip }) => (skip ? { name: opName, kernel, expand, skip } : { name: opName, kernel, expand }));
+      return info;
+    });
+    this.opLayerIds = resolved.filter((l) => l.hasOpChoice).map((l) => l.id);
+    // block shapes at max width and the largest resolution
+    let size = resolutions[resolutions.length - 1] as number;
+    const blocks: BlockInfo[] = [];
+    def.blocks.forEach((b, bi) => {
+      const ls = resolved.filter((l) => l.blockIndex === bi);
+      for (const l of ls) size = convOutSize(size, l.kind === 'mbconv' ? 1 : l.kernel, l.stride);
+      blocks.push({ id: b.id, index: bi, layerIds: ls.map((l) => l.id), outChannels: (ls[ls.length - 1] as ResolvedLayer).output.max, outSize: size });
+    });
+    this.blocks = blocks;
+  }
+
+  width(id: string): WidthChoice {
+    const w = this.widthById.get(id);
+    if (!w) throw new InvalidArgumentError(`unknown width choice '${id}'`);
+    return w;
+  }
+
+  maxArch(): Arch {
+    return this.archWith(this.resolutions[this.resolutions.length - 1] as number, (w) => w.max);
+  }
+
+  minArch(): Arch {
+    return this.archWith(this.resolutions[0] as number, (w) => w.candidates[0] as number);
+  }
+
+  private archWith(resolution: number, pick: (w: WidthChoice) => number): Arch {
+    const width: Record<string, number> = {};
+    for (const w of this.widthChoices) width[w.id] = pick(w);
+    const arch: Arch = { resolution, width };
+    if (this.opLayerIds.length > 0) arch.op = Object.fromEntries(this.opLayerIds.map((id) => [id, 0]));
+    return arch;
+  }
+
+  validateArch(arch: Arch): void {
+    const bad = (field: string, msg: string): never => {
+      throw new InvalidArgumentError(`arch ${field}: ${msg} (space '${this.name}')`);
+    };
+    if (arch === null || typeof arch !== 'object') bad('', 'must be an object');
+    if (!this.resolutions.includes(arch.resolution)) {
+      bad('resolution', `${String(arch.resolution)} is not one of ${this.resolutions.join(', ')}`);
+    }
+    const width = arch.width ?? {};
+    if (typeof width !== 'object') bad('width', 'must be an object');
+    for (const k of Object.keys(width)) if (!this.widthById.has(k)) bad(`width.${k}`, 'unknown width choice');
+    const idx = arch.channelIdx ?? {};
+    for (const k of Object.keys(idx)) if (!this.widthById.has(k)) bad(`channelIdx.${k}`, 'unknown width choice');
+    for (const w of this.widthChoices) {
+      const v = width[w.id];
+      if (v === undefined) bad(`width.${w.id}`, 'missing');
+      const ci = idx[w.id];
+      if (ci !== undefined) {
+        if (!isPosInt(v) || v > w.max) bad(`width.${w.id}`, `${String(v)} must be an integer in [1, ${w.max}]`);
+        if (!Array.isArray(ci) || ci.length !== v) bad(`channelIdx.${w.id}`, `must list exactly ${String(v)} channels`);
+        for (let i = 0; i < ci.length; i++) {
+          const c = ci[i];
+          if (!Number.isInteger(c) || (c as number) < 0 || (c as number) >= w.max) {
+            bad(`channelIdx.${w.id}`, `index ${String(c)} outside [0, ${w.max})`);
+          }
+          if (i > 0 && (c as number) <= (ci[i - 1] as number)) bad(`channelIdx.${w.id}`, 'indices must be strictly ascending');
+        }
+      } else if (!w.candidates.includes(v as number)) {
+        bad(`width.${w.id}`, `${String(v)} is not one of ${w.candidates.join(', ')}`);
+      }
+    }
+    const op = arch.op ?? {};
+    const opLayers = new Map(this.resolvedLayers.filter((l) => l.hasOpChoice).map((l) => [l.id, l]));
+    for (const [k, v] of Object.entries(op)) {
+      const l = opLayers.get(k);
+      if (!l) return bad(`op.${k}`, 'not an op-choice layer');
+      if (!Number.isInteger(v) || v < 0 || v >= l.ops.length) bad(`op.${k}`, `${String(v)} must be an integer in [0, ${l.ops.length})`);
+    }
+  }
+
+  /** Active output channels of a slot in `arch`. */
+  activeWidth(slot: WidthSlot, arch: Arch): number {
+    return slot.choice === undefined ? slot.max : (arch.width[slot.choice] as number);
+  }
+
+  /** The op `arch` selects at an MBConv layer. */
+  opOf(layer: ResolvedLayer, arch: Arch): ResolvedOp {
+    return layer.ops[layer.hasOpChoice ? (arch.op?.[layer.id] ?? 0) : 0] as ResolvedOp;
+  }
+
+  cost(arch: Arch): Cost {
+    const total: Cost = { flops: 0, params: 0, latency: 0 };
+    for (const c of Object.values(this.layerCosts(arch))) {
+      total.flops += c.flops;
+      total.params += c.params;
+      total.latency += c.latency;
+    }
+    return total;
+  }
+
+  layerCosts(arch: Arch): Record<string, Cost> {
+    const out: Record<string, Cost> = {};
+    for (const s of this.layerShapes(arch)) {
+      out[s.layer.id] = { ...layerCost(s), latency: this.latencyTable?.[latencyKey(s)] ?? 0 };
+    }
+    return out;
+  }
+
+  /** Each layer's active shapes in `arch` (input size, channels, chosen op), in network order. */
+  layerShapes(arch: Arch): LayerShape[] {
+    let size = arch.resolution;
+    const shapes: LayerShape[] = [];
+    for (const layer of this.resolvedLayers) {
+      const cin = this.activeWidth(layer.input, arch);
+      const cout = this.activeWidth(layer.output, arch);
+      const op = layer.kind === 'mbconv' ? this.opOf(layer, arch) : undefined;
+      const kernel = op ? op.kernel : layer.kernel;
+      const outSize = layer.kind === 'pool' || layer.kind === 'linear' ? 1 : convOutSize(size, op?.skip ? 1 : kernel, layer.stride);
+      const hidden = op === undefined || op.skip ? 0 : op.expand === 1 ? cin : makeDivisible(cin * op.expand);
+      shapes.push({ layer, inSize: size, outSize, cin, cout, hidden, kernel, op });
+      size = outSize;
+    }
+    return shapes;
+  }
+}
+
+/** Active shape of one layer in one arch. */
+export interface LayerShape {
+  layer: ResolvedLayer;
+  inSize: number;
+  outSize: number;
+  cin: number;
+  cout: number;
+  /** MBConv hidden channels (0 for other kinds and skip ops). */
+  hidden: number;
+  kernel: number;
+  op: ResolvedOp | undefined;
+}
+
+/** conv() of algorithms.md 1.3: out^2 * (cout/groups) * k^2 * cin. */
+export function convFlops(inSize: number, cin: number, cout: number, k: number, s: number, groups = 1): number {
+  const out = convOutSize(inSize, k, s);
+  return out * out * (cout / groups) * k * k * cin;
+}
+
+/**
+ * MACs and parameters of one layer (algorithms.md 1.3). FLOPs leave out BN, activations, biases
+ * and the residual add; params count conv/FC weights, BN gamma and beta, and the FC bias.
+ */
+export function layerCost(s: LayerShape): { flops: number; params: number } {
+  const { layer, inSize, cin, cout, kernel: k } = s;
+  switch (layer.kind) {
+    case 'conv':
+      return { flops: convFlops(inSize, cin, cout, k, layer.stride), params: k * k * cin * cout + 2 * cout };
+    case 'dwconv':
+      return { flops: convFlops(inSize, cin, cin, k, layer.stride, cin), params: k * k * cin + 2 * cin };
+    case 'pool':
+      return { flops: inSize * inSize * cin, params: 0 };
+    case 'linear':
+      return { flops: cin * cout, params: cin * cout + cout };
+    case 'mbconv': {
+      const op = s.op as ResolvedOp;
+      if (op.skip) return { flops: 0, params: 0 };
+      const h = s.hidden;
+      let flops = 0;
+      let params = 0;
+      if (op.expand !== 1) {
+        flops += convFlops(inSize, cin, h, 1, 1);
+        params += cin * h + 2 * h;
+      }
+      flops += convFlops(inSize, h, h, k, layer.stride, h);
+      params += k * k * h + 2 * h;
+      flops += convFlops(s.outSize, h, cout, 1, 1);
+      params += h * cout + 2 * cout;
+      return { flops, params };
+    }
+  }
+}
+
+/** Latency-table key of a layer shape: kind, input size, channels, hidden, kernel, stride. */
+export function latencyKey(s: LayerShape): string {
+  return `${s.layer.kind}:${s.inSize}:${s.cin}:${s.cout}:${s.hidden}:${s.kernel}:${s.layer.stride}${s.op?.skip ? ':skip' : ''}`;
+}
