@@ -5,3 +5,5 @@ export * from './engine.ts';
 export * from './strategy.ts';
 export * from './errors.ts';
 export * from './rng.ts';
+export * from './config-reader.ts';
+export * from './sampling.ts';

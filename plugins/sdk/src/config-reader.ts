@@ -1,0 +1,126 @@
+import { InvalidConfigError } from './errors.ts';
+
+/** Bounds for a numeric config value. */
+export interface NumberBounds {
+  min?: number;
+  max?: number;
+  /** Exclusive lower bound. */
+  above?: number;
+  integer?: boolean;
+}
+
+/**
+ * Reads a strategy's raw JSON config key by key, filling defaults. Every getter throws
+ * InvalidConfigError naming the key; `done()` throws on keys no getter asked for.
+ */
+export class ConfigReader {
+  private readonly raw: Record<string, unknown>;
+  private readonly seen = new Set<string>();
+
+  constructor(
+    private readonly strategyId: string,
+    raw: unknown,
+    private readonly prefix = '',
+  ) {
+    if (raw === undefined || raw === null) this.raw = {};
+    else if (typeof raw === 'object' && !Array.isArray(raw)) this.raw = raw as Record<string, unknown>;
+    else throw new InvalidConfigError(strategyId, `${prefix || 'config'}: must be an object`);
+  }
+
+  /** Throws InvalidConfigError naming `key`. */
+  fail(key: string, message: string): never {
+    throw new InvalidConfigError(this.strategyId, `${this.prefix}${key}: ${message}`);
+  }
+
+  private take(key: string): unknown {
+    this.seen.add(key);
+    return this.raw[key];
+  }
+
+  private checkNumber(key: string, v: unknown, b: NumberBounds): number {
+    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(key, `must be a finite number, got ${JSON.stringify(v)}`);
+    if (b.integer && !Number.isInteger(v)) this.fail(key, `must be an integer, got ${v}`);
+    if (b.min !== undefined && v < b.min) this.fail(key, `must be >= ${b.min}, got ${v}`);
+    if (b.max !== undefined && v > b.max) this.fail(key, `must be <= ${b.max}, got ${v}`);
+    if (b.above !== undefined && !(v > b.above)) this.fail(key, `must be > ${b.above}, got ${v}`);
+    return v;
+  }
+
+  number(key: string, def: number, bounds: NumberBounds = {}): number {
+    const v = this.take(key);
+    return v === undefined ? def : this.checkNumber(key, v, bounds);
+  }
+
+  /** A number or undefined when absent. */
+  optionalNumber(key: string, bounds: NumberBounds = {}): number | undefined {
+    const v = this.take(key);
+    return v === undefined ? undefined : this.checkNumber(key, v, bounds);
+  }
+
+  boolean(key: string, def: boolean): boolean {
+    const v = this.take(key);
+    if (v === undefined) return def;
+    if (typeof v !== 'boolean') this.fail(key, `must be true or false, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  /** One of `allowed`. */
+  oneOf<T extends string>(key: string, def: T, allowed: readonly T[]): T {
+    const v = this.take(key);
+    if (v === undefined) return def;
+    if (typeof v !== 'string' || !allowed.includes(v as T)) {
+      this.fail(key, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+    }
+    return v as T;
+  }
+
+  /** A string or undefined when absent. */
+  optionalString(key: string): string | undefined {
+    const v = this.take(key);
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v === '') this.fail(key, `must be a non-empty string, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  /** A list of numbers, each within bounds; `length` fixes its size when given. */
+  numberList(key: string, def: number[] | undefined, bounds: NumberBounds = {}, length?: { min?: number; max?: number }): number[] | undefined {
+    const v = this.take(key);
+    if (v === undefined) return def;
+    if (!Array.isArray(v)) this.fail(key, `must be a list of numbers, got ${JSON.stringify(v)}`);
+    if (length?.min !== undefined && v.length < length.min) this.fail(key, `needs at least ${length.min} entries`);
+    if (length?.max !== undefined && v.length > length.max) this.fail(key, `allows at most ${length.max} entries`);
+    return v.map((x, i) => this.checkNumber(`${key}[${i}]`, x, bounds));
+  }
+
+  /** A list of distinct strings from `allowed` (any non-empty strings when `allowed` is undefined). */
+  stringList<T extends string>(key: string, def: T[] | undefined, allowed?: readonly T[]): T[] | undefined {
+    const v = this.take(key);
+    if (v === undefined) return def;
+    if (!Array.isArray(v) || v.length === 0) this.fail(key, `must be a non-empty list, got ${JSON.stringify(v)}`);
+    const seen = new Set<string>();
+    for (const [i, x] of v.entries()) {
+      if (typeof x !== 'string' || x === '') this.fail(`${key}[${i}]`, 'must be a non-empty string');
+      if (allowed && !allowed.includes(x as T)) this.fail(`${key}[${i}]`, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(x)}`);
+      if (seen.has(x)) this.fail(`${key}[${i}]`, `duplicate ${JSON.stringify(x)}`);
+      seen.add(x);
+    }
+    return v as T[];
+  }
+
+  /** A nested object read by its own reader (unknown nested keys are refused by `read`). */
+  object<T>(key: string, read: (r: ConfigReader) => T): T {
+    const v = this.take(key);
+    if (v !== undefined && (v === null || typeof v !== 'object' || Array.isArray(v))) this.fail(key, 'must be an object');
+    const inner = new ConfigReader(this.strategyId, v, `${this.prefix}${key}.`);
+    const out = read(inner);
+    inner.done();
+    return out;
+  }
+
+  /** Throws InvalidConfigError naming the first key no getter read. */
+  done(): void {
+    for (const k of Object.keys(this.raw)) {
+      if (!this.seen.has(k)) throw new InvalidConfigError(this.strategyId, `${this.prefix}${k}: unknown key`);
+    }
+  }
+}
