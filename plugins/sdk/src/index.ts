@@ -7,3 +7,5 @@ export * from './errors.ts';
 export * from './rng.ts';
 export * from './config-reader.ts';
 export * from './sampling.ts';
+export * from './scoring.ts';
+export * from './loss-parts.ts';
