@@ -1,0 +1,130 @@
+import { ConfigReader, LossParts, Rng, ScoreBoard, fits, metricScore, randomArch, sampleFitting } from '@supernetd/sdk';
+import type {
+  Arch,
+  Batch,
+  Constraint,
+  MetricReport,
+  Proposal,
+  SamplePurpose,
+  ScoredArch,
+  SearchSpaceView,
+  SearchStrategy,
+  StepContext,
+  StepLog,
+  StrategyFactory,
+  StrategyInit,
+  SupernetEngine,
+} from '@supernetd/sdk';
+
+/** Config of the `sandwich` strategy. */
+export interface SandwichConfig {
+  /** Random subnets between the max and the min net per step (BigNAS: 2). */
+  randomSubnets: number;
+  /** Train the random and min subnets on the max net's stop-gradient logits (KL); false: CE on labels. */
+  inplaceDistillation: boolean;
+  /** Label smoothing of the max net's cross-entropy (default 0). */
+  labelSmoothing: number;
+  sampleTries: number;
+  leaderboardSize: number;
+  metricLambda: number;
+}
+
+interface SandwichState {
+  rng: number[];
+  leaderboard: ScoredArch[];
+}
+
+/**
+ * The sandwich rule with in-place distillation (US-Nets, BigNAS): each step trains the max net on
+ * labels, `randomSubnets` uniform subnets and the min net on the max net's soft labels, in one step.
+ */
+export class SandwichStrategy implements SearchStrategy {
+  readonly id = 'sandwich';
+  private readonly rng: Rng;
+  private readonly board: ScoreBoard;
+
+  constructor(
+    private readonly space: SearchSpaceView,
+    private readonly cfg: SandwichConfig,
+    seed: number,
+  ) {
+    this.rng = new Rng(seed).fork('sandwich-train');
+    this.board = new ScoreBoard(cfg.leaderboardSize, cfg.metricLambda);
+  }
+
+  trainStep(engine: SupernetEngine, batch: Batch, _ctx: StepContext): StepLog {
+    const max = this.space.maxArch();
+    const min = this.space.minArch();
+    const randoms: Arch[] = [];
+    for (let i = 0; i < this.cfg.randomSubnets; i++) randoms.push(randomArch(this.space, this.rng));
+    const net = engine.supernet;
+    const parts = new LossParts(engine.tf);
+    try {
+      const { loss } = engine.step(() => {
+        const tf = engine.tf;
+        const zMax = net.forward(max, batch.x, { training: true });
+        let total = parts.add('max', engine.ce(zMax, batch.y, this.cfg.labelSmoothing));
+        const child = (arch: Arch) => {
+          const z = net.forward(arch, batch.x, { training: true });
+          return this.cfg.inplaceDistillation ? engine.kl(z, zMax) : engine.ce(z, batch.y);
+        };
+        for (const a of randoms) total = tf.add(total, parts.add('random', child(a)));
+        total = tf.add(total, parts.add('min', child(min)));
+        return total;
+      });
+      const losses = parts.read();
+      if (losses['random'] !== undefined) losses['random'] /= randoms.length;
+      return { losses: { ...losses, total: loss }, archs: [max, ...randoms, min] };
+    } finally {
+      parts.dispose();
+    }
+  }
+
+  /** train/eval: a uniformly random subnet that fits; deploy: the best reported subnet that fits, else random. */
+  sample(constraint: Constraint | undefined, purpose: SamplePurpose, rng: Rng): Proposal {
+    if (purpose === 'deploy') {
+      const best = this.board.best((a) => !constraint || fits(this.space.cost(a), constraint));
+      if (best) return { arch: best.arch, source: 'reported', score: best.score };
+    }
+    const arch = sampleFitting(this.space, constraint, rng, () => randomArch(this.space, rng), this.cfg.sampleTries);
+    return { arch, source: 'space' };
+  }
+
+  onMetric(report: MetricReport): void {
+    const score = metricScore(report.values);
+    if (score !== undefined) this.board.update(report.arch, score);
+  }
+
+  state(): SandwichState {
+    return { rng: this.rng.state(), leaderboard: this.board.toJSON() };
+  }
+
+  load(state: unknown): void {
+    const s = state as SandwichState;
+    this.rng.setState(s.rng);
+    this.board.restore(s.leaderboard);
+  }
+}
+
+/** Parses the `sandwich` config; InvalidConfigError names the bad key. */
+export function parseSandwichConfig(raw: unknown): SandwichConfig {
+  const r = new ConfigReader('sandwich', raw);
+  const cfg: SandwichConfig = {
+    randomSubnets: r.number('randomSubnets', 2, { min: 0, max: 16, integer: true }),
+    inplaceDistillation: r.boolean('inplaceDistillation', true),
+    labelSmoothing: r.number('labelSmoothing', 0, { min: 0, max: 1 }),
+    sampleTries: r.number('sampleTries', 100, { min: 1, integer: true }),
+    leaderboardSize: r.number('leaderboardSize', 50, { min: 1, integer: true }),
+    metricLambda: r.number('metricLambda', 0.9, { min: 0, max: 1 }),
+  };
+  r.done();
+  return cfg;
+}
+
+/** The `sandwich` strategy (US-Nets / BigNAS baseline). */
+export const strategy: StrategyFactory<SandwichConfig> = {
+  id: 'sandwich',
+  description: 'Sandwich rule: max net (CE) + n uniform subnets + min net with in-place distillation from the max net',
+  parseConfig: parseSandwichConfig,
+  create: (init: StrategyInit<SandwichConfig>) => new SandwichStrategy(init.space, init.config, init.seed),
+};
