@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Regenerates every client's code from proto/supernetd/v1 with local, version-pinned plug-ins:
+#   TypeScript  buf + protoc-gen-es (root package.json)      -> services/api/src/gen
+#   Go          buf + protoc-gen-go/-go-grpc (clients/go/go.mod `tool` block) -> clients/go/gen
+#   Python      grpcio-tools (clients/python/requirements-dev.txt) -> clients/python/src/supernetd/v1
+#   Java        protoc + protoc-gen-grpc-java from Maven Central (clients/java/pom.xml), at build
+#               time into clients/java/target; nothing to commit, so not run here.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+# shellcheck source=clients/python/venv.sh
+source clients/python/venv.sh
+
+BUF="$ROOT/node_modules/.bin/buf"
+[ -x "$BUF" ] || { echo "generate.sh: $BUF is missing; run npm ci first" >&2; exit 1; }
+
+echo "generate: typescript"
+PATH="$ROOT/node_modules/.bin:$PATH" "$BUF" generate
+
+echo "generate: go"
+(cd clients/go && GOBIN="$ROOT/clients/go/.bin" GOFLAGS=-mod=mod go install tool)
+rm -rf clients/go/gen
+PATH="$ROOT/clients/go/.bin:$PATH" "$BUF" generate --template clients/go/buf.gen.go.yaml
+
+echo "generate: python"
+ensure_python_venv
+py_out=clients/python/src/supernetd/v1
+rm -rf "$py_out"
+mkdir -p "$py_out"
+"$PYTHON_VENV/bin/python" -m grpc_tools.protoc -I proto \
+  --python_out=clients/python/src --pyi_out=clients/python/src proto/supernetd/v1/*.proto
+"$PYTHON_VENV/bin/python" -m grpc_tools.protoc -I proto \
+  --grpc_python_out=clients/python/src proto/supernetd/v1/supernet_service.proto
+# protoc writes `from supernetd.v1 import ...`, which resolves inside this package as it is.
+printf '"""Generated from proto/supernetd/v1 by clients/generate.sh; do not edit."""\n' > "$py_out/__init__.py"

@@ -1,0 +1,1 @@
+"""Generated from proto/supernetd/v1 by clients/generate.sh; do not edit."""
