@@ -61,7 +61,9 @@ func Run(ctx context.Context, c *supernetd.Client, outDir string, o Options) (ma
 		return nil, err
 	}
 	id := created.GetExperiment().GetId()
-	defer func() { _, _ = c.DeleteExperiment(context.WithoutCancel(ctx), &supernetdv1.DeleteExperimentRequest{ExperimentId: id}) }()
+	defer func() {
+		_, _ = c.DeleteExperiment(context.WithoutCancel(ctx), &supernetdv1.DeleteExperimentRequest{ExperimentId: id})
+	}()
 	fmt.Printf("created %s on backend %s\n", id, created.GetExperiment().GetBackend())
 
 	for step := range o.TrainSteps {
