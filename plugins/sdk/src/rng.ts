@@ -91,7 +91,8 @@ export class Rng {
 
   /** The generator's state, for checkpoints. */
   state(): [number, number, number, number] {
-    return [this.a, this.b, this.c, this.d];
+    // `a` is kept as a signed int by the xor in nextUint32; normalise so setState accepts it.
+    return [this.a >>> 0, this.b >>> 0, this.c >>> 0, this.d >>> 0];
   }
 
   /** Restores a state from `state()`. */
