@@ -76,7 +76,7 @@ export class BatchStream {
 
   /** The stream's position, for checkpoints (JSON-safe). */
   state(): BatchStreamState {
-    return { v: 1, seed: this.seed, count: this.ds.count, epoch: this.epoch, cursor: this.cursor, augRng: this.augRng.state() };
+    return { v: 1, seed: this.seed, count: this.ds.count, epoch: this.epoch, cursor: this.cursor, augRng: unsignedState(this.augRng) };
   }
 
   /**
@@ -99,7 +99,7 @@ export class BatchStream {
     if (st.cursor > st.count || (st.epoch === 0 && st.cursor !== 0)) throw new InvalidArgumentError('malformed batch stream state');
     const aug = new Rng(0);
     try {
-      aug.setState(st.augRng);
+      aug.setState(st.augRng.map((x: unknown) => (Number.isInteger(x) && (x as number) >= -0x80000000 ? (x as number) >>> 0 : Number.NaN)));
     } catch {
       throw new InvalidArgumentError('malformed batch stream state');
     }
@@ -140,4 +140,12 @@ export class BatchStream {
       }
     }
   }
+}
+
+/**
+ * Rng.state() can return a negative word (sfc32 keeps `a` as a signed int32) that Rng.setState
+ * rejects; the generator only uses `a` modulo 2^32, so the unsigned form is the same state.
+ */
+function unsignedState(rng: Rng): [number, number, number, number] {
+  return rng.state().map((x) => x >>> 0) as [number, number, number, number];
 }
