@@ -1,0 +1,124 @@
+/** Where progress goes: stderr, or anything with the same shape. */
+export interface ProgressSink {
+  write(chunk: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+/** One progress observation. */
+export interface ProgressUpdate {
+  step: number;
+  targetStep: number;
+  /** Losses of the last step, by name. */
+  losses: Readonly<Record<string, number>>;
+  /** Training steps per second over the recent past; undefined when not known yet. */
+  stepsPerSecond?: number;
+  /** Seconds until targetStep; undefined when not known yet. */
+  etaSeconds?: number;
+  phase?: string;
+}
+
+/** `1h02m`, `4m05s`, `12s`; `?` for unknown or non-finite values. */
+export function formatDuration(seconds: number | undefined): string {
+  if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '?';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const r = s % 60;
+  if (h > 0) return `${h}h${String(m).padStart(2, '0')}m`;
+  if (m > 0) return `${m}m${String(r).padStart(2, '0')}s`;
+  return `${r}s`;
+}
+
+/** The loss shown on the bar: `total` when the strategy reports one, else the mean of all losses. */
+export function headlineLoss(losses: Readonly<Record<string, number>>): number | undefined {
+  if (losses.total !== undefined && Number.isFinite(losses.total)) return losses.total;
+  const vals = Object.values(losses).filter((v) => Number.isFinite(v));
+  return vals.length > 0 ? vals.reduce((a, b) => a + b, 0) / vals.length : undefined;
+}
+
+/**
+ * One progress line, at most `width` characters: a bar (when there is room), step/total, loss,
+ * steps/s, ETA and phase.
+ */
+export function formatProgressLine(u: ProgressUpdate, width = 100): string {
+  const total = Math.max(1, u.targetStep);
+  const frac = Math.min(1, Math.max(0, u.step / total));
+  const loss = headlineLoss(u.losses);
+  const parts = [
+    `${u.step}/${u.targetStep}`,
+    `${String(Math.floor(frac * 100)).padStart(3)}%`,
+    `loss ${loss === undefined ? '?' : loss.toFixed(4)}`,
+    `${u.stepsPerSecond === undefined || !Number.isFinite(u.stepsPerSecond) ? '?' : u.stepsPerSecond.toFixed(2)} steps/s`,
+    `ETA ${formatDuration(u.etaSeconds)}`,
+  ];
+  if (u.phase && u.phase !== 'train') parts.push(u.phase);
+  const text = parts.join('  ');
+  const barWidth = Math.min(30, width - text.length - 3);
+  if (barWidth < 5) return text.slice(0, Math.max(0, width));
+  const filled = Math.round(frac * barWidth);
+  return `[${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}] ${text}`;
+}
+
+/**
+ * Renders training progress: on a TTY one line redrawn in place; elsewhere (logs, CI) one line
+ * every `everySteps` steps and on the last update, so logs stay readable.
+ */
+export class ProgressBar {
+  private lastPrintedStep = -Infinity;
+  private drawn = false;
+
+  constructor(
+    private readonly sink: ProgressSink,
+    private readonly everySteps = 50,
+  ) {}
+
+  /** Shows `u` (redraw on a TTY; a new line when due otherwise). */
+  update(u: ProgressUpdate): void {
+    if (this.sink.isTTY) {
+      const width = Math.max(40, (this.sink.columns ?? 100) - 1);
+      this.sink.write(`\r\x1b[K${formatProgressLine(u, width)}`);
+      this.drawn = true;
+      return;
+    }
+    if (u.step - this.lastPrintedStep >= this.everySteps || u.step >= u.targetStep) {
+      this.sink.write(`${formatProgressLine(u, 100)}\n`);
+      this.lastPrintedStep = u.step;
+    }
+  }
+
+  /** Ends the redrawn line so later output starts on a fresh line. */
+  finish(): void {
+    if (this.drawn) this.sink.write('\n');
+    this.drawn = false;
+  }
+
+  /** Prints a message without garbling the bar. */
+  log(message: string): void {
+    if (this.drawn) this.sink.write('\r\x1b[K');
+    this.sink.write(`${message}\n`);
+    this.drawn = false;
+  }
+}
+
+/**
+ * Steps per second and ETA from (time, step) observations over a sliding window, so a slow start
+ * (dataset load, first compile) does not skew the estimate for long.
+ */
+export class RateEstimator {
+  private readonly samples: { t: number; step: number }[] = [];
+
+  constructor(private readonly window = 8) {}
+
+  /** Records that `step` was reached at `timeMs`; returns the current rate and ETA to `target`. */
+  observe(timeMs: number, step: number, target: number): { stepsPerSecond?: number; etaSeconds?: number } {
+    this.samples.push({ t: timeMs, step });
+    while (this.samples.length > this.window) this.samples.shift();
+    const first = this.samples[0]!;
+    const dt = (timeMs - first.t) / 1000;
+    const ds = step - first.step;
+    if (dt <= 0 || ds <= 0) return {};
+    const rate = ds / dt;
+    return { stepsPerSecond: rate, etaSeconds: Math.max(0, target - step) / rate };
+  }
+}

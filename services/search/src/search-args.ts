@@ -1,0 +1,236 @@
+import { parseArgs } from 'node:util';
+
+/** Strategies `supernetd search` knows how to run (the built-in ones). */
+export const SEARCH_STRATEGIES = ['pss', 'cafenet', 'dna', 'uniform', 'sandwich'] as const;
+export type SearchStrategyId = (typeof SEARCH_STRATEGIES)[number];
+
+/** Dataset file formats a path dataset may have. */
+export const DATASET_FORMATS = ['idx', 'cifar10', 'npy'] as const;
+export type DatasetFormatName = (typeof DATASET_FORMATS)[number];
+
+/** The dataset to train on: the built-in one by name, or files on the server's file system. */
+export type DatasetChoice = { kind: 'builtin'; name: string } | { kind: 'path'; path: string; format: DatasetFormatName };
+
+/** Everything one `supernetd search` run needs, defaults filled in. */
+export interface SearchOptions {
+  strategy: SearchStrategyId;
+  dataset: DatasetChoice;
+  /** FLOPs targets; undefined: three evenly spaced between the space's min and max cost. */
+  budgets?: number[];
+  space: string;
+  /** Training steps; exactly one of steps/epochs is set after parsing. */
+  steps?: number;
+  epochs?: number;
+  batchSize: number;
+  out: string;
+  seed: number;
+  /** `host:port` of a running server; undefined: start one in-process on a loopback port. */
+  server?: string;
+  /** Bearer token for a server started with one. */
+  token?: string;
+  quick: boolean;
+  resume: boolean;
+  /** Cap on training examples (0 = all). */
+  maxTrainExamples: number;
+  /** Cap on test examples used by the server and by Evaluate (0 = all). */
+  maxTestExamples: number;
+  /** Steps between Train progress events. */
+  progressInterval: number;
+  /** Strategy config (JSON object) passed through to the server. */
+  strategyConfig?: Record<string, unknown>;
+}
+
+/** What the `search` subcommand was asked to do. */
+export type SearchCommand =
+  | { kind: 'run'; options: SearchOptions }
+  | { kind: 'report'; runs: string[]; out: string }
+  | { kind: 'help'; text: string };
+
+/** A command-line mistake; the message says which flag and why. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** Steps `--quick` never exceeds: it checks the pipeline, not accuracy. */
+export const QUICK_MAX_STEPS = 300;
+
+/** Default steps of a full run when neither --steps nor --epochs is given. */
+export const DEFAULT_STEPS = 1000;
+
+export const SEARCH_USAGE = `Usage:
+  supernetd search [flags]                     train a supernet, export one subnet per budget, write a report
+  supernetd search report --runs D1,D2 --out D  combined report (Pareto front across strategies)
+
+Flags:
+  --strategy pss|cafenet|dna|uniform|sandwich  search strategy (default pss)
+  --dataset fashion-mnist | PATH               built-in dataset or a directory on the server (default fashion-mnist)
+  --format idx|cifar10|npy                     format of a PATH dataset
+  --budgets 3e6,6e6,9e6                        FLOPs targets (default: three evenly spaced between min and max cost)
+  --space NAME                                 search-space preset (default mbv2-small; dna: dna-small)
+  --steps N | --epochs N                       training length (default ${DEFAULT_STEPS} steps)
+  --batch-size N                               minibatch size (default 64)
+  --out DIR                                    run directory (default runs/<strategy>-<seed>)
+  --seed N                                     seed of every random choice (default 0)
+  --server HOST:PORT                           use a running server (default: start one in-process on loopback)
+  --token TOKEN                                bearer token for --server
+  --max-train N / --max-test N                 cap examples used (0 = all)
+  --progress-interval N                        steps between progress events (default 10)
+  --strategy-config JSON                       strategy configuration object
+  --quick                                      at most ${QUICK_MAX_STEPS} steps on small subsets: checks the pipeline, not accuracy
+  --resume                                     re-attach to the experiment in --out and continue to the target step
+  -h, --help                                   this text
+`;
+
+function positiveInt(flag: string, raw: string | undefined, allowZero = false): number | undefined {
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < 0 || (!allowZero && v === 0)) {
+    throw new UsageError(`--${flag} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got '${raw}'`);
+  }
+  return v;
+}
+
+/** Parses `3e6,6e6,9e6` (numbers in any JS notation, also `3M`/`500k`) into ascending unique targets. */
+export function parseBudgets(raw: string): number[] {
+  const out = raw.split(',').map((part) => {
+    const s = part.trim();
+    const m = /^([0-9.eE+-]+)\s*([kKmMgG]?)$/.exec(s);
+    const scale = m?.[2] ? { k: 1e3, m: 1e6, g: 1e9 }[m[2].toLowerCase() as 'k' | 'm' | 'g'] : 1;
+    const v = m ? Number(m[1]) * scale : NaN;
+    if (!Number.isFinite(v) || v <= 0) throw new UsageError(`--budgets: '${s}' is not a positive number`);
+    return v;
+  });
+  if (out.length === 0) throw new UsageError('--budgets needs at least one target');
+  return [...new Set(out)].sort((a, b) => a - b);
+}
+
+/** Parses the arguments after `search`. Throws UsageError naming the offending flag. */
+export function parseSearchArgs(argv: readonly string[]): SearchCommand {
+  const args = [...argv];
+  if (args[0] === 'report') return parseReportArgs(args.slice(1));
+  if (args[0] === 'run') args.shift();
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        strategy: { type: 'string' },
+        dataset: { type: 'string' },
+        format: { type: 'string' },
+        budgets: { type: 'string' },
+        space: { type: 'string' },
+        steps: { type: 'string' },
+        epochs: { type: 'string' },
+        'batch-size': { type: 'string' },
+        out: { type: 'string' },
+        seed: { type: 'string' },
+        server: { type: 'string' },
+        token: { type: 'string' },
+        'max-train': { type: 'string' },
+        'max-test': { type: 'string' },
+        'progress-interval': { type: 'string' },
+        'strategy-config': { type: 'string' },
+        quick: { type: 'boolean' },
+        resume: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return { kind: 'help', text: SEARCH_USAGE };
+
+  const strategy = (v.strategy ?? 'pss') as SearchStrategyId;
+  if (!SEARCH_STRATEGIES.includes(strategy)) {
+    throw new UsageError(`--strategy must be one of ${SEARCH_STRATEGIES.join(', ')}, got '${v.strategy}'`);
+  }
+
+  let dataset: DatasetChoice;
+  const dsRaw = v.dataset ?? 'fashion-mnist';
+  if (v.format === undefined) {
+    if (dsRaw.includes('/') || dsRaw.startsWith('.')) throw new UsageError(`--dataset '${dsRaw}' looks like a path: give --format idx|cifar10|npy`);
+    dataset = { kind: 'builtin', name: dsRaw };
+  } else {
+    if (!DATASET_FORMATS.includes(v.format as DatasetFormatName)) {
+      throw new UsageError(`--format must be one of ${DATASET_FORMATS.join(', ')}, got '${v.format}'`);
+    }
+    dataset = { kind: 'path', path: dsRaw, format: v.format as DatasetFormatName };
+  }
+
+  const quick = v.quick ?? false;
+  let steps = positiveInt('steps', v.steps);
+  const epochsRaw = v.epochs === undefined ? undefined : Number(v.epochs);
+  if (epochsRaw !== undefined && !(Number.isFinite(epochsRaw) && epochsRaw > 0)) throw new UsageError(`--epochs must be a positive number, got '${v.epochs}'`);
+  if (steps !== undefined && epochsRaw !== undefined) throw new UsageError('give --steps or --epochs, not both');
+  if (steps === undefined && epochsRaw === undefined) steps = quick ? 100 : DEFAULT_STEPS;
+  if (quick && steps !== undefined && steps > QUICK_MAX_STEPS) steps = QUICK_MAX_STEPS;
+
+  let strategyConfig: Record<string, unknown> | undefined;
+  if (v['strategy-config'] !== undefined) {
+    let cfg: unknown;
+    try {
+      cfg = JSON.parse(v['strategy-config']);
+    } catch (err) {
+      throw new UsageError(`--strategy-config is not valid JSON: ${(err as Error).message}`);
+    }
+    if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) throw new UsageError('--strategy-config must be a JSON object');
+    strategyConfig = cfg as Record<string, unknown>;
+  }
+
+  const seed = positiveInt('seed', v.seed, true) ?? 0;
+  if (seed > 0xffffffff) throw new UsageError(`--seed must fit in 32 bits, got '${v.seed}'`);
+  if (v.server !== undefined && !/^[^\s:]+:\d+$|^\[[0-9a-fA-F:]+\]:\d+$/.test(v.server)) {
+    throw new UsageError(`--server must be host:port, got '${v.server}'`);
+  }
+
+  const options: SearchOptions = {
+    strategy,
+    dataset,
+    space: v.space ?? (strategy === 'dna' ? 'dna-small' : 'mbv2-small'),
+    batchSize: positiveInt('batch-size', v['batch-size']) ?? (quick ? 32 : 64),
+    out: v.out ?? `runs/${strategy}-${seed}`,
+    seed,
+    quick,
+    resume: v.resume ?? false,
+    maxTrainExamples: positiveInt('max-train', v['max-train'], true) ?? (quick ? 2048 : 0),
+    maxTestExamples: positiveInt('max-test', v['max-test'], true) ?? (quick ? 512 : 0),
+    progressInterval: positiveInt('progress-interval', v['progress-interval']) ?? (quick ? 5 : 10),
+  };
+  if (v.budgets !== undefined) options.budgets = parseBudgets(v.budgets);
+  if (steps !== undefined) options.steps = steps;
+  if (epochsRaw !== undefined) options.epochs = epochsRaw;
+  if (v.server !== undefined) options.server = v.server;
+  if (v.token !== undefined) options.token = v.token;
+  if (strategyConfig !== undefined) options.strategyConfig = strategyConfig;
+  return { kind: 'run', options };
+}
+
+function parseReportArgs(argv: string[]): SearchCommand {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: { runs: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (parsed.values.help) return { kind: 'help', text: SEARCH_USAGE };
+  const runs = (parsed.values.runs ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (runs.length === 0) throw new UsageError('search report needs --runs DIR1,DIR2,...');
+  if (!parsed.values.out) throw new UsageError('search report needs --out DIR');
+  return { kind: 'report', runs, out: parsed.values.out };
+}
+
+/** Steps for `epochs` passes over `trainExamples` at `batchSize` (at least 1). */
+export function stepsForEpochs(epochs: number, trainExamples: number, batchSize: number): number {
+  return Math.max(1, Math.ceil((epochs * trainExamples) / batchSize));
+}

@@ -1,0 +1,338 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import {
+  ConstraintKind,
+  DatasetFormat,
+  ExperimentState,
+  ExportFormat,
+  SamplePurpose,
+} from '@supernetd/api';
+import type { Experiment, Subnet, TrainResponse } from '@supernetd/api';
+import { ProgressBar, RateEstimator } from './progress-bar.ts';
+import type { ProgressSink } from './progress-bar.ts';
+import { loadRun, writeRunReport } from './report.ts';
+import { RUN_FILES, RunDir, budgetDirName } from './run-dir.ts';
+import type { BudgetResult, MetricLine, ProbeRecord, ProgressRecord, RunManifest, RunSummary } from './run-dir.ts';
+import { SearchApi } from './search-api.ts';
+import { UsageError, stepsForEpochs } from './search-args.ts';
+import type { SearchOptions } from './search-args.ts';
+import { defaultBudgets, spaceFlopsRange } from './space-costs.ts';
+
+/** A server the run talks to: started in-process, or a handle on `--server`. */
+export interface ServerHandle {
+  address: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a loopback server keeping its data in `dataDir` (in-process mode). */
+export type StartServer = (dataDir: string) => Promise<ServerHandle>;
+
+/** Where a run writes and what can stop it. */
+export interface SearchIo {
+  /** Progress bar and messages. */
+  stderr: ProgressSink;
+  /** The final summary lines. */
+  stdout: { write(chunk: string): unknown };
+  /** Aborting stops training cleanly (Ctrl-C): the server checkpoints, `--resume` continues. */
+  signal?: AbortSignal;
+  /** Called once with the first progress event of the Train stream (tests use it to interrupt). */
+  onTrainEvent?: (e: TrainResponse) => void;
+}
+
+/** Exit code of a run stopped by the user (128 + SIGINT). */
+export const EXIT_INTERRUPTED = 130;
+
+/** Training examples of the built-in Fashion-MNIST train split. */
+const FASHION_MNIST_TRAIN = 60000;
+
+function trainingSteps(o: SearchOptions): number {
+  if (o.steps !== undefined) return o.steps;
+  const epochs = o.epochs ?? 1;
+  let n = o.maxTrainExamples;
+  if (o.dataset.kind === 'builtin' && o.dataset.name === 'fashion-mnist') n = n > 0 ? Math.min(n, FASHION_MNIST_TRAIN) : FASHION_MNIST_TRAIN;
+  if (n <= 0) throw new UsageError('--epochs needs the number of training examples: with a PATH dataset give --steps or --max-train');
+  return stepsForEpochs(epochs, n, o.batchSize);
+}
+
+function datasetLabel(o: SearchOptions): string {
+  return o.dataset.kind === 'builtin' ? o.dataset.name : `${o.dataset.path} (${o.dataset.format})`;
+}
+
+function datasetRef(o: SearchOptions): Record<string, unknown> {
+  const common = { maxTrainExamples: o.maxTrainExamples, maxTestExamples: o.maxTestExamples };
+  if (o.dataset.kind === 'builtin') return { name: o.dataset.name, ...common };
+  const format = { idx: DatasetFormat.IDX, cifar10: DatasetFormat.CIFAR10, npy: DatasetFormat.NPY }[o.dataset.format];
+  return { path: o.dataset.path, format, ...common };
+}
+
+function numbers(m: { [k: string]: number }): Record<string, number> {
+  return Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Number(v)]));
+}
+
+function subnetArchitecture(s: Subnet | undefined): BudgetResult['architecture'] {
+  const a = s?.architecture;
+  const out: BudgetResult['architecture'] = { resolution: a?.resolution ?? 0, widths: { ...(a?.widths ?? {}) } };
+  if (a && Object.keys(a.channelIndices).length > 0) {
+    out.channelIndices = Object.fromEntries(Object.entries(a.channelIndices).map(([k, v]) => [k, [...v.indices]]));
+  }
+  if (a && Object.keys(a.ops).length > 0) out.ops = { ...a.ops };
+  return out;
+}
+
+/**
+ * One whole search: create (or, with `--resume`, re-attach to) the experiment, Train with a
+ * progress bar until the target step, then per budget ExportSubnet by constraint into
+ * `budget-<target>/` and Evaluate the exported architecture on the test split, then ListMetrics,
+ * summary.json and report.md. Returns the process exit code (0, or EXIT_INTERRUPTED when the signal
+ * stopped training). Throws UsageError for a run directory that does not fit the request, and
+ * ApiCallError when the server refuses a call.
+ */
+export async function runSearch(options: SearchOptions, io: SearchIo, startServer: StartServer): Promise<number> {
+  const dir = new RunDir(options.out);
+  await dir.ensure();
+  const existing = await dir.readJson<RunManifest>(RUN_FILES.manifest);
+  if (options.resume && !existing) throw new UsageError(`--resume: '${dir.root}' holds no ${RUN_FILES.manifest}; nothing to resume`);
+  if (!options.resume && existing) {
+    throw new UsageError(`'${dir.root}' already holds a run (experiment ${existing.experimentId}): pass --resume to continue it, or another --out`);
+  }
+  const opts: SearchOptions = existing ? { ...existing.options, resume: true } : options;
+  if (existing && options.server !== undefined) opts.server = options.server;
+  const targetStep = existing?.targetStep ?? trainingSteps(opts);
+  const spaceRef = { preset: opts.space };
+  const spaceCost = spaceFlopsRange(spaceRef);
+  const budgets = opts.budgets ?? defaultBudgets(spaceCost.minFlops, spaceCost.maxFlops);
+  const bar = new ProgressBar(io.stderr, Math.max(opts.progressInterval, Math.round(targetStep / 20)));
+
+  const server: ServerHandle = opts.server
+    ? { address: opts.server, stop: async () => {} }
+    : await startServer(dir.path(RUN_FILES.serverData));
+  const api = new SearchApi(server.address, opts.token === undefined ? {} : { token: opts.token });
+  try {
+    let manifest: RunManifest;
+    let experiment: Experiment;
+    if (existing) {
+      manifest = existing;
+      experiment = await api.getExperiment(existing.experimentId);
+      bar.log(`resuming experiment ${experiment.id} at step ${experiment.step}/${targetStep}`);
+    } else {
+      experiment = await api.createExperiment({
+        spec: {
+          displayName: `supernetd search ${opts.strategy}`,
+          searchSpace: { preset: opts.space },
+          strategy: { id: opts.strategy, ...(opts.strategyConfig ? { config: opts.strategyConfig as never } : {}) },
+          training: {
+            dataset: datasetRef(opts),
+            batchSize: opts.batchSize,
+            totalSteps: BigInt(targetStep),
+            seed: opts.seed,
+          },
+        },
+      });
+      const now = new Date().toISOString();
+      manifest = {
+        version: 1,
+        experimentId: experiment.id,
+        server: opts.server ?? 'in-process',
+        targetStep,
+        options: opts,
+        status: 'training',
+        createdAt: now,
+        updatedAt: now,
+        trainSeconds: 0,
+      };
+      await dir.writeJson(RUN_FILES.manifest, manifest);
+      bar.log(`experiment ${experiment.id}: ${opts.strategy} on ${datasetLabel(opts)}, ${targetStep} steps, budgets ${budgets.join(', ')} FLOPs`);
+    }
+    if (experiment.state === ExperimentState.FAILED) throw new Error(`experiment ${experiment.id} failed on the server: ${experiment.error}`);
+
+    const save = async (patch: Partial<RunManifest>): Promise<void> => {
+      manifest = { ...manifest, ...patch, updatedAt: new Date().toISOString() };
+      await dir.writeJson(RUN_FILES.manifest, manifest);
+    };
+
+    // Train.
+    const remaining = targetStep - Number(experiment.step);
+    let trainSeconds = 0;
+    if (remaining > 0) {
+      await save({ status: 'training' });
+      const started = performance.now();
+      const rate = new RateEstimator();
+      const probeEvery = Math.max(opts.progressInterval, Math.round(targetStep / 10));
+      let nextProbe = Number(experiment.step) + probeEvery;
+      let pending: Promise<void> = probe(api, experiment.id, Number(experiment.step), budgets, dir);
+      let firstEvent = true;
+      const queue: ProgressRecord[] = [];
+      let writing: Promise<void> = Promise.resolve();
+      const outcome = await api.train(
+        { experimentId: experiment.id, steps: remaining, progressInterval: opts.progressInterval },
+        (e) => {
+          if (firstEvent) {
+            firstEvent = false;
+            io.onTrainEvent?.(e);
+          }
+          const step = Number(e.step);
+          const target = Number(e.targetStep);
+          const local = rate.observe(performance.now(), step, target);
+          const sps = e.examplesPerSecond > 0 ? e.examplesPerSecond / opts.batchSize : local.stepsPerSecond;
+          const eta = e.etaSeconds > 0 || e.done ? e.etaSeconds : local.etaSeconds;
+          bar.update({
+            step,
+            targetStep: target,
+            losses: numbers(e.losses),
+            ...(sps === undefined ? {} : { stepsPerSecond: sps }),
+            ...(eta === undefined ? {} : { etaSeconds: eta }),
+            phase: e.phase,
+          });
+          queue.push({
+            step,
+            targetStep: target,
+            losses: numbers(e.losses),
+            learningRate: e.learningRate,
+            examplesPerSecond: e.examplesPerSecond,
+            phase: e.phase,
+            checkpointStep: Number(e.checkpointStep),
+            elapsedSeconds: (performance.now() - started) / 1000,
+            time: new Date().toISOString(),
+          });
+          const batch = queue.splice(0);
+          writing = writing.then(() => dir.appendJsonl(RUN_FILES.progress, batch));
+          if (step >= nextProbe && !e.done) {
+            nextProbe = step + probeEvery;
+            pending = pending.then(() => probe(api, experiment.id, step, budgets, dir));
+          }
+        },
+        io.signal,
+      );
+      await writing;
+      await pending;
+      bar.finish();
+      trainSeconds = (performance.now() - started) / 1000;
+      await save({ trainSeconds: manifest.trainSeconds + trainSeconds });
+      if (outcome === 'cancelled') {
+        const now = await api.getExperiment(experiment.id).catch(() => experiment);
+        await save({ status: 'interrupted' });
+        bar.log(
+          `interrupted at step ${now.step}/${targetStep} (checkpoint at step ${now.checkpointStep}); ` +
+            `continue with: supernetd search --out ${dir.root} --resume`,
+        );
+        return EXIT_INTERRUPTED;
+      }
+      await probe(api, experiment.id, targetStep, budgets, dir);
+    }
+    experiment = await api.getExperiment(experiment.id);
+    await save({ status: 'evaluating' });
+
+    // Export and evaluate one subnet per budget.
+    const results: BudgetResult[] = [];
+    for (const target of budgets) {
+      const constraint = { kind: ConstraintKind.FLOPS, target };
+      const exported = await api.exportSubnet({
+        experimentId: experiment.id,
+        target: { case: 'constraint', value: constraint },
+        format: ExportFormat.TFJS_LAYERS,
+      });
+      const exportDir = budgetDirName(target);
+      for (const [path, data] of exported.files) {
+        const file = dir.path(exportDir, path);
+        await mkdir(dirname(file), { recursive: true });
+        await writeFile(file, data);
+      }
+      const subnet = exported.header.subnet;
+      if (!subnet?.architecture) throw new Error(`ExportSubnet for ${target} FLOPs returned no architecture`);
+      const ev = await api.evaluate({
+        experimentId: experiment.id,
+        target: { case: 'architecture', value: subnet.architecture },
+        maxExamples: opts.maxTestExamples,
+      });
+      // Feed the measurement back, as an AutoML client would; the strategy may use it.
+      await api
+        .reportMetric({ experimentId: experiment.id, subnetId: subnet.id, metrics: { accuracy: ev.accuracy, loss: ev.loss }, clientId: 'supernetd-search' })
+        .catch((err: unknown) => bar.log(`ReportMetric for ${subnet.id} failed (kept going): ${(err as Error).message}`));
+      results.push({
+        kind: 'flops',
+        target,
+        subnetId: subnet.id,
+        source: subnet.source,
+        score: subnet.score,
+        architecture: subnetArchitecture(subnet),
+        cost: { flops: subnet.cost?.flops ?? 0, params: subnet.cost?.params ?? 0, latencyMs: subnet.cost?.latencyMs ?? 0 },
+        accuracy: ev.accuracy,
+        loss: ev.loss,
+        examples: ev.examples,
+        exportDir,
+        files: exported.header.files.map((f) => ({ path: f.path, size: Number(f.size), sha256: f.sha256 })),
+      });
+      bar.log(`budget ${target}: ${subnet.id} ${(subnet.cost?.flops ?? 0).toFixed(0)} FLOPs, test accuracy ${(ev.accuracy * 100).toFixed(2)}% (${ev.examples} examples)`);
+    }
+
+    const metrics: MetricLine[] = (await api.listAllMetrics(experiment.id)).map((r) => ({
+      sequence: Number(r.sequence),
+      subnetId: r.subnetId,
+      values: numbers(r.values),
+      clientId: r.clientId,
+      time: r.time ? new Date(Number(r.time.seconds) * 1000 + Math.floor(r.time.nanos / 1e6)).toISOString() : '',
+    }));
+    await dir.writeAtomic(RUN_FILES.metrics, metrics.map((m) => `${JSON.stringify(m)}\n`).join(''));
+
+    const summary: RunSummary = {
+      version: 1,
+      strategy: opts.strategy,
+      space: opts.space,
+      dataset: datasetLabel(opts),
+      experimentId: experiment.id,
+      backend: experiment.backend,
+      seed: opts.seed,
+      batchSize: opts.batchSize,
+      targetStep,
+      stepsDone: Number(experiment.step),
+      quick: opts.quick,
+      trainSeconds,
+      totalTrainSeconds: manifest.trainSeconds,
+      finalLosses: numbers(experiment.lastLosses),
+      spaceCost,
+      budgets: results,
+      notes: [],
+      finishedAt: new Date().toISOString(),
+    };
+    await dir.writeJson(RUN_FILES.summary, summary);
+    await writeRunReport(await loadRun(dir.root));
+    await save({ status: 'done' });
+    io.stdout.write(`run directory: ${dir.root}\nreport: ${join(dir.root, RUN_FILES.report)}\n`);
+    for (const r of results) {
+      io.stdout.write(`  ${budgetDirName(r.target)}: ${(r.cost.flops / 1e6).toFixed(2)} MFLOPs, test accuracy ${(r.accuracy * 100).toFixed(2)}%\n`);
+    }
+    return 0;
+  } catch (err) {
+    bar.finish();
+    throw err;
+  } finally {
+    api.close();
+    await server.stop();
+  }
+}
+
+/**
+ * Records each budget's current deploy choice and its score (PSS: the priority of the pool's best
+ * subnet). Sampling is served from the strategy's latest state, concurrently with training.
+ * A budget nothing fits yet is skipped.
+ */
+async function probe(api: SearchApi, experimentId: string, step: number, budgets: readonly number[], dir: RunDir): Promise<void> {
+  const records: ProbeRecord[] = [];
+  for (const budget of budgets) {
+    try {
+      const [s] = await api.sampleSubnet({
+        experimentId,
+        constraint: { kind: ConstraintKind.FLOPS, target: budget },
+        count: 1,
+        purpose: SamplePurpose.DEPLOY,
+        clientId: 'supernetd-search',
+      });
+      if (s) {
+        records.push({ step, budget, subnetId: s.id, source: s.source, score: s.score, flops: s.cost?.flops ?? 0, time: new Date().toISOString() });
+      }
+    } catch {
+      // A budget the strategy cannot serve yet (or a busy server) leaves a gap in the plot, nothing more.
+    }
+  }
+  await dir.appendJsonl(RUN_FILES.probes, records);
+}

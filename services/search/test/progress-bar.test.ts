@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ProgressBar, RateEstimator, formatDuration, formatProgressLine, headlineLoss } from '../src/progress-bar.ts';
+
+function sink(isTTY: boolean) {
+  const chunks: string[] = [];
+  return { chunks, isTTY, columns: 80, write: (c: string) => chunks.push(c) };
+}
+
+test('formatDuration', () => {
+  assert.equal(formatDuration(5), '5s');
+  assert.equal(formatDuration(245), '4m05s');
+  assert.equal(formatDuration(3720), '1h02m');
+  assert.equal(formatDuration(undefined), '?');
+  assert.equal(formatDuration(Infinity), '?');
+});
+
+test('headlineLoss prefers total, else the mean', () => {
+  assert.equal(headlineLoss({ total: 2, max: 1 }), 2);
+  assert.equal(headlineLoss({ max: 1, min: 3 }), 2);
+  assert.equal(headlineLoss({}), undefined);
+});
+
+test('formatProgressLine shows step/total, loss, rate, ETA and fits the width', () => {
+  const line = formatProgressLine({ step: 50, targetStep: 200, losses: { total: 1.23456 }, stepsPerSecond: 2.5, etaSeconds: 60, phase: 'block-1' }, 100);
+  assert.match(line, /^\[#+\.+\] 50\/200 +25%  loss 1\.2346  2\.50 steps\/s  ETA 1m00s  block-1$/);
+  assert.ok(line.length <= 100);
+  const narrow = formatProgressLine({ step: 1, targetStep: 2, losses: {} }, 30);
+  assert.ok(narrow.length <= 30);
+  assert.ok(!narrow.startsWith('['));
+});
+
+test('ProgressBar redraws one line on a TTY', () => {
+  const s = sink(true);
+  const bar = new ProgressBar(s, 10);
+  bar.update({ step: 1, targetStep: 10, losses: { total: 1 } });
+  bar.update({ step: 2, targetStep: 10, losses: { total: 1 } });
+  bar.log('hello');
+  bar.finish();
+  assert.ok(s.chunks[0]!.startsWith('\r\x1b[K'));
+  assert.ok(!s.chunks.slice(0, 2).join('').includes('\n'));
+  assert.equal(s.chunks[2], '\r\x1b[K');
+  assert.equal(s.chunks[3], 'hello\n');
+});
+
+test('ProgressBar prints a line every N steps and the last one elsewhere', () => {
+  const s = sink(false);
+  const bar = new ProgressBar(s, 10);
+  for (let step = 2; step <= 24; step += 2) bar.update({ step, targetStep: 24, losses: { total: 1 } });
+  bar.finish();
+  const steps = s.chunks.map((c) => Number(/ (\d+)\/24/.exec(c)![1]));
+  assert.deepEqual(steps, [2, 12, 22, 24]);
+  assert.ok(s.chunks.every((c) => c.endsWith('\n') && !c.includes('\r')));
+});
+
+test('RateEstimator gives steps/s and ETA from a sliding window', () => {
+  const r = new RateEstimator(3);
+  assert.deepEqual(r.observe(0, 0, 100), {});
+  assert.deepEqual(r.observe(1000, 10, 100), { stepsPerSecond: 10, etaSeconds: 9 });
+  r.observe(2000, 20, 100);
+  const later = r.observe(3000, 40, 100); // window drops t=0: 30 steps in 2 s
+  assert.equal(later.stepsPerSecond, 15);
+  assert.equal(later.etaSeconds, 4);
+});
