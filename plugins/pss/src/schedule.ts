@@ -1,0 +1,30 @@
+import type { StepContext } from '@supernetd/sdk';
+
+/** Where a run stands in PSS-Net's schedules: epoch e of E (algorithms.md 4.5). */
+export interface ScheduleProgress {
+  step: number;
+  totalSteps: number;
+  stepsPerEpoch: number;
+}
+
+/**
+ * `from * (to / from)^(e / E)`, computed once per epoch (unit 'epoch', as PSS-Net) or per step
+ * (unit 'step', for runs shorter than an epoch). e = floor(step / stepsPerEpoch), E = ceil(total / stepsPerEpoch).
+ */
+export function expSchedule(range: readonly [number, number], p: ScheduleProgress, unit: 'epoch' | 'step'): number {
+  const [from, to] = range;
+  let frac: number;
+  if (unit === 'step') {
+    frac = p.totalSteps > 0 ? Math.min(p.step, p.totalSteps) / p.totalSteps : 0;
+  } else {
+    const spe = Math.max(1, p.stepsPerEpoch);
+    const epochs = Math.max(1, Math.ceil(p.totalSteps / spe));
+    frac = Math.min(Math.floor(p.step / spe), epochs) / epochs;
+  }
+  return from * Math.pow(to / from, frac);
+}
+
+/** ScheduleProgress of a step context. */
+export function progressOf(ctx: StepContext): ScheduleProgress {
+  return { step: ctx.step, totalSteps: ctx.totalSteps, stepsPerEpoch: ctx.stepsPerEpoch };
+}
