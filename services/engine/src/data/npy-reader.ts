@@ -6,7 +6,7 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const DTYPES = { u1: 1, f4: 4, i4: 4, i8: 8, f8: 8 } as const;
 type Dtype = keyof typeof DTYPES;
 
-/** A parsed .npy array. `data` is the raw little-endian element bytes (a copy, aligned). */
+/** A parsed .npy array. `data` is the raw little-endian element bytes, aligned to 8 bytes (copied only when the file's data is not). */
 export interface NpyArray {
   dtype: Dtype;
   shape: number[];
@@ -79,7 +79,10 @@ export function parseNpy(buf: Uint8Array, file: string): NpyArray {
     throw datasetError(`'${file}' is truncated: shape (${shape.join(', ')}) of ${descr} needs ${size} data bytes, found ${have}`);
   }
   if (have > size) throw datasetError(`'${file}' has ${have - size} bytes after the data of shape (${shape.join(', ')})`);
-  return { dtype, shape, data: buf.slice(start, start + size) };
+  let data = buf.subarray(start, start + size);
+  // typed-array views need aligned offsets; writers that do not pad the header to 64 bytes exist
+  if (data.byteOffset % 8 !== 0) data = new Uint8Array(data);
+  return { dtype, shape, data };
 }
 
 function parseDescr(descr: string): Dtype | undefined {

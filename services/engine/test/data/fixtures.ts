@@ -56,13 +56,14 @@ export function cifarRecord(label: number, r: (p: number) => number, g: (p: numb
 export type NpyDescr = '|u1' | '<f4' | '<i4' | '<i8' | '<f8' | string;
 
 /** .npy bytes of `values` (row-major) with the given descr, shape and format version. */
-export function npyBytes(descr: NpyDescr, shape: number[], values: ArrayLike<number>, opts: { version?: 1 | 2 | 3; fortran?: boolean } = {}): Buffer {
+export function npyBytes(descr: NpyDescr, shape: number[], values: ArrayLike<number>, opts: { version?: 1 | 2 | 3; fortran?: boolean; unaligned?: boolean } = {}): Buffer {
   const version = opts.version ?? 1;
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': ${opts.fortran ? 'True' : 'False'}, 'shape': ${shapeText}, }`;
   const lenBytes = version === 1 ? 2 : 4;
   const pre = 8 + lenBytes;
-  const total = Math.ceil((pre + header.length + 1) / 64) * 64;
+  // numpy pads to 64 bytes; `unaligned` puts the data at an odd offset like some other writers
+  const total = Math.ceil((pre + header.length + 1) / 64) * 64 + (opts.unaligned ? 3 : 0);
   header = header.padEnd(total - pre - 1, ' ') + '\n';
   const head = Buffer.alloc(pre);
   Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]).copy(head);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { unlink, writeFile } from 'node:fs/promises';
+import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { InvalidArgumentError } from '@supernetd/sdk';
@@ -83,6 +83,20 @@ describe('NPY reader', () => {
       });
     });
   }
+
+  it('reads data that starts at an unaligned offset', async () => {
+    await withTempDir(async (dir) => {
+      for (const split of ['train', 'test']) {
+        await writeFile(join(dir, `x_${split}.npy`), npyBytes('<f4', [2, 1, 2], [0.25, 0.5, 0.75, 1], { unaligned: true }));
+        await writeFile(join(dir, `y_${split}.npy`), npyBytes('<i8', [2], [1, 0], { unaligned: true }));
+      }
+      const raw = await readFile(join(dir, 'x_train.npy'));
+      assert.equal((raw.indexOf(0x0a) + 1) % 4, 3, 'fixture data offset is unaligned');
+      const { train } = await readNpy(dir);
+      assert.deepEqual(Array.from(train.pixels), [0.25, 0.5, 0.75, 1]);
+      assert.deepEqual(Array.from(train.labels), [1, 0]);
+    });
+  });
 
   it('rejects unsupported dtypes, Fortran order, bad magic and truncation, naming the file', () => {
     const ok = npyBytes('<f4', [2, 2], [1, 2, 3, 4]);
