@@ -1,0 +1,73 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { simdMac, type MacFn, type WasmMemory } from './wasm-simd-mac.ts';
+
+/**
+ * Kernels written for the `wasm` backend work on the tensors' memory in the wasm heap directly: they
+ * allocate outputs with the backend's allocator and read and write Float32Array views of the heap.
+ * A view is invalidated whenever the heap grows, which any allocation may cause, so a kernel makes
+ * all its outputs and scratch tensors first and takes views afterwards.
+ */
+let simdEnabled = true;
+
+/** Turns the SIMD routines off (tests use it to exercise the fallback paths) or back on. */
+export function setWasmSimdKernels(enabled: boolean): void {
+  simdEnabled = enabled;
+}
+
+export class WasmHeap {
+  private readonly scratch: tf.TensorInfo[] = [];
+
+  constructor(readonly backend: BackendWasm) {}
+
+  /** A new float32 tensor owned by the caller (a kernel's output). Its memory is uninitialised. */
+  output(shape: number[]): tf.TensorInfo {
+    return this.backend.makeOutput(shape, 'float32');
+  }
+
+  /** A float32 tensor released by `release()`. Its memory is uninitialised. */
+  temp(shape: number[]): tf.TensorInfo {
+    const t = this.backend.makeOutput(shape, 'float32');
+    this.scratch.push(t);
+    return t;
+  }
+
+  /** Takes ownership of a tensor that another kernel returned, to release it with the scratch. */
+  adopt(t: tf.TensorInfo): tf.TensorInfo {
+    this.scratch.push(t);
+    return t;
+  }
+
+  /** A Float32Array view of `t`'s memory; valid until the next allocation. */
+  f32(t: tf.TensorInfo): Float32Array {
+    if (t.dtype !== 'float32') throw new Error(`wasm training kernels take float32 tensors, got ${t.dtype}`);
+    return this.backend.typedArrayFromHeap(t) as Float32Array;
+  }
+
+  /** Byte offset of `t`'s memory in the heap (stable across heap growth). */
+  ptr(t: tf.TensorInfo): number {
+    return this.backend.dataIdMap.get(t.dataId)!.memoryOffset;
+  }
+
+  /** The SIMD multiply-accumulate routine over this heap, or null where SIMD is unavailable. */
+  mac(): MacFn | null {
+    if (!simdEnabled) return null;
+    const module = this.backend.wasm as unknown as { asm?: { memory?: WasmMemory } };
+    return simdMac(module.asm?.memory);
+  }
+
+  /** Runs another registered wasm kernel (XNNPACK convolutions, BatchMatMul) on heap tensors. */
+  run(kernelName: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap): tf.TensorInfo {
+    const kernel = tf.getKernel(kernelName, 'wasm');
+    if (kernel == null) throw new Error(`wasm kernel ${kernelName} is not registered`);
+    const out = kernel.kernelFunc({ inputs, backend: this.backend, attrs });
+    if (Array.isArray(out)) throw new Error(`wasm kernel ${kernelName} returned several outputs`);
+    return out;
+  }
+
+  /** Frees every scratch tensor. */
+  release(): void {
+    for (const t of this.scratch) this.backend.disposeData(t.dataId);
+    this.scratch.length = 0;
+  }
+}
