@@ -1,0 +1,6 @@
+#!/usr/bin/env node
+// The `supernetd` command: registers the tsx loader (no build step), then runs the TypeScript CLI.
+import { register } from 'tsx/esm/api';
+
+register();
+await import('../cli.ts');

@@ -1,0 +1,81 @@
+/** TensorFlow.js backend choice of the experiment workers (same values as the engine's BackendPreference). */
+export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+
+/** Everything the server is configured with (flags, SUPERNETD_* environment variables, a JSON file). */
+export interface ServerConfig {
+  /** Interface to listen on. */
+  host: string;
+  /** TCP port; 0 picks a free one. */
+  port: number;
+  /** Where experiments are stored. */
+  dataDir: string;
+  /** TensorFlow.js backend of the experiment workers. */
+  backend: BackendPreference;
+  /** Third-party strategy modules: npm package names or file paths (relative to the working directory). */
+  strategies: string[];
+  /** Bearer token every SupernetService call must carry; undefined disables authentication. */
+  authToken: string | undefined;
+  /** PEM certificate and key; both set enables TLS. */
+  tlsCertPath: string | undefined;
+  tlsKeyPath: string | undefined;
+  /** Prometheus metrics HTTP port on `host`; undefined disables it, 0 picks a free one. */
+  metricsPort: number | undefined;
+  /** Largest message the server accepts or sends, in bytes. */
+  maxMessageBytes: number;
+  /** Largest tensor in a request, in elements. */
+  maxTensorElements: number;
+  /** Concurrent Train/TrainStep calls allowed per experiment. */
+  maxConcurrentTrainingPerExperiment: number;
+  /** Start every stored experiment's worker at startup instead of on first use. */
+  eagerResume: boolean;
+  /** pino log level. */
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** The defaults every unset field takes. */
+export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
+  host: '127.0.0.1',
+  port: 50051,
+  dataDir: './data',
+  backend: 'auto',
+  strategies: [],
+  authToken: undefined,
+  tlsCertPath: undefined,
+  tlsKeyPath: undefined,
+  metricsPort: undefined,
+  maxMessageBytes: 64 * 1024 * 1024,
+  maxTensorElements: 64 * 1024 * 1024,
+  maxConcurrentTrainingPerExperiment: 1,
+  eagerResume: false,
+  logLevel: 'info',
+});
+
+const BACKENDS = new Set(['auto', 'wasm', 'cpu', 'tensorflow']);
+const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/** Fills defaults and validates. Throws Error naming the bad field. */
+export function resolveConfig(partial: Partial<ServerConfig>): ServerConfig {
+  const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
+  const c: ServerConfig = { ...DEFAULT_CONFIG, strategies: [...DEFAULT_CONFIG.strategies], ...defined };
+  const intIn = (name: keyof ServerConfig, v: unknown, min: number, max: number) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      throw new Error(`config ${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+    }
+  };
+  intIn('port', c.port, 0, 65535);
+  if (c.metricsPort !== undefined) intIn('metricsPort', c.metricsPort, 0, 65535);
+  intIn('maxMessageBytes', c.maxMessageBytes, 1024, 2 ** 31 - 1);
+  intIn('maxTensorElements', c.maxTensorElements, 1, 2 ** 31 - 1);
+  intIn('maxConcurrentTrainingPerExperiment', c.maxConcurrentTrainingPerExperiment, 1, 64);
+  if (!BACKENDS.has(c.backend)) throw new Error(`config backend must be auto, wasm, cpu or tensorflow, got ${JSON.stringify(c.backend)}`);
+  if (!LEVELS.has(c.logLevel)) throw new Error(`config logLevel must be one of ${[...LEVELS].join(', ')}, got ${JSON.stringify(c.logLevel)}`);
+  if (typeof c.dataDir !== 'string' || c.dataDir === '') throw new Error('config dataDir must be a non-empty path');
+  if (!Array.isArray(c.strategies) || c.strategies.some((s) => typeof s !== 'string' || s === '')) {
+    throw new Error('config strategies must be a list of package names or paths');
+  }
+  if ((c.tlsCertPath === undefined) !== (c.tlsKeyPath === undefined)) {
+    throw new Error('config tlsCertPath and tlsKeyPath must be set together');
+  }
+  if (c.authToken !== undefined && c.authToken === '') throw new Error('config authToken must not be empty');
+  return c;
+}

@@ -1,0 +1,325 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { inject, injectable } from 'tsyringe';
+import { resolveSpace } from '@supernetd/engine/space';
+import {
+  AlreadyExistsError,
+  CancelledError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  ResourceExhaustedError,
+  UnavailableError,
+} from '@supernetd/sdk';
+import type { Arch, Constraint, SamplePurpose, SearchSpaceView } from '@supernetd/sdk';
+import { TOKENS } from '../tokens.ts';
+import type { ServerConfig } from '../config.ts';
+import type { ExperimentRecord, ExperimentSpecDomain, ExperimentView, MetricRecordDomain } from '../domain/experiment-spec.ts';
+import type { SubnetDomain } from '../domain/subnet.ts';
+import { EXPERIMENT_ID_PATTERN } from '../persistence/experiment-store.ts';
+import type { ExperimentStore } from '../persistence/experiment-store.ts';
+import type { StrategyRegistry } from '../strategies/strategy-registry.ts';
+import type { RawBatchMessage, TrainProgress, WorkerOps } from '../worker/protocol.ts';
+import type { ServerMetrics } from '../observability/server-metrics.ts';
+import { ExperimentSession } from './experiment-session.ts';
+
+/** Largest SampleSubnet count. */
+export const MAX_SAMPLE_COUNT = 64;
+const BUILTIN_DATASETS = ['fashion-mnist'];
+
+/** Which subnet an Evaluate or ExportSubnet call is about. */
+export type SubnetTarget = { subnetId: string } | { arch: Arch } | { constraint: Constraint };
+
+/** A training call's outcome. */
+export interface TrainOutcome {
+  step: number;
+  losses: Record<string, number>;
+  learningRate: number;
+  subnets: SubnetDomain[];
+  checkpointStep: number;
+  cancelled: boolean;
+}
+
+/**
+ * Experiment lifecycle and every operation on an experiment: persistence in the data directory,
+ * one worker thread per experiment (started on first use), the serving replica of each strategy,
+ * limits on concurrent training. Throws the SDK's typed errors.
+ */
+@injectable()
+export class ExperimentManager {
+  private readonly sessions = new Map<string, ExperimentSession>();
+  private readonly creating = new Set<string>();
+  private shuttingDown = false;
+
+  constructor(
+    @inject(TOKENS.Config) private readonly config: ServerConfig,
+    @inject(TOKENS.ExperimentStore) private readonly store: ExperimentStore,
+    @inject(TOKENS.StrategyRegistry) private readonly registry: StrategyRegistry,
+    @inject(TOKENS.ServerMetrics) private readonly metrics: ServerMetrics,
+    @inject(TOKENS.Logger) private readonly logger: Logger,
+  ) {}
+
+  /** Loads every stored experiment; with `eagerResume`, starts their workers in the background. */
+  async init(): Promise<void> {
+    await this.store.init();
+    for (const id of await this.store.listIds()) {
+      try {
+        const record = await this.store.readRecord(id);
+        const session = await this.openSession(record, {
+          subnets: await this.store.readSubnets(id),
+          metrics: await this.store.readMetrics(id),
+          progress: await this.store.readProgress(id),
+        });
+        this.sessions.set(id, session);
+        this.logger.info({ experiment: id, step: session.progress.checkpointStep, metrics: session.metrics.length }, 'experiment loaded');
+        if (this.config.eagerResume) {
+          session.ensureWorker().catch((err: unknown) => this.logger.error({ err, experiment: id }, 'resume failed'));
+        }
+      } catch (err) {
+        this.logger.error({ err, experiment: id }, 'cannot load experiment; skipped');
+      }
+    }
+  }
+
+  private async openSession(
+    record: ExperimentRecord,
+    init: { subnets: Map<string, Arch>; metrics: MetricRecordDomain[]; progress: ExperimentSession['progress'] | undefined },
+  ): Promise<ExperimentSession> {
+    const registered = this.registry.get(record.spec.strategy.id);
+    const space = resolveSpace(record.spec.space) as SearchSpaceView;
+    const replica = registered.factory.create({
+      space,
+      config: registered.factory.parseConfig(record.spec.strategy.config),
+      seed: record.spec.training.seed,
+      totalSteps: record.spec.training.totalSteps,
+    });
+    const session = new ExperimentSession(record, space, registered, replica, init, this.store, this.config.backend, this.logger);
+    this.metrics.trackExperiment(session);
+    return session;
+  }
+
+  /**
+   * Validates a spec (strategy id and config, search space, dataset), writes it, builds the
+   * supernet in a new worker and returns the experiment. Throws InvalidArgumentError with reasons
+   * UNKNOWN_STRATEGY, INVALID_STRATEGY_CONFIG, INVALID_SEARCH_SPACE, INVALID_DATASET, and
+   * AlreadyExistsError(EXPERIMENT_ALREADY_EXISTS).
+   */
+  async create(requestedId: string, spec: ExperimentSpecDomain): Promise<ExperimentView> {
+    this.assertServing();
+    const id = requestedId === '' ? `exp-${randomBytes(5).toString('hex')}` : requestedId;
+    if (!EXPERIMENT_ID_PATTERN.test(id)) {
+      throw new InvalidArgumentError(`experiment_id '${id}' must match [a-z0-9][a-z0-9-]{0,62}`);
+    }
+    const registered = this.registry.get(spec.strategy.id);
+    const config = registered.factory.parseConfig(spec.strategy.config ?? {});
+    const filled: ExperimentSpecDomain = { ...spec, strategy: { id: spec.strategy.id, config: JSON.parse(JSON.stringify(config ?? {})) as unknown } };
+    resolveSpace(filled.space);
+    const ds = filled.training.dataset;
+    if (ds.format === undefined && !BUILTIN_DATASETS.includes(ds.name ?? '')) {
+      throw new InvalidArgumentError(
+        `spec.training.dataset.name '${ds.name ?? ''}' is not a built-in dataset (built-in: ${BUILTIN_DATASETS.join(', ')}); set format and path for files`,
+        'INVALID_DATASET',
+      );
+    }
+    if (this.sessions.has(id) || this.creating.has(id)) {
+      throw new AlreadyExistsError('EXPERIMENT_ALREADY_EXISTS', `experiment '${id}' already exists`);
+    }
+    this.creating.add(id);
+    try {
+      const record: ExperimentRecord = { id, spec: filled, createTime: new Date().toISOString() };
+      await this.store.create(record);
+      try {
+        const session = await this.openSession(record, { subnets: new Map(), metrics: [], progress: undefined });
+        await session.ensureWorker();
+        this.sessions.set(id, session);
+        this.logger.info({ experiment: id, strategy: filled.strategy.id, preset: filled.space.preset }, 'experiment created');
+        return session.view();
+      } catch (err) {
+        await this.store.delete(id);
+        throw err;
+      }
+    } finally {
+      this.creating.delete(id);
+    }
+  }
+
+  /** Throws NotFoundError(EXPERIMENT_NOT_FOUND). */
+  session(id: string): ExperimentSession {
+    const s = this.sessions.get(id);
+    if (!s) throw new NotFoundError('EXPERIMENT_NOT_FOUND', `experiment '${id}' not found`);
+    return s;
+  }
+
+  get(id: string): ExperimentView {
+    return this.session(id).view();
+  }
+
+  /** One page of experiments ordered by id; the token is the last id of the previous page. */
+  list(pageSize: number, pageToken: string): { experiments: ExperimentView[]; nextPageToken: string } {
+    if (pageSize < 0) throw new InvalidArgumentError(`page_size must not be negative, got ${pageSize}`);
+    const size = Math.min(pageSize === 0 ? 100 : pageSize, 1000);
+    let after = '';
+    if (pageToken !== '') {
+      after = Buffer.from(pageToken, 'base64url').toString('utf8');
+      if (!EXPERIMENT_ID_PATTERN.test(after)) throw new InvalidArgumentError('page_token is not a token this server issued');
+    }
+    const ids = [...this.sessions.keys()].sort().filter((id) => id > after);
+    const page = ids.slice(0, size);
+    const more = ids.length > size;
+    return {
+      experiments: page.map((id) => (this.sessions.get(id) as ExperimentSession).view()),
+      nextPageToken: more ? Buffer.from(page[page.length - 1] as string, 'utf8').toString('base64url') : '',
+    };
+  }
+
+  /** Stops the worker and deletes everything stored. */
+  async delete(id: string): Promise<void> {
+    const s = this.session(id);
+    this.sessions.delete(id);
+    this.metrics.untrackExperiment(id);
+    await s.terminate();
+    await this.store.delete(id);
+    this.logger.info({ experiment: id }, 'experiment deleted');
+  }
+
+  /** Proposals from the serving replica. Count 0 means 1; more than 64 is LIMIT_EXCEEDED. */
+  sample(id: string, constraint: Constraint | undefined, purpose: SamplePurpose, count: number): Promise<SubnetDomain[]> {
+    const s = this.session(id);
+    if (count < 0) throw new InvalidArgumentError(`count must not be negative, got ${count}`);
+    if (count > MAX_SAMPLE_COUNT) {
+      throw new ResourceExhaustedError('LIMIT_EXCEEDED', `count ${count} exceeds the limit of ${MAX_SAMPLE_COUNT} subnets per SampleSubnet call`);
+    }
+    return s.sample(constraint, purpose, count === 0 ? 1 : count);
+  }
+
+  /** Stores a metric durably and forwards it to the strategy. Throws SUBNET_NOT_FOUND, NON_FINITE_VALUE. */
+  async reportMetric(id: string, subnet: string, values: Record<string, number>, clientId: string): Promise<number> {
+    const s = this.session(id);
+    const arch = s.subnets.get(subnet);
+    if (!arch) throw new NotFoundError('SUBNET_NOT_FOUND', `experiment '${id}' has never handed out subnet '${subnet}'`);
+    const names = Object.keys(values);
+    if (names.length === 0) throw new InvalidArgumentError('metrics must hold at least one value');
+    for (const [name, v] of Object.entries(values)) {
+      if (name === '') throw new InvalidArgumentError('metric names must not be empty');
+      if (!Number.isFinite(v)) throw new InvalidArgumentError(`metric '${name}' is ${v}; metric values must be finite`, 'NON_FINITE_VALUE');
+    }
+    return s.reportMetric(subnet, arch, values, clientId);
+  }
+
+  /** Metric records after `afterSequence`, at most `limit` (default 1000, capped at 10000). */
+  listMetrics(id: string, afterSequence: number, limit: number): MetricRecordDomain[] {
+    const s = this.session(id);
+    if (limit < 0) throw new InvalidArgumentError(`limit must not be negative, got ${limit}`);
+    if (afterSequence < 0) throw new InvalidArgumentError(`after_sequence must not be negative, got ${afterSequence}`);
+    const n = Math.min(limit === 0 ? 1000 : limit, 10000);
+    return s.metrics.filter((m) => m.sequence > afterSequence).slice(0, n);
+  }
+
+  /**
+   * Runs training steps in the experiment's worker (dataset batches, or one inline batch).
+   * Throws ResourceExhaustedError(TRAINING_IN_PROGRESS) at the concurrency limit, CancelledError
+   * when `signal` aborts before any step ran, and the worker's typed errors (SHAPE_MISMATCH, ...).
+   */
+  async train(
+    id: string,
+    args: { steps: number; progressInterval: number; batch?: RawBatchMessage },
+    opts: { signal?: AbortSignal; onProgress?: (e: TrainProgress) => void; transfer?: ArrayBuffer[] } = {},
+  ): Promise<TrainOutcome> {
+    this.assertServing();
+    const s = this.session(id);
+    if (s.failure !== undefined) throw new FailedPreconditionError('EXPERIMENT_FAILED', `experiment '${id}' failed: ${s.failure}`);
+    const limit = this.config.maxConcurrentTrainingPerExperiment;
+    if (s.activeTraining >= limit) {
+      throw new ResourceExhaustedError(
+        'TRAINING_IN_PROGRESS',
+        `experiment '${id}' is already training; the limit max_concurrent_training_per_experiment is ${limit}`,
+      );
+    }
+    s.activeTraining++;
+    try {
+      const worker = await s.ensureWorker();
+      if (opts.signal?.aborted) throw new CancelledError();
+      const callOpts: Parameters<typeof worker.call>[2] = {};
+      if (opts.signal) callOpts.signal = opts.signal;
+      if (opts.onProgress) callOpts.onProgress = opts.onProgress;
+      if (opts.transfer) callOpts.transfer = opts.transfer;
+      const before = s.progress.step;
+      const r = await worker.call('train', args, callOpts);
+      this.metrics.trainingSteps.inc({ experiment: id }, r.step - before);
+      const subnets = await s.remember(r.archs.map((a) => s.describe(a, 'train')));
+      return { step: r.step, losses: r.losses, learningRate: r.learningRate, subnets, checkpointStep: r.checkpointStep, cancelled: r.cancelled };
+    } finally {
+      s.activeTraining--;
+    }
+  }
+
+  /** Resolves a target to a subnet: a handed-out id, any valid architecture, or the deploy choice. */
+  async resolveTarget(id: string, target: SubnetTarget | undefined): Promise<SubnetDomain> {
+    const s = this.session(id);
+    if (!target) throw new InvalidArgumentError('target is required: set subnet_id, architecture or constraint');
+    if ('subnetId' in target) {
+      const arch = s.subnets.get(target.subnetId);
+      if (!arch) throw new NotFoundError('SUBNET_NOT_FOUND', `experiment '${id}' has never handed out subnet '${target.subnetId}'`);
+      return s.describe(arch, 'subnet');
+    }
+    if ('arch' in target) {
+      s.space.validateArch(target.arch);
+      const [sub] = await s.remember([s.describe(target.arch, 'architecture')]);
+      return sub as SubnetDomain;
+    }
+    const worker = await this.workerOf(s);
+    const p = await worker.call('deploy', { constraint: target.constraint });
+    const [sub] = await s.remember([s.describe(p.arch, p.source, p.score ?? 0)]);
+    return sub as SubnetDomain;
+  }
+
+  private async workerOf(s: ExperimentSession) {
+    if (s.failure !== undefined) throw new FailedPreconditionError('EXPERIMENT_FAILED', `experiment '${s.id}' failed: ${s.failure}`);
+    return s.ensureWorker();
+  }
+
+  /** Accuracy and loss of a subnet on the test split or an inline batch. */
+  async evaluate(id: string, args: Omit<WorkerOps['evaluate']['args'], 'arch'> & { target: SubnetTarget | undefined }, transfer?: ArrayBuffer[]) {
+    this.assertServing();
+    const subnet = await this.resolveTarget(id, args.target);
+    const worker = await this.workerOf(this.session(id));
+    const evalArgs: WorkerOps['evaluate']['args'] = { arch: subnet.arch, recalibrate: args.recalibrate };
+    if (args.maxExamples !== undefined) evalArgs.maxExamples = args.maxExamples;
+    if (args.batch) evalArgs.batch = args.batch;
+    const r = await worker.call('evaluate', evalArgs, transfer ? { transfer } : {});
+    return { subnet, ...r };
+  }
+
+  /** A standalone model of a subnet with inherited weights. */
+  async export(id: string, target: SubnetTarget | undefined, recalibrate: boolean) {
+    this.assertServing();
+    const subnet = await this.resolveTarget(id, target);
+    const worker = await this.workerOf(this.session(id));
+    const r = await worker.call('export', { arch: subnet.arch, recalibrate });
+    return { subnet: { ...subnet, cost: r.cost }, files: r.files };
+  }
+
+  /** Every session (for metrics and shutdown). */
+  all(): ExperimentSession[] {
+    return [...this.sessions.values()];
+  }
+
+  private assertServing(): void {
+    if (this.shuttingDown) throw new UnavailableError('SHUTTING_DOWN', 'the server is shutting down');
+  }
+
+  /** Stops training at a step boundary, checkpoints every experiment and stops the workers. */
+  async shutdown(): Promise<void> {
+    this.shuttingDown = true;
+    await Promise.all(
+      this.all().map((s) =>
+        s.shutdown().catch((err: unknown) => this.logger.error({ err, experiment: s.id }, 'shutdown checkpoint failed')),
+      ),
+    );
+  }
+
+  /** tsyringe calls this on `container.dispose()`. */
+  async dispose(): Promise<void> {
+    await this.shutdown();
+  }
+}

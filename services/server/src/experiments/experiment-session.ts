@@ -1,0 +1,246 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { Rng, subnetId } from '@supernetd/sdk';
+import type { Arch, Constraint, SamplePurpose, SearchSpaceView, SearchStrategy } from '@supernetd/sdk';
+import type { ExperimentRecord, ExperimentView, MetricRecordDomain } from '../domain/experiment-spec.ts';
+import type { SubnetDomain } from '../domain/subnet.ts';
+import type { ExperimentStore, StoredProgress } from '../persistence/experiment-store.ts';
+import type { RegisteredStrategy } from '../strategies/strategy-registry.ts';
+import type { WorkerSnapshot } from '../worker/protocol.ts';
+import { WorkerClient } from '../worker/worker-client.ts';
+
+/** Runs promise-returning tasks one after another. */
+class SerialQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/**
+ * One experiment as the RPC thread holds it: spec, cached progress, the serving replica of the
+ * strategy (restored from the worker's latest state, with its own RNG), handed-out subnets, the
+ * metric log and the (lazily started) worker.
+ */
+export class ExperimentSession {
+  readonly subnets: Map<string, Arch>;
+  readonly metrics: MetricRecordDomain[];
+  progress: StoredProgress;
+  memory: { numTensors: number; numBytes: number } | undefined;
+  activeTraining = 0;
+  failure: string | undefined;
+  updateTime: string;
+  private worker: WorkerClient | undefined;
+  private starting: Promise<WorkerClient> | undefined;
+  private readonly writes = new SerialQueue();
+  private readonly servingRng: Rng;
+  private deleted = false;
+
+  constructor(
+    readonly record: ExperimentRecord,
+    readonly space: SearchSpaceView,
+    readonly strategy: RegisteredStrategy,
+    private readonly replica: SearchStrategy,
+    init: { subnets: Map<string, Arch>; metrics: MetricRecordDomain[]; progress: StoredProgress | undefined },
+    private readonly store: ExperimentStore,
+    private readonly backend: string,
+    private readonly logger: Logger,
+  ) {
+    this.subnets = init.subnets;
+    this.metrics = init.metrics;
+    this.progress = init.progress ?? {
+      step: 0,
+      checkpointStep: 0,
+      lastLosses: {},
+      phase: 'train',
+      strategyState: undefined,
+      backend: '',
+      metricSequence: 0,
+      updateTime: record.createTime,
+    };
+    this.updateTime = this.progress.updateTime;
+    if (init.progress?.strategyState !== undefined) replica.load(init.progress.strategyState);
+    for (const m of this.metrics) {
+      const arch = this.subnets.get(m.subnetId);
+      if (m.sequence > this.progress.metricSequence && arch) replica.onMetric?.({ arch, values: m.values });
+    }
+    const seed = createHash('sha256').update(`serving:${record.id}:${record.spec.training.seed}`).digest().readUInt32LE(0);
+    this.servingRng = new Rng(seed);
+  }
+
+  get id(): string {
+    return this.record.id;
+  }
+
+  /** The GetExperiment view, from cached state (never waits for the worker). */
+  view(): ExperimentView {
+    return {
+      id: this.id,
+      spec: this.record.spec,
+      state: this.failure !== undefined ? 'failed' : this.activeTraining > 0 ? 'training' : 'ready',
+      step: this.progress.step,
+      checkpointStep: this.progress.checkpointStep,
+      lastLosses: this.progress.lastLosses,
+      metricCount: this.metrics.length,
+      phase: this.progress.phase,
+      error: this.failure ?? '',
+      createTime: this.record.createTime,
+      updateTime: this.updateTime,
+      backend: this.progress.backend,
+    };
+  }
+
+  /** Proposals of the serving replica (plain JavaScript on the RPC thread). */
+  sample(constraint: Constraint | undefined, purpose: SamplePurpose, count: number): Promise<SubnetDomain[]> {
+    const out: SubnetDomain[] = [];
+    for (let i = 0; i < count; i++) {
+      const p = this.replica.sample(constraint, purpose, this.servingRng);
+      out.push(this.describe(p.arch, p.source, p.score ?? 0));
+    }
+    return this.remember(out);
+  }
+
+  /** The domain Subnet of an architecture (cost from the space). */
+  describe(arch: Arch, source: string, score = 0): SubnetDomain {
+    return { id: subnetId(arch), arch, cost: this.space.cost(arch), source, score };
+  }
+
+  /** Records subnets so their ids survive restarts; resolves once new ones are on disk. */
+  async remember(subnets: SubnetDomain[]): Promise<SubnetDomain[]> {
+    const fresh = subnets.filter((s, i) => !this.subnets.has(s.id) && subnets.findIndex((t) => t.id === s.id) === i);
+    if (fresh.length > 0) {
+      for (const s of fresh) this.subnets.set(s.id, s.arch);
+      await this.writes.run(async () => {
+        for (const s of fresh) await this.store.appendSubnet(this.id, s.id, s.arch);
+      });
+    }
+    return subnets;
+  }
+
+  /** Stores a metric durably, then passes it to the replica and the worker. Returns its sequence. */
+  async reportMetric(subnet: string, arch: Arch, values: Record<string, number>, clientId: string): Promise<number> {
+    const record = await this.writes.run(async () => {
+      const rec: MetricRecordDomain = {
+        sequence: this.metrics.length + 1,
+        subnetId: subnet,
+        values,
+        clientId,
+        time: new Date().toISOString(),
+      };
+      await this.store.appendMetric(this.id, rec);
+      this.metrics.push(rec);
+      return rec;
+    });
+    this.touch();
+    this.replica.onMetric?.({ arch, values });
+    if (this.worker) {
+      this.worker.call('metric', { sequence: record.sequence, arch, values }).catch((err: unknown) => {
+        this.logger.warn({ err, experiment: this.id }, 'metric not forwarded to the worker; it is replayed on restart');
+      });
+    }
+    return record.sequence;
+  }
+
+  /** The running worker, started (and restored from the last checkpoint) on first use. */
+  ensureWorker(): Promise<WorkerClient> {
+    if (this.worker) return Promise.resolve(this.worker);
+    if (this.starting) return this.starting;
+    const client = new WorkerClient(
+      {
+        experimentId: this.id,
+        spec: this.record.spec,
+        backend: this.backend,
+        strategyModule: this.strategy.moduleSpecifier,
+        checkpointDir: this.store.checkpointDir(this.id),
+        metrics: this.metrics.flatMap((m) => {
+          const arch = this.subnets.get(m.subnetId);
+          return arch ? [{ sequence: m.sequence, arch, values: m.values }] : [];
+        }),
+      },
+      {
+        onSnapshot: (s) => this.onSnapshot(s),
+        onCheckpoint: (s) => this.onCheckpoint(s),
+        onFailure: (err) => {
+          this.failure = err.message;
+          this.worker = undefined;
+          this.touch();
+        },
+      },
+      this.logger,
+    );
+    this.starting = client.start().then(
+      () => {
+        this.worker = client;
+        this.starting = undefined;
+        return client;
+      },
+      (err: unknown) => {
+        this.starting = undefined;
+        throw err;
+      },
+    );
+    return this.starting;
+  }
+
+  get workerRunning(): boolean {
+    return this.worker !== undefined;
+  }
+
+  private onSnapshot(s: WorkerSnapshot): void {
+    if (this.deleted) return;
+    const changed = s.step !== this.progress.step;
+    this.progress = { ...this.progress, step: s.step, checkpointStep: s.checkpointStep, lastLosses: s.lastLosses, phase: s.phase, backend: s.backend };
+    this.memory = s.memory;
+    this.replica.load(s.strategyState);
+    if (changed) this.touch();
+  }
+
+  private onCheckpoint(s: WorkerSnapshot): void {
+    this.onSnapshot(s);
+    const progress: StoredProgress = {
+      step: s.step,
+      checkpointStep: s.checkpointStep,
+      lastLosses: s.lastLosses,
+      phase: s.phase,
+      strategyState: s.strategyState,
+      backend: s.backend,
+      metricSequence: s.metricSequence,
+      updateTime: new Date().toISOString(),
+    };
+    this.writes
+      .run(() => (this.deleted ? Promise.resolve() : this.store.writeProgress(this.id, progress)))
+      .catch((err: unknown) => this.logger.error({ err, experiment: this.id }, 'cannot write state.json'));
+  }
+
+  private touch(): void {
+    this.updateTime = new Date().toISOString();
+  }
+
+  /** Waits for pending writes. */
+  flush(): Promise<void> {
+    return this.writes.run(() => Promise.resolve());
+  }
+
+  /** Checkpoints and stops the worker (graceful shutdown). */
+  async shutdown(): Promise<void> {
+    const starting = this.starting;
+    if (starting) await starting.catch(() => undefined);
+    const worker = this.worker;
+    this.worker = undefined;
+    if (worker) await worker.shutdown();
+    await this.flush();
+  }
+
+  /** Stops the worker at once (deletion). */
+  async terminate(): Promise<void> {
+    this.deleted = true;
+    const starting = this.starting;
+    if (starting) await starting.catch(() => undefined);
+    const worker = this.worker;
+    this.worker = undefined;
+    if (worker) await worker.terminate();
+    await this.flush();
+  }
+}

@@ -1,0 +1,124 @@
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { UnauthenticatedError } from '@supernetd/sdk';
+import { toStatus } from '../errors/to-status.ts';
+import type { ServerMetrics } from '../observability/server-metrics.ts';
+
+/** What a handler gets besides its request. */
+export interface CallContext {
+  requestId: string;
+  logger: Logger;
+  /** Aborted when the caller cancels or its deadline passes. */
+  signal: AbortSignal;
+}
+
+type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
+
+/**
+ * Wraps handlers with what every SupernetService call needs: a request id and child logger,
+ * bearer-token authentication, cancellation/deadline signal, RPC metrics, and the single mapping of
+ * thrown errors to statuses (errors/to-status.ts).
+ */
+export class CallRunner {
+  private readonly expectedAuth: Buffer | undefined;
+
+  constructor(
+    authToken: string | undefined,
+    private readonly logger: Logger,
+    private readonly metrics: ServerMetrics,
+  ) {
+    this.expectedAuth = authToken === undefined ? undefined : Buffer.from(`Bearer ${authToken}`);
+  }
+
+  private begin(method: string, call: AnyCall) {
+    const given = call.metadata.get('x-request-id')[0];
+    const requestId = typeof given === 'string' && given.length > 0 && given.length <= 128 ? given : randomUUID();
+    const controller = new AbortController();
+    let deadlineExceeded = false;
+    call.on('cancelled', () => {
+      const deadline = call.getDeadline();
+      const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+      if (Number.isFinite(ms) && ms <= Date.now()) deadlineExceeded = true;
+      controller.abort();
+    });
+    const ctx: CallContext = { requestId, logger: this.logger.child({ requestId, method }), signal: controller.signal };
+    const started = process.hrtime.bigint();
+    const finish = (code: grpc.status) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const codeName = grpc.status[code] ?? String(code);
+      this.metrics.rpcTotal.inc({ method, code: codeName });
+      this.metrics.rpcSeconds.observe({ method, code: codeName }, seconds);
+      ctx.logger.debug({ code: codeName, ms: Math.round(seconds * 1000) }, 'rpc done');
+    };
+    const fail = (err: unknown) => {
+      const st = toStatus(err, requestId, ctx.logger, { deadlineExceeded });
+      finish(st.code);
+      return st;
+    };
+    return { ctx, finish, fail };
+  }
+
+  private authorize(metadata: grpc.Metadata): void {
+    if (!this.expectedAuth) return;
+    const given = metadata.get('authorization')[0];
+    const buf = Buffer.from(typeof given === 'string' ? given : '');
+    if (buf.length !== this.expectedAuth.length || !timingSafeEqual(buf, this.expectedAuth)) {
+      throw new UnauthenticatedError(given === undefined ? 'missing authorization metadata: expected "Bearer <token>"' : 'invalid bearer token');
+    }
+  }
+
+  /** A unary handler. */
+  unary<Req, Res>(method: string, fn: (req: Req, ctx: CallContext) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      const { ctx, finish, fail } = this.begin(method, call as AnyCall);
+      Promise.resolve()
+        .then(() => {
+          this.authorize(call.metadata);
+          return fn(call.request, ctx);
+        })
+        .then(
+          (res) => {
+            finish(grpc.status.OK);
+            callback(null, res);
+          },
+          (err: unknown) => callback(fail(err)),
+        );
+    };
+  }
+
+  /** A server-streaming handler; `send` waits while the transport is congested. */
+  serverStream<Req, Res>(
+    method: string,
+    fn: (req: Req, ctx: CallContext, send: (msg: Res) => Promise<void>) => Promise<void>,
+  ): grpc.handleServerStreamingCall<Req, Res> {
+    return (call) => {
+      const { ctx, finish, fail } = this.begin(method, call as AnyCall);
+      const send = (msg: Res): Promise<void> => {
+        if (ctx.signal.aborted) return Promise.resolve();
+        if (call.write(msg)) return Promise.resolve();
+        return new Promise((resolve) => {
+          const done = () => {
+            call.off('drain', done);
+            ctx.signal.removeEventListener('abort', done);
+            resolve();
+          };
+          call.on('drain', done);
+          ctx.signal.addEventListener('abort', done, { once: true });
+        });
+      };
+      Promise.resolve()
+        .then(() => {
+          this.authorize(call.metadata);
+          return fn(call.request, ctx, send);
+        })
+        .then(
+          () => {
+            finish(grpc.status.OK);
+            call.end();
+          },
+          (err: unknown) => call.emit('error', fail(err)),
+        );
+    };
+  }
+}

@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Logger } from 'pino';
+import { inject, injectable } from 'tsyringe';
+import { SupernetService, toGrpcServiceDefinition } from '@supernetd/api';
+import { TOKENS } from '../tokens.ts';
+import type { ServerConfig } from '../config.ts';
+import type { SupernetServiceHandlers } from './supernet-service-handlers.ts';
+import { reflectionPackageDefinition } from './reflection-descriptors.ts';
+const SERVICE_NAME = 'supernetd.v1.SupernetService';
+
+/**
+ * The grpc-js server: SupernetService, grpc.health.v1.Health (SERVING for "" and the service) and
+ * server reflection (v1 and v1alpha), with message-size limits and optional TLS. Health and
+ * reflection need no token.
+ */
+@injectable()
+export class GrpcServerHost {
+  private readonly server: grpc.Server;
+  private readonly health: HealthImplementation;
+  /** Bound port after `start()`. */
+  port = 0;
+
+  constructor(
+    @inject(TOKENS.Config) private readonly config: ServerConfig,
+    @inject(TOKENS.SupernetServiceHandlers) handlers: SupernetServiceHandlers,
+    @inject(TOKENS.Logger) private readonly logger: Logger,
+  ) {
+    this.server = new grpc.Server({
+      'grpc.max_receive_message_length': config.maxMessageBytes,
+      'grpc.max_send_message_length': config.maxMessageBytes,
+    });
+    this.server.addService(toGrpcServiceDefinition(SupernetService), handlers.implementation());
+    this.health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
+    this.health.addToServer(this.server);
+    new ReflectionService(reflectionPackageDefinition()).addToServer(this.server);
+  }
+
+  private credentials(): grpc.ServerCredentials {
+    const { tlsCertPath, tlsKeyPath } = this.config;
+    if (tlsCertPath === undefined || tlsKeyPath === undefined) return grpc.ServerCredentials.createInsecure();
+    return grpc.ServerCredentials.createSsl(null, [{ cert_chain: readFileSync(tlsCertPath), private_key: readFileSync(tlsKeyPath) }], false);
+  }
+
+  /** Binds and marks the services SERVING. */
+  async start(): Promise<void> {
+    const host = this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host;
+    this.port = await new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(`${host}:${this.config.port}`, this.credentials(), (err, port) => (err ? reject(err) : resolve(port)));
+    });
+    this.health.setStatus('', 'SERVING');
+    this.health.setStatus(SERVICE_NAME, 'SERVING');
+    this.logger.info({ host: this.config.host, port: this.port, tls: this.config.tlsCertPath !== undefined, auth: this.config.authToken !== undefined }, 'supernetd listening');
+  }
+
+  /** Reports NOT_SERVING and stops accepting calls; resolves when in-flight calls end (forced after `graceMs`). */
+  stop(graceMs = 10_000): Promise<void> {
+    this.health.setStatus('', 'NOT_SERVING');
+    this.health.setStatus(SERVICE_NAME, 'NOT_SERVING');
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      timer.unref();
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,215 @@
+import { createHash } from 'node:crypto';
+import { create } from '@bufbuild/protobuf';
+import type { Logger } from 'pino';
+import { inject, injectable } from 'tsyringe';
+import {
+  CreateExperimentResponseSchema,
+  DeleteExperimentResponseSchema,
+  EvaluateResponseSchema,
+  ExportFormat,
+  ExportSubnetResponseSchema,
+  GetExperimentResponseSchema,
+  ListExperimentsResponseSchema,
+  ListMetricsResponseSchema,
+  ListStrategiesResponseSchema,
+  ReportMetricResponseSchema,
+  SampleSubnetResponseSchema,
+  TrainResponseSchema,
+  TrainStepResponseSchema,
+} from '@supernetd/api';
+import type { GrpcServiceImpl, SupernetService } from '@supernetd/api';
+import { InvalidArgumentError } from '@supernetd/sdk';
+import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+import { TOKENS } from '../tokens.ts';
+import type { ServerConfig } from '../config.ts';
+import type { ExperimentManager } from '../experiments/experiment-manager.ts';
+import type { StrategyRegistry } from '../strategies/strategy-registry.ts';
+import type { ServerMetrics } from '../observability/server-metrics.ts';
+import type { RawBatchMessage, TrainProgress } from '../worker/protocol.ts';
+import { CallRunner } from './call-runner.ts';
+import {
+  batchFromProto,
+  constraintFromProto,
+  experimentToProto,
+  metricToProto,
+  purposeFromProto,
+  specFromProto,
+  subnetToProto,
+  targetFromProto,
+} from './converters.ts';
+
+type MethodsOf<T> = T extends GenService<infer S extends GenServiceMethods> ? S : never;
+/** The grpc-js implementation type of SupernetService. */
+export type SupernetServiceImpl = GrpcServiceImpl<MethodsOf<typeof SupernetService>>;
+
+const DEFAULT_CHUNK = 1024 * 1024;
+const MAX_CHUNK = 4 * 1024 * 1024;
+
+/** The SupernetService RPCs: proto in, domain calls on the ExperimentManager, proto out. */
+@injectable()
+export class SupernetServiceHandlers {
+  private readonly runner: CallRunner;
+
+  constructor(
+    @inject(TOKENS.Config) private readonly config: ServerConfig,
+    @inject(TOKENS.ExperimentManager) private readonly manager: ExperimentManager,
+    @inject(TOKENS.StrategyRegistry) private readonly registry: StrategyRegistry,
+    @inject(TOKENS.ServerMetrics) metrics: ServerMetrics,
+    @inject(TOKENS.Logger) logger: Logger,
+  ) {
+    this.runner = new CallRunner(config.authToken, logger, metrics);
+  }
+
+  private batch(b: Parameters<typeof batchFromProto>[0], field: string) {
+    return batchFromProto(b, field, this.config.maxTensorElements);
+  }
+
+  /** The grpc-js implementation object. */
+  implementation(): SupernetServiceImpl {
+    const r = this.runner;
+    const m = this.manager;
+    return {
+      createExperiment: r.unary('CreateExperiment', async (req) => {
+        const view = await m.create(req.experimentId, specFromProto(req.spec));
+        return create(CreateExperimentResponseSchema, { experiment: experimentToProto(view) });
+      }),
+      getExperiment: r.unary('GetExperiment', (req) =>
+        create(GetExperimentResponseSchema, { experiment: experimentToProto(m.get(req.experimentId)) }),
+      ),
+      listExperiments: r.unary('ListExperiments', (req) => {
+        const page = m.list(req.pageSize, req.pageToken);
+        return create(ListExperimentsResponseSchema, {
+          experiments: page.experiments.map(experimentToProto),
+          nextPageToken: page.nextPageToken,
+        });
+      }),
+      deleteExperiment: r.unary('DeleteExperiment', async (req) => {
+        await m.delete(req.experimentId);
+        return create(DeleteExperimentResponseSchema, {});
+      }),
+      listStrategies: r.unary('ListStrategies', () =>
+        create(ListStrategiesResponseSchema, {
+          strategies: this.registry.list().map((s) => ({ id: s.factory.id, description: s.factory.description, origin: s.origin })),
+        }),
+      ),
+      sampleSubnet: r.unary('SampleSubnet', async (req) => {
+        m.session(req.experimentId);
+        const subnets = await m.sample(req.experimentId, constraintFromProto(req.constraint), purposeFromProto(req.purpose), req.count);
+        return create(SampleSubnetResponseSchema, { subnets: subnets.map(subnetToProto) });
+      }),
+      reportMetric: r.unary('ReportMetric', async (req) => {
+        m.session(req.experimentId);
+        if (req.subnetId === '') throw new InvalidArgumentError('subnet_id is required');
+        const sequence = await m.reportMetric(req.experimentId, req.subnetId, { ...req.metrics }, req.clientId);
+        return create(ReportMetricResponseSchema, { sequence: BigInt(sequence) });
+      }),
+      listMetrics: r.unary('ListMetrics', (req) =>
+        create(ListMetricsResponseSchema, {
+          records: m.listMetrics(req.experimentId, Number(req.afterSequence), req.limit).map(metricToProto),
+        }),
+      ),
+      trainStep: r.unary('TrainStep', async (req, ctx) => {
+        m.session(req.experimentId);
+        let args: { steps: number; progressInterval: number; batch?: RawBatchMessage };
+        let transfer: ArrayBuffer[] | undefined;
+        if (req.input.case === 'batch') {
+          const decoded = this.batch(req.input.value, 'batch');
+          args = { steps: 1, progressInterval: 1, batch: decoded.batch };
+          transfer = decoded.transfer;
+        } else {
+          const steps = req.input.case === 'steps' ? req.input.value : 0;
+          if (steps <= 0) throw new InvalidArgumentError(`steps must be positive (or send a batch), got ${steps}`);
+          args = { steps, progressInterval: steps };
+        }
+        const out = await m.train(req.experimentId, args, { signal: ctx.signal, ...(transfer ? { transfer } : {}) });
+        return create(TrainStepResponseSchema, {
+          step: BigInt(out.step),
+          losses: out.losses,
+          learningRate: out.learningRate,
+          subnets: out.subnets.map(subnetToProto),
+        });
+      }),
+      train: r.serverStream('Train', async (req, ctx, send) => {
+        m.session(req.experimentId);
+        if (req.steps <= 0) throw new InvalidArgumentError(`steps must be positive, got ${req.steps}`);
+        if (req.progressInterval < 0) throw new InvalidArgumentError(`progress_interval must not be negative, got ${req.progressInterval}`);
+        let sending = Promise.resolve();
+        const onProgress = (e: TrainProgress) => {
+          const msg = create(TrainResponseSchema, {
+            step: BigInt(e.step),
+            targetStep: BigInt(e.targetStep),
+            losses: e.losses,
+            learningRate: e.learningRate,
+            examplesPerSecond: e.examplesPerSecond,
+            etaSeconds: e.etaSeconds,
+            phase: e.phase,
+            done: e.done,
+            checkpointStep: BigInt(e.checkpointStep),
+          });
+          sending = sending.then(() => send(msg));
+        };
+        const out = await m.train(
+          req.experimentId,
+          { steps: req.steps, progressInterval: req.progressInterval === 0 ? 10 : req.progressInterval },
+          { signal: ctx.signal, onProgress },
+        );
+        await sending;
+        if (out.cancelled && ctx.signal.aborted) ctx.logger.info({ step: out.step }, 'training cancelled by the caller; checkpoint written');
+      }),
+      evaluate: r.unary('Evaluate', async (req) => {
+        m.session(req.experimentId);
+        if (req.maxExamples < 0) throw new InvalidArgumentError(`max_examples must not be negative, got ${req.maxExamples}`);
+        const target = targetFromProto(req.target);
+        const decoded = req.batch ? this.batch(req.batch, 'batch') : undefined;
+        const args: Parameters<ExperimentManager['evaluate']>[1] = { target, recalibrate: !req.skipBnRecalibration };
+        if (req.maxExamples > 0) args.maxExamples = req.maxExamples;
+        if (decoded) args.batch = decoded.batch;
+        const out = await m.evaluate(req.experimentId, args, decoded?.transfer);
+        return create(EvaluateResponseSchema, {
+          subnet: subnetToProto(out.subnet),
+          accuracy: out.accuracy,
+          loss: out.loss,
+          examples: out.examples,
+        });
+      }),
+      exportSubnet: r.serverStream('ExportSubnet', async (req, ctx, send) => {
+        m.session(req.experimentId);
+        if (req.format !== ExportFormat.UNSPECIFIED && req.format !== ExportFormat.TFJS_LAYERS) {
+          throw new InvalidArgumentError(`format ${req.format} is not a known ExportFormat`);
+        }
+        if (req.chunkSize < 0 || req.chunkSize > MAX_CHUNK) {
+          throw new InvalidArgumentError(`chunk_size must be in [1, ${MAX_CHUNK}] bytes (0 = default ${DEFAULT_CHUNK}), got ${req.chunkSize}`);
+        }
+        const chunk = Math.min(req.chunkSize === 0 ? DEFAULT_CHUNK : req.chunkSize, this.config.maxMessageBytes - 1024);
+        const out = await m.export(req.experimentId, targetFromProto(req.target), !req.skipBnRecalibration);
+        await send(
+          create(ExportSubnetResponseSchema, {
+            payload: {
+              case: 'header',
+              value: {
+                subnet: subnetToProto(out.subnet),
+                format: ExportFormat.TFJS_LAYERS,
+                files: out.files.map((f) => ({
+                  path: f.path,
+                  size: BigInt(f.data.byteLength),
+                  sha256: createHash('sha256').update(f.data).digest('hex'),
+                })),
+              },
+            },
+          }),
+        );
+        for (const f of out.files) {
+          for (let offset = 0; offset < f.data.byteLength || (offset === 0 && f.data.byteLength === 0); offset += chunk) {
+            if (ctx.signal.aborted) return;
+            await send(
+              create(ExportSubnetResponseSchema, {
+                payload: { case: 'chunk', value: { path: f.path, offset: BigInt(offset), data: f.data.subarray(offset, offset + chunk) } },
+              }),
+            );
+            if (f.data.byteLength === 0) break;
+          }
+        }
+      }),
+    };
+  }
+}

@@ -1,0 +1,64 @@
+// Contributor conventions (layout, imports, tests, errors): CONTRIBUTING.md at the repository root.
+import type { Logger } from 'pino';
+import { resolveConfig } from './config.ts';
+import type { ServerConfig } from './config.ts';
+import { createContainer } from './container.ts';
+import { TOKENS } from './tokens.ts';
+import { createLogger } from './observability/create-logger.ts';
+
+export type { ServerConfig, BackendPreference } from './config.ts';
+export { DEFAULT_CONFIG, resolveConfig } from './config.ts';
+export { ERROR_REASON_KEY } from './errors/to-status.ts';
+
+/** A started server. */
+export interface RunningServer {
+  /** `host:port` to dial. */
+  address: string;
+  port: number;
+  /** Bound Prometheus port, when `metricsPort` is configured. */
+  metricsPort: number | undefined;
+  /** The resolved configuration. */
+  config: ServerConfig;
+  /**
+   * Graceful stop: NOT_SERVING, no new calls, training loops stop at a step boundary and
+   * checkpoint, workers end, logs flush. Idempotent.
+   */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts supernetd in this process (port 0 picks a free port). Loads every stored experiment from
+ * the data directory first. Rejects when the configuration is invalid, a strategy module cannot be
+ * loaded, two strategies share an id, or the port cannot be bound.
+ */
+export async function startServer(partial: Partial<ServerConfig> = {}, opts: { logger?: Logger } = {}): Promise<RunningServer> {
+  const config = resolveConfig(partial);
+  const logger = opts.logger ?? createLogger(config);
+  const container = await createContainer(config, logger);
+  const manager = container.resolve(TOKENS.ExperimentManager);
+  await manager.init();
+  const grpcHost = container.resolve(TOKENS.GrpcServerHost);
+  const metricsServer = container.resolve(TOKENS.MetricsHttpServer);
+  try {
+    await metricsServer.start();
+    await grpcHost.start();
+  } catch (err) {
+    await container.dispose();
+    throw err;
+  }
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      logger.info('shutting down');
+      const drained = grpcHost.stop();
+      await manager.shutdown();
+      await drained;
+      await container.dispose();
+      logger.info('stopped');
+      logger.flush?.();
+    })();
+    return stopping;
+  };
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return { address: `${host}:${grpcHost.port}`, port: grpcHost.port, metricsPort: metricsServer.port, config, stop };
+}

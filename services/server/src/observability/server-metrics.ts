@@ -1,0 +1,76 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ExperimentSession } from '../experiments/experiment-session.ts';
+
+/**
+ * The server's Prometheus metrics: RPC counts and latencies by method and code, training steps,
+ * and per-experiment live tensors and bytes reported by the workers.
+ */
+export class ServerMetrics {
+  readonly registry = new Registry();
+  readonly rpcTotal: Counter<'method' | 'code'>;
+  readonly rpcSeconds: Histogram<'method' | 'code'>;
+  readonly trainingSteps: Counter<'experiment'>;
+  private readonly tracked = new Map<string, ExperimentSession>();
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'supernetd_process_' });
+    this.rpcTotal = new Counter({
+      name: 'supernetd_rpc_total',
+      help: 'RPCs handled, by method and status code.',
+      labelNames: ['method', 'code'],
+      registers: [this.registry],
+    });
+    this.rpcSeconds = new Histogram({
+      name: 'supernetd_rpc_duration_seconds',
+      help: 'RPC latency in seconds, by method and status code.',
+      labelNames: ['method', 'code'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600],
+      registers: [this.registry],
+    });
+    this.trainingSteps = new Counter({
+      name: 'supernetd_training_steps_total',
+      help: 'Optimisation steps taken, by experiment (rate() gives steps per second).',
+      labelNames: ['experiment'],
+      registers: [this.registry],
+    });
+    const tracked = this.tracked;
+    new Gauge({
+      name: 'supernetd_experiment_step',
+      help: 'Optimisation steps taken so far, by experiment.',
+      labelNames: ['experiment'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [id, s] of tracked) this.set({ experiment: id }, s.progress.step);
+      },
+    });
+    new Gauge({
+      name: 'supernetd_live_tensors',
+      help: 'Live TensorFlow.js tensors in the experiment worker (absent while no worker runs).',
+      labelNames: ['experiment'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [id, s] of tracked) if (s.memory) this.set({ experiment: id }, s.memory.numTensors);
+      },
+    });
+    new Gauge({
+      name: 'supernetd_live_tensor_bytes',
+      help: 'Bytes held by live TensorFlow.js tensors in the experiment worker.',
+      labelNames: ['experiment'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [id, s] of tracked) if (s.memory) this.set({ experiment: id }, s.memory.numBytes);
+      },
+    });
+  }
+
+  trackExperiment(s: ExperimentSession): void {
+    this.tracked.set(s.id, s);
+  }
+
+  untrackExperiment(id: string): void {
+    this.tracked.delete(id);
+  }
+}

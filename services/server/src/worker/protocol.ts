@@ -1,0 +1,101 @@
+import type { Arch, Constraint, Cost, Proposal, SerializedError } from '@supernetd/sdk';
+import type { ExperimentSpecDomain } from '../domain/experiment-spec.ts';
+
+/** An inline tensor as it crosses into the worker (already checked for byte length by the codec). */
+export interface RawTensorMessage {
+  dtype: 'float32' | 'int32' | 'uint8';
+  shape: number[];
+  data: Float32Array | Int32Array | Uint8Array;
+}
+
+/** An inline batch. */
+export interface RawBatchMessage {
+  images: RawTensorMessage;
+  labels: RawTensorMessage;
+}
+
+/** workerData of an experiment worker. */
+export interface WorkerInit {
+  experimentId: string;
+  spec: ExperimentSpecDomain;
+  backend: string;
+  /** Import specifier of the module exporting the experiment's strategy. */
+  strategyModule: string;
+  checkpointDir: string;
+  /** Every stored metric; the worker replays those newer than its checkpoint into the strategy. */
+  metrics: { sequence: number; arch: Arch; values: Record<string, number> }[];
+  /** Absolute URL of the worker's TypeScript entry (read by the bootstrap). */
+  entry: string;
+}
+
+/** What the worker publishes after steps and jobs; the RPC thread serves reads from it. */
+export interface WorkerSnapshot {
+  step: number;
+  checkpointStep: number;
+  lastLosses: Record<string, number>;
+  learningRate: number;
+  phase: string;
+  strategyState: unknown;
+  backend: string;
+  metricSequence: number;
+  memory: { numTensors: number; numBytes: number };
+  stepsPerEpoch: number;
+}
+
+/** One training progress event. */
+export interface TrainProgress {
+  step: number;
+  targetStep: number;
+  losses: Record<string, number>;
+  learningRate: number;
+  examplesPerSecond: number;
+  etaSeconds: number;
+  phase: string;
+  checkpointStep: number;
+  done: boolean;
+}
+
+/** The result of a training job. */
+export interface TrainResult {
+  step: number;
+  losses: Record<string, number>;
+  learningRate: number;
+  archs: Arch[];
+  checkpointStep: number;
+  /** True when the job stopped early on a cancel. */
+  cancelled: boolean;
+}
+
+/** Operations the RPC thread asks a worker to run, with their arguments and results. */
+export interface WorkerOps {
+  train: {
+    args: { steps: number; progressInterval: number; batch?: RawBatchMessage };
+    result: TrainResult;
+  };
+  evaluate: {
+    args: { arch: Arch; maxExamples?: number; recalibrate: boolean; batch?: RawBatchMessage };
+    result: { accuracy: number; loss: number; examples: number };
+  };
+  export: { args: { arch: Arch; recalibrate: boolean }; result: { files: { path: string; data: Uint8Array }[]; cost: Cost } };
+  deploy: { args: { constraint: Constraint }; result: Proposal };
+  metric: { args: { sequence: number; arch: Arch; values: Record<string, number> }; result: null };
+  checkpoint: { args: Record<string, never>; result: { checkpointStep: number } };
+  shutdown: { args: Record<string, never>; result: { checkpointStep: number } };
+}
+
+export type WorkerOpName = keyof WorkerOps;
+
+/** RPC thread -> worker. */
+export type HostMessage =
+  | { kind: 'call'; id: number; op: WorkerOpName; args: unknown }
+  | { kind: 'cancel'; id: number };
+
+/** Worker -> RPC thread. */
+export type WorkerMessage =
+  | { kind: 'ready'; snapshot: WorkerSnapshot }
+  | { kind: 'init-failed'; error: SerializedError }
+  | { kind: 'result'; id: number; ok: true; value: unknown }
+  | { kind: 'result'; id: number; ok: false; error: SerializedError }
+  | { kind: 'progress'; id: number; event: TrainProgress }
+  | { kind: 'snapshot'; snapshot: WorkerSnapshot }
+  | { kind: 'checkpointed'; snapshot: WorkerSnapshot };

@@ -1,0 +1,143 @@
+import { Worker } from 'node:worker_threads';
+import { deserializeError, FailedPreconditionError } from '@supernetd/sdk';
+import type { Logger } from 'pino';
+import type { TrainProgress, WorkerInit, WorkerMessage, WorkerOpName, WorkerOps, WorkerSnapshot } from './protocol.ts';
+
+const BOOTSTRAP = new URL('./worker-bootstrap.mjs', import.meta.url);
+const ENTRY = new URL('./experiment-worker.ts', import.meta.url).href;
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  onProgress?: (e: TrainProgress) => void;
+}
+
+/** Callbacks a worker client reports through. */
+export interface WorkerEvents {
+  /** A fresh snapshot of the worker's state (after steps, jobs and progress intervals). */
+  onSnapshot(snapshot: WorkerSnapshot): void;
+  /** A checkpoint was written. */
+  onCheckpoint(snapshot: WorkerSnapshot): void;
+  /** The worker died outside of a shutdown. */
+  onFailure(error: Error): void;
+}
+
+/**
+ * The RPC thread's handle on one experiment worker thread: starts it, sends it jobs, routes its
+ * results, progress events and snapshots. `start()` rejects with the worker's typed error when the
+ * engine or strategy cannot be built.
+ */
+export class WorkerClient {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private exiting = false;
+
+  constructor(
+    private readonly init: Omit<WorkerInit, 'entry'>,
+    private readonly events: WorkerEvents,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts the thread and resolves with its first snapshot once the runtime is built and restored. */
+  start(): Promise<WorkerSnapshot> {
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(BOOTSTRAP, { workerData: { ...this.init, entry: ENTRY } satisfies WorkerInit });
+      this.worker = worker;
+      let ready = false;
+      worker.on('message', (m: WorkerMessage) => {
+        switch (m.kind) {
+          case 'ready':
+            ready = true;
+            this.events.onSnapshot(m.snapshot);
+            resolve(m.snapshot);
+            return;
+          case 'init-failed':
+            this.exiting = true;
+            void worker.terminate();
+            reject(deserializeError(m.error));
+            return;
+          case 'snapshot':
+            this.events.onSnapshot(m.snapshot);
+            return;
+          case 'checkpointed':
+            this.events.onCheckpoint(m.snapshot);
+            return;
+          case 'progress':
+            this.pending.get(m.id)?.onProgress?.(m.event);
+            return;
+          case 'result': {
+            const p = this.pending.get(m.id);
+            if (!p) return;
+            this.pending.delete(m.id);
+            if (m.ok) p.resolve(m.value);
+            else p.reject(deserializeError(m.error));
+            return;
+          }
+        }
+      });
+      worker.on('error', (err) => {
+        this.logger.error({ err, experiment: this.init.experimentId }, 'experiment worker crashed');
+        if (!ready) reject(err);
+        this.fail(err);
+      });
+      worker.on('exit', (code) => {
+        if (!this.exiting) this.fail(new Error(`experiment worker exited with code ${code}`));
+        this.worker = undefined;
+      });
+    });
+  }
+
+  private fail(err: Error): void {
+    const wrapped = new FailedPreconditionError('EXPERIMENT_FAILED', `experiment '${this.init.experimentId}' worker failed: ${err.message}`);
+    for (const p of this.pending.values()) p.reject(wrapped);
+    this.pending.clear();
+    if (!this.exiting) {
+      this.exiting = true;
+      this.events.onFailure(err);
+    }
+  }
+
+  /** Runs `op` in the worker. `onProgress` receives training progress events of this call. */
+  call<K extends WorkerOpName>(
+    op: K,
+    args: WorkerOps[K]['args'],
+    opts: { onProgress?: (e: TrainProgress) => void; signal?: AbortSignal; transfer?: ArrayBuffer[] } = {},
+  ): Promise<WorkerOps[K]['result']> {
+    const worker = this.worker;
+    if (!worker || this.exiting) {
+      return Promise.reject(new FailedPreconditionError('EXPERIMENT_FAILED', `experiment '${this.init.experimentId}' has no running worker`));
+    }
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const entry: Pending = { resolve: resolve as (v: unknown) => void, reject };
+      if (opts.onProgress) entry.onProgress = opts.onProgress;
+      this.pending.set(id, entry);
+      if (opts.signal) {
+        const onAbort = () => worker.postMessage({ kind: 'cancel', id });
+        if (opts.signal.aborted) onAbort();
+        else opts.signal.addEventListener('abort', onAbort, { once: true });
+      }
+      worker.postMessage({ kind: 'call', id, op, args }, opts.transfer ?? []);
+    });
+  }
+
+  /** Checkpoints, disposes the runtime and ends the thread. */
+  async shutdown(): Promise<void> {
+    if (!this.worker || this.exiting) return;
+    try {
+      await this.call('shutdown', {});
+    } finally {
+      this.exiting = true;
+      await this.worker?.terminate();
+    }
+  }
+
+  /** Ends the thread at once, without a checkpoint (experiment deletion). */
+  async terminate(): Promise<void> {
+    this.exiting = true;
+    for (const p of this.pending.values()) p.reject(new FailedPreconditionError('EXPERIMENT_FAILED', 'the experiment worker was stopped'));
+    this.pending.clear();
+    await this.worker?.terminate();
+  }
+}
