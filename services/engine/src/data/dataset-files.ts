@@ -25,7 +25,9 @@ export async function readDatasetFile(dir: string, names: readonly string[], gz:
       const file = join(dir, candidate);
       const st = await stat(file).catch(() => undefined);
       if (!st?.isFile()) continue;
-      const raw = await readFile(file);
+      const raw = await readFile(file).catch((err: NodeJS.ErrnoException) => {
+        throw datasetError(`dataset file '${candidate}' in '${dir}' could not be read (${err.code ?? 'read error'})`);
+      });
       if (!candidate.endsWith('.gz')) return { file: candidate, data: raw };
       try {
         return { file: candidate, data: await gunzipAsync(raw) };

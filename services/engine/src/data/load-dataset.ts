@@ -101,13 +101,14 @@ function arrange(raw: RawSplit, numClasses: number, rng: Rng, max: number): Arra
   const images = new Float32Array(count * size);
   const labels = new Int32Array(count);
   const bytes = raw.pixels instanceof Uint8Array;
+  const scaled = Float32Array.from({ length: 256 }, (_, v) => v / 255);
   for (let k = 0; k < count; k++) {
     const src = (order[k] as number) * size;
     const dst = k * size;
     if (!bytes) {
       images.set(raw.pixels.subarray(src, src + size), dst);
     } else {
-      for (let j = 0; j < size; j++) images[dst + j] = (raw.pixels[src + j] as number) / 255;
+      for (let j = 0; j < size; j++) images[dst + j] = scaled[raw.pixels[src + j] as number] as number;
     }
     labels[k] = raw.labels[order[k] as number] as number;
   }
