@@ -1,0 +1,294 @@
+import { LossParts, Rng, archKey, fits, metricScore, unsatisfiable } from '@supernetd/sdk';
+import type {
+  Arch,
+  Batch,
+  Constraint,
+  MetricReport,
+  Proposal,
+  SamplePurpose,
+  SearchSpaceView,
+  SearchStrategy,
+  StepContext,
+  StepLog,
+  StrategyFactory,
+  StrategyInit,
+  SupernetEngine,
+} from '@supernetd/sdk';
+import { flopsSensitiveBins } from './bins.ts';
+import type { ChoiceBins } from './bins.ts';
+import { parseCafeNetConfig } from './cafenet-config.ts';
+import type { CafeNetConfig } from './cafenet-config.ts';
+import { PlacementMemory } from './placement-memory.ts';
+import type { MemoryEntry } from './placement-memory.ts';
+import { fromArch, leftmostPlacement, randomPlacement, samplePlacements, toArch, widthKey } from './placement.ts';
+import type { BinWidth, Placement } from './placement.ts';
+
+interface CafeNetState {
+  rng: number[];
+  memory: MemoryEntry[];
+  searched: Record<string, Proposal>;
+}
+
+const constraintKey = (c: Constraint) => `${c.kind}:${c.target}`;
+
+/** Where a searched subnet came from; CafeNet's protocol retrains it from scratch (algorithms.md 5.5). */
+export const CAFENET_SEARCH_SOURCE = 'search:evolution;weights=retrain';
+
+/**
+ * CafeNet (algorithms.md 5): locally free weight sharing. A width is a bin count per width choice;
+ * its channels are the base bins plus free bins placed within the local zone. Training: min-min
+ * over K placements (the no-grad losses pick the placement that gets the gradient), optionally with
+ * the sandwich rule. Search: evolution over bin counts under the budget, each candidate scored by
+ * its best placement on validation batches after BN recalibration.
+ */
+export class CafeNetStrategy implements SearchStrategy {
+  readonly id = 'cafenet';
+  /** Bins of every width choice (algorithms.md 5.3). */
+  readonly bins: ChoiceBins[];
+  private readonly rng: Rng;
+  private readonly memory: PlacementMemory;
+  private searched: Record<string, Proposal> = {};
+  private readonly resolutions: readonly number[];
+
+  constructor(
+    private readonly space: SearchSpaceView,
+    private readonly cfg: CafeNetConfig,
+    seed: number,
+  ) {
+    this.bins = flopsSensitiveBins(space, cfg.binsPerLayer);
+    this.rng = new Rng(seed).fork('cafenet-train');
+    this.memory = new PlacementMemory(cfg.memoryWidths, cfg.memoryPlacements, cfg.memoryLambda);
+    const rs = space.resolutions;
+    this.resolutions = cfg.resolutions === 'all' ? rs : [rs[rs.length - 1] as number];
+  }
+
+  /** Uniform bin count per choice and uniform resolution [I]. */
+  randomWidth(rng: Rng): BinWidth {
+    const bins: Record<string, number> = {};
+    for (const b of this.bins) bins[b.id] = b.minBins + rng.int(b.starts.length - b.minBins + 1);
+    return { resolution: rng.choice(this.resolutions), bins };
+  }
+
+  /** Every choice at its fewest bins, smallest resolution. */
+  minWidth(): BinWidth {
+    return { resolution: this.resolutions[0] as number, bins: Object.fromEntries(this.bins.map((b) => [b.id, b.minBins])) };
+  }
+
+  maxWidth(): BinWidth {
+    return {
+      resolution: this.resolutions[this.resolutions.length - 1] as number,
+      bins: Object.fromEntries(this.bins.map((b) => [b.id, b.starts.length])),
+    };
+  }
+
+  /** Subnet of a width and placement. */
+  arch(w: BinWidth, p: Placement): Arch {
+    return toArch(this.bins, w, p, this.cfg.offset);
+  }
+
+  /** The largest cost any placement of `w` can have: the leftmost placement keeps the most channels. */
+  private widthFits(w: BinWidth, c: Constraint | undefined): boolean {
+    return !c || fits(this.space.cost(this.arch(w, leftmostPlacement(this.bins, w, this.cfg.offset))), c);
+  }
+
+  /** A random width every placement of which fits `c`: rejection, then one-bin-at-a-time shrinking. */
+  private fittingWidth(c: Constraint | undefined, rng: Rng): BinWidth {
+    if (c && !this.widthFits(this.minWidth(), c)) throw unsatisfiable(this.space, c);
+    let w = this.randomWidth(rng);
+    for (let i = 1; i < this.cfg.sampleTries && !this.widthFits(w, c); i++) w = this.randomWidth(rng);
+    while (!this.widthFits(w, c)) {
+      const moves: (() => void)[] = [];
+      const ri = this.resolutions.indexOf(w.resolution);
+      if (ri > 0) moves.push(() => (w = { ...w, resolution: this.resolutions[ri - 1] as number }));
+      for (const b of this.bins) {
+        const n = w.bins[b.id] as number;
+        if (n > b.minBins) moves.push(() => (w = { ...w, bins: { ...w.bins, [b.id]: n - 1 } }));
+      }
+      rng.choice(moves)();
+    }
+    return w;
+  }
+
+  trainStep(engine: SupernetEngine, batch: Batch, _ctx: StepContext): StepLog {
+    const tf = engine.tf;
+    const net = engine.supernet;
+    const r = this.cfg.offset;
+    const width = this.randomWidth(this.rng);
+    const cands = samplePlacements(this.bins, width, r, this.cfg.placements, this.rng);
+    // Inner min: no-grad losses of the K placements on this batch.
+    const ces = cands.map((p) =>
+      tf.tidy(() => engine.ce(net.forward(this.arch(width, p), batch.x, { training: true }), batch.y).dataSync()[0] as number),
+    );
+    let best = 0;
+    ces.forEach((l, i) => {
+      if (l < (ces[best] as number)) best = i;
+    });
+    cands.forEach((p, i) => this.memory.update(width, p, -(ces[i] as number)));
+    const chosen = this.arch(width, cands[best] as Placement);
+    const max = this.space.maxArch();
+    const minW = this.minWidth();
+    const min = this.arch(minW, leftmostPlacement(this.bins, minW, r));
+    const parts = new LossParts(tf);
+    try {
+      const { loss } = engine.step(() => {
+        if (!this.cfg.useSandwich) return parts.add('sampled', engine.ce(net.forward(chosen, batch.x, { training: true }), batch.y, this.cfg.labelSmoothing));
+        const zMax = net.forward(max, batch.x, { training: true });
+        const child = (a: Arch) => {
+          const z = net.forward(a, batch.x, { training: true });
+          return this.cfg.inplaceDistillation ? engine.kl(z, zMax) : engine.ce(z, batch.y, this.cfg.labelSmoothing);
+        };
+        let total = parts.add('max', engine.ce(zMax, batch.y, this.cfg.labelSmoothing));
+        total = tf.add(total, parts.add('sampled', child(chosen)));
+        return tf.add(total, parts.add('min', child(min)));
+      });
+      const losses: Record<string, number> = { ...parts.read(), total: loss, placement_ce_min: ces[best] as number };
+      losses['placement_ce_max'] = Math.max(...ces);
+      return { losses, archs: this.cfg.useSandwich ? [max, chosen, min] : [chosen] };
+    } finally {
+      parts.dispose();
+    }
+  }
+
+  /**
+   * train: random width and placement; eval: random width with its remembered best placement (else
+   * random); deploy: the search result for the constraint, else the best remembered width that fits.
+   */
+  sample(constraint: Constraint | undefined, purpose: SamplePurpose, rng: Rng): Proposal {
+    if (constraint && !this.widthFits(this.minWidth(), constraint)) throw unsatisfiable(this.space, constraint);
+    if (purpose === 'deploy') {
+      const remembered = constraint ? this.searched[constraintKey(constraint)] : undefined;
+      if (remembered) return remembered;
+      for (const e of this.memory.ranked()) {
+        const arch = this.arch(e.width, e.placement);
+        if (!constraint || fits(this.space.cost(arch), constraint)) return { arch, source: 'memory', score: e.score };
+      }
+    }
+    const w = this.fittingWidth(constraint, rng);
+    const known = purpose === 'train' ? undefined : this.memory.best(w);
+    if (known) return { arch: this.arch(w, known.placement), source: 'memory', score: known.score };
+    return { arch: this.arch(w, randomPlacement(this.bins, w, this.cfg.offset, rng)), source: 'space' };
+  }
+
+  /** A reported metric (accuracy, else -loss) goes into the placement memory when the arch is of CafeNet's form. */
+  onMetric(report: MetricReport): void {
+    const score = metricScore(report.values);
+    const parsed = fromArch(this.bins, report.arch, this.cfg.offset);
+    if (score === undefined || !parsed) return;
+    this.memory.update(parsed.width, parsed.placement, score);
+  }
+
+  /**
+   * Evolutionary width search under `constraint` (algorithms.md 5.5): population of fitting widths,
+   * each scored by max over placements (remembered best + `placementSamples` fresh) of validation
+   * accuracy after cumulative BN recalibration; `generations` rounds of top-k parents, mutations and
+   * crossovers (over-budget children are redrawn). Remembered for `sample(constraint, 'deploy')`.
+   */
+  async search(engine: SupernetEngine, constraint: Constraint): Promise<Proposal> {
+    if (!this.widthFits(this.minWidth(), constraint)) throw unsatisfiable(this.space, constraint);
+    const cfg = this.cfg;
+    const rng = new Rng(this.rng.nextUint32()).fork('cafenet-search');
+    const recal = engine.trainBatches(cfg.recalibrationBatches);
+    const val = engine.validationBatches(cfg.validationBatches);
+    const scored = new Map<string, { width: BinWidth; placement: Placement; accuracy: number }>();
+    const measure = (arch: Arch) => {
+      if (recal.length > 0) engine.recalibrateBN(engine.supernet, arch, recal, 'cumulative');
+      return engine.evaluate(engine.supernet, arch, val).accuracy;
+    };
+    const score = (w: BinWidth) => {
+      const key = widthKey(w);
+      const known = scored.get(key);
+      if (known) return known;
+      const placements: Placement[] = [];
+      const remembered = this.memory.best(w);
+      if (remembered) placements.push(remembered.placement);
+      for (let i = 0; i < cfg.placementSamples || placements.length === 0; i++) {
+        placements.push(randomPlacement(this.bins, w, cfg.offset, rng));
+      }
+      const seen = new Set<string>();
+      let best = { width: w, placement: placements[0] as Placement, accuracy: -Infinity };
+      for (const p of placements) {
+        const a = this.arch(w, p);
+        const k = archKey(a);
+        if (seen.has(k)) continue;
+        seen.add(k);
+        const acc = measure(a);
+        if (acc > best.accuracy) best = { width: w, placement: p, accuracy: acc };
+      }
+      scored.set(key, best);
+      return best;
+    };
+    const mutate = (w: BinWidth): BinWidth => {
+      const out: BinWidth = { resolution: w.resolution, bins: { ...w.bins } };
+      if (this.resolutions.length > 1 && rng.next() < cfg.mutationProb) out.resolution = rng.choice(this.resolutions);
+      for (const b of this.bins) {
+        if (rng.next() < cfg.mutationProb) out.bins[b.id] = b.minBins + rng.int(b.starts.length - b.minBins + 1);
+      }
+      return out;
+    };
+    const cross = (a: BinWidth, b: BinWidth): BinWidth => ({
+      resolution: rng.next() < 0.5 ? a.resolution : b.resolution,
+      bins: Object.fromEntries(this.bins.map((x) => [x.id, (rng.next() < 0.5 ? a : b).bins[x.id] as number])),
+    });
+    /** Children that break the budget are redrawn (at most 10 times, then skipped). */
+    const child = (make: () => BinWidth): BinWidth | undefined => {
+      for (let i = 0; i < 10; i++) {
+        const w = make();
+        if (this.widthFits(w, constraint)) return w;
+      }
+      return undefined;
+    };
+    try {
+      let population: BinWidth[] = [];
+      for (let i = 0; i < cfg.population; i++) population.push(this.fittingWidth(constraint, rng));
+      population.forEach(score);
+      for (let g = 0; g < cfg.generations; g++) {
+        const parents = [...new Map(population.map((w) => [widthKey(w), w])).values()]
+          .sort((a, b) => score(b).accuracy - score(a).accuracy)
+          .slice(0, cfg.topK);
+        const next = [...parents];
+        for (let i = 0; i < cfg.mutations; i++) {
+          const c = child(() => mutate(rng.choice(parents)));
+          if (c) next.push(c);
+        }
+        for (let i = 0; i < cfg.crossovers; i++) {
+          const c = child(() => cross(rng.choice(parents), rng.choice(parents)));
+          if (c) next.push(c);
+        }
+        next.forEach(score);
+        population = next;
+      }
+      const winner = [...scored.values()].reduce((a, b) => (b.accuracy > a.accuracy ? b : a));
+      const answer: Proposal = { arch: this.arch(winner.width, winner.placement), source: CAFENET_SEARCH_SOURCE, score: winner.accuracy };
+      this.searched[constraintKey(constraint)] = answer;
+      return answer;
+    } finally {
+      for (const b of [...recal, ...val]) {
+        b.x.dispose();
+        b.y.dispose();
+      }
+    }
+  }
+
+  phase(): string {
+    return 'train';
+  }
+
+  state(): CafeNetState {
+    return { rng: this.rng.state(), memory: this.memory.toJSON(), searched: this.searched };
+  }
+
+  load(state: unknown): void {
+    const s = structuredClone(state) as CafeNetState;
+    this.rng.setState(s.rng);
+    this.memory.restore(s.memory);
+    this.searched = s.searched;
+  }
+}
+
+/** The `cafenet` strategy. */
+export const strategy: StrategyFactory<CafeNetConfig> = {
+  id: 'cafenet',
+  description: 'CafeNet locally free weight sharing: FLOPs-sensitive bins, min-min over placements, evolutionary width search',
+  parseConfig: parseCafeNetConfig,
+  create: (init: StrategyInit<CafeNetConfig>) => new CafeNetStrategy(init.space, init.config, init.seed),
+};
