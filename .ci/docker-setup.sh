@@ -132,8 +132,15 @@ fi
 
 # 4. the service image
 if ((BUILD)); then
+  build_args=()
+  # Extra CA certificates this machine trusts (e.g. a TLS-inspecting proxy in front of the npm
+  # registry) are handed to npm inside the build.
+  shopt -s nullglob
+  cas=(/usr/local/share/ca-certificates/*.crt)
+  shopt -u nullglob
+  if ((${#cas[@]})); then build_args+=(--build-arg "NPM_EXTRA_CA=$(cat "${cas[@]}")"); fi
   log "docker build --network host -t $IMAGE ."
-  docker build --network host -t "$IMAGE" . || die "docker build failed"
+  docker build --network host "${build_args[@]}" -t "$IMAGE" . || die "docker build failed"
 fi
 
 log "done in ${SECONDS}s"

@@ -1,0 +1,46 @@
+import * as grpc from '@grpc/grpc-js';
+import type { GenService } from '@bufbuild/protobuf/codegenv2';
+import { makeGrpcClientConstructor, SupernetService } from '@supernetd/api';
+import type { GrpcClient } from '@supernetd/api';
+
+type Methods = typeof SupernetService extends GenService<infer M> ? M : never;
+
+/** A raw grpc-js client of SupernetService built from the generated descriptors. */
+export type SupernetRpcClient = GrpcClient<Methods>;
+
+const RpcClient = makeGrpcClientConstructor(SupernetService);
+
+/** A plaintext client of the server at `address` (`127.0.0.1:<port>`); close it when done. */
+export function connectRpc(address: string): SupernetRpcClient {
+  return new RpcClient(address, grpc.credentials.createInsecure(), {
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  });
+}
+
+type UnaryInvoker<Req, Res> = (
+  req: Req,
+  metadata: grpc.Metadata,
+  options: Partial<grpc.CallOptions>,
+  callback: grpc.requestCallback<Res>,
+) => grpc.ClientUnaryCall;
+
+/**
+ * Calls a unary method (`client.sampleSubnet.bind(client)`) with a deadline and resolves with the
+ * response; rejects with the grpc-js ServiceError (code, details, metadata).
+ */
+export function unary<Req, Res>(invoke: UnaryInvoker<Req, Res>, req: Req, timeoutMs = 60_000): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    invoke(req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
+      if (err) reject(err);
+      else if (res === undefined) reject(new Error('empty response'));
+      else resolve(res);
+    });
+  });
+}
+
+/** Waits until the channel to `client`'s server is ready, or rejects after `timeoutMs`. */
+export function waitForReady(client: grpc.Client, timeoutMs = 30_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    client.waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(err) : resolve()));
+  });
+}
