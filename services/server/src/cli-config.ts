@@ -1,0 +1,113 @@
+// Command-line, environment and config-file settings of `supernetd serve` (precedence: flag >
+// environment > file > default). Documented in docs/configuration.md.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { DEFAULT_CONFIG, resolveConfig } from './config.ts';
+import type { ServerConfig } from './config.ts';
+
+/** `supernetd --help`. */
+export const HELP = `Usage: supernetd serve [options]
+
+Runs the supernetd gRPC server.
+
+Options (environment variable in brackets):
+  --host <addr>                 interface to listen on [SUPERNETD_HOST] (default ${DEFAULT_CONFIG.host})
+  --port <n>                    gRPC port, 0 = any free port [SUPERNETD_PORT] (default ${DEFAULT_CONFIG.port})
+  --data-dir <dir>              experiment storage [SUPERNETD_DATA_DIR] (default ${DEFAULT_CONFIG.dataDir})
+  --backend <b>                 auto|wasm|cpu|tensorflow [SUPERNETD_BACKEND] (default ${DEFAULT_CONFIG.backend})
+  --strategy <pkg|path>         load a third-party strategy module; repeatable [SUPERNETD_STRATEGIES, comma-separated]
+  --auth-token <token>          require "authorization: Bearer <token>" [SUPERNETD_AUTH_TOKEN]
+  --tls-cert <file>             PEM certificate chain [SUPERNETD_TLS_CERT]
+  --tls-key <file>              PEM private key [SUPERNETD_TLS_KEY]
+  --metrics-port <n>            Prometheus /metrics port, off when unset [SUPERNETD_METRICS_PORT]
+  --max-message-bytes <n>       largest message in or out [SUPERNETD_MAX_MESSAGE_BYTES] (default ${DEFAULT_CONFIG.maxMessageBytes})
+  --max-tensor-elements <n>     largest inline tensor [SUPERNETD_MAX_TENSOR_ELEMENTS] (default ${DEFAULT_CONFIG.maxTensorElements})
+  --max-concurrent-training <n> Train/TrainStep calls per experiment [SUPERNETD_MAX_CONCURRENT_TRAINING] (default 1)
+  --eager-resume                start every stored experiment's worker at startup [SUPERNETD_EAGER_RESUME=1]
+  --log-level <level>           fatal|error|warn|info|debug|trace|silent [SUPERNETD_LOG_LEVEL] (default info)
+  --config <file.json>          JSON file with the same settings in camelCase [SUPERNETD_CONFIG]
+  -h, --help                    this text
+`;
+
+const OPTIONS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'data-dir': { type: 'string' },
+  backend: { type: 'string' },
+  strategy: { type: 'string', multiple: true },
+  'auth-token': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'metrics-port': { type: 'string' },
+  'max-message-bytes': { type: 'string' },
+  'max-tensor-elements': { type: 'string' },
+  'max-concurrent-training': { type: 'string' },
+  'eager-resume': { type: 'boolean' },
+  'log-level': { type: 'string' },
+  config: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function int(name: string, v: string | undefined): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new Error(`${name} must be an integer, got '${v}'`);
+  return n;
+}
+
+type Layer = Partial<Record<keyof ServerConfig, unknown>>;
+
+/** Builds the configuration from argv, the environment and the optional config file. */
+export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): { config: ServerConfig; help: boolean } {
+  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  if (values.help) return { config: resolveConfig({}), help: true };
+  if (positionals.length !== 1 || positionals[0] !== 'serve') {
+    throw new Error(`expected the command 'serve', got '${positionals.join(' ')}'`);
+  }
+  const fromEnv: Layer = {
+    host: env.SUPERNETD_HOST,
+    port: int('SUPERNETD_PORT', env.SUPERNETD_PORT),
+    dataDir: env.SUPERNETD_DATA_DIR,
+    backend: env.SUPERNETD_BACKEND,
+    strategies: env.SUPERNETD_STRATEGIES ? env.SUPERNETD_STRATEGIES.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    authToken: env.SUPERNETD_AUTH_TOKEN || undefined,
+    tlsCertPath: env.SUPERNETD_TLS_CERT,
+    tlsKeyPath: env.SUPERNETD_TLS_KEY,
+    metricsPort: int('SUPERNETD_METRICS_PORT', env.SUPERNETD_METRICS_PORT),
+    maxMessageBytes: int('SUPERNETD_MAX_MESSAGE_BYTES', env.SUPERNETD_MAX_MESSAGE_BYTES),
+    maxTensorElements: int('SUPERNETD_MAX_TENSOR_ELEMENTS', env.SUPERNETD_MAX_TENSOR_ELEMENTS),
+    maxConcurrentTrainingPerExperiment: int('SUPERNETD_MAX_CONCURRENT_TRAINING', env.SUPERNETD_MAX_CONCURRENT_TRAINING),
+    eagerResume: env.SUPERNETD_EAGER_RESUME ? ['1', 'true', 'yes'].includes(env.SUPERNETD_EAGER_RESUME) : undefined,
+    logLevel: env.SUPERNETD_LOG_LEVEL,
+  };
+  const fromFlags: Layer = {
+    host: values.host,
+    port: int('--port', values.port),
+    dataDir: values['data-dir'],
+    backend: values.backend,
+    strategies: values.strategy,
+    authToken: values['auth-token'],
+    tlsCertPath: values['tls-cert'],
+    tlsKeyPath: values['tls-key'],
+    metricsPort: int('--metrics-port', values['metrics-port']),
+    maxMessageBytes: int('--max-message-bytes', values['max-message-bytes']),
+    maxTensorElements: int('--max-tensor-elements', values['max-tensor-elements']),
+    maxConcurrentTrainingPerExperiment: int('--max-concurrent-training', values['max-concurrent-training']),
+    eagerResume: values['eager-resume'],
+    logLevel: values['log-level'],
+  };
+  const file = values.config ?? env.SUPERNETD_CONFIG;
+  let fromFile: Layer = {};
+  if (file) {
+    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`config file ${file} must hold a JSON object`);
+    const known = new Set(Object.keys(DEFAULT_CONFIG).concat(['authToken', 'tlsCertPath', 'tlsKeyPath', 'metricsPort']));
+    for (const k of Object.keys(parsed)) if (!known.has(k)) throw new Error(`config file ${file}: unknown setting '${k}'`);
+    fromFile = parsed as Layer;
+  }
+  const merged: Layer = { ...fromFile };
+  for (const layer of [fromEnv, fromFlags]) {
+    for (const [k, v] of Object.entries(layer)) if (v !== undefined) merged[k as keyof ServerConfig] = v;
+  }
+  return { config: resolveConfig(merged as Partial<ServerConfig>), help: false };
+}

@@ -1,0 +1,102 @@
+// Shared pieces of the server tests: a real client over a real socket, spec builders, status checks.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { create } from '@bufbuild/protobuf';
+import type { DescMessage, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
+import { SupernetService, makeGrpcClientConstructor } from '@supernetd/api';
+import type { GrpcClient } from '@supernetd/api';
+import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+
+type MethodsOf<T> = T extends GenService<infer S extends GenServiceMethods> ? S : never;
+export type Methods = MethodsOf<typeof SupernetService>;
+export type SupernetClient = GrpcClient<Methods>;
+
+const SupernetClientCtor = makeGrpcClientConstructor(SupernetService);
+
+/** A client of SupernetService at `address`. */
+export function connect(address: string, opts: grpc.ClientOptions = {}): SupernetClient {
+  return new SupernetClientCtor(address, grpc.credentials.createInsecure(), opts);
+}
+
+/** A fresh temporary directory, removed by the returned function. */
+export function tempDir(prefix = 'supernetd-test-'): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+type UnaryKeys = { [K in keyof Methods]: Methods[K]['methodKind'] extends 'unary' ? K : never }[keyof Methods];
+type ReqOf<K extends keyof Methods> = MessageInitShape<Methods[K]['input']>;
+type ResOf<K extends keyof Methods> = MessageShape<Methods[K]['output']>;
+
+/** Calls a unary method and resolves with its response; rejects with the grpc ServiceError. */
+export function unary<K extends UnaryKeys>(
+  client: SupernetClient,
+  method: K,
+  req: ReqOf<K>,
+  opts: { metadata?: grpc.Metadata; deadlineMs?: number } = {},
+): Promise<ResOf<K>> {
+  const desc = SupernetService.method[method].input as DescMessage;
+  const msg = create(desc, req as never);
+  const callOpts: Partial<grpc.CallOptions> = {};
+  if (opts.deadlineMs !== undefined) callOpts.deadline = Date.now() + opts.deadlineMs;
+  return new Promise((resolve, reject) => {
+    const fn = client[method] as unknown as (
+      r: unknown,
+      md: grpc.Metadata,
+      o: Partial<grpc.CallOptions>,
+      cb: (err: grpc.ServiceError | null, res?: unknown) => void,
+    ) => void;
+    fn.call(client, msg, opts.metadata ?? new grpc.Metadata(), callOpts, (err, res) => (err ? reject(err) : resolve(res as ResOf<K>)));
+  });
+}
+
+/** Asserts a call failed with this status code and ErrorReason, and its message matches. */
+export async function assertStatus(p: Promise<unknown>, code: grpc.status, reason: string | undefined, message?: RegExp): Promise<grpc.ServiceError> {
+  try {
+    await p;
+  } catch (e) {
+    const err = e as grpc.ServiceError;
+    assert.equal(grpc.status[err.code], grpc.status[code], `code of: ${err.details}`);
+    if (reason !== undefined) assert.equal(err.metadata.get('supernetd-error-reason')[0], `ERROR_REASON_${reason}`, `reason of: ${err.details}`);
+    if (message) assert.match(err.details, message);
+    return err;
+  }
+  assert.fail(`expected ${grpc.status[code]} (${reason ?? ''})`);
+}
+
+/** The smallest useful experiment: mbv1-small on a slice of fashion-mnist. */
+export function tinySpec(over: { strategy?: string; config?: Record<string, unknown>; checkpointInterval?: number; seed?: number } = {}) {
+  return {
+    displayName: 'test',
+    searchSpace: { preset: 'mbv1-small' },
+    strategy: { id: over.strategy ?? 'uniform', config: (over.config ?? {}) as never },
+    training: {
+      dataset: { name: 'fashion-mnist', maxTrainExamples: 256, maxTestExamples: 64 },
+      batchSize: 16,
+      totalSteps: 20n,
+      seed: over.seed ?? 1,
+      checkpointInterval: over.checkpointInterval ?? 50,
+    },
+  };
+}
+
+/** Bearer metadata. */
+export function bearer(token: string): grpc.Metadata {
+  const md = new grpc.Metadata();
+  md.set('authorization', `Bearer ${token}`);
+  return md;
+}
+
+/** Reads a Prometheus metric value with the given labels from `/metrics`. */
+export async function scrape(metricsPort: number, name: string, labels: Record<string, string>): Promise<number | undefined> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    if (want.every((w) => line.includes(w))) return Number(line.split(' ').at(-1));
+  }
+  return undefined;
+}
