@@ -87,8 +87,19 @@ export interface SupernetEngine {
   /** The learning rate the next step will use. */
   learningRate(): number;
 
-  /** Resets and re-estimates batch-norm statistics of `arch` (algorithms.md 1.4). */
-  recalibrateBN(network: Network, arch: Arch, batches: readonly Batch[], mode: 'cumulative' | 'lastBatch'): void;
+  /**
+   * Resets and re-estimates batch-norm statistics of `arch` (algorithms.md 1.4). With `range`, the
+   * batches' `x` is the feature map entering block `fromBlock` and only blocks fromBlock..toBlock
+   * run (DNA's BN correction of one block on the teacher's features). An engine that predates
+   * `range` declares four parameters; callers may test `recalibrateBN.length >= 5`.
+   */
+  recalibrateBN(
+    network: Network,
+    arch: Arch,
+    batches: readonly Batch[],
+    mode: 'cumulative' | 'lastBatch',
+    range?: { fromBlock?: number; toBlock?: number },
+  ): void;
   /** Inference-mode accuracy and mean CE of `arch` over the batches. */
   evaluate(network: Network, arch: Arch, batches: readonly Batch[]): EvalResult;
 
