@@ -1,0 +1,9 @@
+// TypeScript client of supernetd: a promise-based layer over the generated grpc-js stub
+// (deadlines, UNAVAILABLE retries, bearer token, TLS, SupernetdError with the ErrorReason) and
+// typed-array <-> Tensor helpers. The generated messages are re-exported from @supernetd/api.
+export * from './constraints.ts';
+export * from './exported-model.ts';
+export * from './retry-policy.ts';
+export * from './supernetd-client.ts';
+export * from './supernetd-error.ts';
+export * from './tensors.ts';

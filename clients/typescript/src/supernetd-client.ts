@@ -1,0 +1,254 @@
+import { createHash } from 'node:crypto';
+import { create } from '@bufbuild/protobuf';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import type { GenService } from '@bufbuild/protobuf/codegenv2';
+import * as grpc from '@grpc/grpc-js';
+import {
+  CreateExperimentRequestSchema,
+  DeleteExperimentRequestSchema,
+  EvaluateRequestSchema,
+  ExportFormat,
+  ExportSubnetRequestSchema,
+  GetExperimentRequestSchema,
+  ListExperimentsRequestSchema,
+  ListMetricsRequestSchema,
+  ListStrategiesRequestSchema,
+  ReportMetricRequestSchema,
+  SampleSubnetRequestSchema,
+  SupernetService,
+  TrainRequestSchema,
+  TrainStepRequestSchema,
+  makeGrpcClientConstructor,
+} from '@supernetd/api';
+import type {
+  EvaluateResponse,
+  Experiment,
+  ExportHeader,
+  ExportSubnetResponse,
+  GrpcClient,
+  MetricRecord,
+  StrategyInfo,
+  Subnet,
+  TrainResponse,
+  TrainStepResponse,
+} from '@supernetd/api';
+import { ExportedModel } from './exported-model.ts';
+import { DEFAULT_RETRY_POLICY, backoffMs } from './retry-policy.ts';
+import type { RetryPolicy } from './retry-policy.ts';
+import { SupernetdError } from './supernetd-error.ts';
+
+type ServiceMethods = typeof SupernetService extends GenService<infer S> ? S : never;
+/** The generated grpc-js client of SupernetService. */
+export type SupernetServiceStub = GrpcClient<ServiceMethods>;
+type UnaryFn<I, O> = (
+  req: I,
+  metadata: grpc.Metadata,
+  options: Partial<grpc.CallOptions>,
+  callback: grpc.requestCallback<O>,
+) => grpc.ClientUnaryCall;
+
+/** Address used when neither the options nor SUPERNETD_ADDR name one. */
+export const DEFAULT_ADDRESS = '127.0.0.1:50051';
+
+/** How to reach a server. */
+export interface SupernetdClientOptions {
+  /** `host:port`; default `$SUPERNETD_ADDR` or 127.0.0.1:50051. */
+  address?: string;
+  /** Sent as `authorization: Bearer <token>`; default `$SUPERNETD_TOKEN`. */
+  token?: string;
+  /** Connect over TLS; `rootCerts` (PEM) replaces the system roots. */
+  tls?: boolean | { rootCerts?: Buffer };
+  /** Deadline of each call in milliseconds (default 120 000); `train` streams get none. */
+  timeoutMs?: number;
+  /** Retries of UNAVAILABLE (default DEFAULT_RETRY_POLICY). */
+  retry?: RetryPolicy;
+  /** Extra grpc-js channel options (interceptors, keepalive, ...). */
+  channelOptions?: grpc.ClientOptions;
+}
+
+/** Per-call overrides. */
+export interface CallOptions {
+  /** Deadline of this call in milliseconds. */
+  timeoutMs?: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
+
+/**
+ * Client of one supernetd server. Every call gets the default deadline, unary calls and exports
+ * are retried on UNAVAILABLE, and every failure rejects with SupernetdError carrying the server's
+ * ErrorReason. `stub` is the generated grpc-js client for anything not wrapped here.
+ */
+export class SupernetdClient {
+  readonly address: string;
+  readonly stub: SupernetServiceStub;
+  private readonly metadata: grpc.Metadata;
+  private readonly timeoutMs: number;
+  private readonly retry: RetryPolicy;
+
+  constructor(options: SupernetdClientOptions = {}) {
+    this.address = options.address ?? (process.env.SUPERNETD_ADDR || DEFAULT_ADDRESS);
+    const token = options.token ?? process.env.SUPERNETD_TOKEN;
+    this.metadata = new grpc.Metadata();
+    if (token) this.metadata.set('authorization', `Bearer ${token}`);
+    this.timeoutMs = options.timeoutMs ?? 120_000;
+    this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
+    const tls = options.tls;
+    const credentials = tls
+      ? grpc.credentials.createSsl(typeof tls === 'object' ? (tls.rootCerts ?? null) : null)
+      : grpc.credentials.createInsecure();
+    const Client = makeGrpcClientConstructor(SupernetService);
+    this.stub = new Client(this.address, credentials, {
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      'grpc.max_send_message_length': 64 * 1024 * 1024,
+      ...options.channelOptions,
+    }) as SupernetServiceStub;
+  }
+
+  /** Closes the channel. */
+  close(): void {
+    this.stub.close();
+  }
+
+  private deadline(opts?: CallOptions): number {
+    return Date.now() + (opts?.timeoutMs ?? this.timeoutMs);
+  }
+
+  /** Runs `attempt` until it succeeds, fails with another code than UNAVAILABLE or runs out of attempts or time. */
+  private async retrying<T>(deadline: number, attempt: () => Promise<T>): Promise<T> {
+    for (let n = 0; ; n++) {
+      try {
+        return await attempt();
+      } catch (err) {
+        const error = SupernetdError.from(err);
+        const wait = backoffMs(this.retry, n);
+        if (error.code !== grpc.status.UNAVAILABLE || n + 1 >= this.retry.maxAttempts || Date.now() + wait >= deadline) {
+          throw error;
+        }
+        await sleep(wait);
+      }
+    }
+  }
+
+  private unary<I, O>(fn: UnaryFn<I, O>, req: I, opts?: CallOptions): Promise<O> {
+    const deadline = this.deadline(opts);
+    return this.retrying(
+      deadline,
+      () =>
+        new Promise<O>((res, rej) => {
+          fn.call(this.stub, req, this.metadata.clone(), { deadline }, (err, out) => (err ? rej(err) : res(out as O)));
+        }),
+    );
+  }
+
+  /** Creates an experiment; returns it with defaults filled in. */
+  async createExperiment(init: MessageInitShape<typeof CreateExperimentRequestSchema>, opts?: CallOptions): Promise<Experiment> {
+    const res = await this.unary(this.stub.createExperiment, create(CreateExperimentRequestSchema, init), opts);
+    if (!res.experiment) throw new SupernetdError(grpc.status.INTERNAL, 0, '', 'CreateExperiment returned no experiment');
+    return res.experiment;
+  }
+
+  /** Returns one experiment; rejects with NOT_FOUND / EXPERIMENT_NOT_FOUND if there is none. */
+  async getExperiment(experimentId: string, opts?: CallOptions): Promise<Experiment> {
+    const res = await this.unary(this.stub.getExperiment, create(GetExperimentRequestSchema, { experimentId }), opts);
+    if (!res.experiment) throw new SupernetdError(grpc.status.INTERNAL, 0, '', 'GetExperiment returned no experiment');
+    return res.experiment;
+  }
+
+  /** Returns every experiment, following pages. */
+  async listExperiments(opts?: CallOptions): Promise<Experiment[]> {
+    const out: Experiment[] = [];
+    let pageToken = '';
+    do {
+      const page = await this.unary(this.stub.listExperiments, create(ListExperimentsRequestSchema, { pageToken }), opts);
+      out.push(...page.experiments);
+      pageToken = page.nextPageToken;
+    } while (pageToken !== '');
+    return out;
+  }
+
+  /** Deletes an experiment and everything stored for it. */
+  async deleteExperiment(experimentId: string, opts?: CallOptions): Promise<void> {
+    await this.unary(this.stub.deleteExperiment, create(DeleteExperimentRequestSchema, { experimentId }), opts);
+  }
+
+  /** Returns the registered strategies. */
+  async listStrategies(opts?: CallOptions): Promise<StrategyInfo[]> {
+    return (await this.unary(this.stub.listStrategies, create(ListStrategiesRequestSchema, {}), opts)).strategies;
+  }
+
+  /** Asks the strategy for subnets that fit the request's constraint (any subnet when absent). */
+  async sampleSubnet(init: MessageInitShape<typeof SampleSubnetRequestSchema>, opts?: CallOptions): Promise<Subnet[]> {
+    return (await this.unary(this.stub.sampleSubnet, create(SampleSubnetRequestSchema, init), opts)).subnets;
+  }
+
+  /** Stores a measurement durably; resolves to its sequence number in the metric log. */
+  async reportMetric(init: MessageInitShape<typeof ReportMetricRequestSchema>, opts?: CallOptions): Promise<bigint> {
+    return (await this.unary(this.stub.reportMetric, create(ReportMetricRequestSchema, init), opts)).sequence;
+  }
+
+  /** Returns the experiment's metric log after `afterSequence`. */
+  async listMetrics(init: MessageInitShape<typeof ListMetricsRequestSchema>, opts?: CallOptions): Promise<MetricRecord[]> {
+    return (await this.unary(this.stub.listMetrics, create(ListMetricsRequestSchema, init), opts)).records;
+  }
+
+  /** One step on an inline batch (`input: { case: 'batch', value: makeBatch(...) }`) or `steps` steps. */
+  trainStep(init: MessageInitShape<typeof TrainStepRequestSchema>, opts?: CallOptions): Promise<TrainStepResponse> {
+    return this.unary(this.stub.trainStep, create(TrainStepRequestSchema, init), opts);
+  }
+
+  /** Measures a subnet's accuracy and loss on the test split or an inline batch. */
+  evaluate(init: MessageInitShape<typeof EvaluateRequestSchema>, opts?: CallOptions): Promise<EvaluateResponse> {
+    return this.unary(this.stub.evaluate, create(EvaluateRequestSchema, init), opts);
+  }
+
+  /** Trains on the experiment's dataset, yielding progress events; not retried, no default deadline. */
+  async *train(init: MessageInitShape<typeof TrainRequestSchema>, opts?: CallOptions): AsyncGenerator<TrainResponse> {
+    const options = opts?.timeoutMs === undefined ? {} : { deadline: Date.now() + opts.timeoutMs };
+    const stream = this.stub.train(create(TrainRequestSchema, init), this.metadata.clone(), options);
+    try {
+      for await (const event of stream) yield event as TrainResponse;
+    } catch (err) {
+      throw SupernetdError.from(err);
+    } finally {
+      stream.cancel();
+    }
+  }
+
+  /**
+   * Exports a subnet and collects the stream, checking every file's size and SHA-256 against the
+   * header (rejects with Error when they disagree). Retried as a whole on UNAVAILABLE.
+   */
+  exportSubnet(init: MessageInitShape<typeof ExportSubnetRequestSchema>, opts?: CallOptions): Promise<ExportedModel> {
+    const req = create(ExportSubnetRequestSchema, { format: ExportFormat.TFJS_LAYERS, ...init });
+    const deadline = this.deadline(opts);
+    return this.retrying(deadline, async () => {
+      const stream = this.stub.exportSubnet(req, this.metadata.clone(), { deadline });
+      let header: ExportHeader | undefined;
+      const parts = new Map<string, Uint8Array[]>();
+      const sizes = new Map<string, number>();
+      for await (const msg of stream as AsyncIterable<ExportSubnetResponse>) {
+        if (msg.payload.case === 'header') {
+          header = msg.payload.value;
+        } else if (msg.payload.case === 'chunk') {
+          const { path, offset, data } = msg.payload.value;
+          const size = sizes.get(path) ?? 0;
+          if (BigInt(size) !== offset) throw new Error(`export chunk of ${path} at offset ${offset}, expected ${size}`);
+          parts.set(path, [...(parts.get(path) ?? []), data]);
+          sizes.set(path, size + data.byteLength);
+        }
+      }
+      if (!header) throw new Error('export stream ended without a header');
+      const files = new Map<string, Uint8Array>();
+      for (const f of header.files) {
+        const data = Buffer.concat(parts.get(f.path) ?? []);
+        const sha = createHash('sha256').update(data).digest('hex');
+        if (BigInt(data.byteLength) !== f.size || sha !== f.sha256) {
+          throw new Error(`exported file ${f.path} does not match its size or SHA-256`);
+        }
+        files.set(f.path, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      }
+      return new ExportedModel(header, files);
+    });
+  }
+}
