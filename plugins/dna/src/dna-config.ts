@@ -1,0 +1,62 @@
+import { ConfigReader } from '@supernetd/sdk';
+
+/** Config of the `dna` strategy (algorithms.md 6, scaled per 11). */
+export interface DnaConfig {
+  /** Engine preset of the teacher (default: the student space's name + `-teacher`, e.g. `dna-small-teacher`). */
+  teacherPreset?: string;
+  /** A pre-trained TF.js LayersModel (`model.json` path) used as teacher instead; needs `teacherTaps`. */
+  teacherModel?: string;
+  /** Names of the teacher's layers whose outputs end student blocks 0..B-1. */
+  teacherTaps?: string[];
+  /** Steps of the `teacher` phase (CE on the teacher preset) when no teacherModel is given; default: one block's share. */
+  teacherSteps?: number;
+  /** Adam learning rate of the teacher phase (cosine over the phase). */
+  teacherLearningRate: number;
+  /** Teacher batch norm in training mode, as DNA's code does; default inference mode (recommended). */
+  teacherTrainMode: boolean;
+  /** Steps per block phase; default: the rest of the run split evenly over the blocks. */
+  stepsPerBlock?: number;
+  /** Adam learning rate per block; default DNA's pattern 0.002 first and last, 0.005 between. */
+  blockLearningRates?: number[];
+  /** Step decay of each phase's learning rate: gamma every `lrDecaySteps` steps (default: an epoch). */
+  lrDecay: number;
+  lrDecaySteps?: number;
+  /** Adam weight decay on conv and classifier weights (DNA 1e-4). */
+  weightDecay: number;
+  /** Validation batches each candidate is rated on (DNA: 19). */
+  ratingBatches: number;
+  sampleTries: number;
+}
+
+/** Parses the `dna` config; InvalidConfigError names the bad key. */
+export function parseDnaConfig(raw: unknown): DnaConfig {
+  const r = new ConfigReader('dna', raw);
+  const teacherPreset = r.optionalString('teacherPreset');
+  const teacherModel = r.optionalString('teacherModel');
+  const teacherTaps = r.stringList('teacherTaps', undefined);
+  const teacherSteps = r.optionalNumber('teacherSteps', { min: 0, integer: true });
+  const stepsPerBlock = r.optionalNumber('stepsPerBlock', { min: 1, integer: true });
+  const blockLearningRates = r.numberList('blockLearningRates', undefined, { above: 0 }, { min: 1 });
+  const lrDecaySteps = r.optionalNumber('lrDecaySteps', { min: 1, integer: true });
+  const cfg: DnaConfig = {
+    teacherLearningRate: r.number('teacherLearningRate', 0.002, { above: 0 }),
+    teacherTrainMode: r.boolean('teacherTrainMode', false),
+    lrDecay: r.number('lrDecay', 0.9, { above: 0, max: 1 }),
+    weightDecay: r.number('weightDecay', 1e-4, { min: 0 }),
+    ratingBatches: r.number('ratingBatches', 19, { min: 1, integer: true }),
+    sampleTries: r.number('sampleTries', 100, { min: 1, integer: true }),
+  };
+  if (teacherModel !== undefined && teacherPreset !== undefined) r.fail('teacherPreset', 'give either teacherPreset or teacherModel');
+  if (teacherModel !== undefined && teacherTaps === undefined) r.fail('teacherTaps', 'required with teacherModel');
+  if (teacherModel === undefined && teacherTaps !== undefined) r.fail('teacherTaps', 'only used with teacherModel');
+  if (teacherModel !== undefined && teacherSteps !== undefined && teacherSteps > 0) r.fail('teacherSteps', 'a teacherModel is not trained');
+  if (teacherPreset !== undefined) cfg.teacherPreset = teacherPreset;
+  if (teacherModel !== undefined) cfg.teacherModel = teacherModel;
+  if (teacherTaps !== undefined) cfg.teacherTaps = teacherTaps;
+  if (teacherSteps !== undefined) cfg.teacherSteps = teacherSteps;
+  if (stepsPerBlock !== undefined) cfg.stepsPerBlock = stepsPerBlock;
+  if (blockLearningRates !== undefined) cfg.blockLearningRates = blockLearningRates;
+  if (lrDecaySteps !== undefined) cfg.lrDecaySteps = lrDecaySteps;
+  r.done();
+  return cfg;
+}
