@@ -8,3 +8,4 @@ export * from './experiment-fixtures.ts';
 export * from './prometheus-scrape.ts';
 export * from './latency-stats.ts';
 export * from './exported-model.ts';
+export * from './train-stream.ts';

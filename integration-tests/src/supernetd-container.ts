@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -89,6 +89,15 @@ export class SupernetdContainer {
     await run('docker', ['kill', '--signal', signal, this.id]);
   }
 
+  /**
+   * `docker stop`: the image's STOPSIGNAL (SIGTERM), then SIGKILL after `graceSeconds`. Returns the
+   * exit code (0 when the server shut down by itself in time, 137 when it had to be killed).
+   */
+  async stop(graceSeconds = 10): Promise<number> {
+    await run('docker', ['stop', '--time', String(graceSeconds), this.id]);
+    return this.waitForExit();
+  }
+
   /** Waits for the container to exit and returns its exit code. */
   async waitForExit(): Promise<number> {
     const { stdout } = await run('docker', ['wait', this.id]);
@@ -107,8 +116,18 @@ export class SupernetdContainer {
     return stdout + stderr;
   }
 
-  /** Force-removes the container (whatever state it is in); the data directory stays. */
+  /**
+   * Saves the container's log to `$SUPERNETD_IT_LOG_DIR` (default `<tmpdir>/supernetd-it-logs`),
+   * then force-removes the container (whatever state it is in); the data directory stays.
+   */
   async remove(): Promise<void> {
+    const dir = process.env['SUPERNETD_IT_LOG_DIR'] ?? join(tmpdir(), 'supernetd-it-logs');
+    try {
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, `${this.id.slice(0, 12)}.log`), await this.logs());
+    } catch {
+      // the log is a diagnostic; removal must still happen
+    }
     await run('docker', ['rm', '--force', '--volumes', this.id]).catch(() => undefined);
   }
 }
