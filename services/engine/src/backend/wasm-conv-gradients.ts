@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { WasmHeap } from './wasm-heap.ts';
-import type { MacFn } from './wasm-simd-mac.ts';
+import type { MacFn } from './wasm-simd.ts';
 
 /**
  * Convolution gradients for the `wasm` backend, which tfjs-backend-wasm 4.22 lacks. Each is rewritten
@@ -18,7 +18,7 @@ import type { MacFn } from './wasm-simd-mac.ts';
  * - conv2d filter gradient = im2col(x)^T . dy as one BatchMatMul.
  *
  * Where WebAssembly SIMD is available (Node 20 has it), the depthwise gradients instead run their inner
- * loops in the SIMD routine of wasm-simd-mac.ts directly over the heap, which is faster still (the
+ * loops in the SIMD routine of wasm-simd.ts directly over the heap, which is faster still (the
  * filter gradient by 10x: a depthwise convolution with an output-sized filter is a slow case for
  * XNNPACK). Cases no fast path covers (channel multiplier > 1 without SIMD, dilation > 1) use plain
  * loops.
@@ -240,9 +240,9 @@ export function conv2dBackpropFilter(args: {
               if (xj < 0 || xj >= w) {
                 cv.fill(0, dst, dst + ci);
               } else {
+                // A loop, not set(subarray): a view per tap costs more than copying a few channels.
                 const src = ((b * h + xi) * w + xj) * ci;
-                if (ci === 1) cv[dst] = xv[src]!;
-                else cv.set(xv.subarray(src, src + ci), dst);
+                for (let q = 0; q < ci; q++) cv[dst + q] = xv[src + q]!;
               }
             }
           }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { simdMac, type MacFn, type WasmMemory } from './wasm-simd-mac.ts';
+import { simdRoutines, type SimdRoutines, type WasmMemory } from './wasm-simd.ts';
 
 /**
  * Kernels written for the `wasm` backend work on the tensors' memory in the wasm heap directly: they
@@ -13,6 +13,12 @@ let simdEnabled = true;
 /** Turns the SIMD routines off (tests use it to exercise the fallback paths) or back on. */
 export function setWasmSimdKernels(enabled: boolean): void {
   simdEnabled = enabled;
+}
+
+/** Whether the engine's SIMD kernels can run on the active backend (wasm, SIMD present and enabled). */
+export function wasmSimdActive(): boolean {
+  if (!simdEnabled || tf.getBackend() !== 'wasm') return false;
+  return new WasmHeap(tf.backend() as BackendWasm).simd() !== null;
 }
 
 export class WasmHeap {
@@ -49,11 +55,16 @@ export class WasmHeap {
     return this.backend.dataIdMap.get(t.dataId)!.memoryOffset;
   }
 
-  /** The SIMD multiply-accumulate routine over this heap, or null where SIMD is unavailable. */
-  mac(): MacFn | null {
+  /** The SIMD routines over this heap, or null where SIMD is unavailable or turned off. */
+  simd(): SimdRoutines | null {
     if (!simdEnabled) return null;
     const module = this.backend.wasm as unknown as { asm?: { memory?: WasmMemory } };
-    return simdMac(module.asm?.memory);
+    return simdRoutines(module.asm?.memory);
+  }
+
+  /** The SIMD multiply-accumulate routine, or null (see `simd`). */
+  mac(): SimdRoutines['mac'] | null {
+    return this.simd()?.mac ?? null;
   }
 
   /** Runs another registered wasm kernel (XNNPACK convolutions, BatchMatMul) on heap tensors. */

@@ -1,152 +1,26 @@
 /**
- * A tiny hand-assembled WebAssembly module that shares the tfjs wasm backend's memory and exports one
- * SIMD routine, the inner loop of the depthwise convolution gradients:
+ * A tiny hand-assembled WebAssembly module that shares the tfjs wasm backend's memory and exports
+ * the SIMD inner loops of the engine's wasm kernels (pointers and steps in bytes, f32 data):
  *
  *   mac(a, aStep, b, bStep, c, cStep, count, channels):
- *     repeat count times: a[0..channels) += b[0..channels) * c[0..channels); a += aStep; b += bStep; c += cStep
+ *     repeat count times: a[0..channels) += b[..] * c[..]; a += aStep; b += bStep; c += cStep
+ *   affine(out, p, q, A, B, D, rows, cols):
+ *     out[r, j] = p[r, j] * A[j] + q[r, j] * B[j] + D[j]   (row-major [rows, cols])
+ *   reluGrad(x, dy, out, n, upper):
+ *     out[i] = (0 < x[i] <= upper) ? dy[i] : 0
  *
- * (pointers and steps in bytes). JS drives the outer loops (a few tens of thousands of calls per
- * kernel) and the arithmetic runs four lanes at a time. V8 does not vectorise JS loops, and a plain
- * JS version of these loops is 20-40x slower.
+ * JS drives the outer loops; the arithmetic runs four lanes at a time and without branches. V8 does
+ * not vectorise JS loops, and plain JS versions of these loops are 10-40x slower.
  */
 
-export type MacFn = (
-  a: number,
-  aStep: number,
-  b: number,
-  bStep: number,
-  c: number,
-  cStep: number,
-  count: number,
-  channels: number,
-) => void;
+export type MacFn = (a: number, aStep: number, b: number, bStep: number, c: number, cStep: number, count: number, channels: number) => void;
+export type AffineFn = (out: number, p: number, q: number, A: number, B: number, D: number, rows: number, cols: number) => void;
+export type ReluGradFn = (x: number, dy: number, out: number, n: number, upper: number) => void;
 
-// Opcodes used below.
-const BLOCK = 0x02;
-const LOOP = 0x03;
-const END = 0x0b;
-const BR = 0x0c;
-const BR_IF = 0x0d;
-const VOID = 0x40;
-const GET = 0x20;
-const SET = 0x21;
-const I32_CONST = 0x41;
-const I32_ADD = 0x6a;
-const I32_SUB = 0x6b;
-const I32_LE_S = 0x4c;
-const I32_GT_S = 0x4a;
-const I32_GE_S = 0x4e;
-const F32_LOAD = 0x2a;
-const F32_STORE = 0x38;
-const F32_ADD = 0x92;
-const F32_MUL = 0x94;
-const SIMD = 0xfd;
-const V128_LOAD = [SIMD, 0x00];
-const V128_STORE = [SIMD, 0x0b];
-const F32X4_ADD = [SIMD, 0xe4, 0x01];
-const F32X4_MUL = [SIMD, 0xe6, 0x01];
-
-// Locals: params 0..7, then k (8), ch (9), o (10: byte offset of the channel).
-const A = 0;
-const A_STEP = 1;
-const B = 2;
-const B_STEP = 3;
-const C = 4;
-const C_STEP = 5;
-const COUNT = 6;
-const CHANNELS = 7;
-const K = 8;
-const CH = 9;
-const O = 10;
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
-
-function str(s: string): number[] {
-  return [...uleb(s.length), ...[...s].map((ch) => ch.charCodeAt(0))];
-}
-
-function macBody(): number[] {
-  const get = (i: number) => [GET, i];
-  const set = (i: number) => [SET, i];
-  const addTo = (dst: number, src: number) => [...get(dst), ...get(src), I32_ADD, ...set(dst)];
-  const f32At = (base: number) => [...get(base), ...get(O), I32_ADD];
-  const code = [
-    // for (k = count; k > 0; k--)
-    ...get(COUNT), ...set(K),
-    BLOCK, VOID,
-    LOOP, VOID,
-    ...get(K), I32_CONST, 0, I32_LE_S, BR_IF, 1,
-    I32_CONST, 0, ...set(CH),
-    I32_CONST, 0, ...set(O),
-    // SIMD part: while (ch + 4 <= channels)
-    BLOCK, VOID,
-    LOOP, VOID,
-    ...get(CH), I32_CONST, 4, I32_ADD, ...get(CHANNELS), I32_GT_S, BR_IF, 1,
-    ...f32At(A),
-    ...f32At(A), ...V128_LOAD, 2, 0,
-    ...f32At(B), ...V128_LOAD, 2, 0,
-    ...f32At(C), ...V128_LOAD, 2, 0,
-    ...F32X4_MUL, ...F32X4_ADD,
-    ...V128_STORE, 2, 0,
-    ...get(CH), I32_CONST, 4, I32_ADD, ...set(CH),
-    ...get(O), I32_CONST, 16, I32_ADD, ...set(O),
-    BR, 0,
-    END, END,
-    // scalar tail: while (ch < channels)
-    BLOCK, VOID,
-    LOOP, VOID,
-    ...get(CH), ...get(CHANNELS), I32_GE_S, BR_IF, 1,
-    ...f32At(A),
-    ...f32At(A), F32_LOAD, 2, 0,
-    ...f32At(B), F32_LOAD, 2, 0,
-    ...f32At(C), F32_LOAD, 2, 0,
-    F32_MUL, F32_ADD,
-    F32_STORE, 2, 0,
-    ...get(CH), I32_CONST, 1, I32_ADD, ...set(CH),
-    ...get(O), I32_CONST, 4, I32_ADD, ...set(O),
-    BR, 0,
-    END, END,
-    ...addTo(A, A_STEP),
-    ...addTo(B, B_STEP),
-    ...addTo(C, C_STEP),
-    ...get(K), I32_CONST, 1, I32_SUB, ...set(K),
-    BR, 0,
-    END, END,
-    END,
-  ];
-  const locals = [1, 3, 0x7f]; // one group: 3 locals of type i32
-  const body = [...locals, ...code];
-  return [...uleb(body.length), ...body];
-}
-
-function moduleBytes(): Uint8Array {
-  const I32 = 0x7f;
-  const type = [1, 0x60, 8, ...Array<number>(8).fill(I32), 0];
-  const imports = [1, ...str('env'), ...str('memory'), 0x02, 0x00, 0x00];
-  const funcs = [1, 0];
-  const exports = [1, ...str('mac'), 0x00, 0];
-  const code = [1, ...macBody()];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, type),
-    ...section(2, imports),
-    ...section(3, funcs),
-    ...section(7, exports),
-    ...section(10, code),
-  ]);
+export interface SimdRoutines {
+  mac: MacFn;
+  affine: AffineFn;
+  reluGrad: ReluGradFn;
 }
 
 /** A WebAssembly.Memory (the project's lib settings carry no WebAssembly types). */
@@ -159,27 +33,218 @@ interface WasmApi {
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
 }
 
-const instances = new WeakMap<WasmMemory, MacFn | null>();
+const I32 = 0x7f;
+const F32 = 0x7d;
+const V128 = 0x7b;
+
+// Instructions.
+const BLOCK = [0x02, 0x40];
+const LOOP = [0x03, 0x40];
+const END = 0x0b;
+const BR = 0x0c;
+const BR_IF = 0x0d;
+const SELECT = 0x1b;
+const get = (i: number) => [0x20, i];
+const set = (i: number) => [0x21, i];
+const i32 = (n: number) => [0x41, ...sleb(n)];
+const f32c = (x: number) => [0x43, ...new Uint8Array(new Float32Array([x]).buffer)];
+const I32_LE_S = 0x4c;
+const I32_GE_S = 0x4e;
+const I32_GT_S = 0x4a;
+const I32_ADD = 0x6a;
+const I32_MUL = 0x6c;
+const I32_AND = 0x71;
+const F32_LOAD = [0x2a, 2, 0];
+const F32_STORE = [0x38, 2, 0];
+const F32_GT = 0x5e;
+const F32_LE = 0x5f;
+const F32_ADD = 0x92;
+const F32_MUL = 0x94;
+const simd = (op: number) => [0xfd, ...uleb(op)];
+const V128_LOAD = [...simd(0x00), 4, 0];
+const V128_STORE = [...simd(0x0b), 4, 0];
+const F32X4_SPLAT = simd(0x13);
+const F32X4_GT = simd(0x44);
+const F32X4_LE = simd(0x45);
+const V128_AND = simd(0x4e);
+const F32X4_ADD = simd(0xe4);
+const F32X4_MUL = simd(0xe6);
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+const str = (s: string) => [...uleb(s.length), ...[...s].map((ch) => ch.charCodeAt(0))];
+const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
+const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
+const addTo = (dst: number, src: number) => [...get(dst), ...get(src), I32_ADD, ...set(dst)];
+const addConst = (dst: number, k: number) => [...get(dst), ...i32(k), I32_ADD, ...set(dst)];
+/** `while (!cond) { body }` where `exit` leaves the condition on the stack. */
+const whileNot = (exit: number[], body: number[]) => [...BLOCK, ...LOOP, ...exit, BR_IF, 1, ...body, BR, 0, END, END];
+const at = (base: number, off: number) => [...get(base), ...get(off), I32_ADD];
+
+function body(locals: [number, number][], code: number[]): number[] {
+  const b = [...vec(locals.map(([n, t]) => [...uleb(n), t])), ...code, END];
+  return [...uleb(b.length), ...b];
+}
+
+function macFn(): number[] {
+  const [A, AS, B, BS, C, CS, COUNT, CH] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [K, J, O] = [8, 9, 10];
+  const code = [
+    ...get(COUNT), ...set(K),
+    ...whileNot([...get(K), ...i32(0), I32_LE_S], [
+      ...i32(0), ...set(J),
+      ...i32(0), ...set(O),
+      ...whileNot([...get(J), ...i32(4), I32_ADD, ...get(CH), I32_GT_S], [
+        ...at(A, O),
+        ...at(A, O), ...V128_LOAD,
+        ...at(B, O), ...V128_LOAD,
+        ...at(C, O), ...V128_LOAD,
+        ...F32X4_MUL, ...F32X4_ADD,
+        ...V128_STORE,
+        ...addConst(J, 4), ...addConst(O, 16),
+      ]),
+      ...whileNot([...get(J), ...get(CH), I32_GE_S], [
+        ...at(A, O),
+        ...at(A, O), ...F32_LOAD,
+        ...at(B, O), ...F32_LOAD,
+        ...at(C, O), ...F32_LOAD,
+        F32_MUL, F32_ADD,
+        ...F32_STORE,
+        ...addConst(J, 1), ...addConst(O, 4),
+      ]),
+      ...addTo(A, AS), ...addTo(B, BS), ...addTo(C, CS),
+      ...addConst(K, -1),
+    ]),
+  ];
+  return body([[3, I32]], code);
+}
+
+function affineFn(): number[] {
+  const [OUT, P, Q, A, B, D, ROWS, COLS] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [R, O, ROW_BYTES, VEC_END] = [8, 9, 10, 11];
+  const lane = (load: number[], add: number[], mul: number[]) => [
+    ...at(OUT, O),
+    ...at(P, O), ...load, ...at(A, O), ...load, ...mul,
+    ...at(Q, O), ...load, ...at(B, O), ...load, ...mul, ...add,
+    ...at(D, O), ...load, ...add,
+  ];
+  const code = [
+    ...get(COLS), ...i32(4), I32_MUL, ...set(ROW_BYTES),
+    ...get(COLS), ...i32(-4), I32_AND, ...i32(4), I32_MUL, ...set(VEC_END),
+    ...get(ROWS), ...set(R),
+    ...whileNot([...get(R), ...i32(0), I32_LE_S], [
+      ...i32(0), ...set(O),
+      ...whileNot([...get(O), ...get(VEC_END), I32_GE_S], [
+        ...lane(V128_LOAD, F32X4_ADD, F32X4_MUL), ...V128_STORE, ...addConst(O, 16),
+      ]),
+      ...whileNot([...get(O), ...get(ROW_BYTES), I32_GE_S], [
+        ...lane(F32_LOAD, [F32_ADD], [F32_MUL]), ...F32_STORE, ...addConst(O, 4),
+      ]),
+      ...addTo(OUT, ROW_BYTES), ...addTo(P, ROW_BYTES), ...addTo(Q, ROW_BYTES),
+      ...addConst(R, -1),
+    ]),
+  ];
+  return body([[4, I32]], code);
+}
+
+function reluGradFn(): number[] {
+  const [X, DY, OUT, N, UPPER] = [0, 1, 2, 3, 4];
+  const [O, END_BYTES, VEC_END, LIM, ZERO, V] = [5, 6, 7, 8, 9, 10];
+  const code = [
+    ...get(N), ...i32(4), I32_MUL, ...set(END_BYTES),
+    ...get(N), ...i32(-4), I32_AND, ...i32(4), I32_MUL, ...set(VEC_END),
+    ...get(UPPER), ...F32X4_SPLAT, ...set(LIM),
+    ...f32c(0), ...F32X4_SPLAT, ...set(ZERO),
+    ...i32(0), ...set(O),
+    ...whileNot([...get(O), ...get(VEC_END), I32_GE_S], [
+      ...at(OUT, O),
+      ...at(DY, O), ...V128_LOAD,
+      ...at(X, O), ...V128_LOAD, ...get(ZERO), ...F32X4_GT,
+      ...at(X, O), ...V128_LOAD, ...get(LIM), ...F32X4_LE,
+      ...V128_AND, ...V128_AND,
+      ...V128_STORE,
+      ...addConst(O, 16),
+    ]),
+    ...whileNot([...get(O), ...get(END_BYTES), I32_GE_S], [
+      ...at(X, O), ...F32_LOAD, ...set(V),
+      ...at(OUT, O),
+      ...at(DY, O), ...F32_LOAD,
+      ...f32c(0),
+      ...get(V), ...f32c(0), F32_GT, ...get(V), ...get(UPPER), F32_LE, I32_AND,
+      SELECT,
+      ...F32_STORE,
+      ...addConst(O, 4),
+    ]),
+  ];
+  return body([[3, I32], [2, V128], [1, F32]], code);
+}
+
+function moduleBytes(): Uint8Array {
+  const types = vec([
+    [0x60, ...vec(Array.from({ length: 8 }, () => [I32])), 0],
+    [0x60, ...vec([[I32], [I32], [I32], [I32], [F32]]), 0],
+  ]);
+  const imports = vec([[...str('env'), ...str('memory'), 0x02, 0x00, 0x00]]);
+  const funcs = vec([[0], [0], [1]]);
+  const exports = vec([
+    [...str('mac'), 0x00, 0],
+    [...str('affine'), 0x00, 1],
+    [...str('reluGrad'), 0x00, 2],
+  ]);
+  const code = [...uleb(3), ...macFn(), ...affineFn(), ...reluGradFn()];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, types),
+    ...section(2, imports),
+    ...section(3, funcs),
+    ...section(7, exports),
+    ...section(10, code),
+  ]);
+}
+
+const instances = new WeakMap<WasmMemory, SimdRoutines | null>();
 
 /**
- * The SIMD `mac` routine bound to `memory`, or null where WebAssembly SIMD is unavailable (the caller
- * then uses JS loops).
+ * The SIMD routines bound to `memory`, or null where WebAssembly SIMD is unavailable (callers then
+ * use other paths).
  */
-export function simdMac(memory: WasmMemory | undefined): MacFn | null {
+export function simdRoutines(memory: WasmMemory | undefined): SimdRoutines | null {
   if (memory === undefined) return null;
   const cached = instances.get(memory);
   if (cached !== undefined) return cached;
-  let fn: MacFn | null = null;
+  let routines: SimdRoutines | null = null;
   try {
     const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
     const bytes = moduleBytes();
     if (wasm.validate(bytes)) {
-      const instance = new wasm.Instance(new wasm.Module(bytes), { env: { memory } });
-      fn = instance.exports['mac'] as MacFn;
+      const { exports } = new wasm.Instance(new wasm.Module(bytes), { env: { memory } });
+      routines = { mac: exports['mac'] as MacFn, affine: exports['affine'] as AffineFn, reluGrad: exports['reluGrad'] as ReluGradFn };
     }
   } catch {
-    fn = null;
+    routines = null;
   }
-  instances.set(memory, fn);
-  return fn;
+  instances.set(memory, routines);
+  return routines;
 }

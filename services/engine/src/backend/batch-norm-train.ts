@@ -1,0 +1,185 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { util } from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { WasmHeap, wasmSimdActive } from './wasm-heap.ts';
+
+/**
+ * Batch normalisation in training mode over every axis but the last (channels):
+ * y = (x - mean) / sqrt(variance + epsilon) * gamma + beta, with the batch's mean and biased
+ * variance, differentiable in x, gamma and beta (mean and variance depend on x).
+ *
+ * On `wasm` with SIMD it is one fused kernel forward (three passes over x) and one backward (three
+ * passes over x and dy), where the same computation from tfjs ops (moments, rsqrt, scale and shift,
+ * and their gradients) makes about twenty passes. Elsewhere it is those tfjs ops.
+ *
+ * Returns `mean` and `variance` (biased) too, for running statistics; they carry no gradient.
+ */
+export function batchNormTrain(
+  x: tf.Tensor,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  epsilon: number,
+): { y: tf.Tensor; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  if (x.dtype === 'float32' && tf.getKernel(BN_FORWARD, 'wasm') != null && wasmSimdActive()) {
+    return fusedBatchNorm(x, gamma, beta, epsilon);
+  }
+  const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
+  const { mean, variance } = tf.moments(x, axes);
+  const scale = tf.mul(gamma, tf.rsqrt(tf.add(variance, epsilon)));
+  const shift = tf.sub(beta, tf.mul(mean, scale));
+  return { y: tf.add(tf.mul(x, scale), shift), mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+}
+
+export const BN_FORWARD = 'SupernetdBatchNormTrain';
+export const BN_BACKWARD = 'SupernetdBatchNormTrainGrad';
+
+function fusedBatchNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number) {
+  let stats: tf.Tensor1D[] = [];
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xIn, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const [y, mean, variance] = tf.engine().runKernel(BN_FORWARD, { x: xIn, gamma: g, beta: b }, { epsilon }) as tf.Tensor[];
+    save([xIn, g, mean!, variance!]);
+    // The forward function runs inside a tidy; the statistics leave it kept and are handed back to
+    // the caller's scope below.
+    stats = [tf.keep(mean!) as tf.Tensor1D, tf.keep(variance!) as tf.Tensor1D];
+    return {
+      value: y!,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, gs, ms, vs] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        return tf.engine().runKernel(BN_BACKWARD, { dy, x: xs, gamma: gs, mean: ms, variance: vs }, { epsilon }) as tf.Tensor[];
+      },
+    };
+  });
+  const y = op(x, gamma, beta);
+  const [mean, variance] = stats.map((t) => {
+    const tracked = tf.clone(t);
+    t.dispose();
+    return tracked as tf.Tensor1D;
+  });
+  return { y, mean: mean!, variance: variance! };
+}
+
+const BLOCK_ROWS = 256;
+
+/** Column sums of p*q over [rows, cols] (q = a ones row when `q` is null), accumulated in float64. */
+function columnDot(heap: WasmHeap, p: number, q: number | null, ones: number, acc: tf.TensorInfo, rows: number, cols: number): Float64Array {
+  const mac = heap.mac()!;
+  const sums = new Float64Array(cols);
+  const accPtr = heap.ptr(acc);
+  const rowBytes = cols * 4;
+  for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
+    const count = Math.min(BLOCK_ROWS, rows - r0);
+    const view = heap.f32(acc);
+    view.fill(0);
+    const off = r0 * rowBytes;
+    if (q === null) mac(accPtr, 0, p + off, rowBytes, ones, 0, count, cols);
+    else mac(accPtr, 0, p + off, rowBytes, q + off, rowBytes, count, cols);
+    for (let c = 0; c < cols; c++) sums[c]! += view[c]!;
+  }
+  return sums;
+}
+
+function setVec(heap: WasmHeap, t: tf.TensorInfo, values: ArrayLike<number>): void {
+  heap.f32(t).set(values);
+}
+
+/** Forward: inputs {x, gamma, beta}, attrs {epsilon} -> [y, mean, variance]. */
+function batchNormForward(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap }): tf.TensorInfo[] {
+  const { x, gamma, beta } = args.inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
+  const { epsilon } = args.attrs as unknown as { epsilon: number };
+  const heap = new WasmHeap(args.backend as BackendWasm);
+  const simd = heap.simd();
+  if (simd === null) throw new Error(`${BN_FORWARD} needs WebAssembly SIMD`);
+  const cols = x.shape[x.shape.length - 1]!;
+  const rows = util.sizeFromShape(x.shape) / cols;
+  const y = heap.output(x.shape);
+  const meanOut = heap.output([cols]);
+  const varOut = heap.output([cols]);
+  const centred = heap.temp(x.shape);
+  const ones = heap.temp([cols]);
+  const zeros = heap.temp([cols]);
+  const acc = heap.temp([cols]);
+  const shift = heap.temp([cols]);
+  const scale = heap.temp([cols]);
+  heap.f32(ones).fill(1);
+  heap.f32(zeros).fill(0);
+  const xPtr = heap.ptr(x);
+  const cPtr = heap.ptr(centred);
+  // Two passes (mean, then the variance of the centred values) for a variance as exact as moments'.
+  const sum = columnDot(heap, xPtr, null, heap.ptr(ones), acc, rows, cols);
+  const mean = sum.map((s) => s / rows);
+  setVec(heap, shift, mean.map((m) => -m));
+  simd.affine(cPtr, xPtr, xPtr, heap.ptr(ones), heap.ptr(zeros), heap.ptr(shift), rows, cols);
+  const sq = columnDot(heap, cPtr, cPtr, 0, acc, rows, cols);
+  const variance = sq.map((s) => s / rows);
+  const g = heap.f32(gamma);
+  const scaleV = new Float64Array(cols);
+  for (let c = 0; c < cols; c++) scaleV[c] = g[c]! / Math.sqrt(variance[c]! + epsilon);
+  setVec(heap, scale, scaleV);
+  simd.affine(heap.ptr(y), cPtr, cPtr, heap.ptr(scale), heap.ptr(zeros), heap.ptr(beta), rows, cols);
+  setVec(heap, meanOut, mean);
+  setVec(heap, varOut, variance);
+  heap.release();
+  return [y, meanOut, varOut];
+}
+
+/** Backward: inputs {dy, x, gamma, mean, variance}, attrs {epsilon} -> [dx, dgamma, dbeta]. */
+function batchNormBackward(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap }): tf.TensorInfo[] {
+  const { dy, x, gamma, mean, variance } = args.inputs as Record<'dy' | 'x' | 'gamma' | 'mean' | 'variance', tf.TensorInfo>;
+  const { epsilon } = args.attrs as unknown as { epsilon: number };
+  const heap = new WasmHeap(args.backend as BackendWasm);
+  const simd = heap.simd();
+  if (simd === null) throw new Error(`${BN_BACKWARD} needs WebAssembly SIMD`);
+  const cols = x.shape[x.shape.length - 1]!;
+  const rows = util.sizeFromShape(x.shape) / cols;
+  const dx = heap.output(x.shape);
+  const dgamma = heap.output([cols]);
+  const dbeta = heap.output([cols]);
+  const centred = heap.temp(x.shape);
+  const ones = heap.temp([cols]);
+  const zeros = heap.temp([cols]);
+  const acc = heap.temp([cols]);
+  const va = heap.temp([cols]);
+  const vb = heap.temp([cols]);
+  const vd = heap.temp([cols]);
+  heap.f32(ones).fill(1);
+  heap.f32(zeros).fill(0);
+  const m = Float64Array.from(heap.f32(mean));
+  const v = Float64Array.from(heap.f32(variance));
+  const g = Float64Array.from(heap.f32(gamma));
+  setVec(heap, vd, m.map((x) => -x));
+  const xPtr = heap.ptr(x);
+  const cPtr = heap.ptr(centred);
+  const dyPtr = heap.ptr(dy);
+  simd.affine(cPtr, xPtr, xPtr, heap.ptr(ones), heap.ptr(zeros), heap.ptr(vd), rows, cols);
+  const sdy = columnDot(heap, dyPtr, null, heap.ptr(ones), acc, rows, cols);
+  const sdyc = columnDot(heap, dyPtr, cPtr, 0, acc, rows, cols);
+  // With xhat = (x - mean) * istd: dx = gamma*istd*dy - gamma*istd*sum(dy)/R
+  //                                     - gamma*istd^3*(x - mean)*sum(dy*(x - mean))/R.
+  const a = new Float64Array(cols);
+  const b = new Float64Array(cols);
+  const d = new Float64Array(cols);
+  const dg = new Float64Array(cols);
+  for (let c = 0; c < cols; c++) {
+    const istd = 1 / Math.sqrt(v[c]! + epsilon);
+    a[c] = g[c]! * istd;
+    b[c] = (-g[c]! * istd * istd * istd * sdyc[c]!) / rows;
+    d[c] = (-g[c]! * istd * sdy[c]!) / rows;
+    dg[c] = sdyc[c]! * istd;
+  }
+  setVec(heap, va, a);
+  setVec(heap, vb, b);
+  setVec(heap, vd, d);
+  simd.affine(heap.ptr(dx), dyPtr, cPtr, heap.ptr(va), heap.ptr(vb), heap.ptr(vd), rows, cols);
+  setVec(heap, dgamma, dg);
+  setVec(heap, dbeta, sdy);
+  heap.release();
+  return [dx, dgamma, dbeta];
+}
+
+/** Registers the fused kernels for `wasm`. Idempotent. */
+export function registerBatchNormKernels(): void {
+  if (tf.getKernel(BN_FORWARD, 'wasm') != null) return;
+  tf.registerKernel({ kernelName: BN_FORWARD, backendName: 'wasm', kernelFunc: batchNormForward as tf.KernelFunc });
+  tf.registerKernel({ kernelName: BN_BACKWARD, backendName: 'wasm', kernelFunc: batchNormBackward as tf.KernelFunc });
+}
