@@ -1,0 +1,58 @@
+/**
+ * The benchmark's description of a net and of the training step to time, shared with the PyTorch
+ * side (torch_bench.py) as JSON so both frameworks build the same architecture.
+ */
+
+/** One layer at max width. Every conv is followed by BN (batch statistics) and, if `act`, ReLU6. */
+export type LayerSpec =
+  | { op: 'conv'; k: number; stride: number; maxOut: number; act?: boolean }
+  | { op: 'dw'; k: number; stride: number; act?: boolean }
+  | { op: 'pw'; maxOut: number; act?: boolean }
+  | { op: 'block'; residual: boolean; layers: LayerSpec[] }
+  | { op: 'pool' }
+  | { op: 'fc'; out: number };
+
+/** One forward/backward pass of a training step: a subnet, its input resolution and its loss. */
+export interface PassSpec {
+  /** Active output width of every `conv` and `pw` layer, in order. */
+  widths: number[];
+  resolution: number;
+  /** `ce`: cross-entropy with the labels; `kl`: KL to the first pass's detached predictions. */
+  loss: 'ce' | 'kl';
+}
+
+export interface CaseSpec {
+  /** [height, width, channels] of the input images. */
+  input: [number, number, number];
+  batch: number;
+  classes: number;
+  layers: LayerSpec[];
+  passes: PassSpec[];
+}
+
+/** Output widths of the `conv`/`pw` layers at max width. */
+export function maxWidths(layers: LayerSpec[]): number[] {
+  const out: number[] = [];
+  for (const l of layers) {
+    if (l.op === 'conv' || l.op === 'pw') out.push(l.maxOut);
+    else if (l.op === 'block') out.push(...maxWidths(l.layers));
+  }
+  return out;
+}
+
+/**
+ * Case (a), the small net of design.md "Engine backends": conv3x3 s2 32, dw, pw 64, dw s2, pw 128,
+ * pool, fc; batch 64 of 32x32x3; one SGD step.
+ */
+export function smallNetCase(): CaseSpec {
+  const layers: LayerSpec[] = [
+    { op: 'conv', k: 3, stride: 2, maxOut: 32 },
+    { op: 'dw', k: 3, stride: 1 },
+    { op: 'pw', maxOut: 64 },
+    { op: 'dw', k: 3, stride: 2 },
+    { op: 'pw', maxOut: 128 },
+    { op: 'pool' },
+    { op: 'fc', out: 10 },
+  ];
+  return { input: [32, 32, 3], batch: 64, classes: 10, layers, passes: [{ widths: maxWidths(layers), resolution: 32, loss: 'ce' }] };
+}
