@@ -41,9 +41,12 @@ stop_server() {
 trap stop_server EXIT
 trap 'exit 130' INT TERM
 
+# The server requires a bearer token, so every suite also exercises authentication.
+SUPERNETD_TOKEN="clients-test-$RANDOM$RANDOM"
+export SUPERNETD_TOKEN
 # Port 0: the server binds a free port and prints it, so there is no race for the port.
 node --import tsx services/server/src/cli.ts serve --host 127.0.0.1 --port 0 \
-  --data-dir "$work/data" --log-level warn >"$work/server.out" 2>"$work/server.err" &
+  --data-dir "$work/data" --auth-token "$SUPERNETD_TOKEN" --log-level warn >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!
 addr=""
 for _ in $(seq 1 600); do
@@ -71,7 +74,6 @@ with Client(sys.argv[1], timeout=60) as c:
 fi
 
 export SUPERNETD_ADDR="$addr" SUPERNETD_REQUIRE_SERVER=1
-unset SUPERNETD_TOKEN
 
 run_suite() {
   case "$1" in

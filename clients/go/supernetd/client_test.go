@@ -15,6 +15,21 @@ import (
 	"supernetd.dev/client/go/supernetd"
 )
 
+// dial connects to the harness's server with its token ($SUPERNETD_TOKEN) when it has one.
+func dial(t *testing.T, opts ...supernetd.Option) *supernetd.Client {
+	t.Helper()
+	addr := serverAddress(t)
+	if token := os.Getenv("SUPERNETD_TOKEN"); token != "" {
+		opts = append([]supernetd.Option{supernetd.WithToken(token)}, opts...)
+	}
+	c, err := supernetd.Dial(addr, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
 func serverAddress(t *testing.T) string {
 	t.Helper()
 	addr := os.Getenv("SUPERNETD_ADDR")
@@ -28,12 +43,8 @@ func serverAddress(t *testing.T) string {
 }
 
 func TestUnknownExperimentIsNotFoundWithReason(t *testing.T) {
-	c, err := supernetd.Dial(serverAddress(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_, err = c.GetExperiment(context.Background(), &supernetdv1.GetExperimentRequest{ExperimentId: "no-such-experiment"})
+	c := dial(t)
+	_, err := c.GetExperiment(context.Background(), &supernetdv1.GetExperimentRequest{ExperimentId: "no-such-experiment"})
 	var e *supernetd.Error
 	if !errors.As(err, &e) {
 		t.Fatalf("want *supernetd.Error, got %T %v", err, err)
@@ -50,12 +61,8 @@ func TestUnknownExperimentIsNotFoundWithReason(t *testing.T) {
 }
 
 func TestStreamErrorsCarryTheReason(t *testing.T) {
-	c, err := supernetd.Dial(serverAddress(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_, err = c.Export(context.Background(), &supernetdv1.ExportSubnetRequest{
+	c := dial(t)
+	_, err := c.Export(context.Background(), &supernetdv1.ExportSubnetRequest{
 		ExperimentId: "no-such-experiment", Target: &supernetdv1.ExportSubnetRequest_Constraint{Constraint: supernetd.Flops(1e7)},
 	})
 	var e *supernetd.Error
@@ -81,5 +88,22 @@ func TestUnavailableIsRetriedThenReturned(t *testing.T) {
 	}
 	if attempts != 3 {
 		t.Errorf("attempts = %d, want 3", attempts)
+	}
+}
+
+func TestCallWithoutTheTokenIsUnauthenticated(t *testing.T) {
+	addr := serverAddress(t)
+	if os.Getenv("SUPERNETD_TOKEN") == "" {
+		t.Skip("the server was started without a token")
+	}
+	c, err := supernetd.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.ListExperiments(context.Background(), &supernetdv1.ListExperimentsRequest{})
+	var e *supernetd.Error
+	if !errors.As(err, &e) || e.Code() != codes.Unauthenticated || e.Reason() != supernetdv1.ErrorReason_ERROR_REASON_UNAUTHENTICATED {
+		t.Fatalf("want UNAUTHENTICATED, got %v", err)
 	}
 }

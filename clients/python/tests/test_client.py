@@ -1,3 +1,5 @@
+import os
+
 import grpc
 import pytest
 
@@ -52,3 +54,13 @@ def test_unavailable_is_retried_then_raised():
             client.list_strategies()
     assert caught.value.code == grpc.StatusCode.UNAVAILABLE
     assert attempts == [0, 1]
+
+
+def test_call_without_the_token_is_unauthenticated(server_address):
+    if not os.environ.get("SUPERNETD_TOKEN"):
+        pytest.skip("the server was started without a token")
+    with Client(server_address, token="") as client:
+        with pytest.raises(SupernetdError) as caught:
+            client.list_experiments()
+    assert caught.value.code == grpc.StatusCode.UNAUTHENTICATED
+    assert caught.value.reason == error_reason_pb2.ERROR_REASON_UNAUTHENTICATED

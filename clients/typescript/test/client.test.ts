@@ -50,6 +50,19 @@ test('an unknown experiment is NOT_FOUND with reason EXPERIMENT_NOT_FOUND', { sk
   }
 });
 
+test('a call without the token is UNAUTHENTICATED', { skip: skip || (process.env.SUPERNETD_TOKEN ? false : 'no token') }, async () => {
+  const client = new SupernetdClient({ address: address ?? '', token: '' });
+  try {
+    await assert.rejects(
+      client.listExperiments(),
+      (err: unknown) =>
+        err instanceof SupernetdError && err.code === grpc.status.UNAUTHENTICATED && err.reason === ErrorReason.UNAUTHENTICATED,
+    );
+  } finally {
+    client.close();
+  }
+});
+
 test('UNAVAILABLE is retried, then reported', async () => {
   // Nothing listens on loopback port 1: every attempt fails with UNAVAILABLE.
   let attempts = 0;

@@ -18,7 +18,11 @@ func TestSearchLoopExportsAModelPerBudget(t *testing.T) {
 		}
 		t.Skip("SUPERNETD_ADDR is not set; run clients/run-tests.sh")
 	}
-	c, err := supernetd.Dial(addr)
+	var opts []supernetd.Option
+	if token := os.Getenv("SUPERNETD_TOKEN"); token != "" {
+		opts = append(opts, supernetd.WithToken(token))
+	}
+	c, err := supernetd.Dial(addr, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,9 +34,17 @@ class SupernetdClientTest {
     return addr;
   }
 
+  /** A client of the harness's server, with its token ($SUPERNETD_TOKEN) when it has one. */
+  private static SupernetdClient connect() {
+    SupernetdClient.Builder b = SupernetdClient.builder(serverAddress());
+    String token = System.getenv("SUPERNETD_TOKEN");
+    if (token != null && !token.isEmpty()) b.token(token);
+    return b.build();
+  }
+
   @Test
   void searchLoopExportsAModelPerBudget(@TempDir Path out) throws Exception {
-    try (SupernetdClient client = SupernetdClient.builder(serverAddress()).build()) {
+    try (SupernetdClient client = connect()) {
       Map<Double, List<Path>> written = SearchLoop.run(client, out, 1, 8, 1);
       assertEquals(1, written.size());
       List<Path> files = written.values().iterator().next();
@@ -47,7 +55,7 @@ class SupernetdClientTest {
 
   @Test
   void unknownExperimentIsNotFoundWithReason() {
-    try (SupernetdClient client = SupernetdClient.builder(serverAddress()).build()) {
+    try (SupernetdClient client = connect()) {
       SupernetdException e = assertThrows(SupernetdException.class, () -> client.getExperiment("no-such-experiment"));
       assertEquals(Status.Code.NOT_FOUND, e.getCode());
       assertEquals(ErrorReason.ERROR_REASON_EXPERIMENT_NOT_FOUND, e.getReason());
@@ -57,7 +65,7 @@ class SupernetdClientTest {
 
   @Test
   void streamErrorsCarryTheReason() {
-    try (SupernetdClient client = SupernetdClient.builder(serverAddress()).build()) {
+    try (SupernetdClient client = connect()) {
       ExportSubnetRequest req = ExportSubnetRequest.newBuilder()
           .setExperimentId("no-such-experiment").setConstraint(Constraints.flops(1e7)).build();
       SupernetdException e = assertThrows(SupernetdException.class, () -> client.exportSubnet(req));
@@ -84,5 +92,16 @@ class SupernetdClientTest {
       assertEquals(ErrorReason.ERROR_REASON_UNSPECIFIED, e.getReason());
     }
     assertEquals(3, attempts.get());
+  }
+
+  @Test
+  void callWithoutTheTokenIsUnauthenticated() {
+    String address = serverAddress();
+    assumeTrue(System.getenv("SUPERNETD_TOKEN") != null, "the server was started without a token");
+    try (SupernetdClient client = SupernetdClient.builder(address).build()) {
+      SupernetdException e = assertThrows(SupernetdException.class, client::listExperiments);
+      assertEquals(Status.Code.UNAUTHENTICATED, e.getCode());
+      assertEquals(ErrorReason.ERROR_REASON_UNAUTHENTICATED, e.getReason());
+    }
   }
 }
