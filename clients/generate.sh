@@ -18,7 +18,7 @@ echo "generate: typescript"
 PATH="$ROOT/node_modules/.bin:$PATH" "$BUF" generate
 
 echo "generate: go"
-(cd clients/go && GOBIN="$ROOT/clients/go/.bin" GOFLAGS=-mod=mod go install tool)
+(cd clients/go && GOBIN="$ROOT/clients/go/.bin" go install tool)
 rm -rf clients/go/gen
 PATH="$ROOT/clients/go/.bin:$PATH" "$BUF" generate --template clients/go/buf.gen.go.yaml
 

@@ -73,10 +73,14 @@ func (c *Client) collectExport(ctx context.Context, req *supernetdv1.ExportSubne
 	return model, nil
 }
 
-// WriteDir writes the files under dir (created if needed) and returns their paths.
+// WriteDir writes the files under dir (created if needed) and returns their paths. It refuses
+// a file path that is not local to dir.
 func (m *ExportedModel) WriteDir(dir string) ([]string, error) {
 	var written []string
 	for _, f := range m.Header.GetFiles() {
+		if !filepath.IsLocal(filepath.FromSlash(f.GetPath())) {
+			return written, fmt.Errorf("supernetd: export path escapes the directory: %s", f.GetPath())
+		}
 		path := filepath.Join(dir, filepath.FromSlash(f.GetPath()))
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return written, err

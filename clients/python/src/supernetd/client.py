@@ -54,11 +54,17 @@ class ExportedModel:
         return self.header.subnet
 
     def write(self, directory: str | os.PathLike[str]) -> list[str]:
-        """Writes the files under ``directory`` (created if needed) and returns their paths."""
-        os.makedirs(directory, exist_ok=True)
+        """Writes the files under ``directory`` (created if needed) and returns their paths.
+
+        Raises ValueError when a file's path would land outside ``directory``.
+        """
+        root = os.path.abspath(directory)
+        os.makedirs(root, exist_ok=True)
         written = []
         for name, data in self.files.items():
-            path = os.path.join(directory, name)
+            path = os.path.abspath(os.path.join(root, name))
+            if os.path.commonpath([root, path]) != root:
+                raise ValueError(f"export path escapes the directory: {name}")
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "wb") as out:
                 out.write(data)
