@@ -10,10 +10,15 @@ export type SupernetRpcClient = GrpcClient<Methods>;
 
 const RpcClient = makeGrpcClientConstructor(SupernetService);
 
-/** A plaintext client of the server at `address` (`127.0.0.1:<port>`); close it when done. */
-export function connectRpc(address: string): SupernetRpcClient {
+/**
+ * A plaintext client of the server at `address` (`127.0.0.1:<port>`); close it when done.
+ * `ownConnection` gives it a connection of its own instead of sharing one with other clients of
+ * the same address (as separate processes would have).
+ */
+export function connectRpc(address: string, opts: { ownConnection?: boolean } = {}): SupernetRpcClient {
   return new RpcClient(address, grpc.credentials.createInsecure(), {
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    ...(opts.ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {}),
   });
 }
 
