@@ -1,0 +1,28 @@
+import { createEngineRuntime } from '@supernetd/engine';
+import { describeStrategyConformance } from '@supernetd/sdk/testing';
+import { strategy } from '../src/index.ts';
+
+describeStrategyConformance({
+  factory: strategy,
+  // Steps 0..3 stay in block 0, so the tensor count after the warm-up step is stable.
+  config: { teacherSteps: 0, stepsPerBlock: 4, ratingBatches: 1 },
+  space: { preset: 'dna-small' },
+  makeRuntime: (space) =>
+    createEngineRuntime({
+      space,
+      training: {
+        dataset: { name: 'fashion-mnist', maxTrainExamples: 256, maxTestExamples: 64 },
+        batchSize: 16,
+        totalSteps: 12,
+        optimizer: { kind: 'sgd', learningRate: 0.05, momentum: 0.9 },
+        labelSmoothing: 0,
+        seed: 1,
+      },
+    }),
+  badConfigs: [
+    { config: { teacherModel: 'teacher/model.json' }, key: 'teacherTaps' },
+    { config: { lrDecay: 2 }, key: 'lrDecay' },
+    { config: { blockLearningRates: [0.1, -1] }, key: 'blockLearningRates[1]' },
+  ],
+  steps: 2,
+});
