@@ -12,7 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../src/backend/select-backend.ts';
+import { initBackend, type BackendName } from '../src/backend/select-backend.ts';
 import { smallNetCase, type CaseSpec } from './net-spec.ts';
 import { SpecNet } from './spec-net.ts';
 import { ensureTorchPython, TorchWorker } from './torch-worker.ts';
@@ -91,11 +91,11 @@ async function main(): Promise<void> {
       profile: { type: 'boolean', default: false },
     },
   });
-  const backend = await initBackend(values.backend as 'wasm' | 'cpu' | 'tensorflow' | 'auto');
+  const backend = await initBackend(values.backend as BackendName);
   tf.enableProdMode();
   try {
     const { engineCases } = await import('./engine-cases.ts');
-    addCases(engineCases());
+    addCases(engineCases(values.backend as BackendName));
   } catch (e) {
     console.log(`bench: engine cases unavailable (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
   }
