@@ -21,7 +21,7 @@ const EVAL_CHUNK = 500;
 
 /**
  * Builds an experiment's engine: activates the backend, loads the dataset, resolves the space
- * (inputShape and numClasses default to the dataset's), creates the supernet and optimiser.
+ * (as `resolveSpace` does for the server), creates the supernet and optimiser.
  * Throws InvalidArgumentError for a bad space, dataset or optimiser configuration, or when the
  * space's input shape or classes contradict the dataset.
  */
@@ -35,17 +35,17 @@ export async function createEngineRuntime(opts: EngineRuntimeOptions): Promise<E
     throw new InvalidArgumentError(`training.totalSteps must be a positive integer, got ${training.totalSteps}`);
   }
   const data = await loadDataset(training.dataset, training.seed);
-  const overrides = { inputShape: data.train.shape, numClasses: data.train.numClasses, ...opts.space.overrides };
-  const space = resolveSpace({ preset: opts.space.preset, overrides });
+  // Resolved exactly as the server resolves it on its RPC thread, so both see the same costs.
+  const space = resolveSpace(opts.space);
   if (space.inputShape.join() !== data.train.shape.join()) {
     throw new InvalidArgumentError(
-      `search space input [${space.inputShape.join(', ')}] does not match the dataset's images [${data.train.shape.join(', ')}]`,
+      `search space input [${space.inputShape.join(', ')}] does not match the dataset's images [${data.train.shape.join(', ')}]; set the space override inputShape`,
       'INVALID_SEARCH_SPACE',
     );
   }
   if (space.numClasses < data.train.numClasses) {
     throw new InvalidArgumentError(
-      `search space has ${space.numClasses} classes, the dataset ${data.train.numClasses}`,
+      `search space has ${space.numClasses} classes, the dataset ${data.train.numClasses}; set the space override numClasses`,
       'INVALID_SEARCH_SPACE',
     );
   }
