@@ -9,6 +9,7 @@
  *
  * Options: --cases a,b,c,d  --rounds N (default 5)  --steps N per round (default 3)
  *          --backend wasm|cpu|tensorflow|auto (default wasm)  --profile (per-kernel times of case a)
+ *          --profile-case X (per-kernel times of case X only, no comparison)
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
       steps: { type: 'string', default: '3' },
       backend: { type: 'string', default: 'wasm' },
       profile: { type: 'boolean', default: false },
+      'profile-case': { type: 'string' },
     },
   });
   const backend = await initBackend(values.backend as BackendName);
@@ -101,9 +103,12 @@ async function main(): Promise<void> {
   }
   const wanted = values.cases.split(',');
   const cases = CASES.filter((c) => wanted.includes(c.id));
-  if (values.profile) {
-    const a = CASES.find((c) => c.id === 'a')!;
-    await profileCase(a);
+  if (values.profile || values['profile-case'] !== undefined) {
+    const id = values['profile-case'] ?? 'a';
+    const c = CASES.find((k) => k.id === id);
+    if (c === undefined) throw new Error(`no case '${id}'`);
+    await profileCase(c);
+    if (values['profile-case'] !== undefined) return;
   }
   const rounds = Number(values.rounds);
   const steps = Number(values.steps);

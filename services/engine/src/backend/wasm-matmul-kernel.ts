@@ -1,14 +1,13 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { util } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { WasmHeap } from './wasm-heap.ts';
-import { transposeInto } from './wasm-conv-gradients.ts';
+import type { OuterFn } from './wasm-simd.ts';
 
 /**
  * BatchMatMul for the `wasm` backend with transposed operands made explicit: the backend's kernel is
  * several times slower with `transposeA` or `transposeB` than without (the gradients of every matMul
- * use them), so a transposed operand is copied transposed first (a tiled JS loop over the heap) and
- * the product runs untransposed.
+ * use them), so a transposed operand is copied transposed first (the backend's Transpose kernel,
+ * fast for rank 2 and 3) and the product runs untransposed.
  */
 export function makeBatchMatMulKernel(fallback: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
@@ -16,6 +15,10 @@ export function makeBatchMatMulKernel(fallback: tf.KernelFunc): tf.KernelFunc {
     const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
     if ((!transposeA && !transposeB) || a.dtype !== 'float32' || b.dtype !== 'float32') return fallback(args);
     const heap = new WasmHeap(args.backend as BackendWasm);
+    const simd = heap.simd();
+    if (simd !== null && transposeA && !transposeB && a.shape.length === 2 && b.shape.length === 2) {
+      return outerProductSum(heap, simd.outer, a, b);
+    }
     const at = transposeA ? transposed(heap, a) : a;
     const bt = transposeB ? transposed(heap, b) : b;
     try {
@@ -26,18 +29,39 @@ export function makeBatchMatMulKernel(fallback: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
-/** A scratch copy of `t` with its last two axes swapped. */
+const BLOCK_ROWS = 512;
+
+/**
+ * a^T b for a [k, m], b [k, n] as a sum of k outer products (the weight gradient of a 1x1 conv,
+ * k = N*H*W). The backend's kernel on the transposed a packs all of b as GEMM weights first, which
+ * costs several times the product when k is large. Blocks of rows accumulate in float32 and are
+ * added in float64.
+ */
+function outerProductSum(heap: WasmHeap, outer: OuterFn, a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
+  const [k, m] = a.shape as [number, number];
+  const n = b.shape[1]!;
+  if (b.shape[0] !== k) throw new Error(`Error in matMul: inner shapes (${k}) and (${b.shape[0]}) must match`);
+  const out = heap.output([m, n]);
+  const acc = heap.temp([m, n]);
+  const sums = new Float64Array(m * n);
+  const accPtr = heap.ptr(acc);
+  const aPtr = heap.ptr(a);
+  const bPtr = heap.ptr(b);
+  for (let r0 = 0; r0 < k; r0 += BLOCK_ROWS) {
+    const rows = Math.min(BLOCK_ROWS, k - r0);
+    const view = heap.f32(acc);
+    view.fill(0);
+    outer(accPtr, aPtr + r0 * m * 4, m * 4, bPtr + r0 * n * 4, n * 4, rows, m, n);
+    for (let i = 0; i < m * n; i++) sums[i]! += view[i]!;
+  }
+  heap.f32(out).set(sums);
+  heap.release();
+  return out;
+}
+
+/** A scratch copy of `t` with its last two axes swapped (the backend's Transpose kernel). */
 function transposed(heap: WasmHeap, t: tf.TensorInfo): tf.TensorInfo {
   const rank = t.shape.length;
-  const rows = t.shape[rank - 2]!;
-  const cols = t.shape[rank - 1]!;
-  const batch = util.sizeFromShape(t.shape.slice(0, -2));
-  const out = heap.temp([...t.shape.slice(0, -2), cols, rows]);
-  const src = heap.f32(t);
-  const dst = heap.f32(out);
-  const size = rows * cols;
-  for (let i = 0; i < batch; i++) {
-    transposeInto(src.subarray(i * size, (i + 1) * size), dst.subarray(i * size, (i + 1) * size), rows, cols);
-  }
-  return out;
+  const perm = [...Array.from({ length: rank - 2 }, (_, i) => i), rank - 1, rank - 2];
+  return heap.adopt(heap.run('Transpose', { x: t }, { perm }));
 }

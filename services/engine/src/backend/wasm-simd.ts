@@ -8,6 +8,8 @@
  *     out[r, j] = p[r, j] * A[j] + q[r, j] * B[j] + D[j]   (row-major [rows, cols])
  *   reluGrad(x, dy, out, n, upper):
  *     out[i] = (0 < x[i] <= upper) ? dy[i] : 0
+ *   outer(acc, x, xStep, y, yStep, rows, m, n):
+ *     repeat rows times: acc[i, j] += x[i] * y[j] for i < m, j < n ([m, n] row-major); x += xStep; y += yStep
  *
  * JS drives the outer loops; the arithmetic runs four lanes at a time and without branches. V8 does
  * not vectorise JS loops, and plain JS versions of these loops are 10-40x slower.
@@ -16,11 +18,13 @@
 export type MacFn = (a: number, aStep: number, b: number, bStep: number, c: number, cStep: number, count: number, channels: number) => void;
 export type AffineFn = (out: number, p: number, q: number, A: number, B: number, D: number, rows: number, cols: number) => void;
 export type ReluGradFn = (x: number, dy: number, out: number, n: number, upper: number) => void;
+export type OuterFn = (acc: number, x: number, xStep: number, y: number, yStep: number, rows: number, m: number, n: number) => void;
 
 export interface SimdRoutines {
   mac: MacFn;
   affine: AffineFn;
   reluGrad: ReluGradFn;
+  outer: OuterFn;
 }
 
 /** A WebAssembly.Memory (the project's lib settings carry no WebAssembly types). */
@@ -201,19 +205,60 @@ function reluGradFn(): number[] {
   return body([[3, I32], [2, V128], [1, F32]], code);
 }
 
+function outerFn(): number[] {
+  const [ACC, X, X_STEP, Y, Y_STEP, ROWS, M, N] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [R, I, O, XO, AO, ROW_BYTES, VEC_END, S, SC] = [8, 9, 10, 11, 12, 13, 14, 15, 16];
+  const code = [
+    ...get(N), ...i32(4), I32_MUL, ...set(ROW_BYTES),
+    ...get(N), ...i32(-4), I32_AND, ...i32(4), I32_MUL, ...set(VEC_END),
+    ...get(ROWS), ...set(R),
+    ...whileNot([...get(R), ...i32(0), I32_LE_S], [
+      ...i32(0), ...set(I),
+      ...get(X), ...set(XO),
+      ...get(ACC), ...set(AO),
+      ...whileNot([...get(I), ...get(M), I32_GE_S], [
+        ...get(XO), ...F32_LOAD, ...set(SC),
+        ...get(SC), ...F32X4_SPLAT, ...set(S),
+        ...i32(0), ...set(O),
+        ...whileNot([...get(O), ...get(VEC_END), I32_GE_S], [
+          ...at(AO, O),
+          ...at(AO, O), ...V128_LOAD,
+          ...get(S), ...at(Y, O), ...V128_LOAD, ...F32X4_MUL,
+          ...F32X4_ADD,
+          ...V128_STORE,
+          ...addConst(O, 16),
+        ]),
+        ...whileNot([...get(O), ...get(ROW_BYTES), I32_GE_S], [
+          ...at(AO, O),
+          ...at(AO, O), ...F32_LOAD,
+          ...get(SC), ...at(Y, O), ...F32_LOAD, F32_MUL,
+          F32_ADD,
+          ...F32_STORE,
+          ...addConst(O, 4),
+        ]),
+        ...addTo(AO, ROW_BYTES), ...addConst(XO, 4), ...addConst(I, 1),
+      ]),
+      ...addTo(X, X_STEP), ...addTo(Y, Y_STEP),
+      ...addConst(R, -1),
+    ]),
+  ];
+  return body([[7, I32], [1, V128], [1, F32]], code);
+}
+
 function moduleBytes(): Uint8Array {
   const types = vec([
     [0x60, ...vec(Array.from({ length: 8 }, () => [I32])), 0],
     [0x60, ...vec([[I32], [I32], [I32], [I32], [F32]]), 0],
   ]);
   const imports = vec([[...str('env'), ...str('memory'), 0x02, 0x00, 0x00]]);
-  const funcs = vec([[0], [0], [1]]);
+  const funcs = vec([[0], [0], [1], [0]]);
   const exports = vec([
     [...str('mac'), 0x00, 0],
     [...str('affine'), 0x00, 1],
     [...str('reluGrad'), 0x00, 2],
+    [...str('outer'), 0x00, 3],
   ]);
-  const code = [...uleb(3), ...macFn(), ...affineFn(), ...reluGradFn()];
+  const code = [...uleb(4), ...macFn(), ...affineFn(), ...reluGradFn(), ...outerFn()];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, types),
@@ -240,7 +285,7 @@ export function simdRoutines(memory: WasmMemory | undefined): SimdRoutines | nul
     const bytes = moduleBytes();
     if (wasm.validate(bytes)) {
       const { exports } = new wasm.Instance(new wasm.Module(bytes), { env: { memory } });
-      routines = { mac: exports['mac'] as MacFn, affine: exports['affine'] as AffineFn, reluGrad: exports['reluGrad'] as ReluGradFn };
+      routines = { mac: exports['mac'] as MacFn, affine: exports['affine'] as AffineFn, reluGrad: exports['reluGrad'] as ReluGradFn, outer: exports['outer'] as OuterFn };
     }
   } catch {
     routines = null;

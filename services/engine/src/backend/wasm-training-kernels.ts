@@ -6,6 +6,7 @@ import {
 } from './wasm-conv-gradients.ts';
 import { registerFusedActivationGrads } from './wasm-activation-grads.ts';
 import { registerBatchNormKernels } from './batch-norm-train.ts';
+import { makeIdentityKernel } from './wasm-identity-kernel.ts';
 import { makeBatchMatMulKernel } from './wasm-matmul-kernel.ts';
 import { makeReduceKernel } from './wasm-reduce-kernels.ts';
 
@@ -23,6 +24,7 @@ const WRAPPED: readonly { kernelName: string; wrap: (original: tf.KernelFunc) =>
   { kernelName: 'BatchMatMul', wrap: makeBatchMatMulKernel },
   { kernelName: 'Sum', wrap: (k) => makeReduceKernel(k, false) },
   { kernelName: 'Mean', wrap: (k) => makeReduceKernel(k, true) },
+  { kernelName: 'Identity', wrap: makeIdentityKernel },
 ];
 
 let registered = false;
@@ -30,7 +32,7 @@ let registered = false;
 /**
  * Registers the engine's kernels for the `wasm` backend: the convolution gradients that
  * tfjs-backend-wasm 4.22 lacks, and faster paths for BatchMatMul with transposed operands and for
- * Sum/Mean over non-innermost axes, fused ReLU/ReLU6 gradients and the fused kernels of
+ * Sum/Mean over non-innermost axes, an Identity that shares memory, fused ReLU/ReLU6 gradients and the fused kernels of
  * `batchNormTrain`. Idempotent.
  */
 export function registerWasmTrainingKernels(): void {
