@@ -25,6 +25,7 @@ for s in "${suites[@]}"; do
     *) echo "run-tests: unknown suite '$s' (python, go, java, typescript)" >&2; exit 2 ;;
   esac
 done
+need openssl "TLS"
 ensure_python_venv || exit 1
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/supernetd-clients.XXXXXX")"
@@ -41,12 +42,31 @@ stop_server() {
 trap stop_server EXIT
 trap 'exit 130' INT TERM
 
-# The server requires a bearer token, so every suite also exercises authentication.
+# The server requires a bearer token and serves TLS with a certificate from a CA made here, so
+# every suite also exercises authentication and TLS (the clients read SUPERNETD_TLS_CA).
 SUPERNETD_TOKEN="clients-test-$RANDOM$RANDOM"
-export SUPERNETD_TOKEN
+SUPERNETD_TLS_CA="$work/tls/ca.pem"
+export SUPERNETD_TOKEN SUPERNETD_TLS_CA
+make_certificates() {
+  local dir="$work/tls"
+  mkdir -p "$dir"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=supernetd client tests CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
+    -keyout "$dir/ca.key" -out "$dir/ca.pem" &&
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$dir/server.key" -out "$dir/server.csr" &&
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$dir/ext.cnf" &&
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial -days 2 \
+    -extfile "$dir/ext.cnf" -out "$dir/server.pem"
+}
+if ! make_certificates >"$work/openssl.log" 2>&1; then
+  cat "$work/openssl.log" >&2
+  echo "run-tests: could not make the test certificates" >&2
+  exit 1
+fi
 # Port 0: the server binds a free port and prints it, so there is no race for the port.
 node --import tsx services/server/src/cli.ts serve --host 127.0.0.1 --port 0 \
-  --data-dir "$work/data" --auth-token "$SUPERNETD_TOKEN" --log-level warn >"$work/server.out" 2>"$work/server.err" &
+  --data-dir "$work/data" --auth-token "$SUPERNETD_TOKEN" \
+  --tls-cert "$work/tls/server.pem" --tls-key "$work/tls/server.key" --log-level warn >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!
 addr=""
 for _ in $(seq 1 600); do

@@ -3,6 +3,7 @@ package supernetd
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -118,16 +119,38 @@ func Dial(target string, opts ...Option) (*Client, error) {
 	return &Client{SupernetServiceClient: supernetdv1.NewSupernetServiceClient(conn), conn: conn, opts: o}, nil
 }
 
-// DialEnv dials $SUPERNETD_ADDR (default DefaultAddress) with $SUPERNETD_TOKEN when set, then opts.
+// DialEnv dials $SUPERNETD_ADDR (default DefaultAddress) with $SUPERNETD_TOKEN when set and
+// over TLS trusting $SUPERNETD_TLS_CA when set, then applies opts (which win).
 func DialEnv(opts ...Option) (*Client, error) {
 	addr := os.Getenv("SUPERNETD_ADDR")
 	if addr == "" {
 		addr = DefaultAddress
 	}
+	var env []Option
 	if token := os.Getenv("SUPERNETD_TOKEN"); token != "" {
-		opts = append([]Option{WithToken(token)}, opts...)
+		env = append(env, WithToken(token))
 	}
-	return Dial(addr, opts...)
+	if ca := os.Getenv("SUPERNETD_TLS_CA"); ca != "" {
+		cfg, err := TLSConfigFromCAFile(ca)
+		if err != nil {
+			return nil, err
+		}
+		env = append(env, WithTLS(cfg))
+	}
+	return Dial(addr, append(env, opts...)...)
+}
+
+// TLSConfigFromCAFile is a TLS configuration trusting the PEM certificates in path.
+func TLSConfigFromCAFile(path string) (*tls.Config, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("supernetd: read CA file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("supernetd: no PEM certificates in %s", path)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }
 
 // Conn is the underlying connection (for the health service, reflection, ...).

@@ -15,14 +15,12 @@ import (
 	"supernetd.dev/client/go/supernetd"
 )
 
-// dial connects to the harness's server with its token ($SUPERNETD_TOKEN) when it has one.
+// dial connects to the harness's server as DialEnv does: its address, token and CA from the
+// environment.
 func dial(t *testing.T, opts ...supernetd.Option) *supernetd.Client {
 	t.Helper()
-	addr := serverAddress(t)
-	if token := os.Getenv("SUPERNETD_TOKEN"); token != "" {
-		opts = append([]supernetd.Option{supernetd.WithToken(token)}, opts...)
-	}
-	c, err := supernetd.Dial(addr, opts...)
+	serverAddress(t)
+	c, err := supernetd.DialEnv(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,16 +90,12 @@ func TestUnavailableIsRetriedThenReturned(t *testing.T) {
 }
 
 func TestCallWithoutTheTokenIsUnauthenticated(t *testing.T) {
-	addr := serverAddress(t)
+	serverAddress(t)
 	if os.Getenv("SUPERNETD_TOKEN") == "" {
 		t.Skip("the server was started without a token")
 	}
-	c, err := supernetd.Dial(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_, err = c.ListExperiments(context.Background(), &supernetdv1.ListExperimentsRequest{})
+	c := dial(t, supernetd.WithToken(""))
+	_, err := c.ListExperiments(context.Background(), &supernetdv1.ListExperimentsRequest{})
 	var e *supernetd.Error
 	if !errors.As(err, &e) || e.Code() != codes.Unauthenticated || e.Reason() != supernetdv1.ErrorReason_ERROR_REASON_UNAUTHENTICATED {
 		t.Fatalf("want UNAUTHENTICATED, got %v", err)

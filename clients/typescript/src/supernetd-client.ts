@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { create } from '@bufbuild/protobuf';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { GenService } from '@bufbuild/protobuf/codegenv2';
@@ -56,7 +57,10 @@ export interface SupernetdClientOptions {
   address?: string;
   /** Sent as `authorization: Bearer <token>`; default `$SUPERNETD_TOKEN`. */
   token?: string;
-  /** Connect over TLS; `rootCerts` (PEM) replaces the system roots. */
+  /**
+   * Connect over TLS; `rootCerts` (PEM) replaces the system roots. Default: TLS trusting the PEM
+   * file `$SUPERNETD_TLS_CA` when that is set, else plaintext.
+   */
   tls?: boolean | { rootCerts?: Buffer };
   /** Deadline of each call in milliseconds (default 120 000); `train` streams get none. */
   timeoutMs?: number;
@@ -93,7 +97,8 @@ export class SupernetdClient {
     if (token) this.metadata.set('authorization', `Bearer ${token}`);
     this.timeoutMs = options.timeoutMs ?? 120_000;
     this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
-    const tls = options.tls;
+    const caFile = process.env.SUPERNETD_TLS_CA;
+    const tls = options.tls ?? (caFile ? { rootCerts: readFileSync(caFile) } : false);
     const credentials = tls
       ? grpc.credentials.createSsl(typeof tls === 'object' ? (tls.rootCerts ?? null) : null)
       : grpc.credentials.createInsecure();

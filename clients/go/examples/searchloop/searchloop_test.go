@@ -11,18 +11,13 @@ import (
 )
 
 func TestSearchLoopExportsAModelPerBudget(t *testing.T) {
-	addr := os.Getenv("SUPERNETD_ADDR")
-	if addr == "" {
+	if os.Getenv("SUPERNETD_ADDR") == "" {
 		if os.Getenv("SUPERNETD_REQUIRE_SERVER") != "" {
 			t.Fatal("SUPERNETD_ADDR is not set")
 		}
 		t.Skip("SUPERNETD_ADDR is not set; run clients/run-tests.sh")
 	}
-	var opts []supernetd.Option
-	if token := os.Getenv("SUPERNETD_TOKEN"); token != "" {
-		opts = append(opts, supernetd.WithToken(token))
-	}
-	c, err := supernetd.Dial(addr, opts...)
+	c, err := supernetd.DialEnv()
 	if err != nil {
 		t.Fatal(err)
 	}

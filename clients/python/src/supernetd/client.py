@@ -105,7 +105,8 @@ class Client:
     Args:
         address: ``host:port``; default ``$SUPERNETD_ADDR`` or ``127.0.0.1:50051``.
         token: bearer token sent as ``authorization: Bearer <token>``; default ``$SUPERNETD_TOKEN``.
-        tls: use TLS; ``root_certificates`` (PEM bytes) overrides the system roots.
+        tls: use TLS; ``root_certificates`` (PEM bytes) overrides the system roots. By default TLS
+            is on when ``$SUPERNETD_TLS_CA`` names a PEM file of trusted certificates.
         timeout: default deadline in seconds of every call; ``train`` streams get none by default.
     """
 
@@ -114,7 +115,7 @@ class Client:
         address: Optional[str] = None,
         *,
         token: Optional[str] = None,
-        tls: bool = False,
+        tls: Optional[bool] = None,
         root_certificates: Optional[bytes] = None,
         timeout: float = 120.0,
         retry: RetryPolicy = RetryPolicy(),
@@ -130,6 +131,12 @@ class Client:
             ("grpc.max_send_message_length", 64 * 1024 * 1024),
             *options,
         ]
+        ca_file = os.environ.get("SUPERNETD_TLS_CA")
+        if tls is None:
+            tls = bool(ca_file)
+        if tls and root_certificates is None and ca_file:
+            with open(ca_file, "rb") as pem:
+                root_certificates = pem.read()
         if tls:
             credentials = grpc.ssl_channel_credentials(root_certificates=root_certificates)
             self._channel = grpc.secure_channel(self.address, credentials, options=channel_options)

@@ -111,13 +111,23 @@ public final class SupernetdClient implements AutoCloseable {
     return new Builder(target);
   }
 
-  /** A client of $SUPERNETD_ADDR (default {@value #DEFAULT_ADDRESS}) with $SUPERNETD_TOKEN when set. */
-  public static SupernetdClient fromEnv() {
+  /**
+   * A builder for $SUPERNETD_ADDR (default {@value #DEFAULT_ADDRESS}) with $SUPERNETD_TOKEN when
+   * set, over TLS trusting the PEM file $SUPERNETD_TLS_CA when set.
+   */
+  public static Builder builderFromEnv() {
     String addr = System.getenv("SUPERNETD_ADDR");
     Builder b = builder(addr == null || addr.isEmpty() ? DEFAULT_ADDRESS : addr);
     String token = System.getenv("SUPERNETD_TOKEN");
     if (token != null && !token.isEmpty()) b.token(token);
-    return b.build();
+    String ca = System.getenv("SUPERNETD_TLS_CA");
+    if (ca != null && !ca.isEmpty()) b.trustCertificates(new File(ca));
+    return b;
+  }
+
+  /** A client configured by {@link #builderFromEnv()}. */
+  public static SupernetdClient fromEnv() {
+    return builderFromEnv().build();
   }
 
   /** Configures a {@link SupernetdClient}. */

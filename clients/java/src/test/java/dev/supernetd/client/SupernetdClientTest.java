@@ -34,12 +34,10 @@ class SupernetdClientTest {
     return addr;
   }
 
-  /** A client of the harness's server, with its token ($SUPERNETD_TOKEN) when it has one. */
+  /** A client of the harness's server: address, token and CA from the environment. */
   private static SupernetdClient connect() {
-    SupernetdClient.Builder b = SupernetdClient.builder(serverAddress());
-    String token = System.getenv("SUPERNETD_TOKEN");
-    if (token != null && !token.isEmpty()) b.token(token);
-    return b.build();
+    serverAddress();
+    return SupernetdClient.fromEnv();
   }
 
   @Test
@@ -96,9 +94,9 @@ class SupernetdClientTest {
 
   @Test
   void callWithoutTheTokenIsUnauthenticated() {
-    String address = serverAddress();
+    serverAddress();
     assumeTrue(System.getenv("SUPERNETD_TOKEN") != null, "the server was started without a token");
-    try (SupernetdClient client = SupernetdClient.builder(address).build()) {
+    try (SupernetdClient client = SupernetdClient.builderFromEnv().token(null).build()) {
       SupernetdException e = assertThrows(SupernetdException.class, client::listExperiments);
       assertEquals(Status.Code.UNAUTHENTICATED, e.getCode());
       assertEquals(ErrorReason.ERROR_REASON_UNAUTHENTICATED, e.getReason());
