@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadLayersModel } from '@tensorflow/tfjs-layers';
@@ -49,6 +51,13 @@ export async function collectExport(stream: ClientReadableStream<ExportSubnetRes
     files.set(f.path, bytes);
   }
   return { header, files };
+}
+
+/** Reads an exported model directory (model.json and the files beside it) into memory. */
+export async function readExportDir(dir: string): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>();
+  for (const name of await readdir(dir)) files.set(name, await readFile(join(dir, name)));
+  return files;
 }
 
 /**

@@ -9,3 +9,4 @@ export * from './prometheus-scrape.ts';
 export * from './latency-stats.ts';
 export * from './exported-model.ts';
 export * from './train-stream.ts';
+export * from './run-command.ts';
