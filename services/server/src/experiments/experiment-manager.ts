@@ -245,6 +245,8 @@ export class ExperimentManager {
       if (opts.transfer) callOpts.transfer = opts.transfer;
       const before = s.progress.step;
       const r = await worker.call('train', args, callOpts);
+      // the checkpoint's state.json is queued before the result arrives; acknowledge only once it is on disk
+      await s.flush();
       this.metrics.trainingSteps.inc({ experiment: id }, r.step - before);
       const subnets = await s.remember(r.archs.map((a) => s.describe(a, 'train')));
       return { step: r.step, losses: r.losses, learningRate: r.learningRate, subnets, checkpointStep: r.checkpointStep, cancelled: r.cancelled };
