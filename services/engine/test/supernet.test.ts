@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { makeDivisible } from '@supernetd/sdk';
 import type { Arch } from '@supernetd/sdk';
 import { resolveSpace } from '../src/space/index.ts';
+import { measureLatencyTable } from '../src/network/latency-table.ts';
 import { bareEngine, randomizeBatchNorm, seeded, testBackend, tinySpace } from './helpers.ts';
 
 before(async () => {
@@ -183,5 +184,20 @@ test('training-mode forwards update running statistics with the configured momen
     const m = net.variable('supernet/c/bn/mean')!.variable.dataSync();
     for (let c = 0; c < 16; c++) assert.ok(Math.abs(m[c]! - 0.1 * batchMean[c]!) < 1e-5);
   });
+  engine.dispose();
+});
+
+test('a measured latency table prices every layer of the archs it was measured on', () => {
+  const engine = bareEngine(tinySpace());
+  const space = engine.supernet.space;
+  const archs = [space.maxArch(), space.minArch()];
+  const before = tf.memory().numTensors;
+  const table = measureLatencyTable(engine.supernet, archs, { repeats: 2 });
+  assert.equal(tf.memory().numTensors, before);
+  const priced = resolveSpace({ preset: 'custom', overrides: { definition: space.definition as unknown as Record<string, unknown> } }, { latencyTable: table });
+  for (const a of archs) {
+    for (const [id, c] of Object.entries(priced.layerCosts(a))) assert.ok(c.latency > 0 || id === 'pool', `${id} unpriced`);
+    assert.ok(priced.cost(a).latency > 0);
+  }
   engine.dispose();
 });

@@ -1,4 +1,6 @@
 import type * as tfc from '@tensorflow/tfjs-core';
+import type { Arch } from '@supernetd/sdk';
+import type { WidthSlot } from '../space/index.ts';
 
 /**
  * Which channels of a `max`-wide axis a subnet uses: all of them, the first `n` (leftmost,
@@ -79,4 +81,23 @@ export function selectConvIn(tf: typeof tfc, w: tfc.Tensor4D, sel: ChannelSel): 
   // Rare (a full kxk conv after an indexed width): move the channel axis first for the matMul.
   const t = tf.reshape(tf.transpose(w, [2, 0, 1, 3]), [sel.max, k0 * k1 * cout]);
   return tf.transpose(tf.reshape(tf.matMul(sel.sT, t), [sel.n, k0, k1, cout]), [1, 2, 0, 3]);
+}
+
+/**
+ * Channel selections of one arch, built once per width choice: index matrices for the choices
+ * with explicit indices (created in the caller's tidy scope), leftmost slices for the rest.
+ */
+export function channelSelector(tf: typeof tfc, arch: Arch): { selOf: (slot: WidthSlot) => ChannelSel; all: () => ChannelSel[] } {
+  const sels = new Map<string, ChannelSel>();
+  const selOf = (slot: WidthSlot): ChannelSel => {
+    if (slot.choice === undefined) return leftmost(slot.max, slot.max);
+    let s = sels.get(slot.choice);
+    if (!s) {
+      const idx = arch.channelIdx?.[slot.choice];
+      s = idx ? indexed(tf, slot.max, idx) : leftmost(slot.max, arch.width[slot.choice] as number);
+      sels.set(slot.choice, s);
+    }
+    return s;
+  };
+  return { selOf, all: () => [...sels.values()] };
 }

@@ -4,7 +4,7 @@ import type { Arch, ForwardOptions, Network } from '@supernetd/sdk';
 import type { ResolvedLayer, ResolvedSpace, WidthSlot } from '../space/index.ts';
 import { makeDivisible } from '@supernetd/sdk';
 import {
-  indexed,
+  channelSelector,
   leftmost,
   scatterVec,
   selectCols,
@@ -206,17 +206,7 @@ export class Supernet implements Network {
     if (to !== undefined && (!Number.isInteger(to) || to < from || to >= nBlocks)) {
       throw new InvalidArgumentError(`toBlock ${to} is outside [${from}, ${nBlocks - 1}]`);
     }
-    const sels = new Map<string, ChannelSel>();
-    const selOf = (slot: WidthSlot): ChannelSel => {
-      if (slot.choice === undefined) return leftmost(slot.max, slot.max);
-      let s = sels.get(slot.choice);
-      if (!s) {
-        const idx = arch.channelIdx?.[slot.choice];
-        s = idx ? indexed(tf, slot.max, idx) : leftmost(slot.max, arch.width[slot.choice] as number);
-        sels.set(slot.choice, s);
-      }
-      return s;
-    };
+    const { selOf } = channelSelector(tf, arch);
     let h: tfc.Tensor = x;
     if (from === 0) {
       const [, hh, ww, cc] = x.shape;
@@ -229,43 +219,46 @@ export class Supernet implements Network {
       if (layer.blockIndex === -1 ? to !== undefined : layer.blockIndex < from || (to !== undefined && layer.blockIndex > to)) {
         continue;
       }
-      const p = this.params.get(layer.id) as LayerParams;
-      const inSel = selOf(layer.input);
-      switch (layer.kind) {
-        case 'conv':
-          h = this.conv(h as tfc.Tensor4D, p.conv as ConvParams, inSel, selOf(layer.output), layer.act !== 'none', opts.training);
-          break;
-        case 'dwconv':
-          h = this.conv(h as tfc.Tensor4D, p.conv as ConvParams, inSel, inSel, layer.act !== 'none', opts.training);
-          break;
-        case 'mbconv': {
-          const op = space.opOf(layer, arch);
-          const opIndex = layer.ops.indexOf(op);
-          if (op.skip) break;
-          const m = (p.ops as MbOpParams[])[opIndex] as MbOpParams;
-          const outSel = selOf(layer.output);
-          let t = h as tfc.Tensor4D;
-          let hidSel = inSel;
-          if (m.expand) {
-            hidSel = leftmost(op.hiddenMax, makeDivisible(inSel.n * op.expand));
-            t = this.conv(t, m.expand, inSel, hidSel, true, opts.training);
-          }
-          t = this.conv(t, m.dw as ConvParams, hidSel, hidSel, true, opts.training);
-          t = this.conv(t, m.project as ConvParams, hidSel, outSel, false, opts.training);
-          h = layer.residual ? tf.add(t, h) : t;
-          break;
-        }
-        case 'pool':
-          h = tf.mean(h, [1, 2]);
-          break;
-        case 'linear': {
-          const fc = p.fc as { w: tfc.Variable; b: tfc.Variable };
-          h = tf.add(tf.matMul(h as tfc.Tensor2D, selectRows(tf, fc.w as tfc.Tensor2D, inSel)), fc.b);
-          break;
-        }
-      }
+      h = this.runLayer(layer, arch, h, selOf, opts.training);
     }
     return h;
+  }
+
+  /**
+   * One layer of `arch` on its input `h`. `selOf` gives each width slot's channel selection
+   * (shared within one forward so that index matrices are built once).
+   */
+  runLayer(layer: ResolvedLayer, arch: Arch, h: tfc.Tensor, selOf: (slot: WidthSlot) => ChannelSel, training: boolean): tfc.Tensor {
+    const tf = this.tf;
+    const p = this.params.get(layer.id) as LayerParams;
+    const inSel = selOf(layer.input);
+    switch (layer.kind) {
+      case 'conv':
+        return this.conv(h as tfc.Tensor4D, p.conv as ConvParams, inSel, selOf(layer.output), layer.act !== 'none', training);
+      case 'dwconv':
+        return this.conv(h as tfc.Tensor4D, p.conv as ConvParams, inSel, inSel, layer.act !== 'none', training);
+      case 'mbconv': {
+        const op = this.space.opOf(layer, arch);
+        if (op.skip) return h;
+        const m = (p.ops as MbOpParams[])[layer.ops.indexOf(op)] as MbOpParams;
+        const outSel = selOf(layer.output);
+        let t = h as tfc.Tensor4D;
+        let hidSel = inSel;
+        if (m.expand) {
+          hidSel = leftmost(op.hiddenMax, makeDivisible(inSel.n * op.expand));
+          t = this.conv(t, m.expand, inSel, hidSel, true, training);
+        }
+        t = this.conv(t, m.dw as ConvParams, hidSel, hidSel, true, training);
+        t = this.conv(t, m.project as ConvParams, hidSel, outSel, false, training);
+        return layer.residual ? tf.add(t, h) : t;
+      }
+      case 'pool':
+        return tf.mean(h, [1, 2]);
+      case 'linear': {
+        const fc = p.fc as { w: tfc.Variable; b: tfc.Variable };
+        return tf.add(tf.matMul(h as tfc.Tensor2D, selectRows(tf, fc.w as tfc.Tensor2D, inSel)), fc.b);
+      }
+    }
   }
 
   /** Conv (1x1 as matMul, kxk, depthwise) + shared BN + optional ReLU6 on selected channels. */

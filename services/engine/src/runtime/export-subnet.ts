@@ -3,8 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { Arch, Cost } from '@supernetd/sdk';
 import { makeDivisible } from '@supernetd/sdk';
 import type { ExportedFileData } from '../runtime-types.ts';
-import type { WidthSlot } from '../space/index.ts';
-import { indexed, leftmost, selectCols, selectConvIn, selectConvOut, selectRows, selectVec, type ChannelSel } from '../network/channel-select.ts';
+import { channelSelector, leftmost, selectCols, selectConvIn, selectConvOut, selectRows, selectVec, type ChannelSel } from '../network/channel-select.ts';
 import type { ConvParams, LayerParams, MbOpParams, Supernet } from '../network/supernet.ts';
 
 type SymbolicTensor = tfl.SymbolicTensor;
@@ -21,22 +20,12 @@ export async function exportSubnet(tf: typeof tfc, net: Supernet, arch: Arch): P
   space.validateArch(arch);
   const r = arch.resolution;
   const pending: { layer: tfl.layers.Layer; weights: () => tfc.Tensor[] }[] = [];
-  const sels = new Map<string, ChannelSel>();
+  const { selOf, all } = channelSelector(tf, arch);
   const disposeSels = () => {
-    for (const s of sels.values()) tf.dispose([s.s, s.sT].filter((t): t is tfc.Tensor2D => t !== undefined));
+    for (const s of all()) tf.dispose([s.s, s.sT].filter((t): t is tfc.Tensor2D => t !== undefined));
   };
   let model: tfl.LayersModel;
   try {
-    const selOf = (slot: WidthSlot): ChannelSel => {
-      if (slot.choice === undefined) return leftmost(slot.max, slot.max);
-      let s = sels.get(slot.choice);
-      if (!s) {
-        const idx = arch.channelIdx?.[slot.choice];
-        s = idx ? indexed(tf, slot.max, idx) : leftmost(slot.max, arch.width[slot.choice] as number);
-        sels.set(slot.choice, s);
-      }
-      return s;
-    };
     const safe = (id: string) => id.replace(/[^A-Za-z0-9_]/g, '_');
     const input = tfl.input({ shape: [r, r, space.inputShape[2]], name: 'input' });
     let h: SymbolicTensor = input;
