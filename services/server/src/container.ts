@@ -2,11 +2,14 @@ import 'reflect-metadata';
 import { container as rootContainer } from 'tsyringe';
 import type { DependencyContainer } from 'tsyringe';
 import type { Logger } from 'pino';
-import type { StrategyModule } from '@supernetd/sdk';
+import { strategy as cafenet } from '@supernetd/strategy-cafenet';
+import { strategy as dna } from '@supernetd/strategy-dna';
+import { strategy as pss } from '@supernetd/strategy-pss';
+import { strategy as sandwich } from '@supernetd/strategy-sandwich';
+import { strategy as uniform } from '@supernetd/strategy-uniform';
 import { TOKENS } from './tokens.ts';
 import type { ServerConfig } from './config.ts';
 import { StrategyRegistry } from './strategies/strategy-registry.ts';
-import { BUILTIN_STRATEGY_PACKAGES } from './strategies/builtin-strategies.ts';
 import { loadStrategyModule } from './strategies/load-strategy-module.ts';
 import { ExperimentStore } from './persistence/experiment-store.ts';
 import { ExperimentManager } from './experiments/experiment-manager.ts';
@@ -22,17 +25,12 @@ import { SupernetServiceHandlers } from './grpc/supernet-service-handlers.ts';
  */
 export async function createContainer(config: ServerConfig, logger: Logger): Promise<DependencyContainer> {
   const registry = new StrategyRegistry();
-  for (const name of BUILTIN_STRATEGY_PACKAGES) {
-    let mod: StrategyModule;
-    try {
-      mod = (await import(name)) as StrategyModule;
-    } catch (err) {
-      // built-in strategies land one by one; a missing one is reported, not fatal
-      logger.warn({ strategy: name, err: (err as Error).message }, 'built-in strategy not available');
-      continue;
-    }
-    registry.registerModule(mod, 'builtin', name);
-  }
+  // the module specifier is what a worker thread imports to get the same factory back
+  registry.register(uniform, 'builtin', '@supernetd/strategy-uniform');
+  registry.register(sandwich, 'builtin', '@supernetd/strategy-sandwich');
+  registry.register(pss, 'builtin', '@supernetd/strategy-pss');
+  registry.register(cafenet, 'builtin', '@supernetd/strategy-cafenet');
+  registry.register(dna, 'builtin', '@supernetd/strategy-dna');
   for (const name of config.strategies) {
     const loaded = await loadStrategyModule(name);
     const ids = registry.registerModule(loaded.module, loaded.origin, loaded.specifier);
