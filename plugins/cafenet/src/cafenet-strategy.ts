@@ -26,7 +26,9 @@ import type { BinWidth, Placement } from './placement.ts';
 interface CafeNetState {
   rng: number[];
   memory: MemoryEntry[];
-  searched: Record<string, Proposal>;
+  /** Search results by constraint, with the number of training steps they saw. */
+  searched: Record<string, { proposal: Proposal; trainedSteps: number }>;
+  trainedSteps: number;
 }
 
 const constraintKey = (c: Constraint) => `${c.kind}:${c.target}`;
@@ -47,7 +49,8 @@ export class CafeNetStrategy implements SearchStrategy {
   readonly bins: ChoiceBins[];
   private readonly rng: Rng;
   private readonly memory: PlacementMemory;
-  private searched: Record<string, Proposal> = {};
+  private searched: CafeNetState['searched'] = {};
+  private trainedSteps = 0;
   private readonly resolutions: readonly number[];
 
   constructor(
@@ -113,6 +116,7 @@ export class CafeNetStrategy implements SearchStrategy {
     const tf = engine.tf;
     const net = engine.supernet;
     const r = this.cfg.offset;
+    this.trainedSteps++;
     const width = this.randomWidth(this.rng);
     const cands = samplePlacements(this.bins, width, r, this.cfg.placements, this.rng);
     // Inner min: no-grad losses of the K placements on this batch.
@@ -157,7 +161,7 @@ export class CafeNetStrategy implements SearchStrategy {
     if (constraint && !this.widthFits(this.minWidth(), constraint)) throw unsatisfiable(this.space, constraint);
     if (purpose === 'deploy') {
       const remembered = constraint ? this.searched[constraintKey(constraint)] : undefined;
-      if (remembered) return remembered;
+      if (remembered) return remembered.proposal;
       for (const e of this.memory.ranked()) {
         const arch = this.arch(e.width, e.placement);
         if (!constraint || fits(this.space.cost(arch), constraint)) return { arch, source: 'memory', score: e.score };
@@ -181,10 +185,13 @@ export class CafeNetStrategy implements SearchStrategy {
    * Evolutionary width search under `constraint` (algorithms.md 5.5): population of fitting widths,
    * each scored by max over placements (remembered best + `placementSamples` fresh) of validation
    * accuracy after cumulative BN recalibration; `generations` rounds of top-k parents, mutations and
-   * crossovers (over-budget children are redrawn). Remembered for `sample(constraint, 'deploy')`.
+   * crossovers (over-budget children are redrawn). Remembered for `sample(constraint, 'deploy')`,
+   * and returned again without measuring while no training step has happened since.
    */
   async search(engine: SupernetEngine, constraint: Constraint): Promise<Proposal> {
     if (!this.widthFits(this.minWidth(), constraint)) throw unsatisfiable(this.space, constraint);
+    const cached = this.searched[constraintKey(constraint)];
+    if (cached && cached.trainedSteps === this.trainedSteps) return cached.proposal;
     const cfg = this.cfg;
     const rng = new Rng(this.rng.nextUint32()).fork('cafenet-search');
     const recal = engine.trainBatches(cfg.recalibrationBatches);
@@ -259,7 +266,7 @@ export class CafeNetStrategy implements SearchStrategy {
       }
       const winner = [...scored.values()].reduce((a, b) => (b.accuracy > a.accuracy ? b : a));
       const answer: Proposal = { arch: this.arch(winner.width, winner.placement), source: CAFENET_SEARCH_SOURCE, score: winner.accuracy };
-      this.searched[constraintKey(constraint)] = answer;
+      this.searched[constraintKey(constraint)] = { proposal: answer, trainedSteps: this.trainedSteps };
       return answer;
     } finally {
       for (const b of [...recal, ...val]) {
@@ -274,7 +281,7 @@ export class CafeNetStrategy implements SearchStrategy {
   }
 
   state(): CafeNetState {
-    return { rng: this.rng.state(), memory: this.memory.toJSON(), searched: this.searched };
+    return { rng: this.rng.state(), memory: this.memory.toJSON(), searched: this.searched, trainedSteps: this.trainedSteps };
   }
 
   load(state: unknown): void {
@@ -282,6 +289,7 @@ export class CafeNetStrategy implements SearchStrategy {
     this.rng.setState(s.rng);
     this.memory.restore(s.memory);
     this.searched = s.searched;
+    this.trainedSteps = s.trainedSteps;
   }
 }
 

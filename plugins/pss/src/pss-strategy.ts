@@ -46,7 +46,9 @@ interface PssState {
   progress: ScheduleProgress;
   pools: Record<string, Record<string, ScoredArch[]>>;
   table: PssTableRow[];
-  searched: Record<string, Proposal>;
+  /** Search results by constraint, with the number of training steps they saw. */
+  searched: Record<string, { proposal: Proposal; trainedSteps: number }>;
+  trainedSteps: number;
   validation: { step: number; max: number; min: number } | null;
 }
 
@@ -94,7 +96,8 @@ export class PssStrategy implements SearchStrategy {
   private pendingPools: Record<string, Record<string, ScoredArch[]>> | undefined;
   private progress: ScheduleProgress;
   private table: PssTableRow[] = [];
-  private searched: Record<string, Proposal> = {};
+  private searched: PssState['searched'] = {};
+  private trainedSteps = 0;
   private validation: PssState['validation'] = null;
 
   constructor(
@@ -151,6 +154,7 @@ export class PssStrategy implements SearchStrategy {
 
   async trainStep(engine: SupernetEngine, batch: Batch, ctx: StepContext): Promise<StepLog> {
     this.progress = progressOf(ctx);
+    this.trainedSteps++;
     const max = this.space.maxArch();
     const min = this.space.minArch();
     const draw = this.drawForTraining(this.rng) ?? {
@@ -210,12 +214,15 @@ export class PssStrategy implements SearchStrategy {
    * Final selection (algorithms.md 4.8) for the pools of `constraint.kind` that can hold a fitting
    * subnet: the top `validTopK` fitting entries of each are validated after cumulative BN
    * recalibration on the same training batches; each pool's best goes into the export table; the
-   * answer is the row with the largest target. Remembered for `sample(constraint, 'deploy')`.
+   * answer is the row with the largest target. Remembered for `sample(constraint, 'deploy')`, and
+   * returned again without measuring while no training step has happened since.
    */
   async search(engine: SupernetEngine, constraint: Constraint): Promise<Proposal> {
     const min = this.space.minArch();
     if (!fits(this.space.cost(min), constraint)) throw unsatisfiable(this.space, constraint);
     const grid = this.grid(constraint.kind);
+    const cached = this.searched[constraintKey(constraint)];
+    if (cached && cached.trainedSteps === this.trainedSteps) return cached.proposal;
     const fitsC = (a: Arch) => fits(this.space.cost(a), constraint);
     const poolKinds = grid ? [constraint.kind] : this.pools.kinds();
     const recal = engine.trainBatches(this.cfg.recalibrationBatches);
@@ -262,7 +269,7 @@ export class PssStrategy implements SearchStrategy {
         if (!this.table.some((r) => r.kind === row.kind && r.target === row.target)) this.table.push(row);
       }
       this.table.sort((a, b) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : a.target - b.target));
-      this.searched[constraintKey(constraint)] = answer;
+      this.searched[constraintKey(constraint)] = { proposal: answer, trainedSteps: this.trainedSteps };
       return answer;
     } finally {
       for (const b of [...recal, ...val]) {
@@ -311,7 +318,7 @@ export class PssStrategy implements SearchStrategy {
   private deployChoice(c: Constraint | undefined): Proposal | undefined {
     if (c) {
       const remembered = this.searched[constraintKey(c)];
-      if (remembered) return remembered;
+      if (remembered) return remembered.proposal;
     }
     const fitsC = (a: Arch) => !c || fits(this.space.cost(a), c);
     const kind = c?.kind ?? this.grids[0]?.kind ?? 'flops';
@@ -345,6 +352,7 @@ export class PssStrategy implements SearchStrategy {
       pools: this.poolsBuilt ? this.poolsBuilt.toJSON() : (this.pendingPools ?? {}),
       table: this.table,
       searched: this.searched,
+      trainedSteps: this.trainedSteps,
       validation: this.validation,
     };
   }
@@ -360,6 +368,7 @@ export class PssStrategy implements SearchStrategy {
     this.progress = s.progress;
     this.table = s.table;
     this.searched = s.searched;
+    this.trainedSteps = s.trainedSteps;
     this.validation = s.validation;
     if (this.poolsBuilt) this.poolsBuilt.restore(s.pools);
     else this.pendingPools = s.pools;
