@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { WasmHeap } from './wasm-heap.ts';
-import type { MacFn } from './wasm-simd.ts';
+import type { MacFn, OuterFn } from './wasm-simd.ts';
 
 /**
  * Convolution gradients for the `wasm` backend, which tfjs-backend-wasm 4.22 lacks. Each is rewritten
@@ -15,7 +15,8 @@ import type { MacFn } from './wasm-simd.ts';
  * - depthwise filter gradient = one depthwise convolution whose "channels" are (example, channel)
  *   pairs, whose input is x and whose filter is the output gradient (dilated by the stride), then a
  *   sum over examples;
- * - conv2d filter gradient = im2col(x)^T . dy as one BatchMatMul.
+ * - conv2d filter gradient = im2col(x)^T . dy as one BatchMatMul (without SIMD), or sums of outer
+ *   products along output rows (with SIMD; no im2col).
  *
  * Where WebAssembly SIMD is available (Node 20 has it), the depthwise gradients instead run their inner
  * loops in the SIMD routine of wasm-simd.ts directly over the heap, which is faster still (the
@@ -213,6 +214,8 @@ export function conv2dBackpropFilter(args: {
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const pt = info.padInfo.top;
   const pl = info.padInfo.left;
+  const simd = heap.simd();
+  if (simd !== null) return conv2dBackpropFilterSimd(heap, simd.outer, x, dy, info, attrs.filterShape);
   const p = n * ho * wo;
   const k = kh * kw * ci;
   // dW^T [co, k] = dy^T [co, p] . cols [p, k]: transposing dy in JS is cheaper than BatchMatMul's
@@ -258,6 +261,54 @@ export function conv2dBackpropFilter(args: {
   } finally {
     heap.release();
   }
+}
+
+/**
+ * Conv2D filter gradient without im2col: for every example, output row and tap, one call of the
+ * SIMD outer-product routine adds x[pixel, :] (x) dy[pixel', :] along the row into the tap's
+ * [cin, cout] slice. Per-example float32 sums are added in float64.
+ */
+function conv2dBackpropFilterSimd(
+  heap: WasmHeap,
+  outer: OuterFn,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: backend_util.Conv2DInfo,
+  filterShape: number[],
+): tf.TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: ho, outWidth: wo, outChannels: co } = info;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const pt = info.padInfo.top;
+  const pl = info.padInfo.left;
+  const size = kh * kw * ci * co;
+  const out = heap.output(filterShape);
+  const acc = heap.temp([size]);
+  const accPtr = heap.ptr(acc);
+  const xPtr = heap.ptr(x);
+  const dyPtr = heap.ptr(dy);
+  const ranges = Array.from({ length: kw }, (_, j) => validOutputRange(j, info));
+  const sums = new Float64Array(size);
+  for (let b = 0; b < n; b++) {
+    const view = heap.f32(acc);
+    view.fill(0);
+    for (let oh = 0; oh < ho; oh++) {
+      for (let i = 0; i < kh; i++) {
+        const xi = oh * sh - pt + i * dh;
+        if (xi < 0 || xi >= h) continue;
+        for (let j = 0; j < kw; j++) {
+          const [lo, hi] = ranges[j]!;
+          if (hi <= lo) continue;
+          const xStart = ((b * h + xi) * w + lo * sw - pl + j * dw) * ci;
+          const dyStart = ((b * ho + oh) * wo + lo) * co;
+          outer(accPtr + (i * kw + j) * ci * co * 4, xPtr + xStart * 4, sw * ci * 4, dyPtr + dyStart * 4, co * 4, hi - lo, ci, co);
+        }
+      }
+    }
+    for (let t = 0; t < size; t++) sums[t]! += view[t]!;
+  }
+  heap.f32(out).set(sums);
+  heap.release();
+  return out;
 }
 
 /** dst [cols, rows] = src [rows, cols]^T, in tiles so both sides stay in cache. */

@@ -99,6 +99,7 @@ describe('wasm training kernels', () => {
       try {
         for (const pad of ['same', 'valid'] as Pad[]) {
           await assertSameOnCpuAndWasm(`no-SIMD ${pad}`, convGrads((x, w) => tf.depthwiseConv2d(x, w, stride, pad), [3, 10, 9, 6], [3, 3, 6, 1]));
+          await assertSameOnCpuAndWasm(`no-SIMD conv2d ${pad}`, convGrads((x, w) => tf.conv2d(x, w, stride, pad), [2, 9, 8, 3], [3, 3, 3, 5]));
           await assertSameOnCpuAndWasm(`no-SIMD multiplier 2 ${pad}`, convGrads((x, w) => tf.depthwiseConv2d(x, w, stride, pad), [2, 9, 9, 3], [3, 3, 3, 2]));
         }
       } finally {
