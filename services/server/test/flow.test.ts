@@ -49,7 +49,7 @@ test('create, train (streamed) while the server stays responsive, sample, report
   await t.test('Train streams progress; Health, SampleSubnet and GetExperiment answer while it runs', async () => {
     const events: TrainResponse[] = [];
     const order: string[] = [];
-    const stream = client.train(create(TrainRequestSchema, { experimentId: EXP, steps: 4, progressInterval: 1 }));
+    const stream = client.train(create(TrainRequestSchema, { experimentId: EXP, steps: 6, progressInterval: 1 }));
     let probes: Promise<void> | undefined;
     const ended = new Promise<void>((resolve, reject) => {
       stream.on('data', (e: TrainResponse) => {
@@ -80,13 +80,13 @@ test('create, train (streamed) while the server stays responsive, sample, report
     assert.equal(order.length, 4);
     const last = events.at(-1) as TrainResponse;
     assert.equal(last.done, true);
-    assert.equal(last.step, 4n);
-    assert.equal(last.targetStep, 4n);
-    assert.equal(last.checkpointStep, 4n, 'a checkpoint is written at the end of Train');
+    assert.equal(last.step, 6n);
+    assert.equal(last.targetStep, 6n);
+    assert.equal(last.checkpointStep, 6n, 'a checkpoint is written at the end of Train');
     assert.ok(Number.isFinite(last.losses.total ?? last.losses.ce), 'losses are reported');
     assert.ok(last.learningRate > 0);
     assert.equal(last.phase, 'train');
-    assert.ok(events.length >= 4, 'one event per progress interval');
+    assert.ok(events.length >= 6, 'one event per progress interval');
   });
 
   const tensorsAfterTrain = await liveTensors();
@@ -114,7 +114,7 @@ test('create, train (streamed) while the server stays responsive, sample, report
   assert.equal(listed.records[0]?.values.accuracy, 0.5);
 
   const step = await unary(client, 'trainStep', { experimentId: EXP, input: { case: 'steps', value: 1 } });
-  assert.equal(step.step, 5n);
+  assert.equal(step.step, 7n);
   assert.ok(step.subnets.length >= 1, 'TrainStep names the subnets it trained');
   assert.equal(await liveTensors(), tensorsAfterTrain, 'no tensor leak across TrainStep');
 
@@ -181,8 +181,8 @@ test('create, train (streamed) while the server stays responsive, sample, report
   assert.ok((byConstraint.subnet?.cost?.params ?? Infinity) <= 100_000);
 
   const got = await unary(client, 'getExperiment', { experimentId: EXP });
-  assert.equal(got.experiment?.step, 5n);
-  assert.equal(got.experiment?.checkpointStep, 5n);
+  assert.equal(got.experiment?.step, 7n);
+  assert.equal(got.experiment?.checkpointStep, 7n);
   assert.equal(got.experiment?.metricCount, 1n);
   assert.equal(got.experiment?.state, ExperimentState.READY);
   assert.ok(got.experiment?.backend, 'the backend in use is reported');
