@@ -97,6 +97,9 @@ test('validateArch names the offending choice', () => {
 test('bad definitions throw INVALID_SEARCH_SPACE naming the layer or field', () => {
   assert.throws(() => resolveSpace({ preset: 'nope' }), /unknown search space preset 'nope'/);
   assert.throws(() => resolveSpace({ preset: 'mbv2-small', overrides: { depth: 3 } }), /override 'depth'/);
+  assert.throws(() => resolveSpace({ preset: 'mbv2-small', overrides: { inputShape: null } }), /override inputShape/);
+  assert.throws(() => resolveSpace({ preset: 'mbv2-small', overrides: { numClasses: 'ten' } }), /numClasses/);
+  assert.throws(() => resolveSpace({ preset: 'mbv2-small', overrides: { resolutions: [] } }), /resolutions/);
   const withLayer = (patch: (d: SpaceDefinition) => void) => {
     const d = tiny();
     patch(d);

@@ -1,8 +1,7 @@
 import type * as tfc from '@tensorflow/tfjs-core';
-import { InvalidArgumentError, Rng } from '@supernetd/sdk';
+import { InvalidArgumentError, makeDivisible, Rng } from '@supernetd/sdk';
 import type { Arch, ForwardOptions, Network } from '@supernetd/sdk';
 import type { ResolvedLayer, ResolvedSpace, WidthSlot } from '../space/index.ts';
-import { makeDivisible } from '@supernetd/sdk';
 import {
   channelSelector,
   leftmost,
@@ -262,21 +261,30 @@ export class Supernet implements Network {
   }
 
   /** Conv (1x1 as matMul, kxk, depthwise) + shared BN + optional ReLU6 on selected channels. */
+  /**
+   * A conv's weight restricted to the selected channels, in its stored layout: [cin, cout] for 1x1
+   * convs, [k, k, cin, cout] for kxk ones, [k, k, c, 1] for depthwise ones.
+   */
+  convWeight(p: ConvParams, inSel: ChannelSel, outSel: ChannelSel): tfc.Tensor {
+    const tf = this.tf;
+    if (p.depthwise) {
+      if (outSel.full) return p.w;
+      const k = p.kernel;
+      return tf.reshape(selectCols(tf, tf.reshape(p.w, [k * k, outSel.max]) as tfc.Tensor2D, outSel), [k, k, outSel.n, 1]);
+    }
+    if (p.w.rank === 2) return selectCols(tf, selectRows(tf, p.w as tfc.Tensor2D, inSel), outSel);
+    return selectConvOut(tf, selectConvIn(tf, p.w as tfc.Tensor4D, inSel), outSel);
+  }
+
+  /** Conv (1x1 as matMul, kxk, depthwise) + shared BN + optional ReLU6 on selected channels. */
   private conv(x: tfc.Tensor4D, p: ConvParams, inSel: ChannelSel, outSel: ChannelSel, act: boolean, training: boolean): tfc.Tensor4D {
     const tf = this.tf;
     const [n, hh, ww, c] = x.shape;
+    const w = this.convWeight(p, inSel, outSel);
     let y: tfc.Tensor;
-    if (p.depthwise) {
-      const k = p.kernel;
-      const w = tf.reshape(selectCols(tf, tf.reshape(p.w, [k * k, outSel.max]) as tfc.Tensor2D, outSel), [k, k, outSel.n, 1]);
-      y = tf.depthwiseConv2d(x, w as tfc.Tensor4D, p.stride, 'same');
-    } else if (p.w.rank === 2) {
-      const w = selectCols(tf, selectRows(tf, p.w as tfc.Tensor2D, inSel), outSel);
-      y = tf.matMul(tf.reshape(x, [n * hh * ww, c]), w);
-    } else {
-      const w = selectConvOut(tf, selectConvIn(tf, p.w as tfc.Tensor4D, inSel), outSel);
-      y = tf.conv2d(x, w, p.stride, 'same');
-    }
+    if (p.depthwise) y = tf.depthwiseConv2d(x, w as tfc.Tensor4D, p.stride, 'same');
+    else if (w.rank === 2) y = tf.matMul(tf.reshape(x, [n * hh * ww, c]), w as tfc.Tensor2D);
+    else y = tf.conv2d(x, w as tfc.Tensor4D, p.stride, 'same');
     y = this.batchNorm(y, p.bn, outSel, training);
     if (act) y = tf.relu6(y);
     if (y.rank === 2) y = tf.reshape(y, [n, hh, ww, outSel.n]);

@@ -3,7 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { Arch, Cost } from '@supernetd/sdk';
 import { makeDivisible } from '@supernetd/sdk';
 import type { ExportedFileData } from '../runtime-types.ts';
-import { channelSelector, leftmost, selectCols, selectConvIn, selectConvOut, selectRows, selectVec, type ChannelSel } from '../network/channel-select.ts';
+import { channelSelector, leftmost, selectRows, selectVec, type ChannelSel } from '../network/channel-select.ts';
 import type { ConvParams, LayerParams, MbOpParams, Supernet } from '../network/supernet.ts';
 
 type SymbolicTensor = tfl.SymbolicTensor;
@@ -30,24 +30,17 @@ export async function exportSubnet(tf: typeof tfc, net: Supernet, arch: Arch): P
     const input = tfl.input({ shape: [r, r, space.inputShape[2]], name: 'input' });
     let h: SymbolicTensor = input;
     const conv = (x: SymbolicTensor, p: ConvParams, name: string, inSel: ChannelSel, outSel: ChannelSel, act: boolean): SymbolicTensor => {
-      let layer: tfl.layers.Layer;
       const k = p.kernel;
-      if (p.depthwise) {
-        layer = tfl.layers.depthwiseConv2d({ kernelSize: k, strides: p.stride, padding: 'same', depthMultiplier: 1, useBias: false, name });
-        pending.push({
-          layer,
-          weights: () => [tf.reshape(selectCols(tf, tf.reshape(p.w, [k * k, outSel.max]) as tfc.Tensor2D, outSel), [k, k, outSel.n, 1])],
-        });
-      } else {
-        layer = tfl.layers.conv2d({ filters: outSel.n, kernelSize: k, strides: p.stride, padding: 'same', useBias: false, name });
-        pending.push({
-          layer,
-          weights: () =>
-            p.w.rank === 2
-              ? [tf.reshape(selectCols(tf, selectRows(tf, p.w as tfc.Tensor2D, inSel), outSel), [1, 1, inSel.n, outSel.n])]
-              : [selectConvOut(tf, selectConvIn(tf, p.w as tfc.Tensor4D, inSel), outSel)],
-        });
-      }
+      const layer: tfl.layers.Layer = p.depthwise
+        ? tfl.layers.depthwiseConv2d({ kernelSize: k, strides: p.stride, padding: 'same', depthMultiplier: 1, useBias: false, name })
+        : tfl.layers.conv2d({ filters: outSel.n, kernelSize: k, strides: p.stride, padding: 'same', useBias: false, name });
+      pending.push({
+        layer,
+        weights: () => {
+          const w = net.convWeight(p, inSel, outSel);
+          return [w.rank === 2 ? tf.reshape(w, [1, 1, inSel.n, outSel.n]) : w];
+        },
+      });
       let y = layer.apply(x) as SymbolicTensor;
       const bn = tfl.layers.batchNormalization({ axis: -1, epsilon: space.bnEpsilon, name: `${name}_bn` });
       pending.push({

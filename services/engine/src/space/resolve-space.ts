@@ -35,6 +35,10 @@ export function spaceDefinition(spec: SpaceSpec): SpaceDefinition {
     def = structuredClone(o.definition) as SpaceDefinition;
   } else {
     if (o.definition !== undefined) invalid("overrides.definition is only allowed with preset 'custom'");
+    const shape = o.inputShape;
+    if (shape !== undefined && !(Array.isArray(shape) && shape.length === 3 && shape.every((d) => Number.isInteger(d) && d > 0))) {
+      invalid(`search space override inputShape must be [height, width, channels] of positive integers`);
+    }
     const p: Partial<PresetOptions> = {};
     if (o.inputShape !== undefined) p.inputShape = o.inputShape as [number, number, number];
     if (o.numClasses !== undefined) p.numClasses = o.numClasses as number;
@@ -45,9 +49,13 @@ export function spaceDefinition(spec: SpaceSpec): SpaceDefinition {
     }
     def = built;
   }
-  if (o.inputShape !== undefined) def.inputShape = o.inputShape as [number, number, number];
-  if (o.numClasses !== undefined) def.numClasses = o.numClasses as number;
-  if (o.resolutions !== undefined) def.resolutions = o.resolutions as number[];
+  // Presets take these while building (their default resolutions follow inputShape); a custom
+  // definition takes them on top.
+  if (spec.preset === 'custom') {
+    if (o.inputShape !== undefined) def.inputShape = o.inputShape as [number, number, number];
+    if (o.numClasses !== undefined) def.numClasses = o.numClasses as number;
+    if (o.resolutions !== undefined) def.resolutions = o.resolutions as number[];
+  }
   if (o.bnEpsilon !== undefined) def.bnEpsilon = o.bnEpsilon as number;
   return def;
 }
