@@ -54,6 +54,19 @@ export class UsageError extends Error {
 /** Steps `--quick` never exceeds: it checks the pipeline, not accuracy. */
 export const QUICK_MAX_STEPS = 300;
 
+/**
+ * Strategy configs `--quick` uses unless --strategy-config is given: post-training searches cut
+ * down to seconds (CafeNet's evolution, the candidates PSS and DNA rate), so the quick path checks
+ * the whole pipeline without waiting on searches sized for real runs.
+ */
+export const QUICK_STRATEGY_CONFIG: Readonly<Record<SearchStrategyId, Record<string, unknown>>> = {
+  pss: { validTopK: 1, recalibrationBatches: 1, validationBatches: 1, epochValidationBatches: 0, genMapSize: 2000 },
+  cafenet: { population: 4, topK: 2, generations: 1, mutations: 2, crossovers: 2, recalibrationBatches: 1, validationBatches: 1 },
+  dna: { ratingBatches: 1 },
+  uniform: {},
+  sandwich: {},
+};
+
 /** Default steps of a full run when neither --steps nor --epochs is given. */
 export const DEFAULT_STEPS = 1000;
 
@@ -76,7 +89,8 @@ Flags:
   --max-train N / --max-test N                 cap examples used (0 = all)
   --progress-interval N                        steps between progress events (default 10)
   --strategy-config JSON                       strategy configuration object
-  --quick                                      at most ${QUICK_MAX_STEPS} steps on small subsets: checks the pipeline, not accuracy
+  --quick                                      at most ${QUICK_MAX_STEPS} steps on small subsets and cut-down post-training
+                                               searches: checks the pipeline, not accuracy
   --resume                                     re-attach to the experiment in --out and continue to the target step
   -h, --help                                   this text
 `;
@@ -205,6 +219,7 @@ export function parseSearchArgs(argv: readonly string[]): SearchCommand {
   if (v.server !== undefined) options.server = v.server;
   if (v.token !== undefined) options.token = v.token;
   if (strategyConfig !== undefined) options.strategyConfig = strategyConfig;
+  else if (quick && Object.keys(QUICK_STRATEGY_CONFIG[strategy]).length > 0) options.strategyConfig = { ...QUICK_STRATEGY_CONFIG[strategy] };
   return { kind: 'run', options };
 }
 

@@ -244,10 +244,6 @@ export async function runSearch(options: SearchOptions, io: SearchIo, startServe
         target: { case: 'architecture', value: subnet.architecture },
         maxExamples: opts.maxTestExamples,
       });
-      // Feed the measurement back, as an AutoML client would; the strategy may use it.
-      await api
-        .reportMetric({ experimentId: experiment.id, subnetId: subnet.id, metrics: { accuracy: ev.accuracy, loss: ev.loss }, clientId: 'supernetd-search' })
-        .catch((err: unknown) => bar.log(`ReportMetric for ${subnet.id} failed (kept going): ${(err as Error).message}`));
       results.push({
         kind: 'flops',
         target,
@@ -263,6 +259,15 @@ export async function runSearch(options: SearchOptions, io: SearchIo, startServe
         files: exported.header.files.map((f) => ({ path: f.path, size: Number(f.size), sha256: f.sha256 })),
       });
       bar.log(`budget ${target}: ${subnet.id} ${(subnet.cost?.flops ?? 0).toFixed(0)} FLOPs, test accuracy ${(ev.accuracy * 100).toFixed(2)}% (${ev.examples} examples)`);
+    }
+
+    // Feed the measurements back, as an AutoML client would. Only after every export: a strategy
+    // may deploy the best reported subnet that fits (uniform does), which would otherwise hand the
+    // first budget's subnet to every larger budget.
+    for (const r of results) {
+      await api
+        .reportMetric({ experimentId: experiment.id, subnetId: r.subnetId, metrics: { accuracy: r.accuracy, loss: r.loss }, clientId: 'supernetd-search' })
+        .catch((err: unknown) => bar.log(`ReportMetric for ${r.subnetId} failed (kept going): ${(err as Error).message}`));
     }
 
     const metrics: MetricLine[] = (await api.listAllMetrics(experiment.id)).map((r) => ({

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_STEPS, QUICK_MAX_STEPS, UsageError, parseBudgets, parseSearchArgs, stepsForEpochs } from '../src/search-args.ts';
+import { DEFAULT_STEPS, QUICK_MAX_STEPS, QUICK_STRATEGY_CONFIG, UsageError, parseBudgets, parseSearchArgs, stepsForEpochs } from '../src/search-args.ts';
 
 function run(argv: string[]) {
   const c = parseSearchArgs(argv);
@@ -88,4 +88,11 @@ test('report subcommand needs runs and out', () => {
 test('parseBudgets sorts, dedupes and accepts k/M/G suffixes', () => {
   assert.deepEqual(parseBudgets('6e6, 3M,3000000,500k'), [5e5, 3e6, 6e6]);
   assert.throws(() => parseBudgets('-1'), UsageError);
+});
+
+test('--quick cuts post-training searches down unless a strategy config is given', () => {
+  assert.deepEqual(run(['--quick', '--strategy', 'cafenet']).strategyConfig, QUICK_STRATEGY_CONFIG.cafenet);
+  assert.deepEqual(run(['--quick', '--strategy', 'cafenet', '--strategy-config', '{"K":1}']).strategyConfig, { K: 1 });
+  assert.equal(run(['--quick', '--strategy', 'uniform']).strategyConfig, undefined);
+  assert.equal(run(['--strategy', 'cafenet']).strategyConfig, undefined);
 });

@@ -1,0 +1,77 @@
+import { ExperimentState } from '@supernetd/api';
+import type { Arch } from '@supernetd/sdk';
+import type { SearchApi } from './search-api.ts';
+import { singleArchDefinition } from './space-costs.ts';
+import type { SpaceRef } from './space-costs.ts';
+
+/** How a standalone architecture is trained: the same data and schedule as the supernet run. */
+export interface TrainAloneSettings {
+  space: SpaceRef;
+  steps: number;
+  batchSize: number;
+  seed: number;
+  /** `TrainingConfig.dataset` of the supernet run. */
+  dataset: Record<string, unknown>;
+  /** Test examples for Evaluate (0 = whole test split). */
+  maxTestExamples: number;
+  progressInterval?: number;
+  onProgress?: (step: number, target: number) => void;
+  signal?: AbortSignal;
+}
+
+/** What training one architecture alone gave. */
+export interface TrainAloneResult {
+  experimentId: string;
+  accuracy: number;
+  loss: number;
+  examples: number;
+  flops: number;
+  params: number;
+  /** Wall time of the Train call alone (no creation, no evaluation), seconds. */
+  trainSeconds: number;
+  finalLosses: Record<string, number>;
+}
+
+/**
+ * Trains `arch` from scratch, alone, through the service: an experiment on a `custom` space whose
+ * only subnet is `arch` (singleArchDefinition), with the `uniform` strategy (which can then only
+ * run that subnet), the same dataset, batch size, seed and number of steps; then Evaluate on the
+ * test split after BN recalibration. The experiment is kept, so its checkpoint stays inspectable
+ * in the server's data directory.
+ */
+export async function trainAlone(api: SearchApi, arch: Arch, s: TrainAloneSettings): Promise<TrainAloneResult> {
+  const definition = singleArchDefinition(s.space, arch);
+  const experiment = await api.createExperiment({
+    spec: {
+      displayName: `trained alone: ${JSON.stringify(arch.width)} @${arch.resolution}`,
+      searchSpace: { preset: 'custom', overrides: { definition: definition as never } },
+      strategy: { id: 'uniform' },
+      training: { dataset: s.dataset, batchSize: s.batchSize, totalSteps: BigInt(s.steps), seed: s.seed },
+    },
+  });
+  const started = performance.now();
+  const outcome = await api.train(
+    { experimentId: experiment.id, steps: s.steps, progressInterval: s.progressInterval ?? 10 },
+    (e) => s.onProgress?.(Number(e.step), Number(e.targetStep)),
+    s.signal,
+  );
+  const trainSeconds = (performance.now() - started) / 1000;
+  if (outcome === 'cancelled') throw new Error('training alone was cancelled');
+  const after = await api.getExperiment(experiment.id);
+  if (after.state === ExperimentState.FAILED) throw new Error(`standalone experiment ${after.id} failed: ${after.error}`);
+  const ev = await api.evaluate({
+    experimentId: experiment.id,
+    target: { case: 'architecture', value: { resolution: arch.resolution, widths: { ...arch.width }, ops: { ...arch.op } } },
+    maxExamples: s.maxTestExamples,
+  });
+  return {
+    experimentId: experiment.id,
+    accuracy: ev.accuracy,
+    loss: ev.loss,
+    examples: ev.examples,
+    flops: ev.subnet?.cost?.flops ?? 0,
+    params: ev.subnet?.cost?.params ?? 0,
+    trainSeconds,
+    finalLosses: Object.fromEntries(Object.entries(after.lastLosses).map(([k, v]) => [k, Number(v)])),
+  };
+}
