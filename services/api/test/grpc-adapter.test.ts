@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { create } from '@bufbuild/protobuf';
+import {
+  ListStrategiesResponseSchema,
+  SupernetService,
+  TrainRequestSchema,
+  TrainResponseSchema,
+  makeGrpcClientConstructor,
+  toGrpcServiceDefinition,
+} from '../src/index.ts';
+import type { TrainResponse } from '../src/index.ts';
+
+test('service definition: paths, streaming flags and binary round trip', () => {
+  const def = toGrpcServiceDefinition(SupernetService);
+  assert.equal(Object.keys(def).length, 12);
+  assert.equal(def.sampleSubnet.path, '/supernetd.v1.SupernetService/SampleSubnet');
+  assert.equal(def.train.responseStream, true);
+  assert.equal(def.train.requestStream, false);
+  assert.equal(def.trainStep.responseStream, false);
+  const req = create(TrainRequestSchema, { experimentId: 'e', steps: 3 });
+  assert.deepEqual(def.train.requestDeserialize(def.train.requestSerialize(req)), req);
+});
+
+test('typed client and server talk over a real socket (unary and server streaming)', async () => {
+  const server = new grpc.Server();
+  const impl = {
+    listStrategies: (_call: unknown, cb: grpc.sendUnaryData<unknown>) =>
+      cb(null, create(ListStrategiesResponseSchema, { strategies: [{ id: 'x', description: 'd', origin: 'builtin' }] })),
+    train: (call: grpc.ServerWritableStream<{ steps: number }, TrainResponse>) => {
+      for (let i = 1; i <= call.request.steps; i++) call.write(create(TrainResponseSchema, { step: BigInt(i), done: i === call.request.steps }));
+      call.end();
+    },
+  };
+  server.addService(toGrpcServiceDefinition(SupernetService) as unknown as grpc.ServiceDefinition, impl as unknown as grpc.UntypedServiceImplementation);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
+  const Client = makeGrpcClientConstructor(SupernetService);
+  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  try {
+    const res = await new Promise<{ strategies: { id: string }[] }>((resolve, reject) =>
+      client.listStrategies(create(SupernetService.method.listStrategies.input, {}), (e, r) => (e ? reject(e) : resolve(r as never))),
+    );
+    assert.equal(res.strategies[0]?.id, 'x');
+    const steps: bigint[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const s = client.train(create(TrainRequestSchema, { experimentId: 'e', steps: 3 }));
+      s.on('data', (m: TrainResponse) => steps.push(m.step));
+      s.on('error', reject);
+      s.on('end', resolve);
+    });
+    assert.deepEqual(steps, [1n, 2n, 3n]);
+  } finally {
+    client.close();
+    server.forceShutdown();
+  }
+});
