@@ -164,6 +164,18 @@ test('a second training call is refused while one runs; cancelling stops after a
   assert.equal(after.step, (exp?.step ?? 0n) + 1n);
 });
 
+test('a training call past its deadline stops after a step, keeps its steps and checkpoints', async () => {
+  const before = (await unary(client, 'getExperiment', { experimentId: EXP })).experiment?.step ?? 0n;
+  await assertStatus(unary(client, 'trainStep', { experimentId: EXP, input: { case: 'steps', value: 200 } }, { deadlineMs: 1500 }), S.DEADLINE_EXCEEDED, undefined, undefined);
+  let exp = (await unary(client, 'getExperiment', { experimentId: EXP })).experiment;
+  while (exp?.state === ExperimentState.TRAINING) {
+    await new Promise((r) => setTimeout(r, 50));
+    exp = (await unary(client, 'getExperiment', { experimentId: EXP })).experiment;
+  }
+  assert.ok((exp?.step ?? 0n) < before + 200n, 'stopped early');
+  assert.equal(exp?.checkpointStep, exp?.step, 'checkpointed at the step it stopped at');
+});
+
 test('after all the failures the server still serves and nothing stored was lost', async () => {
   const metrics = await unary(client, 'listMetrics', { experimentId: EXP });
   assert.equal(metrics.records.length, 1);

@@ -135,11 +135,14 @@ export class ExperimentSession {
     });
     this.touch();
     this.replica.onMetric?.({ arch, values });
-    if (this.worker) {
-      this.worker.call('metric', { sequence: record.sequence, arch, values }).catch((err: unknown) => {
+    // a worker still starting was handed the metric log before this record: forward it once it runs
+    // (the worker ignores sequences it has already seen)
+    const target = this.worker ? Promise.resolve(this.worker) : this.starting;
+    target
+      ?.then((w) => w.call('metric', { sequence: record.sequence, arch, values }))
+      .catch((err: unknown) => {
         this.logger.warn({ err, experiment: this.id }, 'metric not forwarded to the worker; it is replayed on restart');
       });
-    }
     return record.sequence;
   }
 
@@ -193,7 +196,12 @@ export class ExperimentSession {
     const changed = s.step !== this.progress.step;
     this.progress = { ...this.progress, step: s.step, checkpointStep: s.checkpointStep, lastLosses: s.lastLosses, phase: s.phase, backend: s.backend };
     this.memory = s.memory;
-    this.replica.load(s.strategyState);
+    try {
+      this.replica.load(s.strategyState);
+    } catch (err) {
+      // the replica keeps serving from its previous state; the worker's own instance is unaffected
+      this.logger.error({ err, experiment: this.id }, 'serving replica could not load the strategy state');
+    }
     if (changed) this.touch();
   }
 
