@@ -154,3 +154,15 @@ test('auxiliary networks: created once, trained through step by variable name', 
   tf.dispose([x, y]);
   engine.dispose();
 });
+
+test('an engine and its networks and optimiser state free every tensor on dispose', () => {
+  const before = tf.memory().numTensors;
+  const engine = bareEngine(tinySpace());
+  engine.auxNetwork('teacher', tinyDefinition() as unknown as Record<string, unknown>);
+  const x = seeded([2, 8, 8, 3], 4) as tf.Tensor4D;
+  const y = tf.tensor1d([0, 1], 'int32');
+  engine.step(() => engine.ce(engine.supernet.forward(engine.supernet.space.maxArch(), x, { training: true }), y));
+  tf.dispose([x, y]);
+  engine.dispose();
+  assert.equal(tf.memory().numTensors, before);
+});

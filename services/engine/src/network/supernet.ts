@@ -121,7 +121,9 @@ export class Supernet implements Network {
   private addVar(name: string, values: Float32Array, shape: number[], trainable: boolean, decay: boolean, block: number) {
     const full = `${this.id}/${name}`;
     if (this.byName.has(full)) throw new InvalidArgumentError(`duplicate variable '${full}'`, 'INVALID_SEARCH_SPACE');
-    const variable = this.tf.variable(this.tf.tensor(values, shape, 'float32'), trainable, `sn${this.uid}/${full}`);
+    const init = this.tf.tensor(values, shape, 'float32');
+    const variable = this.tf.variable(init, trainable, `sn${this.uid}/${full}`);
+    init.dispose(); // the variable holds its own reference to the data
     const nv: NamedVariable = { name: full, variable, trainable, decay, block };
     this.vars.push(nv);
     this.byName.set(full, nv);

@@ -42,30 +42,39 @@ export class Optimizer {
     const tf = this.tf;
     const wd = this.cfg.weightDecay ?? 0;
     tf.tidy(() => {
-      for (const { v, grad } of updates) {
-        const w = v.variable;
-        let g = v.decay && wd > 0 ? tf.add(grad, tf.mul(w, wd)) : grad;
-        if (this.cfg.kind === 'adam') {
-          const b1 = 0.9;
-          const b2 = 0.999;
+      // Scalars made once per step: a plain number would be uploaded again by every op.
+      const lrT = tf.scalar(lr);
+      const wdT = tf.scalar(wd);
+      if (this.cfg.kind === 'adam') {
+        const b1 = 0.9;
+        const b2 = 0.999;
+        const [b1T, b2T, c1T, c2T, epsT] = [b1, b2, 1 - b1, 1 - b2, 1e-8].map((x) => tf.scalar(x)) as tfc.Scalar[];
+        for (const { v, grad } of updates) {
+          const w = v.variable;
+          const g = v.decay && wd > 0 ? tf.add(grad, tf.mul(w, wdT)) : grad;
           const t = (this.counts.get(v.name) ?? 0) + 1;
           this.counts.set(v.name, t);
           const m = this.slot(v.name, 'm', w);
           const s = this.slot(v.name, 'v', w);
-          m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
-          s.assign(tf.add(tf.mul(s, b2), tf.mul(tf.square(g), 1 - b2)));
-          const mHat = tf.div(m, 1 - b1 ** t);
-          const denom = tf.add(tf.sqrt(tf.div(s, 1 - b2 ** t)), 1e-8);
-          w.assign(tf.sub(w, tf.mul(tf.div(mHat, denom), lr)));
-        } else {
-          const mom = this.cfg.momentum ?? 0;
-          if (mom > 0) {
-            const buf = this.slot(v.name, 'momentum', w);
-            buf.assign(tf.add(tf.mul(buf, mom), g));
-            g = this.cfg.nesterov ? tf.add(g, tf.mul(buf, mom)) : buf;
-          }
-          w.assign(tf.sub(w, tf.mul(g, lr)));
+          m.assign(tf.add(tf.mul(m, b1T), tf.mul(g, c1T)));
+          s.assign(tf.add(tf.mul(s, b2T), tf.mul(tf.square(g), c2T)));
+          // lr * m_hat / (sqrt(v_hat) + eps), bias corrections folded into two scalars
+          const denom = tf.add(tf.mul(tf.sqrt(s), tf.scalar(1 / Math.sqrt(1 - b2 ** t))), epsT);
+          w.assign(tf.sub(w, tf.mul(tf.div(m, denom), tf.scalar(lr / (1 - b1 ** t)))));
         }
+        return;
+      }
+      const mom = this.cfg.momentum ?? 0;
+      const momT = tf.scalar(mom);
+      for (const { v, grad } of updates) {
+        const w = v.variable;
+        let g = v.decay && wd > 0 ? tf.add(grad, tf.mul(w, wdT)) : grad;
+        if (mom > 0) {
+          const buf = this.slot(v.name, 'momentum', w);
+          buf.assign(tf.add(tf.mul(buf, momT), g));
+          g = this.cfg.nesterov ? tf.add(g, tf.mul(buf, momT)) : buf;
+        }
+        w.assign(tf.sub(w, tf.mul(g, lrT)));
       }
     });
   }
