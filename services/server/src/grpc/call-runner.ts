@@ -49,10 +49,12 @@ export class CallRunner {
       const codeName = grpc.status[code] ?? String(code);
       this.metrics.rpcTotal.inc({ method, code: codeName });
       this.metrics.rpcSeconds.observe({ method, code: codeName }, seconds);
-      ctx.logger.debug({ code: codeName, ms: Math.round(seconds * 1000) }, 'rpc done');
+      const level = code === grpc.status.OK ? 'debug' : 'info';
+      ctx.logger[level]({ code: codeName, ms: Math.round(seconds * 1000) }, 'rpc done');
     };
     const fail = (err: unknown) => {
       const st = toStatus(err, requestId, ctx.logger, { deadlineExceeded });
+      st.metadata.set('x-request-id', requestId);
       finish(st.code);
       return st;
     };
