@@ -84,6 +84,9 @@ test('CreateExperiment rejects bad specs with the reason that names the part', a
   await assertStatus(unary(client, 'createExperiment', { experimentId: 'g' }), S.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /spec is required/);
   const listed = await unary(client, 'listExperiments', {});
   assert.deepEqual(listed.experiments.map((e) => e.id), [EXP], 'no failed creation leaves anything behind');
+  await assertStatus(unary(client, 'listExperiments', { pageSize: -1 }), S.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /page_size must not be negative/);
+  await assertStatus(unary(client, 'listExperiments', { pageToken: '!!' }), S.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /page_token/);
+  await assertStatus(unary(client, 'listMetrics', { experimentId: EXP, limit: -5 }), S.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /limit must not be negative/);
 });
 
 test('TrainStep inline batches: malformed tensors, NaN, shape mismatch, limits', async () => {
