@@ -312,16 +312,39 @@ export class Supernet implements Network {
   private updateRunning(bn: BNParams, sel: ChannelSel, mean: tfc.Tensor1D, variance: tfc.Tensor1D, count: number): void {
     const tf = this.tf;
     const m = this.momentumOverride ?? this.bnMomentum;
-    untaped(tf, () => tf.tidy(() => {
-      // Running variance is unbiased, as in PyTorch.
-      const unbiased = tf.mul(variance, count > 1 ? count / (count - 1) : 1) as tfc.Tensor1D;
-      const update = (v: tfc.Variable, batch: tfc.Tensor1D) => {
-        const delta = tf.sub(batch, selectVec(tf, v as tfc.Tensor1D, sel)) as tfc.Tensor1D;
-        v.assign(tf.add(v, tf.mul(scatterVec(tf, delta, sel), m)));
-      };
-      update(bn.mean, mean);
-      update(bn.variance, unbiased);
-    }));
+    // Running variance is unbiased, as in PyTorch.
+    const unbias = count > 1 ? count / (count - 1) : 1;
+    const backend = tf.getBackend();
+    if (backend === 'wasm' || backend === 'cpu') {
+      // These backends compute synchronously in host memory: reading the [C] statistics and writing
+      // the update from JS costs two uploads per BN instead of seven kernel dispatches.
+      const batchMean = mean.dataSync();
+      const batchVar = variance.dataSync();
+      for (const [v, batch, scale] of [
+        [bn.mean, batchMean, 1],
+        [bn.variance, batchVar, unbias],
+      ] as const) {
+        const next = Float32Array.from(v.dataSync() as Float32Array);
+        for (let j = 0; j < sel.n; j++) {
+          const c = sel.idx ? (sel.idx[j] as number) : j;
+          next[c] = (next[c] as number) + m * ((batch[j] as number) * scale - (next[c] as number));
+        }
+        const t = tf.tensor1d(next, 'float32');
+        v.assign(t);
+        t.dispose();
+      }
+      return;
+    }
+    untaped(tf, () =>
+      tf.tidy(() => {
+        const update = (v: tfc.Variable, batch: tfc.Tensor1D) => {
+          const delta = tf.sub(batch, selectVec(tf, v as tfc.Tensor1D, sel)) as tfc.Tensor1D;
+          v.assign(tf.add(v, tf.mul(scatterVec(tf, delta, sel), m)));
+        };
+        update(bn.mean, mean);
+        update(bn.variance, tf.mul(variance, unbias) as tfc.Tensor1D);
+      }),
+    );
   }
 
   /** Every BN's running statistics back to mean 0, variance 1. */
