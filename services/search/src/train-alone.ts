@@ -61,7 +61,8 @@ export async function trainAlone(api: SearchApi, arch: Arch, s: TrainAloneSettin
   if (after.state === ExperimentState.FAILED) throw new Error(`standalone experiment ${after.id} failed: ${after.error}`);
   const ev = await api.evaluate({
     experimentId: experiment.id,
-    target: { case: 'architecture', value: { resolution: arch.resolution, widths: { ...arch.width }, ops: { ...arch.op } } },
+    // The one-subnet space keeps only the chosen op per layer, at index 0: no ops means op 0.
+    target: { case: 'architecture', value: { resolution: arch.resolution, widths: { ...arch.width } } },
     maxExamples: s.maxTestExamples,
   });
   return {
