@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import type { OptimizerConfig } from '@supernetd/sdk';
 import { learningRateAt } from '../src/training/schedule.ts';
+import { Optimizer } from '../src/training/optimizer.ts';
 import { bareEngine, seeded, testBackend, tinyDefinition, tinySpace } from './helpers.ts';
 
 before(async () => {
@@ -165,4 +166,27 @@ test('an engine and its networks and optimiser state free every tensor on dispos
   tf.dispose([x, y]);
   engine.dispose();
   assert.equal(tf.memory().numTensors, before);
+});
+
+test('host and tensor-op optimiser updates agree (SGD Nesterov with decay, Adam)', () => {
+  for (const cfg of [
+    { kind: 'sgd', learningRate: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01 },
+    { kind: 'adam', learningRate: 0.01, weightDecay: 0.01 },
+  ] as OptimizerConfig[]) {
+    const results = [true, false].map((inHost) => {
+      const w = tf.variable(tf.tensor1d([0.5, -1, 2]), true, `opt-test-${String(inHost)}-${cfg.kind}`);
+      const opt = new Optimizer(tf, cfg, { inHost });
+      const v = { name: 'w', variable: w, trainable: true, decay: true, block: 0 };
+      for (let i = 0; i < 3; i++) {
+        const g = tf.tensor1d([0.1 * (i + 1), -0.2, 0.3]);
+        opt.apply([{ v, grad: g }], 0.1);
+        g.dispose();
+      }
+      const out = Array.from(w.dataSync());
+      opt.dispose();
+      w.dispose();
+      return out;
+    });
+    results[0]!.forEach((a, i) => assert.ok(Math.abs(a - results[1]![i]!) < 1e-6, `${cfg.kind}[${i}]: ${a} vs ${results[1]![i]}`));
+  }
 });

@@ -22,16 +22,25 @@ export class Optimizer {
   /** Adam: updates applied per variable (bias correction). */
   private readonly counts = new Map<string, number>();
 
-  constructor(tf: typeof tfc, cfg: OptimizerConfig) {
+  /**
+   * `inHost`: compute updates in JS over host copies (default: on the wasm and cpu backends, whose
+   * tensors live in host memory), else with tensor ops.
+   */
+  constructor(tf: typeof tfc, cfg: OptimizerConfig, opts: { inHost?: boolean } = {}) {
     this.tf = tf;
     this.cfg = cfg;
+    this.inHost = opts.inHost;
   }
+
+  private readonly inHost: boolean | undefined;
 
   private slot(name: string, kind: string, like: tfc.Variable): tfc.Variable {
     const key = `${name}:${kind}`;
     let v = this.slots.get(key);
     if (!v) {
-      v = this.tf.variable(this.tf.zerosLike(like), false, `opt${++slotCounter}/${key}`);
+      const zeros = this.tf.zerosLike(like);
+      v = this.tf.variable(zeros, false, `opt${++slotCounter}/${key}`);
+      zeros.dispose();
       this.slots.set(key, v);
     }
     return v;
@@ -41,6 +50,11 @@ export class Optimizer {
   apply(updates: readonly { v: NamedVariable; grad: tfc.Tensor }[], lr: number): void {
     const tf = this.tf;
     const wd = this.cfg.weightDecay ?? 0;
+    const backend = tf.getBackend();
+    if (this.inHost ?? (backend === 'wasm' || backend === 'cpu')) {
+      for (const u of updates) this.applyInHost(u.v, u.grad, lr, wd);
+      return;
+    }
     tf.tidy(() => {
       // Scalars made once per step: a plain number would be uploaded again by every op.
       const lrT = tf.scalar(lr);
@@ -77,6 +91,66 @@ export class Optimizer {
         w.assign(tf.sub(w, tf.mul(g, lrT)));
       }
     });
+  }
+
+  /**
+   * The same update computed in JS over host copies (wasm and cpu keep tensors in host memory):
+   * one loop per variable instead of six to ten kernel dispatches.
+   */
+  private applyInHost(v: NamedVariable, grad: tfc.Tensor, lr: number, wd: number): void {
+    const tf = this.tf;
+    const w = v.variable;
+    const x = w.dataSync() as Float32Array;
+    const g = grad.dataSync() as Float32Array;
+    const decay = v.decay ? wd : 0;
+    const n = x.length;
+    const nextW = new Float32Array(n);
+    const writes: [tfc.Variable, Float32Array][] = [[w, nextW]];
+    if (this.cfg.kind === 'adam') {
+      const b1 = 0.9;
+      const b2 = 0.999;
+      const t = (this.counts.get(v.name) ?? 0) + 1;
+      this.counts.set(v.name, t);
+      const mVar = this.slot(v.name, 'm', w);
+      const sVar = this.slot(v.name, 'v', w);
+      const m = mVar.dataSync() as Float32Array;
+      const s = sVar.dataSync() as Float32Array;
+      const nextM = new Float32Array(n);
+      const nextS = new Float32Array(n);
+      const c1 = lr / (1 - b1 ** t);
+      const c2 = 1 / Math.sqrt(1 - b2 ** t);
+      for (let i = 0; i < n; i++) {
+        const gi = (g[i] as number) + decay * (x[i] as number);
+        const mi = b1 * (m[i] as number) + (1 - b1) * gi;
+        const si = b2 * (s[i] as number) + (1 - b2) * gi * gi;
+        nextM[i] = mi;
+        nextS[i] = si;
+        nextW[i] = (x[i] as number) - (c1 * mi) / (Math.sqrt(si) * c2 + 1e-8);
+      }
+      writes.push([mVar, nextM], [sVar, nextS]);
+    } else {
+      const mom = this.cfg.momentum ?? 0;
+      if (mom > 0) {
+        const bufVar = this.slot(v.name, 'momentum', w);
+        const buf = bufVar.dataSync() as Float32Array;
+        const nextB = new Float32Array(n);
+        const nesterov = this.cfg.nesterov ?? false;
+        for (let i = 0; i < n; i++) {
+          const gi = (g[i] as number) + decay * (x[i] as number);
+          const b = mom * (buf[i] as number) + gi;
+          nextB[i] = b;
+          nextW[i] = (x[i] as number) - lr * (nesterov ? gi + mom * b : b);
+        }
+        writes.push([bufVar, nextB]);
+      } else {
+        for (let i = 0; i < n; i++) nextW[i] = (x[i] as number) - lr * ((g[i] as number) + decay * (x[i] as number));
+      }
+    }
+    for (const [variable, values] of writes) {
+      const t = tf.tensor(values, variable.shape, 'float32');
+      variable.assign(t);
+      t.dispose();
+    }
   }
 
   /** Slot variables in a stable order, for checkpoints. */
