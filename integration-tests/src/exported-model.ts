@@ -65,6 +65,8 @@ export async function readExportDir(dir: string): Promise<Map<string, Uint8Array
  * the weight files its manifest names) on the cpu backend.
  */
 export async function loadExportedModel(files: Map<string, Uint8Array>): Promise<LayersModel> {
+  // IS_TEST silences the cpu backend's "install tfjs-node" banner.
+  tf.env().set('IS_TEST', true);
   await tf.setBackend('cpu');
   const modelJsonBytes = files.get('model.json');
   if (!modelJsonBytes) throw new Error('export has no model.json');
