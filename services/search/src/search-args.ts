@@ -38,6 +38,8 @@ export interface SearchOptions {
   progressInterval: number;
   /** Strategy config (JSON object) passed through to the server. */
   strategyConfig?: Record<string, unknown>;
+  /** Search-space overrides (`SearchSpace.overrides`), e.g. `{"inputShape": [32, 32, 3]}`. */
+  spaceOverrides?: Record<string, unknown>;
 }
 
 /** What the `search` subcommand was asked to do. */
@@ -89,6 +91,7 @@ Flags:
   --max-train N / --max-test N                 cap examples used (0 = all)
   --progress-interval N                        steps between progress events (default 10)
   --strategy-config JSON                       strategy configuration object
+  --space-overrides JSON                       search-space overrides (default for --format cifar10: {"inputShape":[32,32,3]})
   --quick                                      at most ${QUICK_MAX_STEPS} steps on small subsets and cut-down post-training
                                                searches: checks the pipeline, not accuracy
   --resume                                     re-attach to the experiment in --out and continue to the target step
@@ -146,6 +149,7 @@ export function parseSearchArgs(argv: readonly string[]): SearchCommand {
         'max-test': { type: 'string' },
         'progress-interval': { type: 'string' },
         'strategy-config': { type: 'string' },
+        'space-overrides': { type: 'string' },
         quick: { type: 'boolean' },
         resume: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -182,17 +186,10 @@ export function parseSearchArgs(argv: readonly string[]): SearchCommand {
   if (steps === undefined && epochsRaw === undefined) steps = quick ? 100 : DEFAULT_STEPS;
   if (quick && steps !== undefined && steps > QUICK_MAX_STEPS) steps = QUICK_MAX_STEPS;
 
-  let strategyConfig: Record<string, unknown> | undefined;
-  if (v['strategy-config'] !== undefined) {
-    let cfg: unknown;
-    try {
-      cfg = JSON.parse(v['strategy-config']);
-    } catch (err) {
-      throw new UsageError(`--strategy-config is not valid JSON: ${(err as Error).message}`);
-    }
-    if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) throw new UsageError('--strategy-config must be a JSON object');
-    strategyConfig = cfg as Record<string, unknown>;
-  }
+  const strategyConfig = jsonObject('strategy-config', v['strategy-config']);
+  let spaceOverrides = jsonObject('space-overrides', v['space-overrides']);
+  // CIFAR-10 images are 32x32x3; the small presets default to 28x28x1 (Fashion-MNIST).
+  if (spaceOverrides === undefined && dataset.kind === 'path' && dataset.format === 'cifar10') spaceOverrides = { inputShape: [32, 32, 3] };
 
   const seed = positiveInt('seed', v.seed, true) ?? 0;
   if (seed > 0xffffffff) throw new UsageError(`--seed must fit in 32 bits, got '${v.seed}'`);
@@ -218,9 +215,22 @@ export function parseSearchArgs(argv: readonly string[]): SearchCommand {
   if (epochsRaw !== undefined) options.epochs = epochsRaw;
   if (v.server !== undefined) options.server = v.server;
   if (v.token !== undefined) options.token = v.token;
+  if (spaceOverrides !== undefined) options.spaceOverrides = spaceOverrides;
   if (strategyConfig !== undefined) options.strategyConfig = strategyConfig;
   else if (quick && Object.keys(QUICK_STRATEGY_CONFIG[strategy]).length > 0) options.strategyConfig = { ...QUICK_STRATEGY_CONFIG[strategy] };
   return { kind: 'run', options };
+}
+
+function jsonObject(flag: string, raw: string | undefined): Record<string, unknown> | undefined {
+  if (raw === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (err) {
+    throw new UsageError(`--${flag} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new UsageError(`--${flag} must be a JSON object`);
+  return value as Record<string, unknown>;
 }
 
 function parseReportArgs(argv: string[]): SearchCommand {

@@ -98,7 +98,7 @@ export async function runSearch(options: SearchOptions, io: SearchIo, startServe
   const opts: SearchOptions = existing ? { ...existing.options, resume: true } : options;
   if (existing && options.server !== undefined) opts.server = options.server;
   const targetStep = existing?.targetStep ?? trainingSteps(opts);
-  const spaceRef = { preset: opts.space };
+  const spaceRef = { preset: opts.space, ...(opts.spaceOverrides ? { overrides: opts.spaceOverrides } : {}) };
   const spaceCost = spaceFlopsRange(spaceRef);
   const budgets = opts.budgets ?? defaultBudgets(spaceCost.minFlops, spaceCost.maxFlops);
   const bar = new ProgressBar(io.stderr, Math.max(opts.progressInterval, Math.round(targetStep / 20)));
@@ -118,7 +118,7 @@ export async function runSearch(options: SearchOptions, io: SearchIo, startServe
       experiment = await api.createExperiment({
         spec: {
           displayName: `supernetd search ${opts.strategy}`,
-          searchSpace: { preset: opts.space },
+          searchSpace: { preset: opts.space, ...(opts.spaceOverrides ? { overrides: opts.spaceOverrides as never } : {}) },
           strategy: { id: opts.strategy, ...(opts.strategyConfig ? { config: opts.strategyConfig as never } : {}) },
           training: {
             dataset: datasetRef(opts),

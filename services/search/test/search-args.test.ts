@@ -96,3 +96,10 @@ test('--quick cuts post-training searches down unless a strategy config is given
   assert.equal(run(['--quick', '--strategy', 'uniform']).strategyConfig, undefined);
   assert.equal(run(['--strategy', 'cafenet']).strategyConfig, undefined);
 });
+
+test('cifar10 data gets a 32x32x3 input unless --space-overrides says otherwise', () => {
+  assert.deepEqual(run(['--dataset', '/d', '--format', 'cifar10']).spaceOverrides, { inputShape: [32, 32, 3] });
+  assert.deepEqual(run(['--dataset', '/d', '--format', 'cifar10', '--space-overrides', '{"resolutions":[32]}']).spaceOverrides, { resolutions: [32] });
+  assert.equal(run(['--dataset', '/d', '--format', 'idx']).spaceOverrides, undefined);
+  assert.throws(() => parseSearchArgs(['--space-overrides', 'x']), /--space-overrides/);
+});
