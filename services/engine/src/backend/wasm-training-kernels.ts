@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   conv2dBackpropFilter,
+  conv2dBackpropInput,
   depthwiseConv2dBackpropFilter,
   depthwiseConv2dBackpropInput,
 } from './wasm-conv-gradients.ts';
@@ -12,9 +13,13 @@ import { makeReduceKernel } from './wasm-reduce-kernels.ts';
 
 export { setWasmSimdKernels } from './wasm-heap.ts';
 
-/** Kernels tfjs-backend-wasm 4.22 lacks, which training needs. */
+/**
+ * Kernels tfjs-backend-wasm 4.22 lacks, which training needs, and one it has only as a slow scalar
+ * loop (Conv2DBackpropInput); these replace any registered version.
+ */
 const MISSING: readonly { kernelName: string; kernelFunc: tf.KernelFunc }[] = [
   { kernelName: 'Conv2DBackpropFilter', kernelFunc: conv2dBackpropFilter as tf.KernelFunc },
+  { kernelName: 'Conv2DBackpropInput', kernelFunc: conv2dBackpropInput as tf.KernelFunc },
   { kernelName: 'DepthwiseConv2dNativeBackpropInput', kernelFunc: depthwiseConv2dBackpropInput as tf.KernelFunc },
   { kernelName: 'DepthwiseConv2dNativeBackpropFilter', kernelFunc: depthwiseConv2dBackpropFilter as tf.KernelFunc },
 ];

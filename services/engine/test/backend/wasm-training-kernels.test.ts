@@ -79,7 +79,7 @@ describe('wasm training kernels', () => {
           // 6 channels: exercises the SIMD lanes and the scalar tail.
           await assertSameOnCpuAndWasm(`depthwise ${label}`, convGrads((x, w) => tf.depthwiseConv2d(x, w, stride, pad), [2, 11, 10, 6], [k, k, 6, 1]));
         });
-        test(`conv2d filter gradient matches cpu: ${label}`, async () => {
+        test(`conv2d gradients match cpu: ${label}`, async () => {
           await assertSameOnCpuAndWasm(`conv2d ${label}`, convGrads((x, w) => tf.conv2d(x, w, stride, pad), [2, 11, 10, 3], [k, k, 3, 5]));
         });
       }
