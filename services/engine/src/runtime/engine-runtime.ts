@@ -119,26 +119,33 @@ class Runtime implements EngineRuntime {
     return this.batches(RECALIBRATION_BATCHES, () => s.next(tf));
   }
 
-  /** Runs `f` with `arch`'s BN recalibrated (PSS procedure), restoring the supernet's statistics after. */
-  withRecalibratedBN<T>(arch: Arch, recalibrate: boolean, f: () => T): T {
-    if (!recalibrate) return f();
+  /**
+   * Recalibrates `arch`'s BN (PSS procedure) and returns the function that restores the supernet's
+   * statistics; with `recalibrate` false, changes nothing.
+   */
+  private recalibrateFor(arch: Arch, recalibrate: boolean): () => void {
+    if (!recalibrate) return () => undefined;
     const net = this.engine.supernet;
     const snap = net.snapshotBatchNorm();
+    const restore = () => net.restoreBatchNorm(snap);
     const batches = this.recalibrationBatches();
     try {
       this.engine.recalibrateBN(net, arch, batches, 'cumulative');
-      return f();
+    } catch (e) {
+      restore();
+      throw e;
     } finally {
       for (const b of batches) tf.dispose([b.x, b.y]);
-      net.restoreBatchNorm(snap);
     }
+    return restore;
   }
 
   evaluate(arch: Arch, opts: { maxExamples?: number; recalibrate?: boolean; batch?: Batch } = {}): EvalResult {
     this.space.validateArch(arch);
     const max = opts.maxExamples ?? this.test.count;
     if (!Number.isInteger(max) || max <= 0) throw new InvalidArgumentError(`maxExamples must be a positive integer, got ${max}`);
-    return this.withRecalibratedBN(arch, opts.recalibrate ?? true, () => {
+    const restore = this.recalibrateFor(arch, opts.recalibrate ?? true);
+    try {
       if (opts.batch) return this.engine.evaluate(this.engine.supernet, arch, [opts.batch]);
       const total = Math.min(max, this.test.count);
       const [h, w, c] = this.test.shape;
@@ -156,26 +163,18 @@ class Runtime implements EngineRuntime {
         }
       }
       return { accuracy: acc / total, loss: loss / total, examples: total };
-    });
+    } finally {
+      restore();
+    }
   }
 
   async exportSubnet(arch: Arch, opts: { recalibrate?: boolean } = {}): Promise<{ files: ExportedFileData[]; cost: Cost }> {
     this.space.validateArch(arch);
-    const net = this.engine.supernet;
-    const recalibrate = opts.recalibrate ?? true;
-    const snap = recalibrate ? net.snapshotBatchNorm() : undefined;
+    const restore = this.recalibrateFor(arch, opts.recalibrate ?? true);
     try {
-      if (recalibrate) {
-        const batches = this.recalibrationBatches();
-        try {
-          this.engine.recalibrateBN(net, arch, batches, 'cumulative');
-        } finally {
-          for (const b of batches) tf.dispose([b.x, b.y]);
-        }
-      }
-      return await exportSubnet(tf, net, arch);
+      return await exportSubnet(tf, this.engine.supernet, arch);
     } finally {
-      if (snap) net.restoreBatchNorm(snap);
+      restore();
     }
   }
 

@@ -46,6 +46,8 @@ export class Engine implements SupernetEngine {
   readonly supernet: Supernet;
   /** Optimiser steps taken. */
   stepCount = 0;
+  /** Step at which the current optimiser (and its schedule) started. */
+  optimizerStart = 0;
   private optimizer: Optimizer;
   private readonly aux = new Map<string, { net: Supernet; spec: AuxSpec }>();
   private readonly opts: EngineOptions;
@@ -134,9 +136,6 @@ export class Engine implements SupernetEngine {
     this.optimizer = new Optimizer(this.tf, cfg);
     this.optimizerStart = this.stepCount;
   }
-
-  /** Step at which the current optimiser (and its schedule) started. */
-  optimizerStart = 0;
 
   optimizerState(): Optimizer {
     return this.optimizer;
