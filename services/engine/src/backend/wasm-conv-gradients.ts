@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { WasmHeap } from './wasm-heap.ts';
-import type { MacFn, OuterFn } from './wasm-simd.ts';
+import { outerRows, type MacFn, type SimdRoutines } from './wasm-simd.ts';
 
 /**
  * Convolution gradients for the `wasm` backend, which tfjs-backend-wasm 4.22 lacks. Each is rewritten
@@ -215,7 +215,7 @@ export function conv2dBackpropFilter(args: {
   const pt = info.padInfo.top;
   const pl = info.padInfo.left;
   const simd = heap.simd();
-  if (simd !== null) return conv2dBackpropFilterSimd(heap, simd.outer, x, dy, info, attrs.filterShape);
+  if (simd !== null) return conv2dBackpropFilterSimd(heap, simd, x, dy, info, attrs.filterShape);
   const p = n * ho * wo;
   const k = kh * kw * ci;
   // dW^T [co, k] = dy^T [co, p] . cols [p, k]: transposing dy in JS is cheaper than BatchMatMul's
@@ -270,7 +270,7 @@ export function conv2dBackpropFilter(args: {
  */
 function conv2dBackpropFilterSimd(
   heap: WasmHeap,
-  outer: OuterFn,
+  simd: SimdRoutines,
   x: tf.TensorInfo,
   dy: tf.TensorInfo,
   info: backend_util.Conv2DInfo,
@@ -300,7 +300,7 @@ function conv2dBackpropFilterSimd(
           if (hi <= lo) continue;
           const xStart = ((b * h + xi) * w + lo * sw - pl + j * dw) * ci;
           const dyStart = ((b * ho + oh) * wo + lo) * co;
-          outer(accPtr + (i * kw + j) * ci * co * 4, xPtr + xStart * 4, sw * ci * 4, dyPtr + dyStart * 4, co * 4, hi - lo, ci, co);
+          outerRows(simd, accPtr + (i * kw + j) * ci * co * 4, xPtr + xStart * 4, sw * ci * 4, dyPtr + dyStart * 4, co * 4, hi - lo, ci, co);
         }
       }
     }

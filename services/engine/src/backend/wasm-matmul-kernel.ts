@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { WasmHeap } from './wasm-heap.ts';
-import type { OuterFn } from './wasm-simd.ts';
+import { outerRows, type SimdRoutines } from './wasm-simd.ts';
 
 /**
  * BatchMatMul for the `wasm` backend with transposed operands made explicit: the backend's kernel is
@@ -17,7 +17,7 @@ export function makeBatchMatMulKernel(fallback: tf.KernelFunc): tf.KernelFunc {
     const heap = new WasmHeap(args.backend as BackendWasm);
     const simd = heap.simd();
     if (simd !== null && transposeA && !transposeB && a.shape.length === 2 && b.shape.length === 2) {
-      return outerProductSum(heap, simd.outer, a, b);
+      return outerProductSum(heap, simd, a, b);
     }
     const at = transposeA ? transposed(heap, a) : a;
     const bt = transposeB ? transposed(heap, b) : b;
@@ -37,7 +37,7 @@ const BLOCK_ROWS = 512;
  * costs several times the product when k is large. Blocks of rows accumulate in float32 and are
  * added in float64.
  */
-function outerProductSum(heap: WasmHeap, outer: OuterFn, a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
+function outerProductSum(heap: WasmHeap, simd: SimdRoutines, a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
   const [k, m] = a.shape as [number, number];
   const n = b.shape[1]!;
   if (b.shape[0] !== k) throw new Error(`Error in matMul: inner shapes (${k}) and (${b.shape[0]}) must match`);
@@ -51,7 +51,7 @@ function outerProductSum(heap: WasmHeap, outer: OuterFn, a: tf.TensorInfo, b: tf
     const rows = Math.min(BLOCK_ROWS, k - r0);
     const view = heap.f32(acc);
     view.fill(0);
-    outer(accPtr, aPtr + r0 * m * 4, m * 4, bPtr + r0 * n * 4, n * 4, rows, m, n);
+    outerRows(simd, accPtr, aPtr + r0 * m * 4, m * 4, bPtr + r0 * n * 4, n * 4, rows, m, n);
     for (let i = 0; i < m * n; i++) sums[i]! += view[i]!;
   }
   heap.f32(out).set(sums);

@@ -10,6 +10,8 @@
  *     out[i] = (0 < x[i] <= upper) ? dy[i] : 0
  *   outer(acc, x, xStep, y, yStep, rows, m, n):
  *     repeat rows times: acc[i, j] += x[i] * y[j] for i < m, j < n ([m, n] row-major); x += xStep; y += yStep
+ *   outer4(acc, x, xStep, y, yStep, quads, m, n):
+ *     the same over 4 * quads rows, four rows per pass over acc (a quarter of the accumulator traffic)
  *
  * JS drives the outer loops; the arithmetic runs four lanes at a time and without branches. V8 does
  * not vectorise JS loops, and plain JS versions of these loops are 10-40x slower.
@@ -25,6 +27,7 @@ export interface SimdRoutines {
   affine: AffineFn;
   reluGrad: ReluGradFn;
   outer: OuterFn;
+  outer4: OuterFn;
 }
 
 /** A WebAssembly.Memory (the project's lib settings carry no WebAssembly types). */
@@ -245,20 +248,67 @@ function outerFn(): number[] {
   return body([[7, I32], [1, V128], [1, F32]], code);
 }
 
+function outer4Fn(): number[] {
+  const [ACC, X, XS, Y, YS, QUADS, M, N] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [R, I, O, XO, AO, ROW_BYTES, VEC_END, X1, X2, X3, Y1, Y2, Y3] = [8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20];
+  const S = [21, 22, 23, 24];
+  const C = [25, 26, 27, 28];
+  const xs = [X, X1, X2, X3];
+  const ys = [Y, Y1, Y2, Y3];
+  const next = (dst: number, src: number, step: number) => [...get(src), ...get(step), I32_ADD, ...set(dst)];
+  const lanes = (load: number[], add: number[], mul: number[], regs: number[]) =>
+    ys.flatMap((yk, k) => [...get(regs[k]!), ...at(yk, O), ...load, ...mul, ...add]);
+  const code = [
+    ...get(N), ...i32(4), I32_MUL, ...set(ROW_BYTES),
+    ...get(N), ...i32(-4), I32_AND, ...i32(4), I32_MUL, ...set(VEC_END),
+    ...get(QUADS), ...set(R),
+    ...whileNot([...get(R), ...i32(0), I32_LE_S], [
+      ...next(X1, X, XS), ...next(X2, X1, XS), ...next(X3, X2, XS),
+      ...next(Y1, Y, YS), ...next(Y2, Y1, YS), ...next(Y3, Y2, YS),
+      ...i32(0), ...set(I),
+      ...i32(0), ...set(XO),
+      ...get(ACC), ...set(AO),
+      ...whileNot([...get(I), ...get(M), I32_GE_S], [
+        ...xs.flatMap((xk, k) => [...at(xk, XO), ...F32_LOAD, ...set(C[k]!), ...get(C[k]!), ...F32X4_SPLAT, ...set(S[k]!)]),
+        ...i32(0), ...set(O),
+        ...whileNot([...get(O), ...get(VEC_END), I32_GE_S], [
+          ...at(AO, O),
+          ...at(AO, O), ...V128_LOAD,
+          ...lanes(V128_LOAD, F32X4_ADD, F32X4_MUL, S),
+          ...V128_STORE,
+          ...addConst(O, 16),
+        ]),
+        ...whileNot([...get(O), ...get(ROW_BYTES), I32_GE_S], [
+          ...at(AO, O),
+          ...at(AO, O), ...F32_LOAD,
+          ...lanes(F32_LOAD, [F32_ADD], [F32_MUL], C),
+          ...F32_STORE,
+          ...addConst(O, 4),
+        ]),
+        ...addTo(AO, ROW_BYTES), ...addConst(XO, 4), ...addConst(I, 1),
+      ]),
+      ...next(X, X3, XS), ...next(Y, Y3, YS),
+      ...addConst(R, -1),
+    ]),
+  ];
+  return body([[13, I32], [4, V128], [4, F32]], code);
+}
+
 function moduleBytes(): Uint8Array {
   const types = vec([
     [0x60, ...vec(Array.from({ length: 8 }, () => [I32])), 0],
     [0x60, ...vec([[I32], [I32], [I32], [I32], [F32]]), 0],
   ]);
   const imports = vec([[...str('env'), ...str('memory'), 0x02, 0x00, 0x00]]);
-  const funcs = vec([[0], [0], [1], [0]]);
+  const funcs = vec([[0], [0], [1], [0], [0]]);
   const exports = vec([
     [...str('mac'), 0x00, 0],
     [...str('affine'), 0x00, 1],
     [...str('reluGrad'), 0x00, 2],
     [...str('outer'), 0x00, 3],
+    [...str('outer4'), 0x00, 4],
   ]);
-  const code = [...uleb(4), ...macFn(), ...affineFn(), ...reluGradFn(), ...outerFn()];
+  const code = [...uleb(5), ...macFn(), ...affineFn(), ...reluGradFn(), ...outerFn(), ...outer4Fn()];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, types),
@@ -267,6 +317,14 @@ function moduleBytes(): Uint8Array {
     ...section(7, exports),
     ...section(10, code),
   ]);
+}
+
+/** `outer` over any number of rows: four at a time with `outer4`, the rest one at a time. */
+export function outerRows(simd: SimdRoutines, acc: number, x: number, xStep: number, y: number, yStep: number, rows: number, m: number, n: number): void {
+  const quads = rows >> 2;
+  if (quads > 0) simd.outer4(acc, x, xStep, y, yStep, quads, m, n);
+  const done = quads * 4;
+  if (done < rows) simd.outer(acc, x + done * xStep, xStep, y + done * yStep, yStep, rows - done, m, n);
 }
 
 const instances = new WeakMap<WasmMemory, SimdRoutines | null>();
@@ -285,7 +343,7 @@ export function simdRoutines(memory: WasmMemory | undefined): SimdRoutines | nul
     const bytes = moduleBytes();
     if (wasm.validate(bytes)) {
       const { exports } = new wasm.Instance(new wasm.Module(bytes), { env: { memory } });
-      routines = { mac: exports['mac'] as MacFn, affine: exports['affine'] as AffineFn, reluGrad: exports['reluGrad'] as ReluGradFn, outer: exports['outer'] as OuterFn };
+      routines = { mac: exports['mac'] as MacFn, affine: exports['affine'] as AffineFn, reluGrad: exports['reluGrad'] as ReluGradFn, outer: exports['outer'] as OuterFn, outer4: exports['outer4'] as OuterFn };
     }
   } catch {
     routines = null;
