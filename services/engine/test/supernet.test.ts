@@ -31,6 +31,8 @@ test('forward shapes of every small preset, and block ranges', () => {
         assert.equal(h.shape[3], b.outChannels, `${preset} block ${i} channels`);
         assert.equal(h.shape[1], b.outSize, `${preset} block ${i} size`);
       });
+      assert.throws(() => net.forward(arch, tf.zeros([1, 4, 4, 3]) as tf.Tensor4D, { training: false, fromBlock: 1 }), /block 1 takes \[N, H, W, \d+\]/);
+      assert.throws(() => net.forward(arch, x, { training: false, toBlock: last + 1 }), /toBlock/);
       const whole = net.forward(arch, x, { training: false, toBlock: last });
       assert.ok(tf.max(tf.abs(tf.sub(whole, h))).dataSync()[0]! < 1e-5);
     });

@@ -215,6 +215,15 @@ export class Supernet implements Network {
         throw new InvalidArgumentError(`input must be [N, H, H, ${space.inputShape[2]}], got [${x.shape.join(', ')}]`, 'SHAPE_MISMATCH');
       }
       if (hh !== arch.resolution) h = tf.image.resizeBilinear(x, [arch.resolution, arch.resolution], true);
+    } else {
+      const first = space.resolvedLayers.find((l) => l.blockIndex === from) as ResolvedLayer;
+      const channels = space.activeWidth(first.input, arch);
+      if (x.rank !== 4 || x.shape[3] !== channels) {
+        throw new InvalidArgumentError(
+          `block ${from} takes [N, H, W, ${channels}] for this arch, got [${x.shape.join(', ')}]`,
+          'SHAPE_MISMATCH',
+        );
+      }
     }
     for (const layer of space.resolvedLayers) {
       if (layer.blockIndex === -1 ? to !== undefined : layer.blockIndex < from || (to !== undefined && layer.blockIndex > to)) {
