@@ -1,7 +1,7 @@
 // Benchmark: each search strategy's exported subnets against the uniform and sandwich baselines
 // trained for the same steps, and against the same architectures trained alone from scratch.
 // Writes docs/results.md and its plots. Usage: npm run bench:search [-- --quick] (see --help).
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,7 +32,7 @@ const USAGE = `Usage: npm run bench:search -- [flags]
   --max-test N            test examples for Evaluate (default 2000; quick 128)
   --seed N                (default 0)
   --no-alone              skip training the exported architectures alone
-  --reuse                 keep finished runs found in --out (same server data) instead of starting over
+  --reuse                 keep finished runs and results found in --out instead of starting over
   --out DIR               run directories (default runs/bench)
   --doc FILE              results page (default docs/results.md; plots beside it in <name>/)
 `;
@@ -94,6 +94,13 @@ function archOf(b: BudgetResult): Arch {
   return a;
 }
 
+interface BenchState {
+  inBaseline: Record<string, number>;
+  notInBaseline: string[];
+  alone: Record<string, TrainAloneResult>;
+}
+const emptyState = (): BenchState => ({ inBaseline: {}, notInBaseline: [], alone: {} });
+
 const pct = (x: number | undefined): string => (x === undefined ? 'n/a' : `${(x * 100).toFixed(2)}%`);
 const mf = (x: number): string => `${(x / 1e6).toFixed(2)}M`;
 
@@ -104,16 +111,21 @@ async function main(): Promise<void> {
   const api = new SearchApi(server.address);
   const benchStart = performance.now();
   const runs = new Map<string, RunData>();
+  // Results of finished phases, so --reuse skips them (deleted experiments cannot be evaluated again).
+  const statePath = join(out, 'bench-state.json');
+  const state: BenchState = v.reuse
+    ? ((await readFile(statePath, 'utf8').then((t) => JSON.parse(t) as BenchState).catch(() => undefined)) ?? emptyState())
+    : emptyState();
+  const save = (): Promise<void> => writeFile(statePath, `${JSON.stringify(state, null, 2)}\n`);
+  const inBaseline = new Map(Object.entries(state.inBaseline));
+  const notInBaseline = new Set(state.notInBaseline);
+  const alone = new Map(Object.entries(state.alone));
   try {
-    // 1. One supernet run per strategy, all through the same server.
-    for (const id of [...baselines, ...strategies]) {
+    /** One supernet run through the shared server (or the finished one found with --reuse). */
+    const supernetRun = async (id: string): Promise<RunData> => {
       const space = spaceOf(id);
-      if (baselines.includes(id) && !strategies.some((s) => spaceOf(s) === space)) continue;
       const done = v.reuse ? await loadRun(join(out, id)).catch(() => undefined) : undefined;
-      if (done) {
-        runs.set(id, done);
-        continue;
-      }
+      if (done) return done;
       await rm(join(out, id), { recursive: true, force: true });
       process.stderr.write(`\n== ${id} on ${space}: ${steps} steps\n`);
       const cmd = parseSearchArgs([
@@ -125,18 +137,28 @@ async function main(): Promise<void> {
       if (cmd.kind !== 'run') throw new Error('unexpected command');
       const code = await runSearch(cmd.options, { stderr: process.stderr, stdout: process.stderr }, startInProcessServer);
       if (code !== 0) throw new Error(`${id} run ended with exit code ${code}`);
-      runs.set(id, await loadRun(join(out, id)));
-    }
+      return loadRun(join(out, id));
+    };
+    // Every experiment keeps a worker (its own TF.js heap and dataset copy) until deleted, so
+    // experiments are deleted as soon as nothing needs them: only the baselines stay live.
+    const release = async (run: RunData): Promise<void> => {
+      await api.deleteExperiment(run.summary.experimentId).catch(() => undefined);
+    };
 
-    // 2. Each searched subnet evaluated in the baselines' supernets (same space, same steps).
-    const inBaseline = new Map<string, number>();
-    const notInBaseline = new Set<string>();
+    // 1. The baselines on each searched space, kept live for step 2.
+    for (const b of baselines) {
+      if (strategies.some((s) => spaceOf(s) === spaceOf(b))) runs.set(b, await supernetRun(b));
+    }
     for (const s of strategies) {
-      const run = runs.get(s)!;
+      const run = await supernetRun(s);
+      runs.set(s, run);
+      // 2. Each searched subnet evaluated in the baselines' supernets (same space, same steps).
       for (const b of baselines) {
         const base = runs.get(b);
         if (!base || base.summary.space !== run.summary.space) continue;
         for (const r of run.summary.budgets) {
+          const key = `${s}|${r.target}|${b}`;
+          if (inBaseline.has(key) || notInBaseline.has(s)) continue;
           const a = archOf(r);
           try {
             const ev = await api.evaluate({
@@ -144,18 +166,25 @@ async function main(): Promise<void> {
               target: { case: 'architecture', value: { resolution: a.resolution, widths: a.width, ops: a.op ?? {} } },
               maxExamples: maxTest,
             });
-            inBaseline.set(`${s}|${r.target}|${b}`, ev.accuracy);
+            inBaseline.set(key, ev.accuracy);
+            state.inBaseline[key] = ev.accuracy;
           } catch (err) {
             // CafeNet's FLOPs-sensitive bins give widths the slimmable supernets do not have.
             if (!(err instanceof ApiCallError && err.code === grpcStatus.INVALID_ARGUMENT)) throw err;
             notInBaseline.add(s);
+            state.notInBaseline = [...notInBaseline];
           }
         }
       }
+      await save();
+      await release(run);
+    }
+    for (const b of baselines) {
+      const run = runs.get(b);
+      if (run) await release(run);
     }
 
     // 3. The same architectures trained alone from scratch for the same steps.
-    const alone = new Map<string, TrainAloneResult>();
     const aloneByArch = new Map<string, TrainAloneResult>();
     if (!v['no-alone']) {
       for (const s of strategies) {
@@ -163,6 +192,7 @@ async function main(): Promise<void> {
         for (const r of run.summary.budgets) {
           const a = archOf(r);
           const key = `${run.summary.space}|${archKey(a)}`;
+          if (alone.has(`${s}|${r.target}`)) continue;
           let res = aloneByArch.get(key);
           if (!res) {
             process.stderr.write(`\n== ${s} ${mf(r.target)} subnet trained alone: ${steps} steps\n`);
@@ -176,11 +206,14 @@ async function main(): Promise<void> {
               maxTestExamples: maxTest,
               progressInterval: Math.max(1, Math.round(steps / 50)),
               onProgress: (step, target) => bar.update({ step, targetStep: target, losses: {} }),
+              deleteAfter: true,
             });
             bar.finish();
             aloneByArch.set(key, res);
           }
           alone.set(`${s}|${r.target}`, res);
+          state.alone[`${s}|${r.target}`] = res;
+          await save();
         }
       }
     }

@@ -4,6 +4,7 @@ import { create } from '@bufbuild/protobuf';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import {
   CreateExperimentRequestSchema,
+  DeleteExperimentRequestSchema,
   EvaluateRequestSchema,
   ExportSubnetRequestSchema,
   GetExperimentRequestSchema,
@@ -16,6 +17,7 @@ import {
 } from '@supernetd/api';
 import type {
   CreateExperimentResponse,
+  DeleteExperimentResponse,
   GetExperimentResponse,
   ListMetricsResponse,
   ReportMetricResponse,
@@ -99,6 +101,13 @@ export class SearchApi {
     const res = await this.unary<GetExperimentResponse>('GetExperiment', (md, cb) => this.client.getExperiment(create(GetExperimentRequestSchema, { experimentId }), md, cb));
     if (!res.experiment) throw new Error('GetExperiment returned no experiment');
     return res.experiment;
+  }
+
+  /** Stops the experiment's worker and deletes everything the server stored for it. */
+  async deleteExperiment(experimentId: string): Promise<void> {
+    await this.unary<DeleteExperimentResponse>('DeleteExperiment', (md, cb) =>
+      this.client.deleteExperiment(create(DeleteExperimentRequestSchema, { experimentId }), md, cb),
+    );
   }
 
   async sampleSubnet(init: MessageInitShape<typeof SampleSubnetRequestSchema>): Promise<Subnet[]> {

@@ -17,6 +17,8 @@ export interface TrainAloneSettings {
   progressInterval?: number;
   onProgress?: (step: number, target: number) => void;
   signal?: AbortSignal;
+  /** Delete the experiment after evaluating it (frees its worker; a benchmark trains many). */
+  deleteAfter?: boolean;
 }
 
 /** What training one architecture alone gave. */
@@ -36,8 +38,8 @@ export interface TrainAloneResult {
  * Trains `arch` from scratch, alone, through the service: an experiment on a `custom` space whose
  * only subnet is `arch` (singleArchDefinition), with the `uniform` strategy (which can then only
  * run that subnet), the same dataset, batch size, seed and number of steps; then Evaluate on the
- * test split after BN recalibration. The experiment is kept, so its checkpoint stays inspectable
- * in the server's data directory.
+ * test split after BN recalibration. The experiment is kept (its checkpoint stays inspectable in
+ * the server's data directory) unless `deleteAfter` is set.
  */
 export async function trainAlone(api: SearchApi, arch: Arch, s: TrainAloneSettings): Promise<TrainAloneResult> {
   const definition = singleArchDefinition(s.space, arch);
@@ -65,6 +67,7 @@ export async function trainAlone(api: SearchApi, arch: Arch, s: TrainAloneSettin
     target: { case: 'architecture', value: { resolution: arch.resolution, widths: { ...arch.width } } },
     maxExamples: s.maxTestExamples,
   });
+  if (s.deleteAfter) await api.deleteExperiment(experiment.id);
   return {
     experimentId: experiment.id,
     accuracy: ev.accuracy,
