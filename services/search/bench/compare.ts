@@ -24,7 +24,7 @@ import type { TrainAloneResult } from '../src/train-alone.ts';
 
 const USAGE = `Usage: npm run bench:search -- [flags]
   --quick                 a few steps on small subsets (checks the pipeline; minutes)
-  --steps N               training steps of every run (default 300; quick 12)
+  --steps N               training steps of every run (default 150, about 30 min on 2 cores; quick 12)
   --batch-size N          (default 64; quick 16)
   --strategies a,b        searching strategies (default pss,cafenet,dna)
   --baselines a,b         weight-sharing baselines (default uniform,sandwich)
@@ -59,7 +59,7 @@ if (v.help) {
   process.exit(0);
 }
 const quick = v.quick ?? false;
-const steps = Number(v.steps ?? (quick ? 12 : 300));
+const steps = Number(v.steps ?? (quick ? 12 : 150));
 const batchSize = Number(v['batch-size'] ?? (quick ? 16 : 64));
 const maxTrain = Number(v['max-train'] ?? (quick ? 512 : 0));
 const maxTest = Number(v['max-test'] ?? (quick ? 128 : 2000));
