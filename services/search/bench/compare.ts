@@ -95,11 +95,13 @@ function archOf(b: BudgetResult): Arch {
 }
 
 interface BenchState {
+  /** Wall time of every invocation that worked on this --out, summed (so --reuse keeps it). */
+  benchSeconds: number;
   inBaseline: Record<string, number>;
   notInBaseline: string[];
   alone: Record<string, TrainAloneResult>;
 }
-const emptyState = (): BenchState => ({ inBaseline: {}, notInBaseline: [], alone: {} });
+const emptyState = (): BenchState => ({ benchSeconds: 0, inBaseline: {}, notInBaseline: [], alone: {} });
 
 const pct = (x: number | undefined): string => (x === undefined ? 'n/a' : `${(x * 100).toFixed(2)}%`);
 const mf = (x: number): string => `${(x / 1e6).toFixed(2)}M`;
@@ -217,7 +219,9 @@ async function main(): Promise<void> {
         }
       }
     }
-    const benchSeconds = (performance.now() - benchStart) / 1000;
+    state.benchSeconds = (state.benchSeconds ?? 0) + (performance.now() - benchStart) / 1000;
+    await save();
+    const benchSeconds = state.benchSeconds;
 
     // 4. Combined report of the runs, then the results page.
     await writeCombinedReport([...runs.values()], join(out, 'combined'));
@@ -352,6 +356,9 @@ async function writeDoc(
   }
 
   md.push('## Notes', '');
+  md.push(
+    '- DNA trains its student block by block against the teacher\'s features; its exported subnets are meant to be retrained (algorithms.md 6.7), so for DNA the "trained alone" column is the result and "inherited" only shows what the distilled blocks give without retraining.',
+  );
   md.push('- DNA searches op choices, so it runs on `dna-small` (its own FLOPs range and budgets); the baselines run on `mbv2-small`, so DNA is compared with its subnets trained alone only.');
   md.push(
     '- CafeNet subnets keep explicit channel indices; trained alone, the same widths are used leftmost (equivalent for a network trained from scratch).' +
