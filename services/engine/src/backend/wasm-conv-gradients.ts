@@ -50,6 +50,30 @@ function depthwiseInfo(xShape: number[], filterShape: number[], a: ConvAttrs): b
   );
 }
 
+/**
+ * The heap and geometry of a conv2d gradient kernel (no dilation). Throws Error naming `kernel` when
+ * the data format is NCHW, which these kernels do not support.
+ */
+function conv2dGradientSetup(
+  kernel: string,
+  backend: tf.KernelBackend,
+  xShape: number[],
+  filterShape: number[],
+  attrs: ConvAttrs,
+): { heap: WasmHeap; info: backend_util.Conv2DInfo } {
+  if (attrs.dataFormat === 'NCHW') throw new Error(`wasm ${kernel} supports dataFormat 'NHWC' only`);
+  const heap = new WasmHeap(backend as BackendWasm);
+  const info = backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  return { heap, info };
+}
+
 /** DepthwiseConv2dNativeBackpropInput: inputs {dy, filter}, attrs {inputShape, strides, pad, dilations}. */
 export function depthwiseConv2dBackpropInput(args: {
   inputs: tf.NamedTensorInfoMap;
@@ -200,16 +224,7 @@ export function conv2dBackpropFilter(args: {
 }): tf.TensorInfo {
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const attrs = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
-  if (attrs.dataFormat === 'NCHW') throw new Error("wasm Conv2DBackpropFilter supports dataFormat 'NHWC' only");
-  const heap = new WasmHeap(args.backend as BackendWasm);
-  const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    attrs.filterShape as [number, number, number, number],
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-  );
+  const { heap, info } = conv2dGradientSetup('Conv2DBackpropFilter', args.backend, x.shape, attrs.filterShape, attrs);
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: ho, outWidth: wo, outChannels: co } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const pt = info.padInfo.top;
@@ -276,34 +291,21 @@ function conv2dBackpropFilterSimd(
   info: backend_util.Conv2DInfo,
   filterShape: number[],
 ): tf.TensorInfo {
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: ho, outWidth: wo, outChannels: co } = info;
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
-  const pt = info.padInfo.top;
-  const pl = info.padInfo.left;
+  const { batchSize: n, inChannels: ci, outChannels: co, filterHeight: kh, filterWidth: kw, strideWidth: sw } = info;
   const size = kh * kw * ci * co;
   const out = heap.output(filterShape);
   const acc = heap.temp([size]);
   const accPtr = heap.ptr(acc);
   const xPtr = heap.ptr(x);
   const dyPtr = heap.ptr(dy);
-  const ranges = Array.from({ length: kw }, (_, j) => validOutputRange(j, info));
+  const ranges = validOutputRanges(info);
   const sums = new Float64Array(size);
   for (let b = 0; b < n; b++) {
     const view = heap.f32(acc);
     view.fill(0);
-    for (let oh = 0; oh < ho; oh++) {
-      for (let i = 0; i < kh; i++) {
-        const xi = oh * sh - pt + i * dh;
-        if (xi < 0 || xi >= h) continue;
-        for (let j = 0; j < kw; j++) {
-          const [lo, hi] = ranges[j]!;
-          if (hi <= lo) continue;
-          const xStart = ((b * h + xi) * w + lo * sw - pl + j * dw) * ci;
-          const dyStart = ((b * ho + oh) * wo + lo) * co;
-          outerRows(simd, accPtr + (i * kw + j) * ci * co * 4, xPtr + xStart * 4, sw * ci * 4, dyPtr + dyStart * 4, co * 4, hi - lo, ci, co);
-        }
-      }
-    }
+    forEachTapRun(info, ranges, b, ci, co, (tap, xStart, dyStart, count) =>
+      outerRows(simd, accPtr + tap * ci * co * 4, xPtr + xStart * 4, sw * ci * 4, dyPtr + dyStart * 4, co * 4, count, ci, co),
+    );
     for (let t = 0; t < size; t++) sums[t]! += view[t]!;
   }
   heap.f32(out).set(sums);
@@ -324,16 +326,7 @@ export function conv2dBackpropInput(args: {
 }): tf.TensorInfo {
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
   const attrs = args.attrs as unknown as ConvAttrs & { inputShape: number[] };
-  if (attrs.dataFormat === 'NCHW') throw new Error("wasm Conv2DBackpropInput supports dataFormat 'NHWC' only");
-  const heap = new WasmHeap(args.backend as BackendWasm);
-  const info = backend_util.computeConv2DInfo(
-    attrs.inputShape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-  );
+  const { heap, info } = conv2dGradientSetup('Conv2DBackpropInput', args.backend, attrs.inputShape, filter.shape, attrs);
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: ho, outWidth: wo, outChannels: co } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const hd = h + kh - 1;
@@ -390,6 +383,45 @@ export function transposeInto(src: Float32Array, dst: Float32Array, rows: number
   }
 }
 
+/** validOutputRange of every filter column. */
+function validOutputRanges(info: backend_util.Conv2DInfo): [number, number][] {
+  return Array.from({ length: info.filterWidth }, (_, j) => validOutputRange(j, info));
+}
+
+/**
+ * Walks example `b` the way the SIMD gradient routines consume it: for every output row and every
+ * filter tap whose input row lies inside x and whose valid output columns (`ranges`, from
+ * validOutputRanges) are not empty, calls `run` with the tap index `i * kw + j`, the element
+ * offsets of the first x pixel (`xChannels` per pixel) and dy pixel (`dyChannels` per pixel) of
+ * that run of columns, and the number of columns.
+ */
+function forEachTapRun(
+  info: backend_util.Conv2DInfo,
+  ranges: readonly [number, number][],
+  b: number,
+  xChannels: number,
+  dyChannels: number,
+  run: (tap: number, xStart: number, dyStart: number, count: number) => void,
+): void {
+  const { inHeight: h, inWidth: w, outHeight: ho, outWidth: wo } = info;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const pt = info.padInfo.top;
+  const pl = info.padInfo.left;
+  for (let oh = 0; oh < ho; oh++) {
+    for (let i = 0; i < kh; i++) {
+      const xi = oh * sh - pt + i * dh;
+      if (xi < 0 || xi >= h) continue;
+      for (let j = 0; j < kw; j++) {
+        const [lo, hi] = ranges[j]!;
+        if (hi <= lo) continue;
+        const xStart = ((b * h + xi) * w + lo * sw - pl + j * dw) * xChannels;
+        const dyStart = ((b * ho + oh) * wo + lo) * dyChannels;
+        run(i * kw + j, xStart, dyStart, hi - lo);
+      }
+    }
+  }
+}
+
 /** The range [lo, hi) of output columns whose tap `j` lands inside the input. */
 function validOutputRange(j: number, info: backend_util.Conv2DInfo): [number, number] {
   const { inWidth: w, outWidth: wo, strideWidth: sw, dilationWidth: dw } = info;
@@ -407,31 +439,18 @@ function depthwiseBackpropInputSimd(
   filter: tf.TensorInfo,
   info: backend_util.Conv2DInfo,
 ): tf.TensorInfo {
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: ho, outWidth: wo } = info;
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
-  const pt = info.padInfo.top;
-  const pl = info.padInfo.left;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, strideWidth: sw } = info;
   const out = heap.output([n, h, w, c]);
   heap.f32(out).fill(0);
   const dxPtr = heap.ptr(out);
   const dyPtr = heap.ptr(dy);
   const fPtr = heap.ptr(filter);
-  const ranges = Array.from({ length: kw }, (_, j) => validOutputRange(j, info));
+  const ranges = validOutputRanges(info);
   const rowBytes = c * 4;
   for (let b = 0; b < n; b++) {
-    for (let oh = 0; oh < ho; oh++) {
-      for (let i = 0; i < kh; i++) {
-        const xi = oh * sh - pt + i * dh;
-        if (xi < 0 || xi >= h) continue;
-        for (let j = 0; j < kw; j++) {
-          const [lo, hi] = ranges[j]!;
-          if (hi <= lo) continue;
-          const xStart = ((b * h + xi) * w + lo * sw - pl + j * dw) * c;
-          const dyStart = ((b * ho + oh) * wo + lo) * c;
-          mac(dxPtr + xStart * 4, sw * rowBytes, dyPtr + dyStart * 4, rowBytes, fPtr + (i * kw + j) * rowBytes, 0, hi - lo, c);
-        }
-      }
-    }
+    forEachTapRun(info, ranges, b, c, c, (tap, xStart, dyStart, count) =>
+      mac(dxPtr + xStart * 4, sw * rowBytes, dyPtr + dyStart * 4, rowBytes, fPtr + tap * rowBytes, 0, count, c),
+    );
   }
   return out;
 }
@@ -444,10 +463,7 @@ function depthwiseBackpropFilterSimd(
   info: backend_util.Conv2DInfo,
   filterShape: number[],
 ): tf.TensorInfo {
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: ho, outWidth: wo } = info;
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
-  const pt = info.padInfo.top;
-  const pl = info.padInfo.left;
+  const { batchSize: n, inChannels: c, filterHeight: kh, filterWidth: kw, strideWidth: sw } = info;
   const taps = kh * kw * c;
   // Each example accumulates into its own partial sums (float32, a few thousand terms each); the
   // partials are added in float64, which keeps the result as accurate as the cpu backend's.
@@ -457,23 +473,13 @@ function depthwiseBackpropFilterSimd(
   const pPtr = heap.ptr(partial);
   const xPtr = heap.ptr(x);
   const dyPtr = heap.ptr(dy);
-  const ranges = Array.from({ length: kw }, (_, j) => validOutputRange(j, info));
+  const ranges = validOutputRanges(info);
   const rowBytes = c * 4;
   for (let b = 0; b < n; b++) {
     const accBase = pPtr + b * taps * 4;
-    for (let oh = 0; oh < ho; oh++) {
-      for (let i = 0; i < kh; i++) {
-        const xi = oh * sh - pt + i * dh;
-        if (xi < 0 || xi >= h) continue;
-        for (let j = 0; j < kw; j++) {
-          const [lo, hi] = ranges[j]!;
-          if (hi <= lo) continue;
-          const xStart = ((b * h + xi) * w + lo * sw - pl + j * dw) * c;
-          const dyStart = ((b * ho + oh) * wo + lo) * c;
-          mac(accBase + (i * kw + j) * rowBytes, 0, xPtr + xStart * 4, sw * rowBytes, dyPtr + dyStart * 4, rowBytes, hi - lo, c);
-        }
-      }
-    }
+    forEachTapRun(info, ranges, b, c, c, (tap, xStart, dyStart, count) =>
+      mac(accBase + tap * rowBytes, 0, xPtr + xStart * 4, sw * rowBytes, dyPtr + dyStart * 4, rowBytes, count, c),
+    );
   }
   const pv = heap.f32(partial);
   const ov = heap.f32(out);
