@@ -1,14 +1,9 @@
-import { ConfigReader, LossParts, Rng, ScoreBoard, fits, metricScore, randomArch, sampleFitting } from '@supernetd/sdk';
+import { ConfigReader, LossParts, ReportedDeployStrategy, randomArch, readReportedDeployConfig } from '@supernetd/sdk';
 import type {
   Arch,
   Batch,
-  Constraint,
-  MetricReport,
-  Proposal,
-  SamplePurpose,
-  ScoredArch,
+  ReportedDeployConfig,
   SearchSpaceView,
-  SearchStrategy,
   StepContext,
   StepLog,
   StrategyFactory,
@@ -16,43 +11,33 @@ import type {
   SupernetEngine,
 } from '@supernetd/sdk';
 
-/** Config of the `sandwich` strategy. */
-export interface SandwichConfig {
+/** Config of the `sandwich` strategy: the sampling and leaderboard settings plus the training rule. */
+export interface SandwichConfig extends ReportedDeployConfig {
   /** Random subnets between the max and the min net per step (BigNAS: 2). */
   randomSubnets: number;
   /** Train the random and min subnets on the max net's stop-gradient logits (KL); false: CE on labels. */
   inplaceDistillation: boolean;
   /** Label smoothing of the max net's cross-entropy (default 0). */
   labelSmoothing: number;
-  sampleTries: number;
-  leaderboardSize: number;
-  metricLambda: number;
-}
-
-interface SandwichState {
-  rng: number[];
-  leaderboard: ScoredArch[];
 }
 
 /**
  * The sandwich rule with in-place distillation (US-Nets, BigNAS): each step trains the max net on
  * labels, `randomSubnets` uniform subnets and the min net on the max net's soft labels, in one step.
+ * Sampling, metric bookkeeping and state come from ReportedDeployStrategy.
  */
-export class SandwichStrategy implements SearchStrategy {
-  readonly id = 'sandwich';
-  private readonly rng: Rng;
-  private readonly board: ScoreBoard;
+export class SandwichStrategy extends ReportedDeployStrategy {
+  override readonly id = 'sandwich';
 
   constructor(
-    private readonly space: SearchSpaceView,
+    space: SearchSpaceView,
     private readonly cfg: SandwichConfig,
     seed: number,
   ) {
-    this.rng = new Rng(seed).fork('sandwich-train');
-    this.board = new ScoreBoard(cfg.leaderboardSize, cfg.metricLambda);
+    super(space, cfg, seed, 'sandwich-train');
   }
 
-  trainStep(engine: SupernetEngine, batch: Batch, _ctx: StepContext): StepLog {
+  override trainStep(engine: SupernetEngine, batch: Batch, _ctx: StepContext): StepLog {
     const max = this.space.maxArch();
     const min = this.space.minArch();
     const randoms: Arch[] = [];
@@ -79,31 +64,6 @@ export class SandwichStrategy implements SearchStrategy {
       parts.dispose();
     }
   }
-
-  /** train/eval: a uniformly random subnet that fits; deploy: the best reported subnet that fits, else random. */
-  sample(constraint: Constraint | undefined, purpose: SamplePurpose, rng: Rng): Proposal {
-    if (purpose === 'deploy') {
-      const best = this.board.best((a) => !constraint || fits(this.space.cost(a), constraint));
-      if (best) return { arch: best.arch, source: 'reported', score: best.score };
-    }
-    const arch = sampleFitting(this.space, constraint, rng, () => randomArch(this.space, rng), this.cfg.sampleTries);
-    return { arch, source: 'space' };
-  }
-
-  onMetric(report: MetricReport): void {
-    const score = metricScore(report.values);
-    if (score !== undefined) this.board.update(report.arch, score);
-  }
-
-  state(): SandwichState {
-    return { rng: this.rng.state(), leaderboard: this.board.toJSON() };
-  }
-
-  load(state: unknown): void {
-    const s = state as SandwichState;
-    this.rng.setState(s.rng);
-    this.board.restore(s.leaderboard);
-  }
 }
 
 /** Parses the `sandwich` config; InvalidConfigError names the bad key. */
@@ -113,9 +73,7 @@ export function parseSandwichConfig(raw: unknown): SandwichConfig {
     randomSubnets: r.number('randomSubnets', 2, { min: 0, max: 16, integer: true }),
     inplaceDistillation: r.boolean('inplaceDistillation', true),
     labelSmoothing: r.number('labelSmoothing', 0, { min: 0, max: 1 }),
-    sampleTries: r.number('sampleTries', 100, { min: 1, integer: true }),
-    leaderboardSize: r.number('leaderboardSize', 50, { min: 1, integer: true }),
-    metricLambda: r.number('metricLambda', 0.9, { min: 0, max: 1 }),
+    ...readReportedDeployConfig(r),
   };
   r.done();
   return cfg;

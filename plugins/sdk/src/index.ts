@@ -9,3 +9,4 @@ export * from './config-reader.ts';
 export * from './sampling.ts';
 export * from './scoring.ts';
 export * from './loss-parts.ts';
+export * from './reported-deploy-strategy.ts';
