@@ -36,6 +36,8 @@ export interface EngineRuntimeOptions {
   space: SpaceSpec;
   training: TrainingSpec;
   backend?: BackendPreference;
+  /** Latency table (ms per `latencyKey`) measured earlier; overrides `space.overrides.latencyTable`. */
+  latencyTable?: Record<string, number>;
 }
 
 /** Raw tensor data as it arrives from the wire, before validation. */
@@ -84,6 +86,11 @@ export interface EngineRuntime {
   saveCheckpoint(dir: string, extra: unknown): Promise<void>;
   /** Restores the latest checkpoint in `dir`; returns its `extra`, or undefined when there is none. */
   loadCheckpoint(dir: string): Promise<unknown>;
+  /**
+   * Measures, on this host and backend, every layer shape of the space (batch 1, median of
+   * `repeats`), makes the space's `cost().latency` sum the table and returns it (ms per `latencyKey`).
+   */
+  measureLatencyTable(opts?: { repeats?: number }): Record<string, number>;
   /** Live tensors and bytes of this thread's TensorFlow.js engine. */
   memory(): { numTensors: number; numBytes: number };
   dispose(): void;

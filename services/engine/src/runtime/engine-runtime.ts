@@ -11,6 +11,7 @@ import { Engine } from '../training/engine.ts';
 import { batchFromRaw } from './raw-batch.ts';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { exportSubnet } from './export-subnet.ts';
+import { measureLatencyTable } from '../network/latency-table.ts';
 
 /** Batches of the PSS-Net recalibration procedure (ComputePostBN: 9 batches, cumulative). */
 export const RECALIBRATION_BATCHES = 9;
@@ -36,7 +37,7 @@ export async function createEngineRuntime(opts: EngineRuntimeOptions): Promise<E
   }
   const data = await loadDataset(training.dataset, training.seed);
   // Resolved exactly as the server resolves it on its RPC thread, so both see the same costs.
-  const space = resolveSpace(opts.space);
+  const space = resolveSpace(opts.space, opts.latencyTable ? { latencyTable: opts.latencyTable } : {});
   if (space.inputShape.join() !== data.train.shape.join()) {
     throw new InvalidArgumentError(
       `search space input [${space.inputShape.join(', ')}] does not match the dataset's images [${data.train.shape.join(', ')}]; set the space override inputShape`,
@@ -187,6 +188,13 @@ class Runtime implements EngineRuntime {
     if (!loaded) return undefined;
     this.stream.setState(loaded.stream);
     return loaded.extra;
+  }
+
+  measureLatencyTable(opts: { repeats?: number } = {}): Record<string, number> {
+    const archs = [...new Set([...this.space.latencyShapes().values()].map((v) => v.arch))];
+    const table = measureLatencyTable(this.engine.supernet, archs, opts.repeats !== undefined ? { repeats: opts.repeats } : {});
+    this.space.useLatencyTable(table);
+    return table;
   }
 
   memory(): { numTensors: number; numBytes: number } {

@@ -4,6 +4,6 @@
  */
 export type { SpaceDefinition, WidthDef, WidthRef, LayerDef, BlockDef, Activation } from './definition.ts';
 export { listPresets, DNA_SMALL_OPS } from './presets.ts';
-export { resolveSpace, spaceDefinition } from './resolve-space.ts';
+export { latencySource, resolveSpace, spaceDefinition } from './resolve-space.ts';
 export { ResolvedSpace, convFlops, convOutSize, layerCost, latencyKey, TAIL_BLOCK } from './resolved-space.ts';
 export type { LatencyTable, LayerShape, ResolvedLayer, ResolvedOp, WidthSlot } from './resolved-space.ts';

@@ -6,7 +6,7 @@ import type { PresetOptions } from './presets.ts';
 import { ResolvedSpace } from './resolved-space.ts';
 import type { LatencyTable } from './resolved-space.ts';
 
-const OVERRIDE_KEYS = new Set(['numClasses', 'inputShape', 'resolutions', 'definition', 'bnEpsilon']);
+const OVERRIDE_KEYS = new Set(['numClasses', 'inputShape', 'resolutions', 'definition', 'bnEpsilon', 'latencyTable', 'measureLatency']);
 
 function invalid(message: string): never {
   throw new InvalidArgumentError(message, 'INVALID_SEARCH_SPACE');
@@ -15,11 +15,31 @@ function invalid(message: string): never {
 /**
  * Resolves a preset name plus overrides (`numClasses`, `inputShape`, `resolutions`, `bnEpsilon`) or,
  * with preset `custom`, `overrides.definition` (a whole SpaceDefinition) into a validated space.
+ * Its latency table is `opts.latencyTable`, else `overrides.latencyTable` (a user-measured table);
+ * `overrides.measureLatency` only asks the server to measure one (see `latencySource`).
  * Pure JavaScript: safe on the RPC thread. Throws InvalidArgumentError(INVALID_SEARCH_SPACE) naming
- * the unknown preset, override or the offending layer/field.
+ * the unknown preset, override, the offending layer/field or latency-table key.
  */
 export function resolveSpace(spec: SpaceSpec, opts: { latencyTable?: LatencyTable } = {}): ResolvedSpace {
-  return new ResolvedSpace(spaceDefinition(spec), opts.latencyTable);
+  const source = latencySource(spec);
+  const table = opts.latencyTable ?? (source === 'given' ? (spec.overrides?.latencyTable as LatencyTable) : undefined);
+  return new ResolvedSpace(spaceDefinition(spec), table);
+}
+
+/**
+ * Where a space's latency table comes from: `given` (overrides.latencyTable), `measure`
+ * (overrides.measureLatency: true, measured on the serving host) or `none` (latency is 0 and
+ * latency constraints are unsupported). Throws InvalidArgumentError(INVALID_SEARCH_SPACE) when
+ * both are set or measureLatency is not a boolean.
+ */
+export function latencySource(spec: SpaceSpec): 'given' | 'measure' | 'none' {
+  const o = spec.overrides ?? {};
+  if (o === null || typeof o !== 'object') return 'none';
+  const m = o.measureLatency;
+  if (m !== undefined && typeof m !== 'boolean') invalid(`search space override measureLatency must be true or false, got ${JSON.stringify(m)}`);
+  if (m === true && o.latencyTable !== undefined) invalid('search space overrides measureLatency and latencyTable exclude each other');
+  if (o.latencyTable !== undefined) return 'given';
+  return m === true ? 'measure' : 'none';
 }
 
 /** The definition `resolveSpace` would validate, before validation. */

@@ -80,7 +80,7 @@ export class ResolvedSpace implements SearchSpaceView {
   /** The definition it was resolved from (JSON), for checkpoints and export metadata. */
   readonly definition: SpaceDefinition;
   private readonly widthById: Map<string, WidthChoice>;
-  private readonly latencyTable: LatencyTable | undefined;
+  private latencyTable: LatencyTable | undefined;
 
   constructor(def: SpaceDefinition, latencyTable?: LatencyTable) {
     const name = typeof def?.name === 'string' && def.name !== '' ? def.name : 'custom';
@@ -296,7 +296,6 @@ export class ResolvedSpace implements SearchSpaceView {
     this.widthById = widthById;
     this.widthChoices = [...widthById.values()];
     this.resolvedLayers = resolved;
-    this.latencyTable = latencyTable;
     this.layers = resolved.map((l) => {
       const info: LayerInfo = { id: l.id, kind: l.kind, block: l.block, kernel: l.kernel, stride: l.stride };
       if (l.output.choice && l.kind !== 'pool') info.widthChoice = l.output.choice;
@@ -313,6 +312,58 @@ export class ResolvedSpace implements SearchSpaceView {
       blocks.push({ id: b.id, index: bi, layerIds: ls.map((l) => l.id), outChannels: (ls[ls.length - 1] as ResolvedLayer).output.max, outSize: size });
     });
     this.blocks = blocks;
+    if (latencyTable !== undefined) this.useLatencyTable(latencyTable);
+  }
+
+  /** Whether `cost().latency` comes from a latency table (without one it is 0). */
+  get hasLatencyTable(): boolean {
+    return this.latencyTable !== undefined;
+  }
+
+  /**
+   * Makes `cost().latency` sum `table` from now on (a table measured after the space was resolved).
+   * Throws InvalidArgumentError(INVALID_SEARCH_SPACE) naming the first key that is not a layer shape
+   * of this space, a shape the table lacks, or a value that is not a finite number >= 0.
+   */
+  useLatencyTable(table: LatencyTable): void {
+    const bad = (msg: string): never => fail(this.name, 'latencyTable', msg);
+    if (table === null || typeof table !== 'object' || Array.isArray(table)) bad('must be an object of latencyKey -> milliseconds');
+    const shapes = this.latencyShapes();
+    for (const [key, ms] of Object.entries(table)) {
+      if (!shapes.has(key)) bad(`key '${key}' is not a layer shape of this space (format kind:inSize:cin:cout:hidden:kernel:stride[:skip])`);
+      if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) bad(`key '${key}': ${JSON.stringify(ms)} is not a finite number of milliseconds >= 0`);
+    }
+    for (const [key, { layerId }] of shapes) {
+      if (!Object.hasOwn(table, key)) bad(`misses key '${key}' (a shape of layer '${layerId}')`);
+    }
+    this.latencyTable = { ...table };
+  }
+
+  /**
+   * Every layer shape some subnet of this space has, by `latencyKey`, with one arch that has it and
+   * the layer's id: the keys a complete latency table holds (`measureLatencyTable` over the archs).
+   */
+  latencyShapes(): Map<string, { arch: Arch; layerId: string }> {
+    const out = new Map<string, { arch: Arch; layerId: string }>();
+    this.resolvedLayers.forEach((layer, i) => {
+      const ids = [...new Set([layer.input.choice, layer.output.choice].filter((c): c is string => c !== undefined))];
+      let combos: Record<string, number>[] = [{}];
+      for (const id of ids) combos = combos.flatMap((c) => this.width(id).candidates.map((v) => ({ ...c, [id]: v })));
+      const ops = layer.hasOpChoice ? layer.ops.map((_, j) => j) : [undefined];
+      for (const resolution of this.resolutions) {
+        for (const c of combos) {
+          for (const op of ops) {
+            const arch = this.minArch();
+            arch.resolution = resolution;
+            Object.assign(arch.width, c);
+            if (op !== undefined) arch.op = { ...arch.op, [layer.id]: op };
+            const key = latencyKey(this.layerShapes(arch)[i] as LayerShape);
+            if (!out.has(key)) out.set(key, { arch, layerId: layer.id });
+          }
+        }
+      }
+    });
+    return out;
   }
 
   width(id: string): WidthChoice {
