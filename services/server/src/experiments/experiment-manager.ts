@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
-import { resolveSpace } from '@supernetd/engine/space';
+import { latencySource, resolveSpace } from '@supernetd/engine/space';
 import {
   AlreadyExistsError,
   CancelledError,
@@ -11,7 +11,7 @@ import {
   ResourceExhaustedError,
   UnavailableError,
 } from '@supernetd/sdk';
-import type { Arch, Constraint, SamplePurpose, SearchSpaceView } from '@supernetd/sdk';
+import type { Arch, Constraint, SamplePurpose } from '@supernetd/sdk';
 import { TOKENS } from '../tokens.ts';
 import type { ServerConfig } from '../config.ts';
 import type { ExperimentRecord, ExperimentSpecDomain, ExperimentView, MetricRecordDomain } from '../domain/experiment-spec.ts';
@@ -86,23 +86,37 @@ export class ExperimentManager {
     init: { subnets: Map<string, Arch>; metrics: MetricRecordDomain[]; progress: ExperimentSession['progress'] | undefined },
   ): Promise<ExperimentSession> {
     const registered = this.registry.get(record.spec.strategy.id);
-    const space = resolveSpace(record.spec.space) as SearchSpaceView;
-    const replica = registered.factory.create({
+    // a table measured on this host earlier is reused, never re-measured
+    const measured = latencySource(record.spec.space) === 'measure' ? await this.store.readLatencyTable(record.id) : undefined;
+    const space = resolveSpace(record.spec.space, measured ? { latencyTable: measured } : {});
+    const makeReplica = (s: typeof space) =>
+      registered.factory.create({
+        space: s,
+        config: registered.factory.parseConfig(record.spec.strategy.config),
+        seed: record.spec.training.seed,
+        totalSteps: record.spec.training.totalSteps,
+      });
+    const session = new ExperimentSession(
+      record,
       space,
-      config: registered.factory.parseConfig(record.spec.strategy.config),
-      seed: record.spec.training.seed,
-      totalSteps: record.spec.training.totalSteps,
-    });
-    const session = new ExperimentSession(record, space, registered, replica, init, this.store, this.config.backend, this.logger);
+      registered,
+      makeReplica,
+      { ...init, measuredLatencyTable: measured },
+      this.store,
+      this.config.backend,
+      this.logger,
+    );
     this.metrics.trackExperiment(session);
     return session;
   }
 
   /**
    * Validates a spec (strategy id and config, search space, dataset), writes it, builds the
-   * supernet in a new worker and returns the experiment. Throws InvalidArgumentError with reasons
-   * UNKNOWN_STRATEGY, INVALID_STRATEGY_CONFIG, INVALID_SEARCH_SPACE, INVALID_DATASET, and
-   * AlreadyExistsError(EXPERIMENT_ALREADY_EXISTS).
+   * supernet in a new worker (measuring the latency table there with `measureLatency`) and returns
+   * the experiment. Throws InvalidArgumentError with reasons UNKNOWN_STRATEGY,
+   * INVALID_STRATEGY_CONFIG, INVALID_SEARCH_SPACE (naming a bad latency-table key), INVALID_DATASET,
+   * FailedPreconditionError(UNSUPPORTED) when the strategy config names the latency cost kind and
+   * the space has no latency table, and AlreadyExistsError(EXPERIMENT_ALREADY_EXISTS).
    */
   async create(requestedId: string, spec: ExperimentSpecDomain): Promise<ExperimentView> {
     this.assertServing();
@@ -114,6 +128,17 @@ export class ExperimentManager {
     const config = registered.factory.parseConfig(spec.strategy.config ?? {});
     const filled: ExperimentSpecDomain = { ...spec, strategy: { id: spec.strategy.id, config: JSON.parse(JSON.stringify(config ?? {})) as unknown } };
     resolveSpace(filled.space);
+    if (latencySource(filled.space) === 'none') {
+      const where = latencyMention(filled.strategy.config, 'config');
+      if (where !== undefined) {
+        throw new FailedPreconditionError(
+          'UNSUPPORTED',
+          `strategy '${filled.strategy.id}' ${where} asks for latency costs, which need a latency table: set ` +
+            'search_space.overrides.measureLatency = true (measured on this server) or overrides.latencyTable ' +
+            '(a table measured on the target device, format in docs/engine.md)',
+        );
+      }
+    }
     const ds = filled.training.dataset;
     if (ds.format === undefined && !BUILTIN_DATASETS.includes(ds.name ?? '')) {
       throw new InvalidArgumentError(
@@ -131,6 +156,9 @@ export class ExperimentManager {
       try {
         const session = await this.openSession(record, { subnets: new Map(), metrics: [], progress: undefined });
         await session.ensureWorker();
+        // the strategy's serving replica (built after a measured table arrived) and the table's file
+        await session.replica();
+        await session.flush();
         this.sessions.set(id, session);
         this.logger.info({ experiment: id, strategy: filled.strategy.id, preset: filled.space.preset }, 'experiment created');
         return session.view();
@@ -188,6 +216,9 @@ export class ExperimentManager {
     if (count < 0) throw new InvalidArgumentError(`count must not be negative, got ${count}`);
     if (count > MAX_SAMPLE_COUNT) {
       throw new ResourceExhaustedError('LIMIT_EXCEEDED', `count ${count} exceeds the limit of ${MAX_SAMPLE_COUNT} subnets per SampleSubnet call`);
+    }
+    if (constraint?.kind === 'latency') {
+      return s.requireLatency('a LATENCY constraint').then(() => s.sample(constraint, purpose, count === 0 ? 1 : count));
     }
     return s.sample(constraint, purpose, count === 0 ? 1 : count);
   }
@@ -269,6 +300,7 @@ export class ExperimentManager {
       const [sub] = await s.remember([s.describe(target.arch, 'architecture')]);
       return sub as SubnetDomain;
     }
+    if (target.constraint.kind === 'latency') await s.requireLatency('a LATENCY constraint');
     const worker = await this.workerOf(s);
     const p = await worker.call('deploy', { constraint: target.constraint });
     const [sub] = await s.remember([s.describe(p.arch, p.source, p.score ?? 0)]);
@@ -324,4 +356,28 @@ export class ExperimentManager {
   async dispose(): Promise<void> {
     await this.shutdown();
   }
+}
+
+/**
+ * Where a (parsed) strategy config names the latency cost kind: a `'latency'` string value or a
+ * `latency` key with a value (PSS `costKinds: ['flops', 'latency']`, `targets.latency`), as a path
+ * like `config costKinds[1]`; undefined when it names none.
+ */
+export function latencyMention(value: unknown, path: string): string | undefined {
+  if (value === 'latency') return path;
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) {
+      const hit = latencyMention(v, `${path}[${i}]`);
+      if (hit !== undefined) return hit;
+    }
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      if (v === undefined || v === null) continue;
+      const at = path === 'config' ? `config ${k}` : `${path}.${k}`;
+      if (k === 'latency') return at;
+      const hit = latencyMention(v, at);
+      if (hit !== undefined) return hit;
+    }
+  }
+  return undefined;
 }

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { Rng, subnetId } from '@supernetd/sdk';
-import type { Arch, Constraint, SamplePurpose, SearchSpaceView, SearchStrategy } from '@supernetd/sdk';
+import { FailedPreconditionError, Rng, subnetId } from '@supernetd/sdk';
+import type { Arch, Constraint, SamplePurpose, SearchStrategy } from '@supernetd/sdk';
+import { latencySource } from '@supernetd/engine/space';
+import type { ResolvedSpace } from '@supernetd/engine/space';
 import type { ExperimentRecord, ExperimentView, MetricRecordDomain } from '../domain/experiment-spec.ts';
 import type { SubnetDomain } from '../domain/subnet.ts';
 import type { ExperimentStore, StoredProgress } from '../persistence/experiment-store.ts';
@@ -22,7 +24,8 @@ class SerialQueue {
 /**
  * One experiment as the RPC thread holds it: spec, cached progress, the serving replica of the
  * strategy (restored from the worker's latest state, with its own RNG), handed-out subnets, the
- * metric log and the (lazily started) worker.
+ * metric log and the (lazily started) worker. With `measureLatency` and no stored table, the
+ * replica is built once the worker has measured the table (its costs need it from the start).
  */
 export class ExperimentSession {
   readonly subnets: Map<string, Arch>;
@@ -37,13 +40,21 @@ export class ExperimentSession {
   private readonly writes = new SerialQueue();
   private readonly servingRng: Rng;
   private deleted = false;
+  private replicaInst: SearchStrategy | undefined;
+  private measuredTable: Record<string, number> | undefined;
 
   constructor(
     readonly record: ExperimentRecord,
-    readonly space: SearchSpaceView,
+    readonly space: ResolvedSpace,
     readonly strategy: RegisteredStrategy,
-    private readonly replica: SearchStrategy,
-    init: { subnets: Map<string, Arch>; metrics: MetricRecordDomain[]; progress: StoredProgress | undefined },
+    private readonly makeReplica: (space: ResolvedSpace) => SearchStrategy,
+    init: {
+      subnets: Map<string, Arch>;
+      metrics: MetricRecordDomain[];
+      progress: StoredProgress | undefined;
+      /** The table measured earlier on this host (`measureLatency`), already in `space`. */
+      measuredLatencyTable?: Record<string, number> | undefined;
+    },
     private readonly store: ExperimentStore,
     private readonly backend: string,
     private readonly logger: Logger,
@@ -61,17 +72,56 @@ export class ExperimentSession {
       updateTime: record.createTime,
     };
     this.updateTime = this.progress.updateTime;
-    if (init.progress?.strategyState !== undefined) replica.load(init.progress.strategyState);
-    for (const m of this.metrics) {
-      const arch = this.subnets.get(m.subnetId);
-      if (m.sequence > this.progress.metricSequence && arch) replica.onMetric?.({ arch, values: m.values });
-    }
+    this.measuredTable = init.measuredLatencyTable;
+    if (!this.latencyPending) this.buildReplica();
     const seed = createHash('sha256').update(`serving:${record.id}:${record.spec.training.seed}`).digest().readUInt32LE(0);
     this.servingRng = new Rng(seed);
   }
 
   get id(): string {
     return this.record.id;
+  }
+
+  /** True while the space's latency table is still to be measured by the worker. */
+  get latencyPending(): boolean {
+    return !this.space.hasLatencyTable && latencySource(this.record.spec.space) === 'measure';
+  }
+
+  /**
+   * Resolves once latency costs are real: at once with a table, after the worker measured it with
+   * `measureLatency`. Throws FailedPreconditionError(UNSUPPORTED) naming `what` and how to get a
+   * table when the experiment has none.
+   */
+  async requireLatency(what: string): Promise<void> {
+    if (this.space.hasLatencyTable) return;
+    if (this.latencyPending) {
+      await this.ensureWorker();
+      if (this.space.hasLatencyTable) return;
+    }
+    throw new FailedPreconditionError(
+      'UNSUPPORTED',
+      `${what} needs a latency table and experiment '${this.id}' has none: create the experiment with ` +
+        'search_space.overrides.measureLatency = true (measured on this server) or overrides.latencyTable ' +
+        '(a table measured on the target device, format in docs/engine.md)',
+    );
+  }
+
+  private buildReplica(): SearchStrategy {
+    const replica = this.makeReplica(this.space);
+    if (this.progress.strategyState !== undefined) replica.load(this.progress.strategyState);
+    for (const m of this.metrics) {
+      const arch = this.subnets.get(m.subnetId);
+      if (m.sequence > this.progress.metricSequence && arch) replica.onMetric?.({ arch, values: m.values });
+    }
+    this.replicaInst = replica;
+    return replica;
+  }
+
+  /** The serving replica, built (after the latency table is measured, if pending) on first use. */
+  async replica(): Promise<SearchStrategy> {
+    if (this.replicaInst) return this.replicaInst;
+    if (this.latencyPending) await this.ensureWorker();
+    return this.replicaInst ?? this.buildReplica();
   }
 
   /** The GetExperiment view, from cached state (never waits for the worker). */
@@ -93,10 +143,11 @@ export class ExperimentSession {
   }
 
   /** Proposals of the serving replica (plain JavaScript on the RPC thread). */
-  sample(constraint: Constraint | undefined, purpose: SamplePurpose, count: number): Promise<SubnetDomain[]> {
+  async sample(constraint: Constraint | undefined, purpose: SamplePurpose, count: number): Promise<SubnetDomain[]> {
+    const replica = await this.replica();
     const out: SubnetDomain[] = [];
     for (let i = 0; i < count; i++) {
-      const p = this.replica.sample(constraint, purpose, this.servingRng);
+      const p = replica.sample(constraint, purpose, this.servingRng);
       out.push(this.describe(p.arch, p.source, p.score ?? 0));
     }
     return this.remember(out);
@@ -134,7 +185,8 @@ export class ExperimentSession {
       return rec;
     });
     this.touch();
-    this.replica.onMetric?.({ arch, values });
+    // a replica not built yet replays the metric log when it is
+    this.replicaInst?.onMetric?.({ arch, values });
     // a worker still starting was handed the metric log before this record: forward it once it runs
     // (the worker ignores sequences it has already seen)
     const target = this.worker ? Promise.resolve(this.worker) : this.starting;
@@ -157,6 +209,7 @@ export class ExperimentSession {
         backend: this.backend,
         strategyModule: this.strategy.moduleSpecifier,
         checkpointDir: this.store.checkpointDir(this.id),
+        ...(this.measuredTable ? { latencyTable: this.measuredTable } : {}),
         metrics: this.metrics.flatMap((m) => {
           const arch = this.subnets.get(m.subnetId);
           return arch ? [{ sequence: m.sequence, arch, values: m.values }] : [];
@@ -165,6 +218,7 @@ export class ExperimentSession {
       {
         onSnapshot: (s) => this.onSnapshot(s),
         onCheckpoint: (s) => this.onCheckpoint(s),
+        onLatencyTable: (t) => this.onLatencyTable(t),
         onFailure: (err) => {
           this.failure = err.message;
           this.worker = undefined;
@@ -191,13 +245,29 @@ export class ExperimentSession {
     return this.worker !== undefined;
   }
 
+  private onLatencyTable(table: Record<string, number>): void {
+    if (this.deleted || this.space.hasLatencyTable) return;
+    try {
+      this.space.useLatencyTable(table);
+    } catch (err) {
+      this.logger.error({ err, experiment: this.id }, 'the worker measured a latency table this space refuses');
+      return;
+    }
+    this.measuredTable = table;
+    this.writes
+      .run(() => (this.deleted ? Promise.resolve() : this.store.writeLatencyTable(this.id, table)))
+      .catch((err: unknown) => this.logger.error({ err, experiment: this.id }, 'cannot write latency-table.json'));
+  }
+
   private onSnapshot(s: WorkerSnapshot): void {
     if (this.deleted) return;
     const changed = s.step !== this.progress.step;
     this.progress = { ...this.progress, step: s.step, checkpointStep: s.checkpointStep, lastLosses: s.lastLosses, phase: s.phase, backend: s.backend };
     this.memory = s.memory;
     try {
-      this.replica.load(s.strategyState);
+      // built here once the table arrived, from this snapshot's state
+      if (this.replicaInst) this.replicaInst.load(s.strategyState);
+      else if (!this.latencyPending) this.buildReplica().load(s.strategyState);
     } catch (err) {
       // the replica keeps serving from its previous state; the worker's own instance is unaffected
       this.logger.error({ err, experiment: this.id }, 'serving replica could not load the strategy state');

@@ -28,7 +28,8 @@ export const EXPERIMENT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /**
  * The data directory: `<dataDir>/experiments/<id>/` holds `spec.json`, `subnets.jsonl` (every
  * handed-out subnet id and its architecture), `metrics.jsonl` (append-only, fsynced per record),
- * `state.json` (progress at the last checkpoint) and `checkpoints/` (written by the engine).
+ * `state.json` (progress at the last checkpoint), `latency-table.json` (the latency table measured
+ * on this host for `measureLatency`, so a restart reuses it) and `checkpoints/` (written by the engine).
  */
 @injectable()
 export class ExperimentStore {
@@ -95,6 +96,21 @@ export class ExperimentStore {
   async readProgress(id: string): Promise<StoredProgress | undefined> {
     try {
       return JSON.parse(await readFile(path.join(this.dir(id), 'state.json'), 'utf8')) as StoredProgress;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  /** Stores the experiment's measured latency table (ms per latencyKey). */
+  async writeLatencyTable(id: string, table: Record<string, number>): Promise<void> {
+    await writeFileAtomic(path.join(this.dir(id), 'latency-table.json'), JSON.stringify(table, null, 1));
+  }
+
+  /** The stored measured latency table, or undefined when none was measured yet. */
+  async readLatencyTable(id: string): Promise<Record<string, number> | undefined> {
+    try {
+      return JSON.parse(await readFile(path.join(this.dir(id), 'latency-table.json'), 'utf8')) as Record<string, number>;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;

@@ -1,7 +1,7 @@
 // Entry of one experiment's worker thread: hosts the EngineRuntime and the training instance of the
 // strategy, runs jobs for the RPC thread and publishes snapshots of its state.
 import { parentPort, workerData } from 'node:worker_threads';
-import { createEngineRuntime } from '@supernetd/engine';
+import { createEngineRuntime, latencySource } from '@supernetd/engine';
 import type { EngineRuntime } from '@supernetd/engine';
 import { FailedPreconditionError, InvalidArgumentError, Rng, serializeError } from '@supernetd/sdk';
 import type { Batch, SearchStrategy, StepContext, StrategyFactory, StrategyModule } from '@supernetd/sdk';
@@ -49,7 +49,10 @@ async function main(): Promise<void> {
       seed: t.seed,
     },
     backend: init.backend as 'auto',
+    ...(init.latencyTable ? { latencyTable: init.latencyTable } : {}),
   });
+  // Measured before the strategy exists, so it sees latency costs from its first call.
+  const measured = !init.latencyTable && latencySource(init.spec.space) === 'measure' ? runtime.measureLatencyTable() : undefined;
   const strategy = factory.create({
     space: runtime.space,
     config: factory.parseConfig(init.spec.strategy.config),
@@ -59,7 +62,7 @@ async function main(): Promise<void> {
   const host = new WorkerHost(runtime, strategy);
   await host.restore();
   port!.on('message', (m: HostMessage) => host.onMessage(m));
-  post({ kind: 'ready', snapshot: host.snapshot() });
+  post({ kind: 'ready', snapshot: host.snapshot(), ...(measured ? { measuredLatencyTable: measured } : {}) });
 }
 
 class WorkerHost {

@@ -24,6 +24,8 @@ export interface WorkerInit {
   checkpointDir: string;
   /** Every stored metric; the worker replays those newer than its checkpoint into the strategy. */
   metrics: { sequence: number; arch: Arch; values: Record<string, number> }[];
+  /** The experiment's stored latency table, if one was measured; absent with `measureLatency`: measure it. */
+  latencyTable?: Record<string, number>;
   /** Absolute URL of the worker's TypeScript entry (read by the bootstrap). */
   entry: string;
 }
@@ -92,7 +94,7 @@ export type HostMessage =
 
 /** Worker -> RPC thread. */
 export type WorkerMessage =
-  | { kind: 'ready'; snapshot: WorkerSnapshot }
+  | { kind: 'ready'; snapshot: WorkerSnapshot; measuredLatencyTable?: Record<string, number> }
   | { kind: 'init-failed'; error: SerializedError }
   | { kind: 'result'; id: number; ok: true; value: unknown }
   | { kind: 'result'; id: number; ok: false; error: SerializedError }

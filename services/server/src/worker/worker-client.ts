@@ -18,6 +18,8 @@ export interface WorkerEvents {
   onSnapshot(snapshot: WorkerSnapshot): void;
   /** A checkpoint was written. */
   onCheckpoint(snapshot: WorkerSnapshot): void;
+  /** The worker measured the experiment's latency table (before its first snapshot). */
+  onLatencyTable?(table: Record<string, number>): void;
   /** The worker died outside of a shutdown. */
   onFailure(error: Error): void;
 }
@@ -49,6 +51,7 @@ export class WorkerClient {
         switch (m.kind) {
           case 'ready':
             ready = true;
+            if (m.measuredLatencyTable) this.events.onLatencyTable?.(m.measuredLatencyTable);
             this.events.onSnapshot(m.snapshot);
             resolve(m.snapshot);
             return;
