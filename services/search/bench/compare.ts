@@ -24,7 +24,7 @@ import type { TrainAloneResult } from '../src/train-alone.ts';
 
 const USAGE = `Usage: npm run bench:search -- [flags]
   --quick                 a few steps on small subsets (checks the pipeline; minutes)
-  --steps N               training steps of every run (default 150, about 30 min on 2 cores; quick 12)
+  --steps N               training steps of every run (default 60: about 30 min on 2 shared cores; quick 12)
   --batch-size N          (default 64; quick 16)
   --strategies a,b        searching strategies (default pss,cafenet,dna)
   --baselines a,b         weight-sharing baselines (default uniform,sandwich)
@@ -59,7 +59,7 @@ if (v.help) {
   process.exit(0);
 }
 const quick = v.quick ?? false;
-const steps = Number(v.steps ?? (quick ? 12 : 150));
+const steps = Number(v.steps ?? (quick ? 12 : 60));
 const batchSize = Number(v['batch-size'] ?? (quick ? 16 : 64));
 const maxTrain = Number(v['max-train'] ?? (quick ? 512 : 0));
 const maxTest = Number(v['max-test'] ?? (quick ? 128 : 2000));
@@ -355,6 +355,13 @@ async function writeDoc(
     md.push(`![PSS pool scores](${rel('pss-pool-scores.svg')})`, '');
   }
 
+  md.push('## Reproduce', '');
+  md.push('- This page: `npm run bench:search` (`-- --quick` checks the pipeline in a few minutes; `-- --help` lists the knobs).');
+  md.push(
+    '- One search with its own report: `supernetd search --strategy pss --out runs/pss` (until the main CLI dispatches `search`: ' +
+      '`node --import tsx services/search/src/cli.ts --strategy pss --out runs/pss`); Ctrl-C stops cleanly and `--resume` continues.',
+  );
+  md.push('- A combined report with the Pareto front across runs: `supernetd search report --runs runs/bench/pss,runs/bench/cafenet,runs/bench/uniform --out runs/compare`.', '');
   md.push('## Notes', '');
   md.push(
     '- DNA trains its student block by block against the teacher\'s features; its exported subnets are meant to be retrained (algorithms.md 6.7), so for DNA the "trained alone" column is the result and "inherited" only shows what the distilled blocks give without retraining.',
