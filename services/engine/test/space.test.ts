@@ -198,9 +198,44 @@ test('latency table entries are summed into cost().latency', () => {
   const plain = resolveSpace({ preset: 'custom', overrides: { definition: def } });
   const shapes = plain.layerShapes(plain.maxArch());
   const table: Record<string, number> = {};
+  for (const key of plain.latencyShapes().keys()) table[key] = 0;
   for (const sh of shapes) table[latencyKey(sh)] = 1;
   const s = resolveSpace({ preset: 'custom', overrides: { definition: def } }, { latencyTable: table });
   assert.equal(s.cost(s.maxArch()).latency, shapes.length);
   // only the classifier has the same shape in the min net
   assert.equal(s.cost(s.minArch()).latency, 1);
+  // the same table given as an override
+  const given = resolveSpace({ preset: 'custom', overrides: { definition: def, latencyTable: table } });
+  assert.ok(given.hasLatencyTable && !plain.hasLatencyTable);
+  assert.equal(given.cost(given.maxArch()).latency, shapes.length);
+});
+
+test('latencyShapes covers every layer shape of every arch; incomplete or foreign tables are refused by key', () => {
+  const def = tiny() as unknown as Record<string, unknown>;
+  const space = resolveSpace({ preset: 'custom', overrides: { definition: def } });
+  const shapes = space.latencyShapes();
+  const widths = space.widthChoices;
+  for (const resolution of space.resolutions) {
+    for (const w of widths[0]!.candidates) {
+      const arch = space.maxArch();
+      arch.resolution = resolution;
+      arch.width[widths[0]!.id] = w;
+      for (const sh of space.layerShapes(arch)) assert.ok(shapes.has(latencyKey(sh)), latencyKey(sh));
+    }
+  }
+  const table = Object.fromEntries([...shapes.keys()].map((k) => [k, 0.5]));
+  const refuse = (t: unknown, re: RegExp) =>
+    assert.throws(
+      () => resolveSpace({ preset: 'custom', overrides: { definition: def, latencyTable: t } }),
+      (e: unknown) => e instanceof InvalidArgumentError && e.reason === 'INVALID_SEARCH_SPACE' && re.test(e.message),
+    );
+  refuse({ ...table, 'conv:99:1:1:0:3:1': 1 }, /key 'conv:99:1:1:0:3:1' is not a layer shape/);
+  const [first] = shapes.keys();
+  const missing = { ...table };
+  delete missing[first!];
+  refuse(missing, /misses key/);
+  refuse({ ...table, [first!]: 'fast' }, /is not a finite number/);
+  refuse([1, 2], /must be an object/);
+  assert.throws(() => resolveSpace({ preset: 'custom', overrides: { definition: def, latencyTable: table, measureLatency: true } }), /exclude each other/);
+  assert.throws(() => resolveSpace({ preset: 'custom', overrides: { definition: def, measureLatency: 'yes' } }), /measureLatency must be true or false/);
 });
