@@ -1,26 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createEngineRuntime, resolveSpace } from '@supernetd/engine';
+import { resolveSpace } from '@supernetd/engine';
 import { Rng } from '@supernetd/sdk';
 import { describeStrategyConformance } from '@supernetd/sdk/testing';
+import { smallTrainingRuntime } from '@supernetd/server/testing';
 import { GreedyStrategy, parseGreedyConfig, strategy } from '../src/index.ts';
 
 describeStrategyConformance({
   factory: strategy,
   config: {},
   space: { preset: 'mbv1-small' },
-  makeRuntime: (space) =>
-    createEngineRuntime({
-      space,
-      training: {
-        dataset: { name: 'fashion-mnist', maxTrainExamples: 128, maxTestExamples: 32 },
-        batchSize: 16,
-        totalSteps: 12,
-        optimizer: { kind: 'sgd', learningRate: 0.05, momentum: 0.9 },
-        labelSmoothing: 0,
-        seed: 1,
-      },
-    }),
+  makeRuntime: (space) => smallTrainingRuntime(space, { maxTrainExamples: 128, maxTestExamples: 32 }),
   badConfigs: [{ config: { labelSmoothing: 2 }, key: 'labelSmoothing' }],
   steps: 2,
 });

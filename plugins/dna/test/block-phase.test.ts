@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createEngineRuntime } from '@supernetd/engine';
 import type { EngineRuntime } from '@supernetd/engine';
 import type { StepContext, StepLog, SupernetEngine } from '@supernetd/sdk';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
+import { smallTrainingRuntime } from '@supernetd/server/testing';
 import { DnaStrategy, encodings, parseDnaConfig } from '../src/index.ts';
 
-const makeRuntime = () =>
-  createEngineRuntime({
-    space: { preset: 'dna-small' },
-    training: {
-      dataset: { name: 'fashion-mnist', maxTrainExamples: 128, maxTestExamples: 32 },
-      batchSize: 16,
-      totalSteps: 8,
-      optimizer: { kind: 'sgd', learningRate: 0.05, momentum: 0.9 },
-      labelSmoothing: 0,
-      seed: 3,
-    },
-  });
+const makeRuntime = () => smallTrainingRuntime({ preset: 'dna-small' }, { maxTrainExamples: 128, maxTestExamples: 32, totalSteps: 8, seed: 3 });
 
 /** Values of every network variable (not optimiser slots), by registered name. */
 function snapshot(engine: SupernetEngine): Map<string, Float32Array> {

@@ -1,5 +1,5 @@
-import { createEngineRuntime } from '@supernetd/engine';
 import { describeStrategyConformance } from '@supernetd/sdk/testing';
+import { smallTrainingRuntime } from '@supernetd/server/testing';
 import { strategy } from '../src/index.ts';
 
 describeStrategyConformance({
@@ -7,18 +7,7 @@ describeStrategyConformance({
   // Steps 0..3 stay in block 0, so the tensor count after the warm-up step is stable.
   config: { teacherSteps: 0, stepsPerBlock: 4, ratingBatches: 1 },
   space: { preset: 'dna-small' },
-  makeRuntime: (space) =>
-    createEngineRuntime({
-      space,
-      training: {
-        dataset: { name: 'fashion-mnist', maxTrainExamples: 256, maxTestExamples: 64 },
-        batchSize: 16,
-        totalSteps: 12,
-        optimizer: { kind: 'sgd', learningRate: 0.05, momentum: 0.9 },
-        labelSmoothing: 0,
-        seed: 1,
-      },
-    }),
+  makeRuntime: (space) => smallTrainingRuntime(space),
   badConfigs: [
     { config: { teacherModel: 'teacher/model.json' }, key: 'teacherTaps' },
     { config: { lrDecay: 2 }, key: 'lrDecay' },

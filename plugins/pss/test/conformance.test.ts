@@ -1,5 +1,5 @@
-import { createEngineRuntime } from '@supernetd/engine';
 import { describeStrategyConformance } from '@supernetd/sdk/testing';
+import { smallTrainingRuntime } from '@supernetd/server/testing';
 import { strategy } from '../src/index.ts';
 
 describeStrategyConformance({
@@ -14,18 +14,7 @@ describeStrategyConformance({
     epochValidationBatches: 1,
   },
   space: { preset: 'mbv2-small' },
-  makeRuntime: (space) =>
-    createEngineRuntime({
-      space,
-      training: {
-        dataset: { name: 'fashion-mnist', maxTrainExamples: 256, maxTestExamples: 64 },
-        batchSize: 16,
-        totalSteps: 12,
-        optimizer: { kind: 'sgd', learningRate: 0.05, momentum: 0.9 },
-        labelSmoothing: 0,
-        seed: 1,
-      },
-    }),
+  makeRuntime: (space) => smallTrainingRuntime(space),
   badConfigs: [
     { config: { poolSize: 0 }, key: 'poolSize' },
     { config: { costKinds: ['flops', 'flops'] }, key: 'costKinds' },

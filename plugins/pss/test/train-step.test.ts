@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createEngineRuntime } from '@supernetd/engine';
 import type { EngineRuntime } from '@supernetd/engine';
 import { Rng, archKey, fits } from '@supernetd/sdk';
 import type { StepLog } from '@supernetd/sdk';
+import { smallTrainingRuntime } from '@supernetd/server/testing';
 import { PssStrategy, parsePssConfig } from '../src/index.ts';
 
 type PssState = ReturnType<PssStrategy['state']>;
@@ -16,17 +16,7 @@ describe('PSS training step and search on a real mbv2-small runtime', () => {
   const tensors: number[] = [];
 
   before(async () => {
-    rt = await createEngineRuntime({
-      space: { preset: 'mbv2-small' },
-      training: {
-        dataset: { name: 'fashion-mnist', maxTrainExamples: 128, maxTestExamples: 32 },
-        batchSize: 16,
-        totalSteps: 6,
-        optimizer: { kind: 'sgd', learningRate: 0.05, momentum: 0.9 },
-        labelSmoothing: 0,
-        seed: 4,
-      },
-    });
+    rt = await smallTrainingRuntime({ preset: 'mbv2-small' }, { maxTrainExamples: 128, maxTestExamples: 32, totalSteps: 6, seed: 4 });
     const cfg = parsePssConfig({ genMapSize: 2000, poolSize: 2, recalibrationBatches: 2, validationBatches: 1, epochValidationBatches: 1, validTopK: 2 });
     s = new PssStrategy(rt.space, cfg, 8, 6);
     for (let step = 0; step < 3; step++) {

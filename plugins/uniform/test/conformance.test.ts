@@ -1,23 +1,12 @@
-import { createEngineRuntime } from '@supernetd/engine';
 import { describeStrategyConformance } from '@supernetd/sdk/testing';
+import { smallTrainingRuntime } from '@supernetd/server/testing';
 import { strategy } from '../src/index.ts';
 
 describeStrategyConformance({
   factory: strategy,
   config: { sampleTries: 50 },
   space: { preset: 'mbv2-small' },
-  makeRuntime: (space) =>
-    createEngineRuntime({
-      space,
-      training: {
-        dataset: { name: 'fashion-mnist', maxTrainExamples: 256, maxTestExamples: 64 },
-        batchSize: 16,
-        totalSteps: 12,
-        optimizer: { kind: 'sgd', learningRate: 0.05, momentum: 0.9 },
-        labelSmoothing: 0,
-        seed: 1,
-      },
-    }),
+  makeRuntime: (space) => smallTrainingRuntime(space),
   badConfigs: [
     { config: { sampleTries: 0 }, key: 'sampleTries' },
     { config: { labelSmoothing: 'a' }, key: 'labelSmoothing' },
