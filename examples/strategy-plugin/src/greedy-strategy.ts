@@ -1,4 +1,4 @@
-import { ConfigReader, LossParts, Rng, costOf, fits, randomArch, sampleFitting, unsatisfiable } from '@supernetd/sdk';
+import { ConfigReader, Rng, costOf, fits, randomArch, sampleFitting, singlePathCeStep, unsatisfiable } from '@supernetd/sdk';
 import type {
   Arch,
   Batch,
@@ -41,16 +41,7 @@ export class GreedyStrategy implements SearchStrategy {
   }
 
   trainStep(engine: SupernetEngine, batch: Batch, _ctx: StepContext): StepLog {
-    const arch = randomArch(this.space, this.rng);
-    const parts = new LossParts(engine.tf);
-    try {
-      const { loss } = engine.step(() =>
-        parts.add('ce', engine.ce(engine.supernet.forward(arch, batch.x, { training: true }), batch.y, this.cfg.labelSmoothing)),
-      );
-      return { losses: { ...parts.read(), total: loss }, archs: [arch] };
-    } finally {
-      parts.dispose();
-    }
+    return singlePathCeStep(engine, batch, randomArch(this.space, this.rng), this.cfg.labelSmoothing);
   }
 
   /** The largest subnet (by the greedy walk) that fits `c`. Plain JavaScript. */

@@ -10,3 +10,4 @@ export * from './sampling.ts';
 export * from './scoring.ts';
 export * from './loss-parts.ts';
 export * from './reported-deploy-strategy.ts';
+export * from './single-path-step.ts';

@@ -1,4 +1,4 @@
-import { ConfigReader, LossParts, ReportedDeployStrategy, randomArch, readReportedDeployConfig } from '@supernetd/sdk';
+import { ConfigReader, ReportedDeployStrategy, randomArch, readReportedDeployConfig, singlePathCeStep } from '@supernetd/sdk';
 import type {
   Batch,
   ReportedDeployConfig,
@@ -32,16 +32,7 @@ export class UniformStrategy extends ReportedDeployStrategy {
   }
 
   override trainStep(engine: SupernetEngine, batch: Batch, _ctx: StepContext): StepLog {
-    const arch = randomArch(this.space, this.rng);
-    const parts = new LossParts(engine.tf);
-    try {
-      const { loss } = engine.step(() =>
-        parts.add('ce', engine.ce(engine.supernet.forward(arch, batch.x, { training: true }), batch.y, this.cfg.labelSmoothing)),
-      );
-      return { losses: { ...parts.read(), total: loss }, archs: [arch] };
-    } finally {
-      parts.dispose();
-    }
+    return singlePathCeStep(engine, batch, randomArch(this.space, this.rng), this.cfg.labelSmoothing);
   }
 }
 
