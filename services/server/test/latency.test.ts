@@ -6,8 +6,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { ConstraintKind, SamplePurpose } from '@supernetd/api';
-import type { Subnet } from '@supernetd/api';
+import { create } from '@bufbuild/protobuf';
+import { ConstraintKind, ExportSubnetRequestSchema, SamplePurpose } from '@supernetd/api';
+import type { ExportSubnetResponse, Subnet } from '@supernetd/api';
 import { latencyKey, layerCost, resolveSpace } from '@supernetd/engine/space';
 import type { Arch } from '@supernetd/sdk';
 import { startServer } from '../src/index.ts';
@@ -54,6 +55,21 @@ function archOf(s: Subnet): Arch {
 }
 
 const latencyOf = (s: Subnet) => s.cost?.latencyMs ?? Number.NaN;
+
+type ExportTarget = { case: 'subnetId'; value: string } | { case: 'constraint'; value: { kind: ConstraintKind; target: number } };
+
+/** ExportSubnet's header subnet: its cost is computed by the worker's own space. */
+function exportedSubnet(experimentId: string, target: ExportTarget): Promise<Subnet> {
+  return new Promise((resolve, reject) => {
+    let header: Subnet | undefined;
+    const s = client!.exportSubnet(create(ExportSubnetRequestSchema, { experimentId, target, skipBnRecalibration: true } as never));
+    s.on('data', (m: ExportSubnetResponse) => {
+      if (m.payload.case === 'header') header = m.payload.value.subnet;
+    });
+    s.on('error', reject);
+    s.on('end', () => (header ? resolve(header) : reject(new Error('no export header'))));
+  });
+}
 
 const data = tempDir();
 let server: RunningServer | undefined;
@@ -104,6 +120,9 @@ test('measureLatency: a measured table prices subnets, bounds LATENCY constraint
     const r = await unary(client!, 'evaluate', { experimentId: 'measured', target: { case: 'subnetId', value: id }, maxExamples: 16 });
     assert.equal(latencyOf(r.subnet!), ms, `subnet ${id} costs the same after the restart`);
   }
+  // the worker prices with the reloaded table too (a re-measured one would differ)
+  const [someId, someMs] = [...before][0]!;
+  assert.equal(latencyOf(await exportedSubnet('measured', { case: 'subnetId', value: someId })), someMs);
   const again = await unary(client!, 'sampleSubnet', {
     experimentId: 'measured',
     constraint: { kind: ConstraintKind.LATENCY, target },
@@ -182,6 +201,11 @@ test('without a table, LATENCY constraints and latency pools are FAILED_PRECONDI
     grpc.status.FAILED_PRECONDITION,
     'UNSUPPORTED',
     /latencyTable/,
+  );
+  await assertStatus(
+    exportedSubnet('no-table', { case: 'constraint', value: latency }),
+    grpc.status.FAILED_PRECONDITION,
+    'UNSUPPORTED',
   );
   await assertStatus(
     unary(client!, 'createExperiment', { experimentId: 'pss-no-table', spec: spec({}, 'pss', { costKinds: ['flops', 'latency'] }) }),
