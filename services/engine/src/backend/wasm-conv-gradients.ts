@@ -499,38 +499,20 @@ function depthwiseBackpropInputLoops(
   filter: tf.TensorInfo,
   info: backend_util.Conv2DInfo,
 ): tf.TensorInfo {
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: ho, outWidth: wo, outChannels: oc } = info;
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outChannels: oc } = info;
   const m = oc / c;
-  const pt = info.padInfo.top;
-  const pl = info.padInfo.left;
   const out = heap.output([n, h, w, c]);
   const dx = heap.f32(out);
   const dyv = heap.f32(dy);
   const fv = heap.f32(filter);
   dx.fill(0);
-  for (let b = 0; b < n; b++) {
-    for (let oh = 0; oh < ho; oh++) {
-      for (let ow = 0; ow < wo; ow++) {
-        const dyOff = ((b * ho + oh) * wo + ow) * oc;
-        for (let i = 0; i < kh; i++) {
-          const xi = oh * sh - pt + i * dh;
-          if (xi < 0 || xi >= h) continue;
-          for (let j = 0; j < kw; j++) {
-            const xj = ow * sw - pl + j * dw;
-            if (xj < 0 || xj >= w) continue;
-            const xOff = ((b * h + xi) * w + xj) * c;
-            const fOff = (i * kw + j) * oc;
-            for (let ch = 0; ch < c; ch++) {
-              let acc = 0;
-              for (let q = 0; q < m; q++) acc += dyv[dyOff + ch * m + q]! * fv[fOff + ch * m + q]!;
-              dx[xOff + ch] += acc;
-            }
-          }
-        }
-      }
+  forEachDepthwiseTap(info, (xOff, dyOff, fOff) => {
+    for (let ch = 0; ch < c; ch++) {
+      let acc = 0;
+      for (let q = 0; q < m; q++) acc += dyv[dyOff + ch * m + q]! * fv[fOff + ch * m + q]!;
+      dx[xOff + ch] += acc;
     }
-  }
+  });
   return out;
 }
 
@@ -541,16 +523,32 @@ function depthwiseBackpropFilterLoops(
   info: backend_util.Conv2DInfo,
   filterShape: number[],
 ): tf.TensorInfo {
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: ho, outWidth: wo, outChannels: oc } = info;
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const { inChannels: c, outChannels: oc } = info;
   const m = oc / c;
-  const pt = info.padInfo.top;
-  const pl = info.padInfo.left;
   const out = heap.output(filterShape);
   const dwv = heap.f32(out);
   const xv = heap.f32(x);
   const dyv = heap.f32(dy);
   dwv.fill(0);
+  forEachDepthwiseTap(info, (xOff, dyOff, fOff) => {
+    for (let ch = 0; ch < c; ch++) {
+      const xval = xv[xOff + ch]!;
+      for (let q = 0; q < m; q++) dwv[fOff + ch * m + q] += xval * dyv[dyOff + ch * m + q]!;
+    }
+  });
+  return out;
+}
+
+/**
+ * The plain-loop depthwise walk: for every example, output pixel and filter tap whose input pixel
+ * lies inside x, calls `visit` with the element offsets of that x pixel (`inChannels` per pixel),
+ * of the dy pixel and of the tap's filter row (`outChannels` each).
+ */
+function forEachDepthwiseTap(info: backend_util.Conv2DInfo, visit: (xOff: number, dyOff: number, fOff: number) => void): void {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: ho, outWidth: wo, outChannels: oc } = info;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const pt = info.padInfo.top;
+  const pl = info.padInfo.left;
   for (let b = 0; b < n; b++) {
     for (let oh = 0; oh < ho; oh++) {
       for (let ow = 0; ow < wo; ow++) {
@@ -563,14 +561,10 @@ function depthwiseBackpropFilterLoops(
             if (xj < 0 || xj >= w) continue;
             const xOff = ((b * h + xi) * w + xj) * c;
             const fOff = (i * kw + j) * oc;
-            for (let ch = 0; ch < c; ch++) {
-              const xval = xv[xOff + ch]!;
-              for (let q = 0; q < m; q++) dwv[fOff + ch * m + q] += xval * dyv[dyOff + ch * m + q]!;
-            }
+            visit(xOff, dyOff, fOff);
           }
         }
       }
     }
   }
-  return out;
 }
