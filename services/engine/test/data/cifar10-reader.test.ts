@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { InvalidArgumentError } from '@supernetd/sdk';
 import { readCifar10 } from '../../src/data/cifar10-reader.ts';
 import { loadDataset } from '../../src/data/index.ts';
-import { cifarRecord, withTempDir } from './fixtures.ts';
+import { cifarRecord, rejectsDataset, withTempDir } from './fixtures.ts';
 
 const BATCHES = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin'];
 
@@ -20,15 +19,6 @@ async function writeCifar(dir: string, perBatch = 2, testCount = 3): Promise<voi
     await writeFile(join(dir, name), Buffer.concat(Array.from({ length: perBatch }, () => record(k++))));
   }
   await writeFile(join(dir, 'test_batch.bin'), Buffer.concat(Array.from({ length: testCount }, (_, i) => record(100 + i))));
-}
-
-function rejectsDataset(p: Promise<unknown>, pattern: RegExp): Promise<void> {
-  return assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof InvalidArgumentError);
-    assert.equal(err.reason, 'INVALID_DATASET');
-    assert.match(err.message, pattern);
-    return true;
-  });
 }
 
 describe('CIFAR-10 binary reader', () => {

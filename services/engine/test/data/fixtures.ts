@@ -1,8 +1,11 @@
-// Writers for small dataset files in the on-disk formats the readers accept.
+// Writers for small dataset files in the on-disk formats the readers accept, and the check of
+// how the readers refuse bad ones.
+import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { InvalidArgumentError } from '@supernetd/sdk';
 
 export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'supernetd-data-test-'));
@@ -78,4 +81,14 @@ export function npyBytes(descr: NpyDescr, shape: number[], values: ArrayLike<num
   else if (code === 'i8') data = Buffer.from(BigInt64Array.from(Array.from(values, (v) => BigInt(v))).buffer);
   else data = Buffer.alloc(values.length * Number(code.slice(1)));
   return Buffer.concat([head, Buffer.from(header, version === 3 ? 'utf8' : 'latin1'), data]);
+}
+
+/** Asserts that `p` rejects with InvalidArgumentError(INVALID_DATASET) whose message matches `pattern`. */
+export function rejectsDataset(p: Promise<unknown>, pattern: RegExp): Promise<void> {
+  return assert.rejects(p, (err: unknown) => {
+    assert.ok(err instanceof InvalidArgumentError, `expected InvalidArgumentError, got ${String(err)}`);
+    assert.equal(err.reason, 'INVALID_DATASET');
+    assert.match(err.message, pattern);
+    return true;
+  });
 }

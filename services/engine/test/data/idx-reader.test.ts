@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { InvalidArgumentError } from '@supernetd/sdk';
 import { loadDataset } from '../../src/data/index.ts';
 import { readIdx } from '../../src/data/idx-reader.ts';
-import { gz, idxBytes, makeImages, withTempDir } from './fixtures.ts';
+import { gz, idxBytes, makeImages, rejectsDataset, withTempDir } from './fixtures.ts';
 
 const H = 5;
 const W = 4;
@@ -20,15 +19,6 @@ async function writeIdx(dir: string, opts: { gzip?: boolean; nTrain?: number; nT
   for (const [name, data] of Object.entries(files)) {
     await writeFile(join(dir, opts.gzip ? `${name}.gz` : name), opts.gzip ? gz(data) : data);
   }
-}
-
-function rejectsDataset(p: Promise<unknown>, pattern: RegExp): Promise<void> {
-  return assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof InvalidArgumentError, `expected InvalidArgumentError, got ${String(err)}`);
-    assert.equal(err.reason, 'INVALID_DATASET');
-    assert.match(err.message, pattern);
-    return true;
-  });
 }
 
 describe('IDX reader', () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { InvalidArgumentError } from '@supernetd/sdk';
 import { loadDataset, subset, type ArrayDataset } from '../../src/data/index.ts';
-import { npyBytes, withTempDir } from './fixtures.ts';
+import { npyBytes, rejectsDataset, withTempDir } from './fixtures.ts';
 
 /** NPY dataset: `perClass` examples of each of `classes` classes, image k has every pixel = k (as u1). */
 async function writeBalanced(dir: string, classes: number, perClass: number[], testPerClass = 2, shape: [number, number] = [2, 2]): Promise<void> {
@@ -25,15 +25,6 @@ function classCounts(ds: ArrayDataset, start = 0, count = ds.count): number[] {
   const out = Array<number>(ds.numClasses).fill(0);
   for (let i = start; i < start + count; i++) (out[ds.labels[i] as number] as number)++;
   return out;
-}
-
-function rejectsDataset(p: Promise<unknown>, pattern: RegExp): Promise<void> {
-  return assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof InvalidArgumentError, String(err));
-    assert.equal(err.reason, 'INVALID_DATASET');
-    assert.match(err.message, pattern);
-    return true;
-  });
 }
 
 describe('loadDataset', () => {

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { InvalidArgumentError } from '@supernetd/sdk';
 import { loadDataset } from '../../src/data/index.ts';
 import { parseNpy, readNpy } from '../../src/data/npy-reader.ts';
-import { npyBytes, withTempDir } from './fixtures.ts';
+import { npyBytes, rejectsDataset, withTempDir } from './fixtures.ts';
 
 const N_TRAIN = 8;
 const N_TEST = 4;
@@ -29,15 +29,6 @@ async function writeNpy(
     const labels = Array.from({ length: n }, (_, i) => i % 4);
     await writeFile(join(dir, `y_${split}.npy`), npyBytes(yDescr, opts.yColumn ? [n, 1] : [n], labels, { version: opts.version ?? 1 }));
   }
-}
-
-function rejectsDataset(p: Promise<unknown>, pattern: RegExp): Promise<void> {
-  return assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof InvalidArgumentError, String(err));
-    assert.equal(err.reason, 'INVALID_DATASET');
-    assert.match(err.message, pattern);
-    return true;
-  });
 }
 
 describe('NPY reader', () => {
