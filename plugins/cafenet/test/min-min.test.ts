@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createEngineRuntime } from '@supernetd/engine';
 import type { EngineRuntime } from '@supernetd/engine';
 import type { StepLog, SupernetEngine } from '@supernetd/sdk';
+import { smallTrainingRuntime } from '@supernetd/server/testing';
 import { CafeNetStrategy, parseCafeNetConfig, toArch } from '../src/index.ts';
 import type { Placement } from '../src/index.ts';
 
@@ -23,17 +23,10 @@ describe('CafeNet min-min on a real mbv2-small runtime', () => {
 
   before(async () => {
     // Plain SGD without momentum or weight decay: a channel without gradient keeps its exact value.
-    rt = await createEngineRuntime({
-      space: { preset: 'mbv2-small' },
-      training: {
-        dataset: { name: 'fashion-mnist', maxTrainExamples: 64, maxTestExamples: 16 },
-        batchSize: 16,
-        totalSteps: 4,
-        optimizer: { kind: 'sgd', learningRate: 0.5, momentum: 0, weightDecay: 0 },
-        labelSmoothing: 0,
-        seed: 2,
-      },
-    });
+    rt = await smallTrainingRuntime(
+      { preset: 'mbv2-small' },
+      { maxTrainExamples: 64, maxTestExamples: 16, totalSteps: 4, seed: 2, optimizer: { kind: 'sgd', learningRate: 0.5, momentum: 0, weightDecay: 0 } },
+    );
     s = new CafeNetStrategy(rt.space, parseCafeNetConfig({ useSandwich: false, placements: 4, resolutions: 'max' }), 11);
     const names = rt.space.layers.filter((l) => l.widthChoice && l.kind === 'mbconv').map((l) => `supernet/${l.id}/project/bn/gamma`);
     const before = new Map(names.map((n) => [n, read(rt.engine, n)]));

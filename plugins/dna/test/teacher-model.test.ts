@@ -5,8 +5,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type * as tfc from '@tensorflow/tfjs-core';
-import { createEngineRuntime } from '@supernetd/engine';
 import type { EngineRuntime } from '@supernetd/engine';
+import { smallTrainingRuntime } from '@supernetd/server/testing';
 import { DnaStrategy, encodings, parseDnaConfig } from '../src/index.ts';
 
 describe('DNA with a pre-trained TF.js LayersModel teacher', () => {
@@ -16,17 +16,10 @@ describe('DNA with a pre-trained TF.js LayersModel teacher', () => {
   const taps = ['tap0', 'tap1', 'tap2', 'tap3'];
 
   before(async () => {
-    rt = await createEngineRuntime({
-      space: { preset: 'dna-small' },
-      training: {
-        dataset: { name: 'fashion-mnist', maxTrainExamples: 64, maxTestExamples: 32 },
-        batchSize: 16,
-        totalSteps: 4,
-        optimizer: { kind: 'sgd', learningRate: 0.05 },
-        labelSmoothing: 0,
-        seed: 1,
-      },
-    });
+    rt = await smallTrainingRuntime(
+      { preset: 'dna-small' },
+      { maxTrainExamples: 64, maxTestExamples: 32, totalSteps: 4, optimizer: { kind: 'sgd', learningRate: 0.05 } },
+    );
     // A small stand-in for a trained teacher: named layers at dna-small's block boundaries
     // (14x14x24, 7x7x40, 4x4x80, 4x4x128 for 28x28 inputs), saved as model.json + weights.bin.
     const input = tfl.input({ shape: [28, 28, 1] });
