@@ -25,6 +25,9 @@ import { outerRows, type MacFn, type SimdRoutines } from './wasm-simd.ts';
  * loops.
  */
 
+/** What the kernel registry hands each kernel below. */
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap };
+
 type ConvAttrs = {
   strides: [number, number] | number;
   pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
@@ -75,11 +78,7 @@ function conv2dGradientSetup(
 }
 
 /** DepthwiseConv2dNativeBackpropInput: inputs {dy, filter}, attrs {inputShape, strides, pad, dilations}. */
-export function depthwiseConv2dBackpropInput(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: tf.KernelBackend;
-  attrs: tf.NamedAttrMap;
-}): tf.TensorInfo {
+export function depthwiseConv2dBackpropInput(args: KernelArgs): tf.TensorInfo {
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
   const attrs = args.attrs as unknown as ConvAttrs & { inputShape: number[] };
   const heap = new WasmHeap(args.backend as BackendWasm);
@@ -136,11 +135,7 @@ export function depthwiseConv2dBackpropInput(args: {
 }
 
 /** DepthwiseConv2dNativeBackpropFilter: inputs {x, dy}, attrs {filterShape, strides, pad, dilations}. */
-export function depthwiseConv2dBackpropFilter(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: tf.KernelBackend;
-  attrs: tf.NamedAttrMap;
-}): tf.TensorInfo {
+export function depthwiseConv2dBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const attrs = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
   const heap = new WasmHeap(args.backend as BackendWasm);
@@ -217,11 +212,7 @@ export function depthwiseConv2dBackpropFilter(args: {
 }
 
 /** Conv2DBackpropFilter: inputs {x, dy}, attrs {filterShape, strides, pad, dataFormat, dimRoundingMode}. */
-export function conv2dBackpropFilter(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: tf.KernelBackend;
-  attrs: tf.NamedAttrMap;
-}): tf.TensorInfo {
+export function conv2dBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const attrs = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
   const { heap, info } = conv2dGradientSetup('Conv2DBackpropFilter', args.backend, x.shape, attrs.filterShape, attrs);
@@ -319,11 +310,7 @@ function conv2dBackpropFilterSimd(
  * forward convolution; here it is one XNNPACK convolution of the zero-dilated, padded dy with the
  * flipped filter whose channel axes are swapped.
  */
-export function conv2dBackpropInput(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: tf.KernelBackend;
-  attrs: tf.NamedAttrMap;
-}): tf.TensorInfo {
+export function conv2dBackpropInput(args: KernelArgs): tf.TensorInfo {
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
   const attrs = args.attrs as unknown as ConvAttrs & { inputShape: number[] };
   const { heap, info } = conv2dGradientSetup('Conv2DBackpropInput', args.backend, attrs.inputShape, filter.shape, attrs);
