@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { GenService } from '@bufbuild/protobuf/codegenv2';
 import { makeGrpcClientConstructor, SupernetService } from '@supernetd/api';
-import type { GrpcClient } from '@supernetd/api';
+import type { GrpcClient, GrpcUnaryInvoker } from '@supernetd/api';
 
 type Methods = typeof SupernetService extends GenService<infer M> ? M : never;
 
@@ -22,18 +22,11 @@ export function connectRpc(address: string, opts: { ownConnection?: boolean } = 
   });
 }
 
-type UnaryInvoker<Req, Res> = (
-  req: Req,
-  metadata: grpc.Metadata,
-  options: Partial<grpc.CallOptions>,
-  callback: grpc.requestCallback<Res>,
-) => grpc.ClientUnaryCall;
-
 /**
  * Calls a unary method (`client.sampleSubnet.bind(client)`) with a deadline and resolves with the
  * response; rejects with the grpc-js ServiceError (code, details, metadata).
  */
-export function unary<Req, Res>(invoke: UnaryInvoker<Req, Res>, req: Req, timeoutMs = 60_000): Promise<Res> {
+export function unary<Req, Res>(invoke: GrpcUnaryInvoker<Req, Res>, req: Req, timeoutMs = 60_000): Promise<Res> {
   return new Promise((resolve, reject) => {
     invoke(req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
       if (err) reject(err);

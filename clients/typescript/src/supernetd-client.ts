@@ -27,6 +27,7 @@ import type {
   ExportHeader,
   ExportSubnetResponse,
   GrpcClient,
+  GrpcUnaryInvoker,
   MetricRecord,
   StrategyInfo,
   Subnet,
@@ -41,12 +42,6 @@ import { SupernetdError } from './supernetd-error.ts';
 type ServiceMethods = typeof SupernetService extends GenService<infer S> ? S : never;
 /** The generated grpc-js client of SupernetService. */
 export type SupernetServiceStub = GrpcClient<ServiceMethods>;
-type UnaryFn<I, O> = (
-  req: I,
-  metadata: grpc.Metadata,
-  options: Partial<grpc.CallOptions>,
-  callback: grpc.requestCallback<O>,
-) => grpc.ClientUnaryCall;
 
 /** Address used when neither the options nor SUPERNETD_ADDR name one. */
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
@@ -135,7 +130,7 @@ export class SupernetdClient {
     }
   }
 
-  private unary<I, O>(fn: UnaryFn<I, O>, req: I, opts?: CallOptions): Promise<O> {
+  private unary<I, O>(fn: GrpcUnaryInvoker<I, O>, req: I, opts?: CallOptions): Promise<O> {
     const deadline = this.deadline(opts);
     return this.retrying(
       deadline,

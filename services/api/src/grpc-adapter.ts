@@ -41,6 +41,17 @@ export type GrpcClientMethodOf<M extends MethodShape> = M['methodKind'] extends 
         ) => grpc.ClientWritableStream<In<M>>
       : (metadata?: grpc.Metadata, options?: Partial<grpc.CallOptions>) => grpc.ClientDuplexStream<In<M>, Out<M>>;
 
+/**
+ * The four-argument form of a unary grpc-js client method, as promise wrappers call it
+ * (`client.sampleSubnet.bind(client)`): request, metadata, call options (deadline), callback.
+ */
+export type GrpcUnaryInvoker<I, O> = (
+  req: I,
+  metadata: grpc.Metadata,
+  options: Partial<grpc.CallOptions>,
+  callback: grpc.requestCallback<O>,
+) => grpc.ClientUnaryCall;
+
 /** A grpc-js client of a protobuf-es service: one method per RPC, by local name (`sampleSubnet`). */
 export type GrpcClient<S extends GenServiceMethods> = grpc.Client & { [K in keyof S]: GrpcClientMethodOf<S[K]> };
 
