@@ -190,8 +190,8 @@ const file_supernetd_v1_error_reason_proto_rawDesc = "" +
 	"\x1eERROR_REASON_EXPERIMENT_FAILED\x10\x12\x12\x1e\n" +
 	"\x1aERROR_REASON_SHUTTING_DOWN\x10\x13\x12\x19\n" +
 	"\x15ERROR_REASON_INTERNAL\x10\x14\x12\x1a\n" +
-	"\x16ERROR_REASON_CANCELLED\x10\x15B\xab\x01\n" +
-	"\x10com.supernetd.v1B\x10ErrorReasonProtoP\x01Z4supernetd.dev/client/go/gen/supernetd/v1;supernetdv1\xa2\x02\x03SXX\xaa\x02\fSupernetd.V1\xca\x02\fSupernetd\\V1\xe2\x02\x18Supernetd\\V1\\GPBMetadata\xea\x02\rSupernetd::V1b\x06proto3"
+	"\x16ERROR_REASON_CANCELLED\x10\x15B\\\n" +
+	"\x10dev.supernetd.v1B\x10ErrorReasonProtoP\x01Z4supernetd.dev/client/go/gen/supernetd/v1;supernetdv1b\x06proto3"
 
 var (
 	file_supernetd_v1_error_reason_proto_rawDescOnce sync.Once

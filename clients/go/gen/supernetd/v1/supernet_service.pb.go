@@ -2161,8 +2161,8 @@ const file_supernetd_v1_supernet_service_proto_rawDesc = "" +
 	"\tTrainStep\x12\x1e.supernetd.v1.TrainStepRequest\x1a\x1f.supernetd.v1.TrainStepResponse\x12B\n" +
 	"\x05Train\x12\x1a.supernetd.v1.TrainRequest\x1a\x1b.supernetd.v1.TrainResponse0\x01\x12I\n" +
 	"\bEvaluate\x12\x1d.supernetd.v1.EvaluateRequest\x1a\x1e.supernetd.v1.EvaluateResponse\x12W\n" +
-	"\fExportSubnet\x12!.supernetd.v1.ExportSubnetRequest\x1a\".supernetd.v1.ExportSubnetResponse0\x01B\xaf\x01\n" +
-	"\x10com.supernetd.v1B\x14SupernetServiceProtoP\x01Z4supernetd.dev/client/go/gen/supernetd/v1;supernetdv1\xa2\x02\x03SXX\xaa\x02\fSupernetd.V1\xca\x02\fSupernetd\\V1\xe2\x02\x18Supernetd\\V1\\GPBMetadata\xea\x02\rSupernetd::V1b\x06proto3"
+	"\fExportSubnet\x12!.supernetd.v1.ExportSubnetRequest\x1a\".supernetd.v1.ExportSubnetResponse0\x01B`\n" +
+	"\x10dev.supernetd.v1B\x14SupernetServiceProtoP\x01Z4supernetd.dev/client/go/gen/supernetd/v1;supernetdv1b\x06proto3"
 
 var (
 	file_supernetd_v1_supernet_service_proto_rawDescOnce sync.Once

@@ -4,6 +4,16 @@ import dev.supernetd.client.Constraints;
 import dev.supernetd.client.ExportedModel;
 import dev.supernetd.client.SupernetdClient;
 import dev.supernetd.client.Tensors;
+import dev.supernetd.v1.Batch;
+import dev.supernetd.v1.EvaluateRequest;
+import dev.supernetd.v1.EvaluateResponse;
+import dev.supernetd.v1.Experiment;
+import dev.supernetd.v1.ExperimentSpec;
+import dev.supernetd.v1.SampleSubnetRequest;
+import dev.supernetd.v1.SearchSpace;
+import dev.supernetd.v1.StrategySpec;
+import dev.supernetd.v1.Subnet;
+import dev.supernetd.v1.TrainStepResponse;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -11,16 +21,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import supernetd.v1.SupernetServiceOuterClass.EvaluateRequest;
-import supernetd.v1.SupernetServiceOuterClass.EvaluateResponse;
-import supernetd.v1.SupernetServiceOuterClass.SampleSubnetRequest;
-import supernetd.v1.SupernetServiceOuterClass.TrainStepResponse;
-import supernetd.v1.Types.Batch;
-import supernetd.v1.Types.Experiment;
-import supernetd.v1.Types.ExperimentSpec;
-import supernetd.v1.Types.SearchSpace;
-import supernetd.v1.Types.StrategySpec;
-import supernetd.v1.Types.Subnet;
 
 /**
  * A whole supernetd search on a synthetic dataset: create an experiment (mbv2-small, uniform),

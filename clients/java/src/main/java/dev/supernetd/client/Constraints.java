@@ -1,7 +1,7 @@
 package dev.supernetd.client;
 
-import supernetd.v1.Types.Constraint;
-import supernetd.v1.Types.ConstraintKind;
+import dev.supernetd.v1.Constraint;
+import dev.supernetd.v1.ConstraintKind;
 
 /** Resource budgets for SampleSubnet, Evaluate and ExportSubnet. */
 public final class Constraints {

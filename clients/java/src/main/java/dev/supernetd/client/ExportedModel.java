@@ -1,5 +1,8 @@
 package dev.supernetd.client;
 
+import dev.supernetd.v1.ExportHeader;
+import dev.supernetd.v1.ExportedFile;
+import dev.supernetd.v1.Subnet;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -7,9 +10,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import supernetd.v1.SupernetServiceOuterClass.ExportHeader;
-import supernetd.v1.SupernetServiceOuterClass.ExportedFile;
-import supernetd.v1.Types.Subnet;
 
 /** An exported subnet: the export header and every file's bytes, checked against their SHA-256. */
 public final class ExportedModel {

@@ -1,9 +1,9 @@
 package dev.supernetd.client;
 
+import dev.supernetd.v1.ErrorReason;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import supernetd.v1.ErrorReasonOuterClass.ErrorReason;
 
 /**
  * A failed supernetd call: the gRPC status code, the server's {@link ErrorReason} (sent in the

@@ -1,12 +1,12 @@
 package dev.supernetd.client;
 
 import com.google.protobuf.ByteString;
+import dev.supernetd.v1.Batch;
+import dev.supernetd.v1.ElementType;
+import dev.supernetd.v1.Tensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
-import supernetd.v1.Types.Batch;
-import supernetd.v1.Types.ElementType;
-import supernetd.v1.Types.Tensor;
 
 /**
  * Conversions between Java arrays and {@link Tensor} messages (row-major, little-endian bytes):

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.supernetd.examples.SearchLoop;
+import dev.supernetd.v1.ErrorReason;
+import dev.supernetd.v1.ExportSubnetRequest;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientCall;
@@ -21,8 +23,6 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import supernetd.v1.ErrorReasonOuterClass.ErrorReason;
-import supernetd.v1.SupernetServiceOuterClass.ExportSubnetRequest;
 
 class SupernetdClientTest {
   private static String serverAddress() {

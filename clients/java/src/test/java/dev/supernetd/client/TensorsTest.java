@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.supernetd.v1.ElementType;
+import dev.supernetd.v1.Tensor;
 import org.junit.jupiter.api.Test;
-import supernetd.v1.Types.ElementType;
-import supernetd.v1.Types.Tensor;
 
 class TensorsTest {
   @Test
