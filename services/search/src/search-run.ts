@@ -211,9 +211,10 @@ export async function runSearch(options: SearchOptions, io: SearchIo, startServe
       if (outcome === 'cancelled') {
         const now = await api.getExperiment(experiment.id).catch(() => experiment);
         await save({ status: 'interrupted' });
+        // The worker finishes its current step after the cancel, so the step may still move on.
         bar.log(
-          `interrupted at step ${now.step}/${targetStep} (checkpoint at step ${now.checkpointStep}); ` +
-            `continue with: supernetd search --out ${dir.root} --resume`,
+          `interrupted at step ${now.step}/${targetStep}; the server checkpoints where training stopped. ` +
+            `Continue with: supernetd search --out ${dir.root} --resume`,
         );
         return EXIT_INTERRUPTED;
       }
