@@ -24,6 +24,7 @@ Options (environment variable in brackets):
   --max-tensor-elements <n>     largest inline tensor [SUPERNETD_MAX_TENSOR_ELEMENTS] (default ${DEFAULT_CONFIG.maxTensorElements})
   --max-concurrent-training <n> Train/TrainStep calls per experiment [SUPERNETD_MAX_CONCURRENT_TRAINING] (default 1)
   --eager-resume                start every stored experiment's worker at startup [SUPERNETD_EAGER_RESUME=1]
+  --worker-idle-seconds <n>     stop a worker idle this long, resumed on next use; 0 = never [SUPERNETD_WORKER_IDLE_SECONDS] (default ${DEFAULT_CONFIG.workerIdleSeconds})
   --log-level <level>           fatal|error|warn|info|debug|trace|silent [SUPERNETD_LOG_LEVEL] (default info)
   --config <file.json>          JSON file with the same settings in camelCase [SUPERNETD_CONFIG]
   -h, --help                    this text
@@ -43,6 +44,7 @@ const OPTIONS = {
   'max-tensor-elements': { type: 'string' },
   'max-concurrent-training': { type: 'string' },
   'eager-resume': { type: 'boolean' },
+  'worker-idle-seconds': { type: 'string' },
   'log-level': { type: 'string' },
   config: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -78,6 +80,7 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): { config
     maxTensorElements: int('SUPERNETD_MAX_TENSOR_ELEMENTS', env.SUPERNETD_MAX_TENSOR_ELEMENTS),
     maxConcurrentTrainingPerExperiment: int('SUPERNETD_MAX_CONCURRENT_TRAINING', env.SUPERNETD_MAX_CONCURRENT_TRAINING),
     eagerResume: env.SUPERNETD_EAGER_RESUME ? ['1', 'true', 'yes'].includes(env.SUPERNETD_EAGER_RESUME) : undefined,
+    workerIdleSeconds: int('SUPERNETD_WORKER_IDLE_SECONDS', env.SUPERNETD_WORKER_IDLE_SECONDS),
     logLevel: env.SUPERNETD_LOG_LEVEL,
   };
   const fromFlags: Layer = {
@@ -94,6 +97,7 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): { config
     maxTensorElements: int('--max-tensor-elements', values['max-tensor-elements']),
     maxConcurrentTrainingPerExperiment: int('--max-concurrent-training', values['max-concurrent-training']),
     eagerResume: values['eager-resume'],
+    workerIdleSeconds: int('--worker-idle-seconds', values['worker-idle-seconds']),
     logLevel: values['log-level'],
   };
   const file = values.config ?? env.SUPERNETD_CONFIG;

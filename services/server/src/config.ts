@@ -28,6 +28,11 @@ export interface ServerConfig {
   maxConcurrentTrainingPerExperiment: number;
   /** Start every stored experiment's worker at startup instead of on first use. */
   eagerResume: boolean;
+  /**
+   * Seconds an experiment worker may sit with no call in flight before it is checkpointed and
+   * stopped (the next call that needs it resumes it from that checkpoint); 0 keeps workers forever.
+   */
+  workerIdleSeconds: number;
   /** pino log level. */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -47,6 +52,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   maxTensorElements: 64 * 1024 * 1024,
   maxConcurrentTrainingPerExperiment: 1,
   eagerResume: false,
+  workerIdleSeconds: 600,
   logLevel: 'info',
 });
 
@@ -67,6 +73,8 @@ export function resolveConfig(partial: Partial<ServerConfig>): ServerConfig {
   intIn('maxMessageBytes', c.maxMessageBytes, 1024, 2 ** 31 - 1);
   intIn('maxTensorElements', c.maxTensorElements, 1, 2 ** 31 - 1);
   intIn('maxConcurrentTrainingPerExperiment', c.maxConcurrentTrainingPerExperiment, 1, 64);
+  // the idle timer is a setTimeout, whose delay must fit in 2^31-1 milliseconds
+  intIn('workerIdleSeconds', c.workerIdleSeconds, 0, 2_147_483);
   if (!BACKENDS.has(c.backend)) throw new Error(`config backend must be auto, wasm, cpu or tensorflow, got ${JSON.stringify(c.backend)}`);
   if (!LEVELS.has(c.logLevel)) throw new Error(`config logLevel must be one of ${[...LEVELS].join(', ')}, got ${JSON.stringify(c.logLevel)}`);
   if (typeof c.dataDir !== 'string' || c.dataDir === '') throw new Error('config dataDir must be a non-empty path');

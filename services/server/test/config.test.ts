@@ -33,6 +33,25 @@ test('precedence: flag > environment > config file > default', () => {
   }
 });
 
+test('workerIdleSeconds: flag, environment and file; default 600; 0 allowed, negatives refused', () => {
+  const dir = tempDir();
+  try {
+    assert.equal(configFromArgs(['serve'], {}).config.workerIdleSeconds, 600);
+    const file = path.join(dir.dir, 'supernetd.json');
+    writeFileSync(file, JSON.stringify({ workerIdleSeconds: 30 }));
+    assert.equal(configFromArgs(['serve', '--config', file], {}).config.workerIdleSeconds, 30);
+    assert.equal(configFromArgs(['serve', '--config', file], { SUPERNETD_WORKER_IDLE_SECONDS: '0' }).config.workerIdleSeconds, 0);
+    assert.equal(
+      configFromArgs(['serve', '--config', file, '--worker-idle-seconds', '5'], { SUPERNETD_WORKER_IDLE_SECONDS: '0' }).config.workerIdleSeconds,
+      5,
+    );
+    assert.throws(() => configFromArgs(['serve', '--worker-idle-seconds=-1'], {}), /workerIdleSeconds must be an integer in \[0, /);
+    assert.throws(() => configFromArgs(['serve', '--worker-idle-seconds', '1.5'], {}), /--worker-idle-seconds must be an integer/);
+  } finally {
+    dir.remove();
+  }
+});
+
 test('bad settings are refused with the setting named', () => {
   assert.throws(() => configFromArgs(['serve', '--port', 'x'], {}), /--port must be an integer/);
   assert.throws(() => configFromArgs(['serve', '--backend', 'gpu'], {}), /backend must be auto, wasm, cpu or tensorflow/);

@@ -20,6 +20,7 @@ import { EXPERIMENT_ID_PATTERN } from '../persistence/experiment-store.ts';
 import type { ExperimentStore } from '../persistence/experiment-store.ts';
 import type { StrategyRegistry } from '../strategies/strategy-registry.ts';
 import type { RawBatchMessage, TrainProgress, WorkerOps } from '../worker/protocol.ts';
+import type { WorkerClient } from '../worker/worker-client.ts';
 import type { ServerMetrics } from '../observability/server-metrics.ts';
 import { ExperimentSession } from './experiment-session.ts';
 
@@ -42,8 +43,8 @@ export interface TrainOutcome {
 
 /**
  * Experiment lifecycle and every operation on an experiment: persistence in the data directory,
- * one worker thread per experiment (started on first use), the serving replica of each strategy,
- * limits on concurrent training. Throws the SDK's typed errors.
+ * one worker thread per experiment (started on first use, stopped after `workerIdleSeconds` idle),
+ * the serving replica of each strategy, limits on concurrent training. Throws the SDK's typed errors.
  */
 @injectable()
 export class ExperimentManager {
@@ -105,6 +106,10 @@ export class ExperimentManager {
       this.store,
       this.config.backend,
       this.logger,
+      {
+        seconds: this.config.workerIdleSeconds,
+        onEvicted: () => this.metrics.workerEvictions.inc({ experiment: record.id }),
+      },
     );
     this.metrics.trackExperiment(session);
     return session;
@@ -268,19 +273,20 @@ export class ExperimentManager {
     }
     s.activeTraining++;
     try {
-      const worker = await s.ensureWorker();
-      if (opts.signal?.aborted) throw new CancelledError();
-      const callOpts: Parameters<typeof worker.call>[2] = {};
-      if (opts.signal) callOpts.signal = opts.signal;
-      if (opts.onProgress) callOpts.onProgress = opts.onProgress;
-      if (opts.transfer) callOpts.transfer = opts.transfer;
-      const before = s.progress.step;
-      const r = await worker.call('train', args, callOpts);
-      // the checkpoint's state.json is queued before the result arrives; acknowledge only once it is on disk
-      await s.flush();
-      this.metrics.trainingSteps.inc({ experiment: id }, r.step - before);
-      const subnets = await s.remember(r.archs.map((a) => s.describe(a, 'train')));
-      return { step: r.step, losses: r.losses, learningRate: r.learningRate, subnets, checkpointStep: r.checkpointStep, cancelled: r.cancelled };
+      return await s.withWorker(async (worker) => {
+        if (opts.signal?.aborted) throw new CancelledError();
+        const callOpts: Parameters<typeof worker.call>[2] = {};
+        if (opts.signal) callOpts.signal = opts.signal;
+        if (opts.onProgress) callOpts.onProgress = opts.onProgress;
+        if (opts.transfer) callOpts.transfer = opts.transfer;
+        const before = s.progress.step;
+        const r = await worker.call('train', args, callOpts);
+        // the checkpoint's state.json is queued before the result arrives; acknowledge only once it is on disk
+        await s.flush();
+        this.metrics.trainingSteps.inc({ experiment: id }, r.step - before);
+        const subnets = await s.remember(r.archs.map((a) => s.describe(a, 'train')));
+        return { step: r.step, losses: r.losses, learningRate: r.learningRate, subnets, checkpointStep: r.checkpointStep, cancelled: r.cancelled };
+      });
     } finally {
       s.activeTraining--;
     }
@@ -301,26 +307,25 @@ export class ExperimentManager {
       return sub as SubnetDomain;
     }
     if (target.constraint.kind === 'latency') await s.requireLatency('a LATENCY constraint');
-    const worker = await this.workerOf(s);
-    const p = await worker.call('deploy', { constraint: target.constraint });
+    const p = await this.withWorker(s, (worker) => worker.call('deploy', { constraint: target.constraint }));
     const [sub] = await s.remember([s.describe(p.arch, p.source, p.score ?? 0)]);
     return sub as SubnetDomain;
   }
 
-  private async workerOf(s: ExperimentSession) {
+  /** Runs `fn` with the experiment's worker held (resumed if it was evicted). Throws EXPERIMENT_FAILED. */
+  private async withWorker<T>(s: ExperimentSession, fn: (worker: WorkerClient) => Promise<T>): Promise<T> {
     if (s.failure !== undefined) throw new FailedPreconditionError('EXPERIMENT_FAILED', `experiment '${s.id}' failed: ${s.failure}`);
-    return s.ensureWorker();
+    return s.withWorker(fn);
   }
 
   /** Accuracy and loss of a subnet on the test split or an inline batch. */
   async evaluate(id: string, args: Omit<WorkerOps['evaluate']['args'], 'arch'> & { target: SubnetTarget | undefined }, transfer?: ArrayBuffer[]) {
     this.assertServing();
     const subnet = await this.resolveTarget(id, args.target);
-    const worker = await this.workerOf(this.session(id));
     const evalArgs: WorkerOps['evaluate']['args'] = { arch: subnet.arch, recalibrate: args.recalibrate };
     if (args.maxExamples !== undefined) evalArgs.maxExamples = args.maxExamples;
     if (args.batch) evalArgs.batch = args.batch;
-    const r = await worker.call('evaluate', evalArgs, transfer ? { transfer } : {});
+    const r = await this.withWorker(this.session(id), (worker) => worker.call('evaluate', evalArgs, transfer ? { transfer } : {}));
     return { subnet, ...r };
   }
 
@@ -328,8 +333,7 @@ export class ExperimentManager {
   async export(id: string, target: SubnetTarget | undefined, recalibrate: boolean) {
     this.assertServing();
     const subnet = await this.resolveTarget(id, target);
-    const worker = await this.workerOf(this.session(id));
-    const r = await worker.call('export', { arch: subnet.arch, recalibrate });
+    const r = await this.withWorker(this.session(id), (worker) => worker.call('export', { arch: subnet.arch, recalibrate }));
     return { subnet: { ...subnet, cost: r.cost }, files: r.files };
   }
 

@@ -21,11 +21,21 @@ class SerialQueue {
   }
 }
 
+/** Idle eviction of an experiment's worker. */
+export interface WorkerIdlePolicy {
+  /** Seconds without a call before the worker is checkpointed and stopped; 0 never stops it. */
+  seconds: number;
+  /** Called after an idle worker was checkpointed and stopped. */
+  onEvicted(): void;
+}
+
 /**
  * One experiment as the RPC thread holds it: spec, cached progress, the serving replica of the
  * strategy (restored from the worker's latest state, with its own RNG), handed-out subnets, the
  * metric log and the (lazily started) worker. With `measureLatency` and no stored table, the
  * replica is built once the worker has measured the table (its costs need it from the start).
+ * A worker with nothing in flight for `idle.seconds` is checkpointed and stopped (idle eviction);
+ * reads keep answering from the cached state and the next call that needs it resumes it.
  */
 export class ExperimentSession {
   readonly subnets: Map<string, Arch>;
@@ -42,6 +52,12 @@ export class ExperimentSession {
   private deleted = false;
   private replicaInst: SearchStrategy | undefined;
   private measuredTable: Record<string, number> | undefined;
+  /** Calls holding the worker through `withWorker` (started or waiting for it). */
+  private leases = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  /** The checkpoint-and-stop of an idle worker, while it runs. */
+  private evicting: Promise<void> | undefined;
+  private closed = false;
 
   constructor(
     readonly record: ExperimentRecord,
@@ -58,6 +74,7 @@ export class ExperimentSession {
     private readonly store: ExperimentStore,
     private readonly backend: string,
     private readonly logger: Logger,
+    private readonly idle: WorkerIdlePolicy = { seconds: 0, onEvicted: () => undefined },
   ) {
     this.subnets = init.subnets;
     this.metrics = init.metrics;
@@ -190,18 +207,39 @@ export class ExperimentSession {
     // a worker still starting was handed the metric log before this record: forward it once it runs
     // (the worker ignores sequences it has already seen)
     const target = this.worker ? Promise.resolve(this.worker) : this.starting;
+    // (an evicted or evicting worker needs nothing: its successor is handed the whole log)
     target
       ?.then((w) => w.call('metric', { sequence: record.sequence, arch, values }))
       .catch((err: unknown) => {
         this.logger.warn({ err, experiment: this.id }, 'metric not forwarded to the worker; it is replayed on restart');
-      });
+      })
+      .finally(() => this.armIdle());
     return record.sequence;
   }
 
-  /** The running worker, started (and restored from the last checkpoint) on first use. */
+  /**
+   * Runs `fn` with the running worker (started or resumed first). The worker is never evicted while
+   * a call holds it, and its idle timer restarts when the last call lets go.
+   */
+  async withWorker<T>(fn: (worker: WorkerClient) => Promise<T>): Promise<T> {
+    this.leases++;
+    this.cancelIdle();
+    try {
+      return await fn(await this.ensureWorker());
+    } finally {
+      this.leases--;
+      this.armIdle();
+    }
+  }
+
+  /**
+   * The running worker, started (and restored from the last checkpoint) on first use or after an
+   * idle eviction; a call arriving while an eviction runs waits for it and starts a fresh worker.
+   */
   ensureWorker(): Promise<WorkerClient> {
     if (this.worker) return Promise.resolve(this.worker);
     if (this.starting) return this.starting;
+    if (this.evicting) return this.evicting.then(() => this.ensureWorker());
     const client = new WorkerClient(
       {
         experimentId: this.id,
@@ -221,7 +259,8 @@ export class ExperimentSession {
         onLatencyTable: (t) => this.onLatencyTable(t),
         onFailure: (err) => {
           this.failure = err.message;
-          this.worker = undefined;
+          if (this.worker === client) this.worker = undefined;
+          this.cancelIdle();
           this.touch();
         },
       },
@@ -231,6 +270,7 @@ export class ExperimentSession {
       () => {
         this.worker = client;
         this.starting = undefined;
+        this.armIdle();
         return client;
       },
       (err: unknown) => {
@@ -241,8 +281,51 @@ export class ExperimentSession {
     return this.starting;
   }
 
+  /** True while a worker thread is up (running, or being checkpointed for an idle eviction). */
   get workerRunning(): boolean {
-    return this.worker !== undefined;
+    return this.worker !== undefined || this.evicting !== undefined;
+  }
+
+  private cancelIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
+  /** (Re)starts the idle timer of a running worker that no call holds. */
+  private armIdle(): void {
+    this.cancelIdle();
+    if (this.idle.seconds <= 0 || this.closed || !this.worker || this.leases > 0) return;
+    this.idleTimer = setTimeout(() => this.evictIfIdle(), this.idle.seconds * 1000);
+    this.idleTimer.unref();
+  }
+
+  private evictIfIdle(): void {
+    this.idleTimer = undefined;
+    const worker = this.worker;
+    if (!worker || this.closed || this.evicting || this.starting) return;
+    // a training job, a lease or any request still waiting for its result keeps the worker
+    if (this.leases > 0 || this.activeTraining > 0 || worker.inFlight > 0) {
+      this.armIdle();
+      return;
+    }
+    this.worker = undefined;
+    const step = this.progress.step;
+    this.evicting = (async () => {
+      try {
+        // the graceful-shutdown path: checkpoint and state.json on disk, then the thread ends
+        await worker.shutdown();
+        await this.flush();
+        this.memory = undefined;
+        this.idle.onEvicted();
+        this.logger.info({ experiment: this.id, step, idleSeconds: this.idle.seconds }, 'idle experiment worker checkpointed and stopped');
+      } catch (err) {
+        await worker.terminate().catch(() => undefined);
+        this.memory = undefined;
+        this.logger.error({ err, experiment: this.id }, 'idle experiment worker could not checkpoint; stopped, resumes from its last checkpoint');
+      } finally {
+        this.evicting = undefined;
+      }
+    })();
   }
 
   private onLatencyTable(table: Record<string, number>): void {
@@ -303,6 +386,9 @@ export class ExperimentSession {
 
   /** Checkpoints and stops the worker (graceful shutdown). */
   async shutdown(): Promise<void> {
+    this.closed = true;
+    this.cancelIdle();
+    if (this.evicting) await this.evicting;
     const starting = this.starting;
     if (starting) await starting.catch(() => undefined);
     const worker = this.worker;
@@ -314,6 +400,9 @@ export class ExperimentSession {
   /** Stops the worker at once (deletion). */
   async terminate(): Promise<void> {
     this.deleted = true;
+    this.closed = true;
+    this.cancelIdle();
+    if (this.evicting) await this.evicting;
     const starting = this.starting;
     if (starting) await starting.catch(() => undefined);
     const worker = this.worker;

@@ -3,13 +3,14 @@ import type { ExperimentSession } from '../experiments/experiment-session.ts';
 
 /**
  * The server's Prometheus metrics: RPC counts and latencies by method and code, training steps,
- * and per-experiment live tensors and bytes reported by the workers.
+ * per-experiment live tensors and bytes reported by the workers, live workers and idle evictions.
  */
 export class ServerMetrics {
   readonly registry = new Registry();
   readonly rpcTotal: Counter<'method' | 'code'>;
   readonly rpcSeconds: Histogram<'method' | 'code'>;
   readonly trainingSteps: Counter<'experiment'>;
+  readonly workerEvictions: Counter<'experiment'>;
   private readonly tracked = new Map<string, ExperimentSession>();
 
   constructor() {
@@ -33,7 +34,23 @@ export class ServerMetrics {
       labelNames: ['experiment'],
       registers: [this.registry],
     });
+    this.workerEvictions = new Counter({
+      name: 'supernetd_worker_evictions_total',
+      help: 'Experiment workers checkpointed and stopped after workerIdleSeconds without a call, by experiment.',
+      labelNames: ['experiment'],
+      registers: [this.registry],
+    });
     const tracked = this.tracked;
+    new Gauge({
+      name: 'supernetd_live_workers',
+      help: 'Experiment worker threads running now (each holds its dataset, supernet and TensorFlow.js heap).',
+      registers: [this.registry],
+      collect() {
+        let n = 0;
+        for (const s of tracked.values()) if (s.workerRunning) n++;
+        this.set(n);
+      },
+    });
     new Gauge({
       name: 'supernetd_experiment_step',
       help: 'Optimisation steps taken so far, by experiment.',

@@ -101,6 +101,11 @@ export class WorkerClient {
     }
   }
 
+  /** Requests sent to the worker whose result has not arrived yet. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
   /** Runs `op` in the worker. `onProgress` receives training progress events of this call. */
   call<K extends WorkerOpName>(
     op: K,
