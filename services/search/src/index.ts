@@ -11,7 +11,7 @@ export { loadRun, writeRunReport, writeCombinedReport } from './report.ts';
 export { renderPlot, niceTicks, formatTick, escapeXml } from './svg-plot.ts';
 export type { PlotSpec, PlotSeries } from './svg-plot.ts';
 export { paretoFront } from './pareto.ts';
-export { spaceFlopsRange, defaultBudgets, singleArchDefinition, archFromProto } from './space-costs.ts';
+export { spaceFlopsRange, defaultBudgets, singleArchDefinition } from './space-costs.ts';
 export { startInProcessServer } from './in-process-server.ts';
 export { trainAlone } from './train-alone.ts';
 export type { TrainAloneResult, TrainAloneSettings } from './train-alone.ts';

@@ -1,4 +1,3 @@
-import type { Architecture } from '@supernetd/api';
 import type { Arch } from '@supernetd/sdk';
 import { resolveSpace, spaceDefinition } from '@supernetd/engine/space';
 import type { LayerDef, SpaceDefinition } from '@supernetd/engine/space';
@@ -53,15 +52,6 @@ export function roundSignificant(value: number, digits = 3): number {
 export function defaultBudgets(minFlops: number, maxFlops: number, n = 3): number[] {
   if (!(maxFlops > minFlops)) return [roundSignificant(maxFlops)];
   return Array.from({ length: n }, (_, i) => roundSignificant(minFlops + ((maxFlops - minFlops) * (i + 1)) / (n + 1)));
-}
-
-/** The SDK form of a proto Architecture. */
-export function archFromProto(a: Architecture): Arch {
-  const arch: Arch = { resolution: a.resolution, width: { ...a.widths } };
-  const idx = Object.entries(a.channelIndices);
-  if (idx.length > 0) arch.channelIdx = Object.fromEntries(idx.map(([k, v]) => [k, [...v.indices]]));
-  if (Object.keys(a.ops).length > 0) arch.op = { ...a.ops };
-  return arch;
 }
 
 /**

@@ -9,6 +9,7 @@ import { createLogger } from './observability/create-logger.ts';
 export type { ServerConfig, BackendPreference } from './config.ts';
 export { DEFAULT_CONFIG, resolveConfig } from './config.ts';
 export { ERROR_REASON_KEY } from './errors/to-status.ts';
+export { archFromProto, archToProto } from './grpc/converters.ts';
 
 /** A started server. */
 export interface RunningServer {

@@ -1,23 +1,10 @@
-import type { OptimizerConfig } from '@supernetd/sdk';
+import type { DatasetSpec, TrainingSpec } from '@supernetd/engine';
 
-/** Domain form of a DatasetRef (mirrors the engine's DatasetSpec). */
-export interface DatasetSpecDomain {
-  name?: string;
-  path?: string;
-  format?: 'idx' | 'cifar10' | 'npy';
-  maxTrainExamples?: number;
-  maxTestExamples?: number;
-  augment?: boolean;
-}
+/** Domain form of a DatasetRef: the engine's DatasetSpec (type-only, so the RPC thread loads no tfjs). */
+export type DatasetSpecDomain = DatasetSpec;
 
-/** Domain form of a TrainingConfig with every default filled in. */
-export interface TrainingSpecDomain {
-  dataset: DatasetSpecDomain;
-  batchSize: number;
-  totalSteps: number;
-  optimizer: OptimizerConfig;
-  labelSmoothing: number;
-  seed: number;
+/** Domain form of a TrainingConfig with every default filled in: the engine's TrainingSpec plus checkpointing. */
+export interface TrainingSpecDomain extends TrainingSpec {
   /** Steps between checkpoints. */
   checkpointInterval: number;
 }

@@ -385,21 +385,18 @@ export class ExperimentSession {
   }
 
   /** Checkpoints and stops the worker (graceful shutdown). */
-  async shutdown(): Promise<void> {
-    this.closed = true;
-    this.cancelIdle();
-    if (this.evicting) await this.evicting;
-    const starting = this.starting;
-    if (starting) await starting.catch(() => undefined);
-    const worker = this.worker;
-    this.worker = undefined;
-    if (worker) await worker.shutdown();
-    await this.flush();
+  shutdown(): Promise<void> {
+    return this.close((worker) => worker.shutdown());
   }
 
   /** Stops the worker at once (deletion). */
-  async terminate(): Promise<void> {
+  terminate(): Promise<void> {
     this.deleted = true;
+    return this.close((worker) => worker.terminate());
+  }
+
+  /** Refuses new work, waits for an eviction or start in progress, then stops the worker with `stop`. */
+  private async close(stop: (worker: NonNullable<typeof this.worker>) => Promise<void>): Promise<void> {
     this.closed = true;
     this.cancelIdle();
     if (this.evicting) await this.evicting;
@@ -407,7 +404,7 @@ export class ExperimentSession {
     if (starting) await starting.catch(() => undefined);
     const worker = this.worker;
     this.worker = undefined;
-    if (worker) await worker.terminate();
+    if (worker) await stop(worker);
     await this.flush();
   }
 }

@@ -209,6 +209,7 @@ export function constraintFromProto(c: ConstraintMsg | undefined, field = 'const
   return out;
 }
 
+/** The SDK form of a proto Architecture. */
 export function archFromProto(a: Architecture): Arch {
   const arch: Arch = { resolution: a.resolution, width: { ...a.widths } };
   const idx = Object.entries(a.channelIndices);

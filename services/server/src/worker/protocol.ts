@@ -1,12 +1,9 @@
 import type { Arch, Constraint, Cost, Proposal, SerializedError } from '@supernetd/sdk';
+import type { RawTensor } from '@supernetd/engine';
 import type { ExperimentSpecDomain } from '../domain/experiment-spec.ts';
 
 /** An inline tensor as it crosses into the worker (already checked for byte length by the codec). */
-export interface RawTensorMessage {
-  dtype: 'float32' | 'int32' | 'uint8';
-  shape: number[];
-  data: Float32Array | Int32Array | Uint8Array;
-}
+export type RawTensorMessage = RawTensor;
 
 /** An inline batch. */
 export interface RawBatchMessage {
