@@ -63,6 +63,8 @@ export interface SupernetEngine {
   readonly backend: string;
   /** The weight-sharing supernet. */
   readonly supernet: Network;
+  /** Examples per training and validation batch. */
+  readonly batchSize: number;
   /**
    * Returns the auxiliary network `id`, creating it on first use from a search-space preset name
    * (or a full space definition). Its weights are saved in checkpoints with the supernet's.
@@ -110,4 +112,12 @@ export interface SupernetEngine {
    * and ranking. Caller disposes.
    */
   validationBatches(n: number): Batch[];
+}
+
+/**
+ * Held-out validation batches covering at least `images` examples (ceil(images / batchSize) batches).
+ * Caller disposes.
+ */
+export function heldOutBatches(engine: SupernetEngine, images: number): Batch[] {
+  return engine.validationBatches(Math.max(1, Math.ceil(images / Math.max(1, engine.batchSize))));
 }

@@ -70,12 +70,31 @@ export interface SearchStrategy {
    * candidates (PSS top-k validation, CafeNet evolution, DNA branch and bound). The result should
    * be remembered in `state()` so that `sample(c, 'deploy')` returns it afterwards.
    */
-  search?(engine: SupernetEngine, constraint: Constraint): Proposal | Promise<Proposal>;
+  search?(engine: SupernetEngine, constraint: Constraint, control?: SearchControl): Proposal | Promise<Proposal>;
   /** JSON-serialisable state, including RNG streams; goes into every checkpoint. */
   state(): unknown;
   /** Restores `state()`; the next decisions must equal those of the run that saved it. */
   load(state: unknown): void;
 }
+
+/**
+ * Handed to `SearchStrategy.search` by the host. A search calls `await control.yield()` between
+ * candidates: it lets the host's messages through and throws CancelledError once the caller has
+ * cancelled or its deadline has passed, so the work stops there. `progress` reports how far the
+ * search is (the host logs it and may stream it).
+ */
+export interface SearchControl {
+  /** Yields to the host; throws CancelledError when the call was cancelled. */
+  yield(): Promise<void>;
+  /** Candidates measured so far out of the planned number, with a short note (e.g. `generation 3`). */
+  progress(done: number, total: number, note?: string): void;
+}
+
+/** A SearchControl that never cancels and reports nothing (direct use, tests). */
+export const unboundedSearch: SearchControl = {
+  yield: () => Promise.resolve(),
+  progress: () => undefined,
+};
 
 /** What a strategy package registers: an id, a config parser and a constructor. */
 export interface StrategyFactory<C = unknown> {

@@ -65,6 +65,7 @@ export function bareEngine(space: ResolvedSpace, optimizer: OptimizerConfig = SG
     optimizer,
     totalSteps: 100,
     seed,
+    batchSize: 8,
     data: {
       trainBatches: () => {
         throw new Error('no data');

@@ -17,7 +17,7 @@ import { measureLatencyTable } from '../network/latency-table.ts';
 export const RECALIBRATION_BATCHES = 9;
 /** Largest share of the train split held out for `validationBatches`. */
 const HOLDOUT_FRACTION = 0.1;
-const HOLDOUT_MAX = 2000;
+const HOLDOUT_MAX = 5000;
 const EVAL_CHUNK = 500;
 
 /**
@@ -86,6 +86,7 @@ class Runtime implements EngineRuntime {
       optimizer: t.optimizer,
       totalSteps: t.totalSteps,
       seed: t.seed,
+      batchSize: t.batchSize,
       data: {
         trainBatches: (n) => this.batches(n, () => this.stream.next(tf)),
         validationBatches: (n) => {

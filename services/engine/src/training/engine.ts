@@ -28,6 +28,8 @@ export interface EngineOptions {
   optimizer: OptimizerConfig;
   totalSteps: number;
   seed: number;
+  /** Examples per batch of the data source. */
+  batchSize: number;
   data: BatchSource;
   bnMomentum?: number;
 }
@@ -44,6 +46,7 @@ export class Engine implements SupernetEngine {
   readonly tf: typeof tfc;
   readonly backend: string;
   readonly supernet: Supernet;
+  readonly batchSize: number;
   /** Optimiser steps taken. */
   stepCount = 0;
   /** Step at which the current optimiser (and its schedule) started. */
@@ -57,6 +60,7 @@ export class Engine implements SupernetEngine {
     this.opts = opts;
     this.tf = opts.tf;
     this.backend = opts.backend;
+    this.batchSize = opts.batchSize;
     this.supernet = new Supernet(opts.tf, SUPERNET_ID, opts.space, { seed: opts.seed, ...(opts.bnMomentum !== undefined ? { bnMomentum: opts.bnMomentum } : {}) });
     this.optimizer = new Optimizer(opts.tf, opts.optimizer);
   }
