@@ -292,8 +292,12 @@ export class ExperimentManager {
     }
   }
 
-  /** Resolves a target to a subnet: a handed-out id, any valid architecture, or the deploy choice. */
-  async resolveTarget(id: string, target: SubnetTarget | undefined): Promise<SubnetDomain> {
+  /**
+   * Resolves a target to a subnet: a handed-out id, any valid architecture, or the deploy choice.
+   * A constraint runs the strategy's search in the worker; `signal` (the caller's cancel or
+   * deadline) stops it there, and its progress is logged.
+   */
+  async resolveTarget(id: string, target: SubnetTarget | undefined, signal?: AbortSignal): Promise<SubnetDomain> {
     const s = this.session(id);
     if (!target) throw new InvalidArgumentError('target is required: set subnet_id, architecture or constraint');
     if ('subnetId' in target) {
@@ -307,7 +311,18 @@ export class ExperimentManager {
       return sub as SubnetDomain;
     }
     if (target.constraint.kind === 'latency') await s.requireLatency('a LATENCY constraint');
-    const p = await this.withWorker(s, (worker) => worker.call('deploy', { constraint: target.constraint }));
+    const constraint = target.constraint;
+    const p = await this.withWorker(s, (worker) =>
+      worker.call(
+        'deploy',
+        { constraint },
+        {
+          ...(signal ? { signal } : {}),
+          onSearchProgress: (e) =>
+            this.logger.info({ experiment: id, constraint, done: e.done, total: e.total, note: e.note, seconds: Math.round(e.seconds) }, 'deploy search progress'),
+        },
+      ),
+    );
     const [sub] = await s.remember([s.describe(p.arch, p.source, p.score ?? 0)]);
     return sub as SubnetDomain;
   }
@@ -319,9 +334,14 @@ export class ExperimentManager {
   }
 
   /** Accuracy and loss of a subnet on the test split or an inline batch. */
-  async evaluate(id: string, args: Omit<WorkerOps['evaluate']['args'], 'arch'> & { target: SubnetTarget | undefined }, transfer?: ArrayBuffer[]) {
+  async evaluate(
+    id: string,
+    args: Omit<WorkerOps['evaluate']['args'], 'arch'> & { target: SubnetTarget | undefined },
+    transfer?: ArrayBuffer[],
+    signal?: AbortSignal,
+  ) {
     this.assertServing();
-    const subnet = await this.resolveTarget(id, args.target);
+    const subnet = await this.resolveTarget(id, args.target, signal);
     const evalArgs: WorkerOps['evaluate']['args'] = { arch: subnet.arch, recalibrate: args.recalibrate };
     if (args.maxExamples !== undefined) evalArgs.maxExamples = args.maxExamples;
     if (args.batch) evalArgs.batch = args.batch;
@@ -330,9 +350,9 @@ export class ExperimentManager {
   }
 
   /** A standalone model of a subnet with inherited weights. */
-  async export(id: string, target: SubnetTarget | undefined, recalibrate: boolean) {
+  async export(id: string, target: SubnetTarget | undefined, recalibrate: boolean, signal?: AbortSignal) {
     this.assertServing();
-    const subnet = await this.resolveTarget(id, target);
+    const subnet = await this.resolveTarget(id, target, signal);
     const r = await this.withWorker(this.session(id), (worker) => worker.call('export', { arch: subnet.arch, recalibrate }));
     return { subnet: { ...subnet, cost: r.cost }, files: r.files };
   }

@@ -52,13 +52,15 @@ export class CallRunner {
       const level = code === grpc.status.OK ? 'debug' : 'info';
       ctx.logger[level]({ code: codeName, ms: Math.round(seconds * 1000) }, 'rpc done');
     };
+    // A call whose caller went away is recorded as such, even when the handler ran to the end.
+    const succeed = () => finish(controller.signal.aborted ? (deadlineExceeded ? grpc.status.DEADLINE_EXCEEDED : grpc.status.CANCELLED) : grpc.status.OK);
     const fail = (err: unknown) => {
       const st = toStatus(err, requestId, ctx.logger, { deadlineExceeded });
       st.metadata.set('x-request-id', requestId);
       finish(st.code);
       return st;
     };
-    return { ctx, finish, fail };
+    return { ctx, succeed, fail };
   }
 
   private authorize(metadata: grpc.Metadata): void {
@@ -73,7 +75,7 @@ export class CallRunner {
   /** A unary handler. */
   unary<Req, Res>(method: string, fn: (req: Req, ctx: CallContext) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
-      const { ctx, finish, fail } = this.begin(method, call as AnyCall);
+      const { ctx, succeed, fail } = this.begin(method, call as AnyCall);
       Promise.resolve()
         .then(() => {
           this.authorize(call.metadata);
@@ -81,7 +83,7 @@ export class CallRunner {
         })
         .then(
           (res) => {
-            finish(grpc.status.OK);
+            succeed();
             callback(null, res);
           },
           (err: unknown) => callback(fail(err)),
@@ -95,7 +97,7 @@ export class CallRunner {
     fn: (req: Req, ctx: CallContext, send: (msg: Res) => Promise<void>) => Promise<void>,
   ): grpc.handleServerStreamingCall<Req, Res> {
     return (call) => {
-      const { ctx, finish, fail } = this.begin(method, call as AnyCall);
+      const { ctx, succeed, fail } = this.begin(method, call as AnyCall);
       const send = (msg: Res): Promise<void> => {
         if (ctx.signal.aborted) return Promise.resolve();
         if (call.write(msg)) return Promise.resolve();
@@ -116,7 +118,7 @@ export class CallRunner {
         })
         .then(
           () => {
-            finish(grpc.status.OK);
+            succeed();
             call.end();
           },
           (err: unknown) => call.emit('error', fail(err)),

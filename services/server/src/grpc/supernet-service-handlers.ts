@@ -156,7 +156,7 @@ export class SupernetServiceHandlers {
         await sending;
         if (out.cancelled && ctx.signal.aborted) ctx.logger.info({ step: out.step }, 'training cancelled by the caller; checkpoint written');
       }),
-      evaluate: r.unary('Evaluate', async (req) => {
+      evaluate: r.unary('Evaluate', async (req, ctx) => {
         m.session(req.experimentId);
         if (req.maxExamples < 0) throw new InvalidArgumentError(`max_examples must not be negative, got ${req.maxExamples}`);
         const target = targetFromProto(req.target);
@@ -164,7 +164,7 @@ export class SupernetServiceHandlers {
         const args: Parameters<ExperimentManager['evaluate']>[1] = { target, recalibrate: !req.skipBnRecalibration };
         if (req.maxExamples > 0) args.maxExamples = req.maxExamples;
         if (decoded) args.batch = decoded.batch;
-        const out = await m.evaluate(req.experimentId, args, decoded?.transfer);
+        const out = await m.evaluate(req.experimentId, args, decoded?.transfer, ctx.signal);
         return create(EvaluateResponseSchema, {
           subnet: subnetToProto(out.subnet),
           accuracy: out.accuracy,
@@ -181,7 +181,7 @@ export class SupernetServiceHandlers {
           throw new InvalidArgumentError(`chunk_size must be in [1, ${MAX_CHUNK}] bytes (0 = default ${DEFAULT_CHUNK}), got ${req.chunkSize}`);
         }
         const chunk = Math.min(req.chunkSize === 0 ? DEFAULT_CHUNK : req.chunkSize, this.config.maxMessageBytes - 1024);
-        const out = await m.export(req.experimentId, targetFromProto(req.target), !req.skipBnRecalibration);
+        const out = await m.export(req.experimentId, targetFromProto(req.target), !req.skipBnRecalibration, ctx.signal);
         await send(
           create(ExportSubnetResponseSchema, {
             payload: {

@@ -3,8 +3,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createEngineRuntime, latencySource } from '@supernetd/engine';
 import type { EngineRuntime } from '@supernetd/engine';
-import { FailedPreconditionError, InvalidArgumentError, Rng, serializeError } from '@supernetd/sdk';
-import type { Batch, SearchStrategy, StepContext, StrategyFactory, StrategyModule } from '@supernetd/sdk';
+import { CancelledError, FailedPreconditionError, InvalidArgumentError, Rng, serializeError } from '@supernetd/sdk';
+import type { Batch, SearchControl, SearchStrategy, StepContext, StrategyFactory, StrategyModule } from '@supernetd/sdk';
 import type { HostMessage, RawBatchMessage, TrainProgress, TrainResult, WorkerInit, WorkerMessage, WorkerOps, WorkerSnapshot } from './protocol.ts';
 
 interface CheckpointExtra {
@@ -170,7 +170,7 @@ class WorkerHost {
       case 'deploy': {
         const a = args as WorkerOps['deploy']['args'];
         const search = this.strategy.search?.bind(this.strategy);
-        if (search) return this.lane.run(() => search(this.runtime.engine, a.constraint));
+        if (search) return this.lane.run(() => search(this.runtime.engine, a.constraint, this.searchControl(id)));
         return Promise.resolve(this.strategy.sample(a.constraint, 'deploy', this.deployRng));
       }
       case 'metric': {
@@ -196,6 +196,29 @@ class WorkerHost {
       default:
         return Promise.reject(new InvalidArgumentError(`unknown worker operation '${String(op)}'`));
     }
+  }
+
+  /**
+   * The control a deploy search runs under: `yield` lets cancel messages in (the caller's cancel or
+   * deadline) and then stops the search with CancelledError; progress goes to the RPC thread at most
+   * once a second, plus the last report.
+   */
+  private searchControl(id: number): SearchControl {
+    const started = performance.now();
+    let lastPost = -Infinity;
+    return {
+      yield: async () => {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.cancelled.has(id)) throw new CancelledError('search cancelled by the caller (cancel or deadline); its partial result was dropped');
+        if (this.shuttingDown) throw new CancelledError('search stopped: the server is shutting down');
+      },
+      progress: (done, total, note = '') => {
+        const now = performance.now();
+        if (now - lastPost < 1000 && done < total) return;
+        lastPost = now;
+        post({ kind: 'search-progress', id, event: { done, total, note, seconds: (now - started) / 1000 } });
+      },
+    };
   }
 
   private withBatch<T>(raw: RawBatchMessage | undefined, fn: (batch: Batch | undefined) => T): T {

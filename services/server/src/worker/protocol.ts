@@ -54,6 +54,17 @@ export interface TrainProgress {
   done: boolean;
 }
 
+/** How far a post-training search (a deploy call) is. */
+export interface SearchProgress {
+  /** Candidates measured so far. */
+  done: number;
+  /** Candidates planned (0 when unknown). */
+  total: number;
+  note: string;
+  /** Seconds since the search started. */
+  seconds: number;
+}
+
 /** The result of a training job. */
 export interface TrainResult {
   step: number;
@@ -96,5 +107,6 @@ export type WorkerMessage =
   | { kind: 'result'; id: number; ok: true; value: unknown }
   | { kind: 'result'; id: number; ok: false; error: SerializedError }
   | { kind: 'progress'; id: number; event: TrainProgress }
+  | { kind: 'search-progress'; id: number; event: SearchProgress }
   | { kind: 'snapshot'; snapshot: WorkerSnapshot }
   | { kind: 'checkpointed'; snapshot: WorkerSnapshot };

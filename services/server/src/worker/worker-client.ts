@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { deserializeError, FailedPreconditionError } from '@supernetd/sdk';
 import type { Logger } from 'pino';
-import type { TrainProgress, WorkerInit, WorkerMessage, WorkerOpName, WorkerOps, WorkerSnapshot } from './protocol.ts';
+import type { SearchProgress, TrainProgress, WorkerInit, WorkerMessage, WorkerOpName, WorkerOps, WorkerSnapshot } from './protocol.ts';
 
 const BOOTSTRAP = new URL('./worker-bootstrap.mjs', import.meta.url);
 const ENTRY = new URL('./experiment-worker.ts', import.meta.url).href;
@@ -10,6 +10,7 @@ interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   onProgress?: (e: TrainProgress) => void;
+  onSearchProgress?: (e: SearchProgress) => void;
 }
 
 /** Callbacks a worker client reports through. */
@@ -69,6 +70,9 @@ export class WorkerClient {
           case 'progress':
             this.pending.get(m.id)?.onProgress?.(m.event);
             return;
+          case 'search-progress':
+            this.pending.get(m.id)?.onSearchProgress?.(m.event);
+            return;
           case 'result': {
             const p = this.pending.get(m.id);
             if (!p) return;
@@ -110,7 +114,12 @@ export class WorkerClient {
   call<K extends WorkerOpName>(
     op: K,
     args: WorkerOps[K]['args'],
-    opts: { onProgress?: (e: TrainProgress) => void; signal?: AbortSignal; transfer?: ArrayBuffer[] } = {},
+    opts: {
+      onProgress?: (e: TrainProgress) => void;
+      onSearchProgress?: (e: SearchProgress) => void;
+      signal?: AbortSignal;
+      transfer?: ArrayBuffer[];
+    } = {},
   ): Promise<WorkerOps[K]['result']> {
     const worker = this.worker;
     if (!worker || this.exiting) {
@@ -120,6 +129,7 @@ export class WorkerClient {
     return new Promise((resolve, reject) => {
       const entry: Pending = { resolve: resolve as (v: unknown) => void, reject };
       if (opts.onProgress) entry.onProgress = opts.onProgress;
+      if (opts.onSearchProgress) entry.onSearchProgress = opts.onSearchProgress;
       this.pending.set(id, entry);
       if (opts.signal) {
         const onAbort = () => worker.postMessage({ kind: 'cancel', id });
