@@ -128,7 +128,8 @@ const DNA_SMALL_BLOCKS: [number, number, number, number][] = [
 
 /**
  * DNA student (ops searched) or its teacher (one fixed op per layer, same block boundaries and
- * outputs, so teacher feature i can supervise student block i).
+ * outputs, so teacher feature i can supervise student block i). The teacher's hidden layers are
+ * twice as wide as the student's and use its largest op, so it is larger than any candidate.
  */
 function dnaSmall(name: string, o: PresetOptions, ops: OpChoice[] | undefined): SpaceDefinition {
   const blocks: BlockDef[] = DNA_SMALL_BLOCKS.map(([hidden, out, stride, n], bi) => {
@@ -138,7 +139,7 @@ function dnaSmall(name: string, o: PresetOptions, ops: OpChoice[] | undefined): 
       const layer: LayerDef = {
         type: 'mbconv',
         id: `b${bi}.${i}`,
-        out: i === n - 1 ? out : hidden,
+        out: i === n - 1 ? out : ops ? hidden : 2 * hidden,
         stride: i === 0 ? stride : 1,
         ...(ops ? { ops } : { expand: 6, kernel: 5 }),
       };
@@ -217,7 +218,7 @@ const PRESETS: Record<string, Preset> = {
     build: (o) => dnaSmall('dna-small', o, DNA_SMALL_OPS),
   },
   'dna-small-teacher': {
-    description: 'Fixed-op (MB6_5) teacher with the block boundaries and outputs of dna-small',
+    description: 'Fixed-op (MB6_5) teacher with the block boundaries and outputs of dna-small, hidden layers twice as wide',
     defaults: SMALL,
     build: (o) => dnaSmall('dna-small-teacher', o, undefined),
   },
