@@ -304,6 +304,64 @@ func (LrScheduleKind) EnumDescriptor() ([]byte, []int) {
 	return file_supernetd_v1_types_proto_rawDescGZIP(), []int{4}
 }
 
+// RetrainInit says where the weights of a retrained subnet start.
+type RetrainInit int32
+
+const (
+	// Not set; rejected with INVALID_ARGUMENT.
+	RetrainInit_RETRAIN_INIT_UNSPECIFIED RetrainInit = 0
+	// Fresh initialisation, as any new experiment (the seed of
+	// `training.seed`): the subnet trained from scratch.
+	RetrainInit_RETRAIN_INIT_SCRATCH RetrainInit = 1
+	// The subnet's weights sliced from the source experiment's latest
+	// checkpoint (the source's running worker is checkpointed first), as
+	// ExportSubnet slices them. Batch-norm statistics are recalibrated for the
+	// subnet on the new experiment's recalibration batches (as Evaluate does),
+	// not copied from the supernet. Optimiser state and step start fresh.
+	RetrainInit_RETRAIN_INIT_INHERITED RetrainInit = 2
+)
+
+// Enum value maps for RetrainInit.
+var (
+	RetrainInit_name = map[int32]string{
+		0: "RETRAIN_INIT_UNSPECIFIED",
+		1: "RETRAIN_INIT_SCRATCH",
+		2: "RETRAIN_INIT_INHERITED",
+	}
+	RetrainInit_value = map[string]int32{
+		"RETRAIN_INIT_UNSPECIFIED": 0,
+		"RETRAIN_INIT_SCRATCH":     1,
+		"RETRAIN_INIT_INHERITED":   2,
+	}
+)
+
+func (x RetrainInit) Enum() *RetrainInit {
+	p := new(RetrainInit)
+	*p = x
+	return p
+}
+
+func (x RetrainInit) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RetrainInit) Descriptor() protoreflect.EnumDescriptor {
+	return file_supernetd_v1_types_proto_enumTypes[5].Descriptor()
+}
+
+func (RetrainInit) Type() protoreflect.EnumType {
+	return &file_supernetd_v1_types_proto_enumTypes[5]
+}
+
+func (x RetrainInit) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RetrainInit.Descriptor instead.
+func (RetrainInit) EnumDescriptor() ([]byte, []int) {
+	return file_supernetd_v1_types_proto_rawDescGZIP(), []int{5}
+}
+
 // ExperimentState is an experiment's lifecycle state.
 type ExperimentState int32
 
@@ -345,11 +403,11 @@ func (x ExperimentState) String() string {
 }
 
 func (ExperimentState) Descriptor() protoreflect.EnumDescriptor {
-	return file_supernetd_v1_types_proto_enumTypes[5].Descriptor()
+	return file_supernetd_v1_types_proto_enumTypes[6].Descriptor()
 }
 
 func (ExperimentState) Type() protoreflect.EnumType {
-	return &file_supernetd_v1_types_proto_enumTypes[5]
+	return &file_supernetd_v1_types_proto_enumTypes[6]
 }
 
 func (x ExperimentState) Number() protoreflect.EnumNumber {
@@ -358,7 +416,7 @@ func (x ExperimentState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ExperimentState.Descriptor instead.
 func (ExperimentState) EnumDescriptor() ([]byte, []int) {
-	return file_supernetd_v1_types_proto_rawDescGZIP(), []int{5}
+	return file_supernetd_v1_types_proto_rawDescGZIP(), []int{6}
 }
 
 // Tensor is a dense array in row-major order.
@@ -1204,7 +1262,15 @@ type ExperimentSpec struct {
 	// The search strategy.
 	Strategy *StrategySpec `protobuf:"bytes,3,opt,name=strategy,proto3" json:"strategy,omitempty"`
 	// Optimisation and data.
-	Training      *TrainingConfig `protobuf:"bytes,4,opt,name=training,proto3" json:"training,omitempty"`
+	Training *TrainingConfig `protobuf:"bytes,4,opt,name=training,proto3" json:"training,omitempty"`
+	// Retrain one subnet of another experiment alone. When set, `search_space`
+	// must be empty: the space is derived from the source's space as the one
+	// architecture (every width choice has the subnet's width as its only
+	// candidate, the one resolution, and each op-choice layer only the chosen
+	// op, which becomes op 0), and `strategy` defaults to `uniform`. The
+	// returned spec shows the derived space under `search_space` (preset
+	// `custom`) and the resolved subnet under `retrain`.
+	Retrain       *RetrainSpec `protobuf:"bytes,5,opt,name=retrain,proto3" json:"retrain,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1267,6 +1333,143 @@ func (x *ExperimentSpec) GetTraining() *TrainingConfig {
 	return nil
 }
 
+func (x *ExperimentSpec) GetRetrain() *RetrainSpec {
+	if x != nil {
+		return x.Retrain
+	}
+	return nil
+}
+
+// RetrainSpec names the subnet an experiment retrains and how it starts.
+type RetrainSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Experiment whose subnet is retrained; NOT_FOUND
+	// (ERROR_REASON_EXPERIMENT_NOT_FOUND) when unknown. Only read at creation:
+	// the source may later be deleted.
+	SourceExperimentId string `protobuf:"bytes,1,opt,name=source_experiment_id,json=sourceExperimentId,proto3" json:"source_experiment_id,omitempty"`
+	// The subnet, in the source experiment's space.
+	//
+	// Types that are valid to be assigned to Subnet:
+	//
+	//	*RetrainSpec_SubnetId
+	//	*RetrainSpec_Architecture
+	Subnet isRetrainSpec_Subnet `protobuf_oneof:"subnet"`
+	// Where the weights start; UNSPECIFIED is rejected with INVALID_ARGUMENT.
+	Init RetrainInit `protobuf:"varint,4,opt,name=init,proto3,enum=supernetd.v1.RetrainInit" json:"init,omitempty"`
+	// Output only: the subnet's architecture in the source space (also set
+	// when it was given by `subnet_id`). In the derived space the same widths
+	// and resolution, without channel indices or ops, name it.
+	SourceArchitecture *Architecture `protobuf:"bytes,5,opt,name=source_architecture,json=sourceArchitecture,proto3" json:"source_architecture,omitempty"`
+	// Output only: the source checkpoint's step the weights were inherited
+	// from (INHERITED only; 0 for SCRATCH).
+	SourceCheckpointStep int64 `protobuf:"varint,6,opt,name=source_checkpoint_step,json=sourceCheckpointStep,proto3" json:"source_checkpoint_step,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *RetrainSpec) Reset() {
+	*x = RetrainSpec{}
+	mi := &file_supernetd_v1_types_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetrainSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetrainSpec) ProtoMessage() {}
+
+func (x *RetrainSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_supernetd_v1_types_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetrainSpec.ProtoReflect.Descriptor instead.
+func (*RetrainSpec) Descriptor() ([]byte, []int) {
+	return file_supernetd_v1_types_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *RetrainSpec) GetSourceExperimentId() string {
+	if x != nil {
+		return x.SourceExperimentId
+	}
+	return ""
+}
+
+func (x *RetrainSpec) GetSubnet() isRetrainSpec_Subnet {
+	if x != nil {
+		return x.Subnet
+	}
+	return nil
+}
+
+func (x *RetrainSpec) GetSubnetId() string {
+	if x != nil {
+		if x, ok := x.Subnet.(*RetrainSpec_SubnetId); ok {
+			return x.SubnetId
+		}
+	}
+	return ""
+}
+
+func (x *RetrainSpec) GetArchitecture() *Architecture {
+	if x != nil {
+		if x, ok := x.Subnet.(*RetrainSpec_Architecture); ok {
+			return x.Architecture
+		}
+	}
+	return nil
+}
+
+func (x *RetrainSpec) GetInit() RetrainInit {
+	if x != nil {
+		return x.Init
+	}
+	return RetrainInit_RETRAIN_INIT_UNSPECIFIED
+}
+
+func (x *RetrainSpec) GetSourceArchitecture() *Architecture {
+	if x != nil {
+		return x.SourceArchitecture
+	}
+	return nil
+}
+
+func (x *RetrainSpec) GetSourceCheckpointStep() int64 {
+	if x != nil {
+		return x.SourceCheckpointStep
+	}
+	return 0
+}
+
+type isRetrainSpec_Subnet interface {
+	isRetrainSpec_Subnet()
+}
+
+type RetrainSpec_SubnetId struct {
+	// A subnet the source experiment handed out; NOT_FOUND
+	// (ERROR_REASON_SUBNET_NOT_FOUND) when it never did.
+	SubnetId string `protobuf:"bytes,2,opt,name=subnet_id,json=subnetId,proto3,oneof"`
+}
+
+type RetrainSpec_Architecture struct {
+	// Any architecture of the source space; INVALID_ARGUMENT when it is
+	// not one.
+	Architecture *Architecture `protobuf:"bytes,3,opt,name=architecture,proto3,oneof"`
+}
+
+func (*RetrainSpec_SubnetId) isRetrainSpec_Subnet() {}
+
+func (*RetrainSpec_Architecture) isRetrainSpec_Subnet() {}
+
 // Experiment is a search run: a supernet, a strategy and their state.
 type Experiment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1300,7 +1503,7 @@ type Experiment struct {
 
 func (x *Experiment) Reset() {
 	*x = Experiment{}
-	mi := &file_supernetd_v1_types_proto_msgTypes[12]
+	mi := &file_supernetd_v1_types_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1312,7 +1515,7 @@ func (x *Experiment) String() string {
 func (*Experiment) ProtoMessage() {}
 
 func (x *Experiment) ProtoReflect() protoreflect.Message {
-	mi := &file_supernetd_v1_types_proto_msgTypes[12]
+	mi := &file_supernetd_v1_types_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1325,7 +1528,7 @@ func (x *Experiment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Experiment.ProtoReflect.Descriptor instead.
 func (*Experiment) Descriptor() ([]byte, []int) {
-	return file_supernetd_v1_types_proto_rawDescGZIP(), []int{12}
+	return file_supernetd_v1_types_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Experiment) GetId() string {
@@ -1431,7 +1634,7 @@ type MetricRecord struct {
 
 func (x *MetricRecord) Reset() {
 	*x = MetricRecord{}
-	mi := &file_supernetd_v1_types_proto_msgTypes[13]
+	mi := &file_supernetd_v1_types_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1443,7 +1646,7 @@ func (x *MetricRecord) String() string {
 func (*MetricRecord) ProtoMessage() {}
 
 func (x *MetricRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_supernetd_v1_types_proto_msgTypes[13]
+	mi := &file_supernetd_v1_types_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1456,7 +1659,7 @@ func (x *MetricRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricRecord.ProtoReflect.Descriptor instead.
 func (*MetricRecord) Descriptor() ([]byte, []int) {
-	return file_supernetd_v1_types_proto_rawDescGZIP(), []int{13}
+	return file_supernetd_v1_types_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *MetricRecord) GetSequence() int64 {
@@ -1572,12 +1775,21 @@ const file_supernetd_v1_types_proto_rawDesc = "" +
 	"\x05gamma\x18\f \x01(\x01R\x05gamma\x12'\n" +
 	"\x0flabel_smoothing\x18\r \x01(\x01R\x0elabelSmoothing\x12\x12\n" +
 	"\x04seed\x18\x0e \x01(\rR\x04seed\x12/\n" +
-	"\x13checkpoint_interval\x18\x0f \x01(\x05R\x12checkpointInterval\"\xe3\x01\n" +
+	"\x13checkpoint_interval\x18\x0f \x01(\x05R\x12checkpointInterval\"\x98\x02\n" +
 	"\x0eExperimentSpec\x12!\n" +
 	"\fdisplay_name\x18\x01 \x01(\tR\vdisplayName\x12<\n" +
 	"\fsearch_space\x18\x02 \x01(\v2\x19.supernetd.v1.SearchSpaceR\vsearchSpace\x126\n" +
 	"\bstrategy\x18\x03 \x01(\v2\x1a.supernetd.v1.StrategySpecR\bstrategy\x128\n" +
-	"\btraining\x18\x04 \x01(\v2\x1c.supernetd.v1.TrainingConfigR\btraining\"\xad\x04\n" +
+	"\btraining\x18\x04 \x01(\v2\x1c.supernetd.v1.TrainingConfigR\btraining\x123\n" +
+	"\aretrain\x18\x05 \x01(\v2\x19.supernetd.v1.RetrainSpecR\aretrain\"\xdc\x02\n" +
+	"\vRetrainSpec\x120\n" +
+	"\x14source_experiment_id\x18\x01 \x01(\tR\x12sourceExperimentId\x12\x1d\n" +
+	"\tsubnet_id\x18\x02 \x01(\tH\x00R\bsubnetId\x12@\n" +
+	"\farchitecture\x18\x03 \x01(\v2\x1a.supernetd.v1.ArchitectureH\x00R\farchitecture\x12-\n" +
+	"\x04init\x18\x04 \x01(\x0e2\x19.supernetd.v1.RetrainInitR\x04init\x12K\n" +
+	"\x13source_architecture\x18\x05 \x01(\v2\x1a.supernetd.v1.ArchitectureR\x12sourceArchitecture\x124\n" +
+	"\x16source_checkpoint_step\x18\x06 \x01(\x03R\x14sourceCheckpointStepB\b\n" +
+	"\x06subnet\"\xad\x04\n" +
 	"\n" +
 	"Experiment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x120\n" +
@@ -1631,7 +1843,11 @@ const file_supernetd_v1_types_proto_rawDesc = "" +
 	"\x1cLR_SCHEDULE_KIND_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17LR_SCHEDULE_KIND_COSINE\x10\x01\x12\x19\n" +
 	"\x15LR_SCHEDULE_KIND_STEP\x10\x02\x12\x1d\n" +
-	"\x19LR_SCHEDULE_KIND_CONSTANT\x10\x03*\x8b\x01\n" +
+	"\x19LR_SCHEDULE_KIND_CONSTANT\x10\x03*a\n" +
+	"\vRetrainInit\x12\x1c\n" +
+	"\x18RETRAIN_INIT_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14RETRAIN_INIT_SCRATCH\x10\x01\x12\x1a\n" +
+	"\x16RETRAIN_INIT_INHERITED\x10\x02*\x8b\x01\n" +
 	"\x0fExperimentState\x12 \n" +
 	"\x1cEXPERIMENT_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16EXPERIMENT_STATE_READY\x10\x01\x12\x1d\n" +
@@ -1652,69 +1868,75 @@ func file_supernetd_v1_types_proto_rawDescGZIP() []byte {
 	return file_supernetd_v1_types_proto_rawDescData
 }
 
-var file_supernetd_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_supernetd_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_supernetd_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_supernetd_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_supernetd_v1_types_proto_goTypes = []any{
 	(ElementType)(0),              // 0: supernetd.v1.ElementType
 	(ConstraintKind)(0),           // 1: supernetd.v1.ConstraintKind
 	(DatasetFormat)(0),            // 2: supernetd.v1.DatasetFormat
 	(OptimizerKind)(0),            // 3: supernetd.v1.OptimizerKind
 	(LrScheduleKind)(0),           // 4: supernetd.v1.LrScheduleKind
-	(ExperimentState)(0),          // 5: supernetd.v1.ExperimentState
-	(*Tensor)(nil),                // 6: supernetd.v1.Tensor
-	(*Batch)(nil),                 // 7: supernetd.v1.Batch
-	(*Constraint)(nil),            // 8: supernetd.v1.Constraint
-	(*ChannelIndices)(nil),        // 9: supernetd.v1.ChannelIndices
-	(*Architecture)(nil),          // 10: supernetd.v1.Architecture
-	(*Cost)(nil),                  // 11: supernetd.v1.Cost
-	(*Subnet)(nil),                // 12: supernetd.v1.Subnet
-	(*SearchSpace)(nil),           // 13: supernetd.v1.SearchSpace
-	(*StrategySpec)(nil),          // 14: supernetd.v1.StrategySpec
-	(*DatasetRef)(nil),            // 15: supernetd.v1.DatasetRef
-	(*TrainingConfig)(nil),        // 16: supernetd.v1.TrainingConfig
-	(*ExperimentSpec)(nil),        // 17: supernetd.v1.ExperimentSpec
-	(*Experiment)(nil),            // 18: supernetd.v1.Experiment
-	(*MetricRecord)(nil),          // 19: supernetd.v1.MetricRecord
-	nil,                           // 20: supernetd.v1.Architecture.WidthsEntry
-	nil,                           // 21: supernetd.v1.Architecture.ChannelIndicesEntry
-	nil,                           // 22: supernetd.v1.Architecture.OpsEntry
-	nil,                           // 23: supernetd.v1.Experiment.LastLossesEntry
-	nil,                           // 24: supernetd.v1.MetricRecord.ValuesEntry
-	(*structpb.Struct)(nil),       // 25: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil), // 26: google.protobuf.Timestamp
+	(RetrainInit)(0),              // 5: supernetd.v1.RetrainInit
+	(ExperimentState)(0),          // 6: supernetd.v1.ExperimentState
+	(*Tensor)(nil),                // 7: supernetd.v1.Tensor
+	(*Batch)(nil),                 // 8: supernetd.v1.Batch
+	(*Constraint)(nil),            // 9: supernetd.v1.Constraint
+	(*ChannelIndices)(nil),        // 10: supernetd.v1.ChannelIndices
+	(*Architecture)(nil),          // 11: supernetd.v1.Architecture
+	(*Cost)(nil),                  // 12: supernetd.v1.Cost
+	(*Subnet)(nil),                // 13: supernetd.v1.Subnet
+	(*SearchSpace)(nil),           // 14: supernetd.v1.SearchSpace
+	(*StrategySpec)(nil),          // 15: supernetd.v1.StrategySpec
+	(*DatasetRef)(nil),            // 16: supernetd.v1.DatasetRef
+	(*TrainingConfig)(nil),        // 17: supernetd.v1.TrainingConfig
+	(*ExperimentSpec)(nil),        // 18: supernetd.v1.ExperimentSpec
+	(*RetrainSpec)(nil),           // 19: supernetd.v1.RetrainSpec
+	(*Experiment)(nil),            // 20: supernetd.v1.Experiment
+	(*MetricRecord)(nil),          // 21: supernetd.v1.MetricRecord
+	nil,                           // 22: supernetd.v1.Architecture.WidthsEntry
+	nil,                           // 23: supernetd.v1.Architecture.ChannelIndicesEntry
+	nil,                           // 24: supernetd.v1.Architecture.OpsEntry
+	nil,                           // 25: supernetd.v1.Experiment.LastLossesEntry
+	nil,                           // 26: supernetd.v1.MetricRecord.ValuesEntry
+	(*structpb.Struct)(nil),       // 27: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil), // 28: google.protobuf.Timestamp
 }
 var file_supernetd_v1_types_proto_depIdxs = []int32{
 	0,  // 0: supernetd.v1.Tensor.dtype:type_name -> supernetd.v1.ElementType
-	6,  // 1: supernetd.v1.Batch.images:type_name -> supernetd.v1.Tensor
-	6,  // 2: supernetd.v1.Batch.labels:type_name -> supernetd.v1.Tensor
+	7,  // 1: supernetd.v1.Batch.images:type_name -> supernetd.v1.Tensor
+	7,  // 2: supernetd.v1.Batch.labels:type_name -> supernetd.v1.Tensor
 	1,  // 3: supernetd.v1.Constraint.kind:type_name -> supernetd.v1.ConstraintKind
-	20, // 4: supernetd.v1.Architecture.widths:type_name -> supernetd.v1.Architecture.WidthsEntry
-	21, // 5: supernetd.v1.Architecture.channel_indices:type_name -> supernetd.v1.Architecture.ChannelIndicesEntry
-	22, // 6: supernetd.v1.Architecture.ops:type_name -> supernetd.v1.Architecture.OpsEntry
-	10, // 7: supernetd.v1.Subnet.architecture:type_name -> supernetd.v1.Architecture
-	11, // 8: supernetd.v1.Subnet.cost:type_name -> supernetd.v1.Cost
-	25, // 9: supernetd.v1.SearchSpace.overrides:type_name -> google.protobuf.Struct
-	25, // 10: supernetd.v1.StrategySpec.config:type_name -> google.protobuf.Struct
+	22, // 4: supernetd.v1.Architecture.widths:type_name -> supernetd.v1.Architecture.WidthsEntry
+	23, // 5: supernetd.v1.Architecture.channel_indices:type_name -> supernetd.v1.Architecture.ChannelIndicesEntry
+	24, // 6: supernetd.v1.Architecture.ops:type_name -> supernetd.v1.Architecture.OpsEntry
+	11, // 7: supernetd.v1.Subnet.architecture:type_name -> supernetd.v1.Architecture
+	12, // 8: supernetd.v1.Subnet.cost:type_name -> supernetd.v1.Cost
+	27, // 9: supernetd.v1.SearchSpace.overrides:type_name -> google.protobuf.Struct
+	27, // 10: supernetd.v1.StrategySpec.config:type_name -> google.protobuf.Struct
 	2,  // 11: supernetd.v1.DatasetRef.format:type_name -> supernetd.v1.DatasetFormat
-	15, // 12: supernetd.v1.TrainingConfig.dataset:type_name -> supernetd.v1.DatasetRef
+	16, // 12: supernetd.v1.TrainingConfig.dataset:type_name -> supernetd.v1.DatasetRef
 	3,  // 13: supernetd.v1.TrainingConfig.optimizer:type_name -> supernetd.v1.OptimizerKind
 	4,  // 14: supernetd.v1.TrainingConfig.schedule:type_name -> supernetd.v1.LrScheduleKind
-	13, // 15: supernetd.v1.ExperimentSpec.search_space:type_name -> supernetd.v1.SearchSpace
-	14, // 16: supernetd.v1.ExperimentSpec.strategy:type_name -> supernetd.v1.StrategySpec
-	16, // 17: supernetd.v1.ExperimentSpec.training:type_name -> supernetd.v1.TrainingConfig
-	17, // 18: supernetd.v1.Experiment.spec:type_name -> supernetd.v1.ExperimentSpec
-	5,  // 19: supernetd.v1.Experiment.state:type_name -> supernetd.v1.ExperimentState
-	23, // 20: supernetd.v1.Experiment.last_losses:type_name -> supernetd.v1.Experiment.LastLossesEntry
-	26, // 21: supernetd.v1.Experiment.create_time:type_name -> google.protobuf.Timestamp
-	26, // 22: supernetd.v1.Experiment.update_time:type_name -> google.protobuf.Timestamp
-	24, // 23: supernetd.v1.MetricRecord.values:type_name -> supernetd.v1.MetricRecord.ValuesEntry
-	26, // 24: supernetd.v1.MetricRecord.time:type_name -> google.protobuf.Timestamp
-	9,  // 25: supernetd.v1.Architecture.ChannelIndicesEntry.value:type_name -> supernetd.v1.ChannelIndices
-	26, // [26:26] is the sub-list for method output_type
-	26, // [26:26] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	14, // 15: supernetd.v1.ExperimentSpec.search_space:type_name -> supernetd.v1.SearchSpace
+	15, // 16: supernetd.v1.ExperimentSpec.strategy:type_name -> supernetd.v1.StrategySpec
+	17, // 17: supernetd.v1.ExperimentSpec.training:type_name -> supernetd.v1.TrainingConfig
+	19, // 18: supernetd.v1.ExperimentSpec.retrain:type_name -> supernetd.v1.RetrainSpec
+	11, // 19: supernetd.v1.RetrainSpec.architecture:type_name -> supernetd.v1.Architecture
+	5,  // 20: supernetd.v1.RetrainSpec.init:type_name -> supernetd.v1.RetrainInit
+	11, // 21: supernetd.v1.RetrainSpec.source_architecture:type_name -> supernetd.v1.Architecture
+	18, // 22: supernetd.v1.Experiment.spec:type_name -> supernetd.v1.ExperimentSpec
+	6,  // 23: supernetd.v1.Experiment.state:type_name -> supernetd.v1.ExperimentState
+	25, // 24: supernetd.v1.Experiment.last_losses:type_name -> supernetd.v1.Experiment.LastLossesEntry
+	28, // 25: supernetd.v1.Experiment.create_time:type_name -> google.protobuf.Timestamp
+	28, // 26: supernetd.v1.Experiment.update_time:type_name -> google.protobuf.Timestamp
+	26, // 27: supernetd.v1.MetricRecord.values:type_name -> supernetd.v1.MetricRecord.ValuesEntry
+	28, // 28: supernetd.v1.MetricRecord.time:type_name -> google.protobuf.Timestamp
+	10, // 29: supernetd.v1.Architecture.ChannelIndicesEntry.value:type_name -> supernetd.v1.ChannelIndices
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_supernetd_v1_types_proto_init() }
@@ -1722,13 +1944,17 @@ func file_supernetd_v1_types_proto_init() {
 	if File_supernetd_v1_types_proto != nil {
 		return
 	}
+	file_supernetd_v1_types_proto_msgTypes[12].OneofWrappers = []any{
+		(*RetrainSpec_SubnetId)(nil),
+		(*RetrainSpec_Architecture)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_supernetd_v1_types_proto_rawDesc), len(file_supernetd_v1_types_proto_rawDesc)),
-			NumEnums:      6,
-			NumMessages:   19,
+			NumEnums:      7,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

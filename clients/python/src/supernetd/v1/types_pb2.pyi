@@ -45,6 +45,12 @@ class LrScheduleKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     LR_SCHEDULE_KIND_STEP: _ClassVar[LrScheduleKind]
     LR_SCHEDULE_KIND_CONSTANT: _ClassVar[LrScheduleKind]
 
+class RetrainInit(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RETRAIN_INIT_UNSPECIFIED: _ClassVar[RetrainInit]
+    RETRAIN_INIT_SCRATCH: _ClassVar[RetrainInit]
+    RETRAIN_INIT_INHERITED: _ClassVar[RetrainInit]
+
 class ExperimentState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     EXPERIMENT_STATE_UNSPECIFIED: _ClassVar[ExperimentState]
@@ -70,6 +76,9 @@ LR_SCHEDULE_KIND_UNSPECIFIED: LrScheduleKind
 LR_SCHEDULE_KIND_COSINE: LrScheduleKind
 LR_SCHEDULE_KIND_STEP: LrScheduleKind
 LR_SCHEDULE_KIND_CONSTANT: LrScheduleKind
+RETRAIN_INIT_UNSPECIFIED: RetrainInit
+RETRAIN_INIT_SCRATCH: RetrainInit
+RETRAIN_INIT_INHERITED: RetrainInit
 EXPERIMENT_STATE_UNSPECIFIED: ExperimentState
 EXPERIMENT_STATE_READY: ExperimentState
 EXPERIMENT_STATE_TRAINING: ExperimentState
@@ -233,16 +242,34 @@ class TrainingConfig(_message.Message):
     def __init__(self, dataset: _Optional[_Union[DatasetRef, _Mapping]] = ..., batch_size: _Optional[int] = ..., total_steps: _Optional[int] = ..., optimizer: _Optional[_Union[OptimizerKind, str]] = ..., learning_rate: _Optional[float] = ..., momentum: _Optional[float] = ..., nesterov: _Optional[bool] = ..., weight_decay: _Optional[float] = ..., schedule: _Optional[_Union[LrScheduleKind, str]] = ..., warmup_steps: _Optional[int] = ..., step_size: _Optional[int] = ..., gamma: _Optional[float] = ..., label_smoothing: _Optional[float] = ..., seed: _Optional[int] = ..., checkpoint_interval: _Optional[int] = ...) -> None: ...
 
 class ExperimentSpec(_message.Message):
-    __slots__ = ("display_name", "search_space", "strategy", "training")
+    __slots__ = ("display_name", "search_space", "strategy", "training", "retrain")
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     SEARCH_SPACE_FIELD_NUMBER: _ClassVar[int]
     STRATEGY_FIELD_NUMBER: _ClassVar[int]
     TRAINING_FIELD_NUMBER: _ClassVar[int]
+    RETRAIN_FIELD_NUMBER: _ClassVar[int]
     display_name: str
     search_space: SearchSpace
     strategy: StrategySpec
     training: TrainingConfig
-    def __init__(self, display_name: _Optional[str] = ..., search_space: _Optional[_Union[SearchSpace, _Mapping]] = ..., strategy: _Optional[_Union[StrategySpec, _Mapping]] = ..., training: _Optional[_Union[TrainingConfig, _Mapping]] = ...) -> None: ...
+    retrain: RetrainSpec
+    def __init__(self, display_name: _Optional[str] = ..., search_space: _Optional[_Union[SearchSpace, _Mapping]] = ..., strategy: _Optional[_Union[StrategySpec, _Mapping]] = ..., training: _Optional[_Union[TrainingConfig, _Mapping]] = ..., retrain: _Optional[_Union[RetrainSpec, _Mapping]] = ...) -> None: ...
+
+class RetrainSpec(_message.Message):
+    __slots__ = ("source_experiment_id", "subnet_id", "architecture", "init", "source_architecture", "source_checkpoint_step")
+    SOURCE_EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SUBNET_ID_FIELD_NUMBER: _ClassVar[int]
+    ARCHITECTURE_FIELD_NUMBER: _ClassVar[int]
+    INIT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_ARCHITECTURE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_CHECKPOINT_STEP_FIELD_NUMBER: _ClassVar[int]
+    source_experiment_id: str
+    subnet_id: str
+    architecture: Architecture
+    init: RetrainInit
+    source_architecture: Architecture
+    source_checkpoint_step: int
+    def __init__(self, source_experiment_id: _Optional[str] = ..., subnet_id: _Optional[str] = ..., architecture: _Optional[_Union[Architecture, _Mapping]] = ..., init: _Optional[_Union[RetrainInit, str]] = ..., source_architecture: _Optional[_Union[Architecture, _Mapping]] = ..., source_checkpoint_step: _Optional[int] = ...) -> None: ...
 
 class Experiment(_message.Message):
     __slots__ = ("id", "spec", "state", "step", "checkpoint_step", "last_losses", "metric_count", "phase", "error", "create_time", "update_time", "backend")

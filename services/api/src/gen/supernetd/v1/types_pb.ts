@@ -12,7 +12,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file supernetd/v1/types.proto.
  */
 export const file_supernetd_v1_types: GenFile = /*@__PURE__*/
-  fileDesc("ChhzdXBlcm5ldGQvdjEvdHlwZXMucHJvdG8SDHN1cGVybmV0ZC52MSJPCgZUZW5zb3ISKAoFZHR5cGUYASABKA4yGS5zdXBlcm5ldGQudjEuRWxlbWVudFR5cGUSDQoFc2hhcGUYAiADKAUSDAoEZGF0YRgDIAEoDCJTCgVCYXRjaBIkCgZpbWFnZXMYASABKAsyFC5zdXBlcm5ldGQudjEuVGVuc29yEiQKBmxhYmVscxgCIAEoCzIULnN1cGVybmV0ZC52MS5UZW5zb3IiWwoKQ29uc3RyYWludBIqCgRraW5kGAEgASgOMhwuc3VwZXJuZXRkLnYxLkNvbnN0cmFpbnRLaW5kEg4KBnRhcmdldBgCIAEoARIRCgl0b2xlcmFuY2UYAyABKAEiIQoOQ2hhbm5lbEluZGljZXMSDwoHaW5kaWNlcxgBIAMoBSKFAwoMQXJjaGl0ZWN0dXJlEhIKCnJlc29sdXRpb24YASABKAUSNgoGd2lkdGhzGAIgAygLMiYuc3VwZXJuZXRkLnYxLkFyY2hpdGVjdHVyZS5XaWR0aHNFbnRyeRJHCg9jaGFubmVsX2luZGljZXMYAyADKAsyLi5zdXBlcm5ldGQudjEuQXJjaGl0ZWN0dXJlLkNoYW5uZWxJbmRpY2VzRW50cnkSMAoDb3BzGAQgAygLMiMuc3VwZXJuZXRkLnYxLkFyY2hpdGVjdHVyZS5PcHNFbnRyeRotCgtXaWR0aHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAU6AjgBGlMKE0NoYW5uZWxJbmRpY2VzRW50cnkSCwoDa2V5GAEgASgJEisKBXZhbHVlGAIgASgLMhwuc3VwZXJuZXRkLnYxLkNoYW5uZWxJbmRpY2VzOgI4ARoqCghPcHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAU6AjgBIjkKBENvc3QSDQoFZmxvcHMYASABKAESDgoGcGFyYW1zGAIgASgBEhIKCmxhdGVuY3lfbXMYAyABKAEihwEKBlN1Ym5ldBIKCgJpZBgBIAEoCRIwCgxhcmNoaXRlY3R1cmUYAiABKAsyGi5zdXBlcm5ldGQudjEuQXJjaGl0ZWN0dXJlEiAKBGNvc3QYAyABKAsyEi5zdXBlcm5ldGQudjEuQ29zdBIOCgZzb3VyY2UYBCABKAkSDQoFc2NvcmUYBSABKAEiSQoLU2VhcmNoU3BhY2USDgoGcHJlc2V0GAEgASgJEioKCW92ZXJyaWRlcxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiQwoMU3RyYXRlZ3lTcGVjEgoKAmlkGAEgASgJEicKBmNvbmZpZxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QinQEKCkRhdGFzZXRSZWYSDAoEbmFtZRgBIAEoCRIMCgRwYXRoGAIgASgJEisKBmZvcm1hdBgDIAEoDjIbLnN1cGVybmV0ZC52MS5EYXRhc2V0Rm9ybWF0EhoKEm1heF90cmFpbl9leGFtcGxlcxgEIAEoBRIZChFtYXhfdGVzdF9leGFtcGxlcxgFIAEoBRIPCgdhdWdtZW50GAYgASgIIpEDCg5UcmFpbmluZ0NvbmZpZxIpCgdkYXRhc2V0GAEgASgLMhguc3VwZXJuZXRkLnYxLkRhdGFzZXRSZWYSEgoKYmF0Y2hfc2l6ZRgCIAEoBRITCgt0b3RhbF9zdGVwcxgDIAEoAxIuCglvcHRpbWl6ZXIYBCABKA4yGy5zdXBlcm5ldGQudjEuT3B0aW1pemVyS2luZBIVCg1sZWFybmluZ19yYXRlGAUgASgBEhAKCG1vbWVudHVtGAYgASgBEhAKCG5lc3Rlcm92GAcgASgIEhQKDHdlaWdodF9kZWNheRgIIAEoARIuCghzY2hlZHVsZRgJIAEoDjIcLnN1cGVybmV0ZC52MS5MclNjaGVkdWxlS2luZBIUCgx3YXJtdXBfc3RlcHMYCiABKAUSEQoJc3RlcF9zaXplGAsgASgFEg0KBWdhbW1hGAwgASgBEhcKD2xhYmVsX3Ntb290aGluZxgNIAEoARIMCgRzZWVkGA4gASgNEhsKE2NoZWNrcG9pbnRfaW50ZXJ2YWwYDyABKAUitQEKDkV4cGVyaW1lbnRTcGVjEhQKDGRpc3BsYXlfbmFtZRgBIAEoCRIvCgxzZWFyY2hfc3BhY2UYAiABKAsyGS5zdXBlcm5ldGQudjEuU2VhcmNoU3BhY2USLAoIc3RyYXRlZ3kYAyABKAsyGi5zdXBlcm5ldGQudjEuU3RyYXRlZ3lTcGVjEi4KCHRyYWluaW5nGAQgASgLMhwuc3VwZXJuZXRkLnYxLlRyYWluaW5nQ29uZmlnIrIDCgpFeHBlcmltZW50EgoKAmlkGAEgASgJEioKBHNwZWMYAiABKAsyHC5zdXBlcm5ldGQudjEuRXhwZXJpbWVudFNwZWMSLAoFc3RhdGUYAyABKA4yHS5zdXBlcm5ldGQudjEuRXhwZXJpbWVudFN0YXRlEgwKBHN0ZXAYBCABKAMSFwoPY2hlY2twb2ludF9zdGVwGAUgASgDEj0KC2xhc3RfbG9zc2VzGAYgAygLMiguc3VwZXJuZXRkLnYxLkV4cGVyaW1lbnQuTGFzdExvc3Nlc0VudHJ5EhQKDG1ldHJpY19jb3VudBgHIAEoAxINCgVwaGFzZRgIIAEoCRINCgVlcnJvchgJIAEoCRIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2JhY2tlbmQYDCABKAkaMQoPTGFzdExvc3Nlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEi1wEKDE1ldHJpY1JlY29yZBIQCghzZXF1ZW5jZRgBIAEoAxIRCglzdWJuZXRfaWQYAiABKAkSNgoGdmFsdWVzGAMgAygLMiYuc3VwZXJuZXRkLnYxLk1ldHJpY1JlY29yZC5WYWx1ZXNFbnRyeRIRCgljbGllbnRfaWQYBCABKAkSKAoEdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLQoLVmFsdWVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASp1CgtFbGVtZW50VHlwZRIcChhFTEVNRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIYChRFTEVNRU5UX1RZUEVfRkxPQVQzMhABEhYKEkVMRU1FTlRfVFlQRV9JTlQzMhACEhYKEkVMRU1FTlRfVFlQRV9VSU5UOBADKoUBCg5Db25zdHJhaW50S2luZBIfChtDT05TVFJBSU5UX0tJTkRfVU5TUEVDSUZJRUQQABIZChVDT05TVFJBSU5UX0tJTkRfRkxPUFMQARIaChZDT05TVFJBSU5UX0tJTkRfUEFSQU1TEAISGwoXQ09OU1RSQUlOVF9LSU5EX0xBVEVOQ1kQAyp7Cg1EYXRhc2V0Rm9ybWF0Eh4KGkRBVEFTRVRfRk9STUFUX1VOU1BFQ0lGSUVEEAASFgoSREFUQVNFVF9GT1JNQVRfSURYEAESGgoWREFUQVNFVF9GT1JNQVRfQ0lGQVIxMBACEhYKEkRBVEFTRVRfRk9STUFUX05QWRADKmAKDU9wdGltaXplcktpbmQSHgoaT1BUSU1JWkVSX0tJTkRfVU5TUEVDSUZJRUQQABIWChJPUFRJTUlaRVJfS0lORF9TR0QQARIXChNPUFRJTUlaRVJfS0lORF9BREFNEAIqiQEKDkxyU2NoZWR1bGVLaW5kEiAKHExSX1NDSEVEVUxFX0tJTkRfVU5TUEVDSUZJRUQQABIbChdMUl9TQ0hFRFVMRV9LSU5EX0NPU0lORRABEhkKFUxSX1NDSEVEVUxFX0tJTkRfU1RFUBACEh0KGUxSX1NDSEVEVUxFX0tJTkRfQ09OU1RBTlQQAyqLAQoPRXhwZXJpbWVudFN0YXRlEiAKHEVYUEVSSU1FTlRfU1RBVEVfVU5TUEVDSUZJRUQQABIaChZFWFBFUklNRU5UX1NUQVRFX1JFQURZEAESHQoZRVhQRVJJTUVOVF9TVEFURV9UUkFJTklORxACEhsKF0VYUEVSSU1FTlRfU1RBVEVfRkFJTEVEEANCVgoQZGV2LnN1cGVybmV0ZC52MUIKVHlwZXNQcm90b1ABWjRzdXBlcm5ldGQuZGV2L2NsaWVudC9nby9nZW4vc3VwZXJuZXRkL3YxO3N1cGVybmV0ZHYxYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChhzdXBlcm5ldGQvdjEvdHlwZXMucHJvdG8SDHN1cGVybmV0ZC52MSJPCgZUZW5zb3ISKAoFZHR5cGUYASABKA4yGS5zdXBlcm5ldGQudjEuRWxlbWVudFR5cGUSDQoFc2hhcGUYAiADKAUSDAoEZGF0YRgDIAEoDCJTCgVCYXRjaBIkCgZpbWFnZXMYASABKAsyFC5zdXBlcm5ldGQudjEuVGVuc29yEiQKBmxhYmVscxgCIAEoCzIULnN1cGVybmV0ZC52MS5UZW5zb3IiWwoKQ29uc3RyYWludBIqCgRraW5kGAEgASgOMhwuc3VwZXJuZXRkLnYxLkNvbnN0cmFpbnRLaW5kEg4KBnRhcmdldBgCIAEoARIRCgl0b2xlcmFuY2UYAyABKAEiIQoOQ2hhbm5lbEluZGljZXMSDwoHaW5kaWNlcxgBIAMoBSKFAwoMQXJjaGl0ZWN0dXJlEhIKCnJlc29sdXRpb24YASABKAUSNgoGd2lkdGhzGAIgAygLMiYuc3VwZXJuZXRkLnYxLkFyY2hpdGVjdHVyZS5XaWR0aHNFbnRyeRJHCg9jaGFubmVsX2luZGljZXMYAyADKAsyLi5zdXBlcm5ldGQudjEuQXJjaGl0ZWN0dXJlLkNoYW5uZWxJbmRpY2VzRW50cnkSMAoDb3BzGAQgAygLMiMuc3VwZXJuZXRkLnYxLkFyY2hpdGVjdHVyZS5PcHNFbnRyeRotCgtXaWR0aHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAU6AjgBGlMKE0NoYW5uZWxJbmRpY2VzRW50cnkSCwoDa2V5GAEgASgJEisKBXZhbHVlGAIgASgLMhwuc3VwZXJuZXRkLnYxLkNoYW5uZWxJbmRpY2VzOgI4ARoqCghPcHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAU6AjgBIjkKBENvc3QSDQoFZmxvcHMYASABKAESDgoGcGFyYW1zGAIgASgBEhIKCmxhdGVuY3lfbXMYAyABKAEihwEKBlN1Ym5ldBIKCgJpZBgBIAEoCRIwCgxhcmNoaXRlY3R1cmUYAiABKAsyGi5zdXBlcm5ldGQudjEuQXJjaGl0ZWN0dXJlEiAKBGNvc3QYAyABKAsyEi5zdXBlcm5ldGQudjEuQ29zdBIOCgZzb3VyY2UYBCABKAkSDQoFc2NvcmUYBSABKAEiSQoLU2VhcmNoU3BhY2USDgoGcHJlc2V0GAEgASgJEioKCW92ZXJyaWRlcxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiQwoMU3RyYXRlZ3lTcGVjEgoKAmlkGAEgASgJEicKBmNvbmZpZxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QinQEKCkRhdGFzZXRSZWYSDAoEbmFtZRgBIAEoCRIMCgRwYXRoGAIgASgJEisKBmZvcm1hdBgDIAEoDjIbLnN1cGVybmV0ZC52MS5EYXRhc2V0Rm9ybWF0EhoKEm1heF90cmFpbl9leGFtcGxlcxgEIAEoBRIZChFtYXhfdGVzdF9leGFtcGxlcxgFIAEoBRIPCgdhdWdtZW50GAYgASgIIpEDCg5UcmFpbmluZ0NvbmZpZxIpCgdkYXRhc2V0GAEgASgLMhguc3VwZXJuZXRkLnYxLkRhdGFzZXRSZWYSEgoKYmF0Y2hfc2l6ZRgCIAEoBRITCgt0b3RhbF9zdGVwcxgDIAEoAxIuCglvcHRpbWl6ZXIYBCABKA4yGy5zdXBlcm5ldGQudjEuT3B0aW1pemVyS2luZBIVCg1sZWFybmluZ19yYXRlGAUgASgBEhAKCG1vbWVudHVtGAYgASgBEhAKCG5lc3Rlcm92GAcgASgIEhQKDHdlaWdodF9kZWNheRgIIAEoARIuCghzY2hlZHVsZRgJIAEoDjIcLnN1cGVybmV0ZC52MS5MclNjaGVkdWxlS2luZBIUCgx3YXJtdXBfc3RlcHMYCiABKAUSEQoJc3RlcF9zaXplGAsgASgFEg0KBWdhbW1hGAwgASgBEhcKD2xhYmVsX3Ntb290aGluZxgNIAEoARIMCgRzZWVkGA4gASgNEhsKE2NoZWNrcG9pbnRfaW50ZXJ2YWwYDyABKAUi4QEKDkV4cGVyaW1lbnRTcGVjEhQKDGRpc3BsYXlfbmFtZRgBIAEoCRIvCgxzZWFyY2hfc3BhY2UYAiABKAsyGS5zdXBlcm5ldGQudjEuU2VhcmNoU3BhY2USLAoIc3RyYXRlZ3kYAyABKAsyGi5zdXBlcm5ldGQudjEuU3RyYXRlZ3lTcGVjEi4KCHRyYWluaW5nGAQgASgLMhwuc3VwZXJuZXRkLnYxLlRyYWluaW5nQ29uZmlnEioKB3JldHJhaW4YBSABKAsyGS5zdXBlcm5ldGQudjEuUmV0cmFpblNwZWMigAIKC1JldHJhaW5TcGVjEhwKFHNvdXJjZV9leHBlcmltZW50X2lkGAEgASgJEhMKCXN1Ym5ldF9pZBgCIAEoCUgAEjIKDGFyY2hpdGVjdHVyZRgDIAEoCzIaLnN1cGVybmV0ZC52MS5BcmNoaXRlY3R1cmVIABInCgRpbml0GAQgASgOMhkuc3VwZXJuZXRkLnYxLlJldHJhaW5Jbml0EjcKE3NvdXJjZV9hcmNoaXRlY3R1cmUYBSABKAsyGi5zdXBlcm5ldGQudjEuQXJjaGl0ZWN0dXJlEh4KFnNvdXJjZV9jaGVja3BvaW50X3N0ZXAYBiABKANCCAoGc3VibmV0IrIDCgpFeHBlcmltZW50EgoKAmlkGAEgASgJEioKBHNwZWMYAiABKAsyHC5zdXBlcm5ldGQudjEuRXhwZXJpbWVudFNwZWMSLAoFc3RhdGUYAyABKA4yHS5zdXBlcm5ldGQudjEuRXhwZXJpbWVudFN0YXRlEgwKBHN0ZXAYBCABKAMSFwoPY2hlY2twb2ludF9zdGVwGAUgASgDEj0KC2xhc3RfbG9zc2VzGAYgAygLMiguc3VwZXJuZXRkLnYxLkV4cGVyaW1lbnQuTGFzdExvc3Nlc0VudHJ5EhQKDG1ldHJpY19jb3VudBgHIAEoAxINCgVwaGFzZRgIIAEoCRINCgVlcnJvchgJIAEoCRIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2JhY2tlbmQYDCABKAkaMQoPTGFzdExvc3Nlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEi1wEKDE1ldHJpY1JlY29yZBIQCghzZXF1ZW5jZRgBIAEoAxIRCglzdWJuZXRfaWQYAiABKAkSNgoGdmFsdWVzGAMgAygLMiYuc3VwZXJuZXRkLnYxLk1ldHJpY1JlY29yZC5WYWx1ZXNFbnRyeRIRCgljbGllbnRfaWQYBCABKAkSKAoEdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLQoLVmFsdWVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASp1CgtFbGVtZW50VHlwZRIcChhFTEVNRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIYChRFTEVNRU5UX1RZUEVfRkxPQVQzMhABEhYKEkVMRU1FTlRfVFlQRV9JTlQzMhACEhYKEkVMRU1FTlRfVFlQRV9VSU5UOBADKoUBCg5Db25zdHJhaW50S2luZBIfChtDT05TVFJBSU5UX0tJTkRfVU5TUEVDSUZJRUQQABIZChVDT05TVFJBSU5UX0tJTkRfRkxPUFMQARIaChZDT05TVFJBSU5UX0tJTkRfUEFSQU1TEAISGwoXQ09OU1RSQUlOVF9LSU5EX0xBVEVOQ1kQAyp7Cg1EYXRhc2V0Rm9ybWF0Eh4KGkRBVEFTRVRfRk9STUFUX1VOU1BFQ0lGSUVEEAASFgoSREFUQVNFVF9GT1JNQVRfSURYEAESGgoWREFUQVNFVF9GT1JNQVRfQ0lGQVIxMBACEhYKEkRBVEFTRVRfRk9STUFUX05QWRADKmAKDU9wdGltaXplcktpbmQSHgoaT1BUSU1JWkVSX0tJTkRfVU5TUEVDSUZJRUQQABIWChJPUFRJTUlaRVJfS0lORF9TR0QQARIXChNPUFRJTUlaRVJfS0lORF9BREFNEAIqiQEKDkxyU2NoZWR1bGVLaW5kEiAKHExSX1NDSEVEVUxFX0tJTkRfVU5TUEVDSUZJRUQQABIbChdMUl9TQ0hFRFVMRV9LSU5EX0NPU0lORRABEhkKFUxSX1NDSEVEVUxFX0tJTkRfU1RFUBACEh0KGUxSX1NDSEVEVUxFX0tJTkRfQ09OU1RBTlQQAyphCgtSZXRyYWluSW5pdBIcChhSRVRSQUlOX0lOSVRfVU5TUEVDSUZJRUQQABIYChRSRVRSQUlOX0lOSVRfU0NSQVRDSBABEhoKFlJFVFJBSU5fSU5JVF9JTkhFUklURUQQAiqLAQoPRXhwZXJpbWVudFN0YXRlEiAKHEVYUEVSSU1FTlRfU1RBVEVfVU5TUEVDSUZJRUQQABIaChZFWFBFUklNRU5UX1NUQVRFX1JFQURZEAESHQoZRVhQRVJJTUVOVF9TVEFURV9UUkFJTklORxACEhsKF0VYUEVSSU1FTlRfU1RBVEVfRkFJTEVEEANCVgoQZGV2LnN1cGVybmV0ZC52MUIKVHlwZXNQcm90b1ABWjRzdXBlcm5ldGQuZGV2L2NsaWVudC9nby9nZW4vc3VwZXJuZXRkL3YxO3N1cGVybmV0ZHYxYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * Tensor is a dense array in row-major order.
@@ -535,6 +535,19 @@ export type ExperimentSpec = Message<"supernetd.v1.ExperimentSpec"> & {
    * @generated from field: supernetd.v1.TrainingConfig training = 4;
    */
   training?: TrainingConfig | undefined;
+
+  /**
+   * Retrain one subnet of another experiment alone. When set, `search_space`
+   * must be empty: the space is derived from the source's space as the one
+   * architecture (every width choice has the subnet's width as its only
+   * candidate, the one resolution, and each op-choice layer only the chosen
+   * op, which becomes op 0), and `strategy` defaults to `uniform`. The
+   * returned spec shows the derived space under `search_space` (preset
+   * `custom`) and the resolved subnet under `retrain`.
+   *
+   * @generated from field: supernetd.v1.RetrainSpec retrain = 5;
+   */
+  retrain?: RetrainSpec | undefined;
 };
 
 /**
@@ -543,6 +556,78 @@ export type ExperimentSpec = Message<"supernetd.v1.ExperimentSpec"> & {
  */
 export const ExperimentSpecSchema: GenMessage<ExperimentSpec> = /*@__PURE__*/
   messageDesc(file_supernetd_v1_types, 11);
+
+/**
+ * RetrainSpec names the subnet an experiment retrains and how it starts.
+ *
+ * @generated from message supernetd.v1.RetrainSpec
+ */
+export type RetrainSpec = Message<"supernetd.v1.RetrainSpec"> & {
+  /**
+   * Experiment whose subnet is retrained; NOT_FOUND
+   * (ERROR_REASON_EXPERIMENT_NOT_FOUND) when unknown. Only read at creation:
+   * the source may later be deleted.
+   *
+   * @generated from field: string source_experiment_id = 1;
+   */
+  sourceExperimentId: string;
+
+  /**
+   * The subnet, in the source experiment's space.
+   *
+   * @generated from oneof supernetd.v1.RetrainSpec.subnet
+   */
+  subnet: {
+    /**
+     * A subnet the source experiment handed out; NOT_FOUND
+     * (ERROR_REASON_SUBNET_NOT_FOUND) when it never did.
+     *
+     * @generated from field: string subnet_id = 2;
+     */
+    value: string;
+    case: "subnetId";
+  } | {
+    /**
+     * Any architecture of the source space; INVALID_ARGUMENT when it is
+     * not one.
+     *
+     * @generated from field: supernetd.v1.Architecture architecture = 3;
+     */
+    value: Architecture;
+    case: "architecture";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * Where the weights start; UNSPECIFIED is rejected with INVALID_ARGUMENT.
+   *
+   * @generated from field: supernetd.v1.RetrainInit init = 4;
+   */
+  init: RetrainInit;
+
+  /**
+   * Output only: the subnet's architecture in the source space (also set
+   * when it was given by `subnet_id`). In the derived space the same widths
+   * and resolution, without channel indices or ops, name it.
+   *
+   * @generated from field: supernetd.v1.Architecture source_architecture = 5;
+   */
+  sourceArchitecture?: Architecture | undefined;
+
+  /**
+   * Output only: the source checkpoint's step the weights were inherited
+   * from (INHERITED only; 0 for SCRATCH).
+   *
+   * @generated from field: int64 source_checkpoint_step = 6;
+   */
+  sourceCheckpointStep: bigint;
+};
+
+/**
+ * Describes the message supernetd.v1.RetrainSpec.
+ * Use `create(RetrainSpecSchema)` to create a new message.
+ */
+export const RetrainSpecSchema: GenMessage<RetrainSpec> = /*@__PURE__*/
+  messageDesc(file_supernetd_v1_types, 12);
 
 /**
  * Experiment is a search run: a supernet, a strategy and their state.
@@ -640,7 +725,7 @@ export type Experiment = Message<"supernetd.v1.Experiment"> & {
  * Use `create(ExperimentSchema)` to create a new message.
  */
 export const ExperimentSchema: GenMessage<Experiment> = /*@__PURE__*/
-  messageDesc(file_supernetd_v1_types, 12);
+  messageDesc(file_supernetd_v1_types, 13);
 
 /**
  * MetricRecord is one entry of an experiment's metric log.
@@ -689,7 +774,7 @@ export type MetricRecord = Message<"supernetd.v1.MetricRecord"> & {
  * Use `create(MetricRecordSchema)` to create a new message.
  */
 export const MetricRecordSchema: GenMessage<MetricRecord> = /*@__PURE__*/
-  messageDesc(file_supernetd_v1_types, 13);
+  messageDesc(file_supernetd_v1_types, 14);
 
 /**
  * ElementType is the element type of a Tensor.
@@ -890,6 +975,45 @@ export const LrScheduleKindSchema: GenEnum<LrScheduleKind> = /*@__PURE__*/
   enumDesc(file_supernetd_v1_types, 4);
 
 /**
+ * RetrainInit says where the weights of a retrained subnet start.
+ *
+ * @generated from enum supernetd.v1.RetrainInit
+ */
+export enum RetrainInit {
+  /**
+   * Not set; rejected with INVALID_ARGUMENT.
+   *
+   * @generated from enum value: RETRAIN_INIT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Fresh initialisation, as any new experiment (the seed of
+   * `training.seed`): the subnet trained from scratch.
+   *
+   * @generated from enum value: RETRAIN_INIT_SCRATCH = 1;
+   */
+  SCRATCH = 1,
+
+  /**
+   * The subnet's weights sliced from the source experiment's latest
+   * checkpoint (the source's running worker is checkpointed first), as
+   * ExportSubnet slices them. Batch-norm statistics are recalibrated for the
+   * subnet on the new experiment's recalibration batches (as Evaluate does),
+   * not copied from the supernet. Optimiser state and step start fresh.
+   *
+   * @generated from enum value: RETRAIN_INIT_INHERITED = 2;
+   */
+  INHERITED = 2,
+}
+
+/**
+ * Describes the enum supernetd.v1.RetrainInit.
+ */
+export const RetrainInitSchema: GenEnum<RetrainInit> = /*@__PURE__*/
+  enumDesc(file_supernetd_v1_types, 5);
+
+/**
  * ExperimentState is an experiment's lifecycle state.
  *
  * @generated from enum supernetd.v1.ExperimentState
@@ -928,5 +1052,5 @@ export enum ExperimentState {
  * Describes the enum supernetd.v1.ExperimentState.
  */
 export const ExperimentStateSchema: GenEnum<ExperimentState> = /*@__PURE__*/
-  enumDesc(file_supernetd_v1_types, 5);
+  enumDesc(file_supernetd_v1_types, 6);
 
