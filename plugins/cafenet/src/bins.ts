@@ -9,7 +9,7 @@ export interface ChoiceBins {
   binSize: number;
   starts: number[];
   sizes: number[];
-  /** FLOPs added by one extra output channel with every other choice at max width (f_l of 5.3). */
+  /** FLOPs added by one extra output channel with every other choice at max width (f_l). */
   flopsPerChannel: number;
   /** Fewest bins a subnet may keep: the space's smallest width of this choice is never undercut. */
   minBins: number;
@@ -22,9 +22,9 @@ function sumFlops(costs: Record<string, { flops: number }>): number {
 }
 
 /**
- * CafeNet's FLOPs-sensitive bins (algorithms.md 5.3): f_l is measured from `space.layerCosts` as
- * the FLOPs difference between the max net and the max net with this choice at its smallest width,
- * per channel; eps = mean_l(f_l * max_l) / B; bin size = clamp(round(eps / f_l), 1, max_l); the
+ * CafeNet's FLOPs-sensitive bins, sized so that one bin of any layer costs about the same FLOPs.
+ * f_l is measured from `space.layerCosts` as the FLOPs difference between the max net and the max
+ * net with this choice at its smallest width, per channel; eps = mean_l(f_l * max_l) / B; bin size = clamp(round(eps / f_l), 1, max_l); the
  * last bin takes the remainder.
  */
 export function flopsSensitiveBins(space: SearchSpaceView, nominalBins: number): ChoiceBins[] {

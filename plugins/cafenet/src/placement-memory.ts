@@ -9,7 +9,7 @@ export interface MemoryEntry {
 }
 
 /**
- * CafeNet's best-placement memory (algorithms.md 5.4): per width, the placements seen with an EMA of
+ * CafeNet's best-placement memory: per width, the placements seen with an EMA of
  * their score (-loss in training, the reported metric otherwise). A width keeps at most
  * `perWidth` placements (the worst is dropped); at most `widths` widths are kept (the oldest is dropped).
  */

@@ -12,7 +12,7 @@ export interface BinWidth {
 /** The free bins chosen per width choice (the rest of a width is its base bins). */
 export type Placement = Record<string, number[]>;
 
-/** Base bins and local zone of a width of `c` of `n` bins with offset `r` (algorithms.md 5.2), clipped at the edges. */
+/** Base bins and local zone of a width of `c` of `n` bins with offset `r`, clipped at the edges. */
 export function localZone(c: number, n: number, r: number): { base: number[]; zone: number[]; free: number } {
   const baseEnd = Math.max(0, c - r);
   const base: number[] = [];
