@@ -1,6 +1,6 @@
 import { ConfigReader } from '@supernetd/sdk';
 
-/** Config of the `cafenet` strategy; [I] values of algorithms.md 5 and 11 as defaults. */
+/** Config of the `cafenet` strategy; docs/strategies.md lists the keys with their defaults. */
 export interface CafeNetConfig {
   /** Nominal bins per layer B of the FLOPs-sensitive bin rule (small scale: 8). */
   binsPerLayer: number;
@@ -19,18 +19,27 @@ export interface CafeNetConfig {
   /** Widths remembered (oldest forgotten first) and placements kept per width. */
   memoryWidths: number;
   memoryPlacements: number;
-  /** Evolutionary search (mmrazor BCNet values). */
+  /**
+   * Evolutionary search. The defaults keep a constrained search on mbv2-small to a minute or two:
+   * 16 + 8 x (8 + 8) candidate widths at most.
+   */
   population: number;
   topK: number;
   generations: number;
   mutations: number;
   crossovers: number;
   mutationProb: number;
-  /** Fresh placements scored per candidate width besides the remembered best (M of 5.5). */
+  /** Fresh placements scored per candidate width besides the remembered best (M). */
   placementSamples: number;
-  /** Cumulative BN recalibration batches before each candidate's validation (PSS procedure: 9). */
+  /** Cumulative BN recalibration batches before each candidate's validation (9, as PSS). */
   recalibrationBatches: number;
+  /** Held-out batches of the evolution's fitness (per measured subnet). */
   validationBatches: number;
+  /**
+   * Held-out images on which the best `topK` widths of the evolution are validated again (after BN
+   * recalibration) to make the final choice; 0 keeps the evolution's best.
+   */
+  finalValidationImages: number;
   labelSmoothing: number;
   sampleTries: number;
 }
@@ -50,15 +59,16 @@ export function parseCafeNetConfig(raw: unknown): CafeNetConfig {
     memoryLambda: r.number('memoryLambda', 0.9, { min: 0, max: 1 }),
     memoryWidths: int('memoryWidths', 512, 1),
     memoryPlacements: int('memoryPlacements', 4, 1),
-    population: int('population', 40, 1),
-    topK: int('topK', 10, 1),
-    generations: int('generations', 50, 0),
-    mutations: int('mutations', 20, 0),
-    crossovers: int('crossovers', 20, 0),
+    population: int('population', 16, 1),
+    topK: int('topK', 4, 1),
+    generations: int('generations', 8, 0),
+    mutations: int('mutations', 8, 0),
+    crossovers: int('crossovers', 8, 0),
     mutationProb: r.number('mutationProb', 0.1, { min: 0, max: 1 }),
     placementSamples: int('placementSamples', 1, 0),
     recalibrationBatches: int('recalibrationBatches', 9, 0),
     validationBatches: int('validationBatches', 4, 1),
+    finalValidationImages: int('finalValidationImages', 2048, 0),
     labelSmoothing: r.number('labelSmoothing', 0, { min: 0, max: 1 }),
     sampleTries: int('sampleTries', 100, 1),
   };

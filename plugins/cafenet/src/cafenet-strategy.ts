@@ -1,4 +1,4 @@
-import { LossParts, Rng, archKey, fits, metricScore, unsatisfiable } from '@supernetd/sdk';
+import { LossParts, Rng, archKey, fits, heldOutBatches, metricScore, unboundedSearch, unsatisfiable } from '@supernetd/sdk';
 import type {
   Arch,
   Batch,
@@ -6,6 +6,7 @@ import type {
   MetricReport,
   Proposal,
   SamplePurpose,
+  SearchControl,
   SearchSpaceView,
   SearchStrategy,
   StepContext,
@@ -31,21 +32,29 @@ interface CafeNetState {
   trainedSteps: number;
 }
 
+/** A measured width with its best placement and that placement's accuracy. */
+interface Scored {
+  width: BinWidth;
+  placement: Placement;
+  accuracy: number;
+}
+
 const constraintKey = (c: Constraint) => `${c.kind}:${c.target}`;
 
-/** Where a searched subnet came from; CafeNet's protocol retrains it from scratch (algorithms.md 5.5). */
+/** Where a searched subnet came from; a width found by CafeNet is retrained from scratch. */
 export const CAFENET_SEARCH_SOURCE = 'search:evolution;weights=retrain';
 
 /**
- * CafeNet (algorithms.md 5): locally free weight sharing. A width is a bin count per width choice;
- * its channels are the base bins plus free bins placed within the local zone. Training: min-min
- * over K placements (the no-grad losses pick the placement that gets the gradient), optionally with
- * the sandwich rule. Search: evolution over bin counts under the budget, each candidate scored by
- * its best placement on validation batches after BN recalibration.
+ * CafeNet: locally free weight sharing. A width is a bin count per width choice; its channels are
+ * the base bins plus free bins placed within the local zone. Training: min-min over K placements
+ * (the no-grad losses pick the placement that gets the gradient), optionally with the sandwich
+ * rule. Search: evolution over bin counts under the budget, each candidate scored by its best
+ * placement on validation batches after BN recalibration, the best few validated again on more
+ * held-out images.
  */
 export class CafeNetStrategy implements SearchStrategy {
   readonly id = 'cafenet';
-  /** Bins of every width choice (algorithms.md 5.3). */
+  /** FLOPs-sensitive bins of every width choice. */
   readonly bins: ChoiceBins[];
   private readonly rng: Rng;
   private readonly memory: PlacementMemory;
@@ -56,7 +65,7 @@ export class CafeNetStrategy implements SearchStrategy {
   constructor(
     private readonly space: SearchSpaceView,
     private readonly cfg: CafeNetConfig,
-    seed: number,
+    private readonly seed: number,
   ) {
     this.bins = flopsSensitiveBins(space, cfg.binsPerLayer);
     this.rng = new Rng(seed).fork('cafenet-train');
@@ -65,7 +74,7 @@ export class CafeNetStrategy implements SearchStrategy {
     this.resolutions = cfg.resolutions === 'all' ? rs : [rs[rs.length - 1] as number];
   }
 
-  /** Uniform bin count per choice and uniform resolution [I]. */
+  /** Uniform bin count per choice and uniform resolution. */
   randomWidth(rng: Rng): BinWidth {
     const bins: Record<string, number> = {};
     for (const b of this.bins) bins[b.id] = b.minBins + rng.int(b.starts.length - b.minBins + 1);
@@ -182,29 +191,60 @@ export class CafeNetStrategy implements SearchStrategy {
   }
 
   /**
-   * Evolutionary width search under `constraint` (algorithms.md 5.5): population of fitting widths,
-   * each scored by max over placements (remembered best + `placementSamples` fresh) of validation
-   * accuracy after cumulative BN recalibration; `generations` rounds of top-k parents, mutations and
-   * crossovers (over-budget children are redrawn). Remembered for `sample(constraint, 'deploy')`,
-   * and returned again without measuring while no training step has happened since.
+   * Evolutionary width search under `constraint`: a population of fitting widths, each scored by the
+   * best of its placements (the remembered best plus `placementSamples` fresh ones) by accuracy on
+   * `validationBatches` held-out batches after cumulative BN recalibration; `generations` rounds of top-k parents, mutations and crossovers (children over
+   * the budget are redrawn). The `topK` best widths are then validated again, after BN
+   * recalibration, on `finalValidationImages` held-out images, and the best of them is the answer.
+   * `control.yield()` runs before every measured subnet (its CancelledError ends the search there,
+   * remembering nothing); `control.progress` counts candidate slots. The answer is remembered for
+   * `sample(constraint, 'deploy')` and returned again without measuring while no training step has
+   * happened since.
    */
-  async search(engine: SupernetEngine, constraint: Constraint): Promise<Proposal> {
+  async search(engine: SupernetEngine, constraint: Constraint, control: SearchControl = unboundedSearch): Promise<Proposal> {
     if (!this.widthFits(this.minWidth(), constraint)) throw unsatisfiable(this.space, constraint);
-    const cached = this.searched[constraintKey(constraint)];
+    const key = constraintKey(constraint);
+    const cached = this.searched[key];
     if (cached && cached.trainedSteps === this.trainedSteps) return cached.proposal;
     const cfg = this.cfg;
-    const rng = new Rng(this.rng.nextUint32()).fork('cafenet-search');
-    const recal = engine.trainBatches(cfg.recalibrationBatches);
-    const val = engine.validationBatches(cfg.validationBatches);
-    const scored = new Map<string, { width: BinWidth; placement: Placement; accuracy: number }>();
-    const measure = (arch: Arch) => {
-      if (recal.length > 0) engine.recalibrateBN(engine.supernet, arch, recal, 'cumulative');
-      return engine.evaluate(engine.supernet, arch, val).accuracy;
+    // Own stream per constraint and training state: a search (finished or cancelled) leaves the
+    // training stream alone, and the same search repeated gives the same answer.
+    const rng = new Rng(this.seed).fork(`cafenet-search:${key}:${this.trainedSteps}`);
+    const finalists = cfg.finalValidationImages > 0 ? cfg.topK : 0;
+    const total = cfg.population + cfg.generations * (cfg.mutations + cfg.crossovers) + finalists;
+    let done = 0;
+    let note = 'generation 0';
+    const advance = () => control.progress(++done, total, note);
+
+    const owned: Batch[] = [];
+    const take = (bs: Batch[]) => {
+      owned.push(...bs);
+      return bs;
     };
-    const score = (w: BinWidth) => {
-      const key = widthKey(w);
-      const known = scored.get(key);
-      if (known) return known;
+    const release = (bs: readonly Batch[]) => {
+      for (const b of bs) {
+        b.x.dispose();
+        b.y.dispose();
+        owned.splice(owned.indexOf(b), 1);
+      }
+    };
+    // Fetched at the first measurement, so a search cancelled before it draws no training batch.
+    let recal: Batch[] | undefined;
+    let val: Batch[] | undefined;
+    const measure = async (arch: Arch, on: () => readonly Batch[]): Promise<number> => {
+      await control.yield();
+      recal ??= take(engine.trainBatches(cfg.recalibrationBatches));
+      const batches = on();
+      if (recal.length > 0) engine.recalibrateBN(engine.supernet, arch, recal, 'cumulative');
+      return engine.evaluate(engine.supernet, arch, batches).accuracy;
+    };
+    const fitnessBatches = () => (val ??= take(engine.validationBatches(cfg.validationBatches)));
+
+    const scored = new Map<string, Scored>();
+    const fitness = (w: BinWidth) => (scored.get(widthKey(w)) as Scored).accuracy;
+    const score = async (w: BinWidth): Promise<void> => {
+      const wk = widthKey(w);
+      if (scored.has(wk)) return;
       const placements: Placement[] = [];
       const remembered = this.memory.best(w);
       if (remembered) placements.push(remembered.placement);
@@ -212,17 +252,16 @@ export class CafeNetStrategy implements SearchStrategy {
         placements.push(randomPlacement(this.bins, w, cfg.offset, rng));
       }
       const seen = new Set<string>();
-      let best = { width: w, placement: placements[0] as Placement, accuracy: -Infinity };
+      let best: Scored = { width: w, placement: placements[0] as Placement, accuracy: -Infinity };
       for (const p of placements) {
         const a = this.arch(w, p);
         const k = archKey(a);
         if (seen.has(k)) continue;
         seen.add(k);
-        const acc = measure(a);
+        const acc = await measure(a, fitnessBatches);
         if (acc > best.accuracy) best = { width: w, placement: p, accuracy: acc };
       }
-      scored.set(key, best);
-      return best;
+      scored.set(wk, best);
     };
     const mutate = (w: BinWidth): BinWidth => {
       const out: BinWidth = { resolution: w.resolution, bins: { ...w.bins } };
@@ -244,35 +283,62 @@ export class CafeNetStrategy implements SearchStrategy {
       }
       return undefined;
     };
+    const ranked = (ws: Iterable<BinWidth>) =>
+      [...new Map([...ws].map((w) => [widthKey(w), w])).values()].sort((a, b) => fitness(b) - fitness(a));
+
     try {
       let population: BinWidth[] = [];
-      for (let i = 0; i < cfg.population; i++) population.push(this.fittingWidth(constraint, rng));
-      population.forEach(score);
-      for (let g = 0; g < cfg.generations; g++) {
-        const parents = [...new Map(population.map((w) => [widthKey(w), w])).values()]
-          .sort((a, b) => score(b).accuracy - score(a).accuracy)
-          .slice(0, cfg.topK);
+      for (let i = 0; i < cfg.population; i++) {
+        const w = this.fittingWidth(constraint, rng);
+        population.push(w);
+        await score(w);
+        advance();
+      }
+      for (let g = 1; g <= cfg.generations; g++) {
+        note = `generation ${g}`;
+        const parents = ranked(population).slice(0, cfg.topK);
         const next = [...parents];
-        for (let i = 0; i < cfg.mutations; i++) {
-          const c = child(() => mutate(rng.choice(parents)));
-          if (c) next.push(c);
+        const makers = [
+          ...Array.from({ length: cfg.mutations }, () => () => mutate(rng.choice(parents))),
+          ...Array.from({ length: cfg.crossovers }, () => () => cross(rng.choice(parents), rng.choice(parents))),
+        ];
+        for (const make of makers) {
+          const c = child(make);
+          if (c) {
+            next.push(c);
+            await score(c);
+          }
+          advance();
         }
-        for (let i = 0; i < cfg.crossovers; i++) {
-          const c = child(() => cross(rng.choice(parents), rng.choice(parents)));
-          if (c) next.push(c);
-        }
-        next.forEach(score);
         population = next;
       }
-      const winner = [...scored.values()].reduce((a, b) => (b.accuracy > a.accuracy ? b : a));
-      const answer: Proposal = { arch: this.arch(winner.width, winner.placement), source: CAFENET_SEARCH_SOURCE, score: winner.accuracy };
-      this.searched[constraintKey(constraint)] = { proposal: answer, trainedSteps: this.trainedSteps };
+      let winner = ranked([...scored.values()].map((e) => e.width))[0] as BinWidth;
+      let winnerScore = fitness(winner);
+      if (finalists > 0) {
+        // The evolution ranks on a few batches; the answer is chosen on many more held-out images.
+        note = 'final validation';
+        if (val) release(val);
+        let heldOut: Batch[] | undefined;
+        const finalBatches = () => (heldOut ??= take(heldOutBatches(engine, cfg.finalValidationImages)));
+        winnerScore = -Infinity;
+        for (const w of ranked([...scored.values()].map((e) => e.width)).slice(0, finalists)) {
+          const e = scored.get(widthKey(w)) as Scored;
+          const acc = await measure(this.arch(e.width, e.placement), finalBatches);
+          if (acc > winnerScore) {
+            winner = w;
+            winnerScore = acc;
+          }
+          advance();
+        }
+      }
+      // Skipped children and duplicate widths measure nothing; the search is complete all the same.
+      if (done < total) control.progress(total, total, 'done');
+      const best = scored.get(widthKey(winner)) as Scored;
+      const answer: Proposal = { arch: this.arch(best.width, best.placement), source: CAFENET_SEARCH_SOURCE, score: winnerScore };
+      this.searched[key] = { proposal: answer, trainedSteps: this.trainedSteps };
       return answer;
     } finally {
-      for (const b of [...recal, ...val]) {
-        b.x.dispose();
-        b.y.dispose();
-      }
+      release([...owned]);
     }
   }
 

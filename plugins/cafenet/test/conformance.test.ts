@@ -13,6 +13,7 @@ describeStrategyConformance({
     crossovers: 1,
     recalibrationBatches: 1,
     validationBatches: 1,
+    finalValidationImages: 32,
   },
   space: { preset: 'mbv2-small' },
   makeRuntime: (space) => smallTrainingRuntime(space),
@@ -20,6 +21,7 @@ describeStrategyConformance({
     { config: { offset: 0 }, key: 'offset' },
     { config: { topK: 50 }, key: 'topK' },
     { config: { resolutions: 'some' }, key: 'resolutions' },
+    { config: { finalValidationImages: -1 }, key: 'finalValidationImages' },
   ],
   steps: 2,
 });

@@ -4,7 +4,7 @@ import { describeStrategyOverGrpc } from '@supernetd/server/testing';
 
 describeStrategyOverGrpc({
   strategyId: 'cafenet',
-  config: { placements: 2, population: 4, topK: 2, generations: 1, mutations: 2, crossovers: 2, recalibrationBatches: 1, validationBatches: 1 },
+  config: { placements: 2, population: 4, topK: 2, generations: 1, mutations: 2, crossovers: 2, recalibrationBatches: 1, validationBatches: 1, finalValidationImages: 32 },
   spaceSpec: { preset: 'mbv2-small' },
   totalSteps: 10n,
   trainSteps: 2,

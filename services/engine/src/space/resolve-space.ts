@@ -3,7 +3,7 @@ import type { SpaceSpec } from '../runtime-types.ts';
 import type { SpaceDefinition } from './definition.ts';
 import { listPresets, presetDefinition } from './presets.ts';
 import type { PresetOptions } from './presets.ts';
-import { ResolvedSpace } from './resolved-space.ts';
+import { ResolvedSpace, SPACE_HARD_LIMITS } from './resolved-space.ts';
 import type { LatencyTable } from './resolved-space.ts';
 
 const OVERRIDE_KEYS = new Set(['numClasses', 'inputShape', 'resolutions', 'definition', 'bnEpsilon', 'latencyTable', 'measureLatency']);
@@ -58,6 +58,11 @@ export function spaceDefinition(spec: SpaceSpec): SpaceDefinition {
     const shape = o.inputShape;
     if (shape !== undefined && !(Array.isArray(shape) && shape.length === 3 && shape.every((d) => Number.isInteger(d) && d > 0))) {
       invalid(`search space override inputShape must be [height, width, channels] of positive integers`);
+    }
+    // presets derive lists from the image size (resolutions up to it): bound it before they build
+    const H = SPACE_HARD_LIMITS;
+    if (shape !== undefined && ((shape as number[])[0]! > H.maxSide || (shape as number[])[1]! > H.maxSide || (shape as number[])[2]! > H.maxChannels)) {
+      invalid(`search space override inputShape [${(shape as number[]).join(', ')}] exceeds the limit of ${H.maxSide} per side and ${H.maxChannels} channels`);
     }
     const p: Partial<PresetOptions> = {};
     if (o.inputShape !== undefined) p.inputShape = o.inputShape as [number, number, number];

@@ -46,6 +46,31 @@ function fail(space: string, where: string, message: string): never {
 
 const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
 
+/**
+ * Structural bounds every space is held to before anything is computed from it, whatever the
+ * server's configured limits (those are checked against a cost estimate in `space-limits.ts`). They
+ * keep resolution itself bounded: no loop over an absurd multiplier range, no array of an absurd
+ * length. Exceeding one is InvalidArgumentError(INVALID_SEARCH_SPACE) naming the bound.
+ */
+export const SPACE_HARD_LIMITS = Object.freeze({
+  /** Image side (inputShape height/width) and resolution. */
+  maxSide: 16_384,
+  /** Any channel count: inputShape channels, width candidates, fixed outs, numClasses. */
+  maxChannels: 1 << 20,
+  /** Distinct resolutions. */
+  maxResolutions: 256,
+  /** Candidates of one width choice. */
+  maxWidthCandidates: 4096,
+  /** Width multiplier span: (maxMult - minMult) * 1000 candidate multipliers are tried. */
+  maxMultSpan: 1000,
+  /** MBConv expansion ratio. */
+  maxExpand: 64,
+  /** Layers in blocks and tail together. */
+  maxLayers: 4096,
+});
+
+const within = (v: number, max: number) => v <= max;
+
 /** Output spatial size of a 'same'-padded conv (algorithms.md 1.3 with p = floor(k/2)). */
 export function convOutSize(inSize: number, kernel: number, stride: number): number {
   const p = Math.floor(kernel / 2);
@@ -91,10 +116,16 @@ export class ResolvedSpace implements SearchSpaceView {
       bad('inputShape', 'must be [height, width, channels] of positive integers');
     }
     if (shape[0] !== shape[1]) bad('inputShape', `images must be square, got ${shape[0]}x${shape[1]}`);
+    const H = SPACE_HARD_LIMITS;
+    if (!within(shape[0], H.maxSide)) bad('inputShape', `side ${shape[0]} exceeds the limit of ${H.maxSide}`);
+    if (!within(shape[2], H.maxChannels)) bad('inputShape', `${shape[2]} channels exceed the limit of ${H.maxChannels}`);
     if (!isPosInt(def.numClasses) || def.numClasses < 2) bad('numClasses', 'must be an integer >= 2');
+    if (!within(def.numClasses, H.maxChannels)) bad('numClasses', `${def.numClasses} exceeds the limit of ${H.maxChannels}`);
     if (!Array.isArray(def.resolutions) || def.resolutions.length === 0 || !def.resolutions.every(isPosInt)) {
       bad('resolutions', 'must be a non-empty list of positive integers');
     }
+    if (def.resolutions.length > H.maxResolutions) bad('resolutions', `${def.resolutions.length} entries exceed the limit of ${H.maxResolutions}`);
+    for (const r of def.resolutions) if (!within(r, H.maxSide)) bad('resolutions', `${r} exceeds the limit of ${H.maxSide}`);
     const resolutions = [...new Set(def.resolutions)].sort((a, b) => a - b);
     const bnEpsilon = def.bnEpsilon ?? 1e-5;
     if (!(typeof bnEpsilon === 'number' && bnEpsilon > 0)) bad('bnEpsilon', 'must be a positive number');
@@ -109,17 +140,27 @@ export class ResolvedSpace implements SearchSpaceView {
       if (!isPosInt(w.base)) bad(where, 'base must be a positive integer');
       const minMult = w.minMult ?? 0.25;
       const maxMult = w.maxMult ?? 1;
-      if (!(typeof minMult === 'number' && typeof maxMult === 'number' && minMult > 0 && minMult <= maxMult)) {
+      if (!(typeof minMult === 'number' && typeof maxMult === 'number' && minMult > 0 && minMult <= maxMult && Number.isFinite(maxMult))) {
         bad(where, 'needs 0 < minMult <= maxMult');
       }
       const divisor = w.divisor ?? 8;
       if (!isPosInt(divisor)) bad(where, 'divisor must be a positive integer');
+      if (!within(divisor, H.maxChannels)) bad(where, `divisor ${divisor} exceeds the limit of ${H.maxChannels}`);
       if (w.candidates !== undefined) {
         if (!Array.isArray(w.candidates) || w.candidates.length === 0 || !w.candidates.every(isPosInt)) {
           bad(where, 'candidates must be a non-empty list of positive integers');
         }
+        if (w.candidates.length > H.maxWidthCandidates) bad(where, `${w.candidates.length} candidates exceed the limit of ${H.maxWidthCandidates}`);
+        const top = w.candidates[w.candidates.length - 1] as number;
+        if (!within(top, H.maxChannels)) bad(where, `candidate ${top} exceeds the limit of ${H.maxChannels} channels`);
         if (w.candidates.some((c, j) => j > 0 && c <= (w.candidates?.[j - 1] ?? 0))) {
           bad(where, 'candidates must be strictly ascending');
+        }
+      } else {
+        if (!within(w.base, H.maxChannels)) bad(where, `base ${w.base} exceeds the limit of ${H.maxChannels} channels`);
+        if (!within(maxMult - minMult, H.maxMultSpan)) bad(where, `maxMult - minMult = ${maxMult - minMult} exceeds the limit of ${H.maxMultSpan}`);
+        if (!within(w.base * maxMult, H.maxChannels)) {
+          bad(where, `base * maxMult = ${w.base * maxMult} exceeds the limit of ${H.maxChannels} channels`);
         }
       }
       const candidates = widthCandidates(w);
@@ -138,6 +179,8 @@ export class ResolvedSpace implements SearchSpaceView {
     // layers
     if (!Array.isArray(def.blocks) || def.blocks.length === 0) bad('blocks', 'must be a non-empty list');
     if (!Array.isArray(def.tail)) bad('tail', 'must be a list');
+    const layerCount = def.blocks.reduce((n, b) => n + (Array.isArray(b?.layers) ? b.layers.length : 0), def.tail.length);
+    if (layerCount > H.maxLayers) bad('blocks', `${layerCount} layers exceed the limit of ${H.maxLayers}`);
     const seenLayer = new Set<string>();
     const seenBlock = new Set<string>();
     const resolved: ResolvedLayer[] = [];
@@ -148,7 +191,10 @@ export class ResolvedSpace implements SearchSpaceView {
         if (!w) return bad(where, `out refers to unknown width '${ref}'`);
         return { choice: ref, max: w.max };
       }
-      if (isPosInt(ref)) return { max: ref };
+      if (isPosInt(ref)) {
+        if (!within(ref, H.maxChannels)) bad(where, `out ${ref} exceeds the limit of ${H.maxChannels} channels`);
+        return { max: ref };
+      }
       return bad(where, 'out must be a width id or a positive integer');
     };
     const sameSlot = (a: WidthSlot, b: WidthSlot) =>
@@ -223,6 +269,7 @@ export class ResolvedSpace implements SearchSpaceView {
               return { name: op.name, kernel: 1, expand: 1, skip: true, hiddenMax: 0 };
             }
             if (!(typeof op.expand === 'number' && op.expand >= 1)) bad(ow, 'expand must be a number >= 1');
+            if (!within(op.expand, H.maxExpand)) bad(ow, `expand ${op.expand} exceeds the limit of ${H.maxExpand}`);
             const kernel = kernelOf(ow, op.kernel);
             const hiddenMax = op.expand === 1 ? input.max : makeDivisible(input.max * op.expand);
             return { name: op.name, kernel, expand: op.expand, skip: false, hiddenMax };
