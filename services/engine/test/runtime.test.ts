@@ -94,10 +94,11 @@ test('a restored runtime continues bit-identically to an uninterrupted one', asy
   const wb = weights(b);
   assert.equal(wb.length, wa.length);
   wa.forEach((w, i) => assert.ok(Buffer.from(w.buffer, w.byteOffset, w.byteLength).equals(Buffer.from(wb[i]!.buffer, wb[i]!.byteOffset, wb[i]!.byteLength)), `variable ${i} differs`));
-  // one manifest and one weights/state pair on disk; no temp files
+  // per checkpoint one manifest and one weights/state pair (the newest also as checkpoint.json); no temp files
   await a.saveCheckpoint(dir, null);
   const files = (await readdir(dir)).sort();
-  assert.equal(files.length, 3, files.join(', '));
+  assert.equal(files.length, 7, files.join(', '));
+  assert.ok(files.every((f) => !f.includes('tmp')), files.join(', '));
   assert.ok(files.includes('checkpoint.json'));
   const empty = await mkdtemp(path.join(tmpdir(), 'engine-ckpt-'));
   dirs.push(empty);
