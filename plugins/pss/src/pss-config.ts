@@ -28,14 +28,18 @@ export interface PssConfig {
   pRange: [number, number];
   /** Pool softmax temperature, decayed from [0] to [1] over the run. */
   temperatureRange: [number, number];
-  /** Schedules change once per epoch (PSS-Net) or every step. */
+  /**
+   * What the schedules decay over: 'step' (default) follows the fraction of the run's planned steps
+   * done, so p and T fall at any run length; 'epoch' changes them once per epoch as PSS-Net does,
+   * which keeps p = T = 1 throughout a run of one epoch or less (no pool ever supplies a subnet).
+   */
   scheduleUnit: 'epoch' | 'step';
-  /** Top subnets per pool validated by `search` (5). */
+  /** Top subnets of the chosen pool validated by `search` (5). */
   validTopK: number;
   /** Training batches for cumulative BN recalibration before each validation (9). */
   recalibrationBatches: number;
-  /** Validation batches each candidate is measured on in `search`. */
-  validationBatches: number;
+  /** Held-out images each candidate is measured on in `search` (default 2048; rounded up to whole batches). */
+  validationImages: number;
   /** Validation batches for the per-epoch max/min check after the epoch's last step; 0 turns it off. */
   epochValidationBatches: number;
   /** Label smoothing of the max net's cross-entropy (PSS-Net: 0). */
@@ -81,10 +85,10 @@ export function parsePssConfig(raw: unknown): PssConfig {
     rejectionTries: r.number('rejectionTries', 1000, { min: 1, integer: true }),
     pRange: pair(r, 'pRange', [1, 0.01]),
     temperatureRange: pair(r, 'temperatureRange', [1, 0.01]),
-    scheduleUnit: r.oneOf('scheduleUnit', 'epoch', ['epoch', 'step'] as const),
+    scheduleUnit: r.oneOf('scheduleUnit', 'step', ['epoch', 'step'] as const),
     validTopK: r.number('validTopK', 5, { min: 1, integer: true }),
     recalibrationBatches: r.number('recalibrationBatches', 9, { min: 0, integer: true }),
-    validationBatches: r.number('validationBatches', 4, { min: 1, integer: true }),
+    validationImages: r.number('validationImages', 2048, { min: 1, max: 1_000_000, integer: true }),
     epochValidationBatches: r.number('epochValidationBatches', 4, { min: 0, integer: true }),
     labelSmoothing: r.number('labelSmoothing', 0, { min: 0, max: 1 }),
     sampleTries: r.number('sampleTries', 100, { min: 1, integer: true }),

@@ -8,8 +8,9 @@ export interface ScheduleProgress {
 }
 
 /**
- * `from * (to / from)^(e / E)`, computed once per epoch (unit 'epoch', as PSS-Net) or per step
- * (unit 'step', for runs shorter than an epoch). e = floor(step / stepsPerEpoch), E = ceil(total / stepsPerEpoch).
+ * `from * (to / from)^f`. Unit 'step' (the strategy's default): f = step / totalSteps, the fraction
+ * of the planned run done, so the decay happens at any run length. Unit 'epoch' (PSS-Net, updated
+ * once per epoch): f = e / E with e = floor(step / stepsPerEpoch), E = ceil(total / stepsPerEpoch).
  */
 export function expSchedule(range: readonly [number, number], p: ScheduleProgress, unit: 'epoch' | 'step'): number {
   const [from, to] = range;

@@ -7,10 +7,9 @@ describeStrategyConformance({
   config: {
     genMapSize: 2000,
     poolSize: 2,
-    scheduleUnit: 'step',
     validTopK: 2,
     recalibrationBatches: 2,
-    validationBatches: 1,
+    validationImages: 32,
     epochValidationBatches: 1,
   },
   space: { preset: 'mbv2-small' },

@@ -4,7 +4,7 @@ import { describeStrategyOverGrpc } from '@supernetd/server/testing';
 
 describeStrategyOverGrpc({
   strategyId: 'pss',
-  config: { genMapSize: 2000, poolSize: 2, scheduleUnit: 'step', validTopK: 2, recalibrationBatches: 2, validationBatches: 1, epochValidationBatches: 1 },
+  config: { genMapSize: 2000, poolSize: 2, validTopK: 2, recalibrationBatches: 2, validationImages: 32, epochValidationBatches: 1 },
   spaceSpec: { preset: 'mbv2-small' },
   totalSteps: 6n,
   trainSteps: 4,
