@@ -1,4 +1,4 @@
-import { LossParts, Rng, archKey, costOf, fits, metricScore, sampleFitting, unsatisfiable, InvalidConfigError } from '@supernetd/sdk';
+import { LossParts, Rng, costOf, fits, heldOutBatches, metricScore, sampleFitting, unboundedSearch, unsatisfiable, InvalidConfigError } from '@supernetd/sdk';
 import type {
   Arch,
   Batch,
@@ -9,6 +9,7 @@ import type {
   Proposal,
   SamplePurpose,
   ScoredArch,
+  SearchControl,
   SearchSpaceView,
   SearchStrategy,
   StepContext,
@@ -99,6 +100,7 @@ export class PssStrategy implements SearchStrategy {
   private searched: PssState['searched'] = {};
   private trainedSteps = 0;
   private validation: PssState['validation'] = null;
+  private lastSource: string | undefined;
 
   constructor(
     private readonly space: SearchSpaceView,
@@ -127,6 +129,11 @@ export class PssStrategy implements SearchStrategy {
   /** The conditional structure sampler (for inspection and tests). */
   get conditionalSampler(): ConditionalSampler {
     return this.sampler;
+  }
+
+  /** Where the last training step's sampled subnet came from (`space` or `pool:kind:target`); for inspection. */
+  get lastTrainingSource(): string | undefined {
+    return this.lastSource;
   }
 
   /** Probability of drawing from the structure space now (p_e). */
@@ -163,6 +170,7 @@ export class PssStrategy implements SearchStrategy {
       target: NaN,
       source: 'space',
     };
+    this.lastSource = draw.source;
     const net = engine.supernet;
     const tf = engine.tf;
     // Score on this batch with the pre-update weights, no gradient (algorithms.md 4.6).
@@ -211,64 +219,49 @@ export class PssStrategy implements SearchStrategy {
   }
 
   /**
-   * Final selection (algorithms.md 4.8) for the pools of `constraint.kind` that can hold a fitting
-   * subnet: the top `validTopK` fitting entries of each are validated after cumulative BN
-   * recalibration on the same training batches; each pool's best goes into the export table; the
-   * answer is the row with the largest target. Remembered for `sample(constraint, 'deploy')`, and
-   * returned again without measuring while no training step has happened since.
+   * Final selection (algorithms.md 4.8), bounded to what the constraint needs: the pools of
+   * `constraint.kind` (of every kind when it has no grid) are walked from the largest target down to
+   * the first one holding entries that fit, and only that pool's top `validTopK` fitting entries are
+   * validated: cumulative BN recalibration on one set of training batches, then top-1 on
+   * `validationImages` held-out images. The most accurate becomes the pool's export-table row and
+   * the answer. With no fitting pool entry (no training yet) one structure-space subnet under the
+   * budget is measured instead. Between candidates it awaits `control.yield()` (a CancelledError
+   * propagates; batches are disposed either way) and reports `control.progress`. The result is
+   * remembered for `sample(constraint, 'deploy')` and returned again without measuring while no
+   * training step has happened since.
    */
-  async search(engine: SupernetEngine, constraint: Constraint): Promise<Proposal> {
+  async search(engine: SupernetEngine, constraint: Constraint, control: SearchControl = unboundedSearch): Promise<Proposal> {
     const min = this.space.minArch();
     if (!fits(this.space.cost(min), constraint)) throw unsatisfiable(this.space, constraint);
-    const grid = this.grid(constraint.kind);
     const cached = this.searched[constraintKey(constraint)];
     if (cached && cached.trainedSteps === this.trainedSteps) return cached.proposal;
     const fitsC = (a: Arch) => fits(this.space.cost(a), constraint);
-    const poolKinds = grid ? [constraint.kind] : this.pools.kinds();
-    const recal = engine.trainBatches(this.cfg.recalibrationBatches);
-    const val = engine.validationBatches(this.cfg.validationBatches);
-    const measured = new Map<string, number>();
-    const accuracy = (arch: Arch): number => {
-      const key = archKey(arch);
-      const known = measured.get(key);
-      if (known !== undefined) return known;
-      if (recal.length > 0) engine.recalibrateBN(engine.supernet, arch, recal, 'cumulative');
-      const acc = engine.evaluate(engine.supernet, arch, val).accuracy;
-      measured.set(key, acc);
-      return acc;
-    };
-    const rows: PssTableRow[] = [];
+    const chosen = this.largestFittingPool(constraint);
+    const candidates = chosen ? chosen.entries : [{ arch: this.sampleStructure(constraint, new Rng(0).fork('pss-search')), score: NaN }];
+    const note = chosen ? `pool ${chosen.kind}:${chosen.target}` : 'structure space';
+    let recal: Batch[] = [];
+    let val: Batch[] = [];
     try {
-      for (const kind of poolKinds) {
-        for (const target of this.pools.targets(kind)) {
-          const pool = this.pools.pool(kind, target);
-          const top = (pool?.ranked() ?? []).filter((e) => fitsC(e.arch)).slice(0, this.cfg.validTopK);
-          let best: PssTableRow | undefined;
-          for (const e of top) {
-            const acc = accuracy(e.arch);
-            if (!best || acc > best.accuracy) {
-              best = { kind, target, arch: e.arch, cost: this.space.cost(e.arch), accuracy: acc, score: e.score };
-            }
-          }
-          if (best) rows.push(best);
-        }
+      await control.yield();
+      recal = engine.trainBatches(this.cfg.recalibrationBatches);
+      val = heldOutBatches(engine, this.cfg.validationImages);
+      let best: { arch: Arch; accuracy: number; score: number } | undefined;
+      for (const [i, e] of candidates.entries()) {
+        await control.yield();
+        if (recal.length > 0) engine.recalibrateBN(engine.supernet, e.arch, recal, 'cumulative');
+        const accuracy = engine.evaluate(engine.supernet, e.arch, val).accuracy;
+        if (!best || accuracy > best.accuracy) best = { arch: e.arch, accuracy, score: e.score };
+        control.progress(i + 1, candidates.length, note);
       }
+      if (!best || !fitsC(best.arch)) throw unsatisfiable(this.space, constraint);
       let answer: Proposal;
-      if (rows.length > 0) {
-        const chosen = grid
-          ? rows.reduce((a, b) => (b.target > a.target || (b.target === a.target && b.accuracy > a.accuracy) ? b : a))
-          : rows.reduce((a, b) => (b.accuracy > a.accuracy ? b : a));
-        answer = { arch: chosen.arch, source: `search:pool:${chosen.kind}:${chosen.target}`, score: chosen.accuracy };
+      if (chosen) {
+        const row: PssTableRow = { kind: chosen.kind, target: chosen.target, arch: best.arch, cost: this.space.cost(best.arch), accuracy: best.accuracy, score: best.score };
+        this.recordRow(row);
+        answer = { arch: row.arch, source: `search:pool:${row.kind}:${row.target}`, score: row.accuracy };
       } else {
-        // Empty pools (no training yet): the structure space under the budget, measured the same way.
-        const arch = this.sampleStructure(constraint, new Rng(0).fork('pss-search'));
-        answer = { arch, source: 'search:space', score: accuracy(arch) };
+        answer = { arch: best.arch, source: 'search:space', score: best.accuracy };
       }
-      for (const row of rows) {
-        this.table = this.table.filter((r) => !(r.kind === row.kind && r.target === row.target && archKey(r.arch) !== archKey(row.arch) && r.accuracy <= row.accuracy));
-        if (!this.table.some((r) => r.kind === row.kind && r.target === row.target)) this.table.push(row);
-      }
-      this.table.sort((a, b) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : a.target - b.target));
       this.searched[constraintKey(constraint)] = { proposal: answer, trainedSteps: this.trainedSteps };
       return answer;
     } finally {
@@ -277,6 +270,34 @@ export class PssStrategy implements SearchStrategy {
         b.y.dispose();
       }
     }
+  }
+
+  /**
+   * The pool with the largest target that holds entries fitting `c`, with its top `validTopK`
+   * fitting entries. Without a grid for `c.kind`, each kind's largest such pool is a candidate and
+   * the one whose entries come closest to the budget wins.
+   */
+  private largestFittingPool(c: Constraint): { kind: CostKind; target: number; entries: ScoredArch[] } | undefined {
+    const fitsC = (a: Arch) => fits(this.space.cost(a), c);
+    const kinds = this.grid(c.kind) ? [c.kind] : this.pools.kinds();
+    const found: { kind: CostKind; target: number; entries: ScoredArch[]; reach: number }[] = [];
+    for (const kind of kinds) {
+      for (const target of this.pools.targets(kind).sort((a, b) => b - a)) {
+        const entries = (this.pools.pool(kind, target)?.ranked() ?? []).filter((e) => fitsC(e.arch)).slice(0, this.cfg.validTopK);
+        if (entries.length === 0) continue;
+        found.push({ kind, target, entries, reach: Math.max(...entries.map((e) => costOf(this.space.cost(e.arch), c.kind))) });
+        break;
+      }
+    }
+    const best = found.reduce<(typeof found)[number] | undefined>((a, b) => (!a || b.reach > a.reach ? b : a), undefined);
+    return best && { kind: best.kind, target: best.target, entries: best.entries };
+  }
+
+  /** Puts `row` into the export table, replacing the row of its pool. */
+  private recordRow(row: PssTableRow): void {
+    this.table = this.table.filter((r) => !(r.kind === row.kind && r.target === row.target));
+    this.table.push(row);
+    this.table.sort((a, b) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : a.target - b.target));
   }
 
   /** The export table: per pool, its validated best subnet (filled by `search`). */

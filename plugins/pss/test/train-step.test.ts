@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { EngineRuntime } from '@supernetd/engine';
-import { Rng, archKey, fits } from '@supernetd/sdk';
-import type { StepLog } from '@supernetd/sdk';
+import { CancelledError, Rng, archKey, fits } from '@supernetd/sdk';
+import type { Arch, Batch, SearchControl, StepLog, SupernetEngine } from '@supernetd/sdk';
 import { smallTrainingRuntime } from '@supernetd/server/testing';
 import { PssStrategy, parsePssConfig } from '../src/index.ts';
 
@@ -17,7 +17,7 @@ describe('PSS training step and search on a real mbv2-small runtime', () => {
 
   before(async () => {
     rt = await smallTrainingRuntime({ preset: 'mbv2-small' }, { maxTrainExamples: 128, maxTestExamples: 32, totalSteps: 6, seed: 4 });
-    const cfg = parsePssConfig({ genMapSize: 2000, poolSize: 2, recalibrationBatches: 2, validationBatches: 1, epochValidationBatches: 1, validTopK: 2 });
+    const cfg = parsePssConfig({ genMapSize: 2000, poolSize: 2, recalibrationBatches: 2, validationImages: 40, epochValidationBatches: 1, validTopK: 2 });
     s = new PssStrategy(rt.space, cfg, 8, 6);
     for (let step = 0; step < 3; step++) {
       const batch = rt.nextTrainBatch();
@@ -53,7 +53,25 @@ describe('PSS training step and search on a real mbv2-small runtime', () => {
     assert.equal(tensors[2], tensors[1]);
   });
 
-  it('search validates pool entries, fills the export table and returns the largest-target row that fits', async () => {
+  /** The engine with every `evaluate` call recorded (subnet and images). */
+  const countingEvaluate = (engine: SupernetEngine) => {
+    const calls: { arch: Arch; images: number }[] = [];
+    const wrapped = new Proxy(engine, {
+      get(target, prop) {
+        if (prop === 'evaluate') {
+          return (net: Parameters<SupernetEngine['evaluate']>[0], arch: Arch, batches: readonly Batch[]) => {
+            calls.push({ arch, images: batches.reduce((n, b) => n + (b.x.shape[0] as number), 0) });
+            return target.evaluate(net, arch, batches);
+          };
+        }
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    return { engine: wrapped, calls };
+  };
+
+  it('search validates only the top-k of the largest-target pool with fitting entries, on validationImages held-out images', async () => {
     const lo = rt.space.cost(rt.space.minArch()).flops;
     const hi = rt.space.cost(rt.space.maxArch()).flops;
     // Reported metrics fill more pools.
@@ -62,19 +80,91 @@ describe('PSS training step and search on a real mbv2-small runtime', () => {
       s.onMetric({ arch: p.arch, values: { accuracy: i / 30 } });
     }
     const c = { kind: 'flops' as const, target: (lo + hi) / 2 };
+    const pools = s.state().pools['flops'] ?? {};
+    const withFitting = Object.entries(pools)
+      .filter(([, entries]) => entries.some((e) => fits(rt.space.cost(e.arch), c)))
+      .map(([t]) => Number(t));
+    assert.ok(withFitting.length > 1, 'several pools hold fitting subnets');
+    const largest = Math.max(...withFitting);
+    const counted = countingEvaluate(rt.engine);
+    const progress: [number, number][] = [];
+    let yields = 0;
+    const control: SearchControl = {
+      yield: () => {
+        yields++;
+        return Promise.resolve();
+      },
+      progress: (done, total) => progress.push([done, total]),
+    };
     const before = rt.engine.tf.memory().numTensors;
-    const found = await s.search(rt.engine, c);
+    const found = await s.search(counted.engine, c, control);
     assert.equal(rt.engine.tf.memory().numTensors, before);
-    const table = s.exportTable();
-    assert.ok(table.length > 1, 'several pools were validated');
-    for (const row of table) {
-      assert.ok(fits(row.cost, c));
-      assert.ok(row.accuracy >= 0 && row.accuracy <= 1);
+    const candidates = (pools[String(largest)] ?? []).filter((e) => fits(rt.space.cost(e.arch), c));
+    const expected = Math.min(2, candidates.length);
+    assert.equal(counted.calls.length, expected, 'only the chosen pool\'s top-k were measured');
+    for (const call of counted.calls) {
+      assert.ok(call.images >= 40, `measured on ${call.images} images`);
+      assert.ok(candidates.some((e) => archKey(e.arch) === archKey(call.arch)));
     }
-    const largest = table.reduce((a, b) => (b.target > a.target ? b : a));
-    assert.equal(archKey(found.arch), archKey(largest.arch));
-    assert.equal(found.source, `search:pool:flops:${largest.target}`);
+    assert.ok(yields > expected, 'yields before and between candidates');
+    assert.deepEqual(progress.at(-1), [expected, expected]);
+    assert.equal(found.source, `search:pool:flops:${largest}`);
+    assert.ok(fits(rt.space.cost(found.arch), c));
+    const table = s.exportTable();
+    assert.equal(table.length, 1);
+    assert.equal(table[0]?.target, largest);
+    assert.equal(archKey(table[0]?.arch as Arch), archKey(found.arch));
     assert.equal(archKey(s.sample(c, 'deploy', new Rng(1)).arch), archKey(found.arch));
-    assert.equal(await s.search(rt.engine, c), found, 'no training since: the remembered result');
+    const again = countingEvaluate(rt.engine);
+    assert.equal(await s.search(again.engine, c), found, 'no training since: the remembered result');
+    assert.equal(again.calls.length, 0);
+  });
+
+  it('a cancelled search rejects with CancelledError, remembers nothing and leaks no tensor', async () => {
+    const lo = rt.space.cost(rt.space.minArch()).flops;
+    const hi = rt.space.cost(rt.space.maxArch()).flops;
+    const c = { kind: 'flops' as const, target: Math.round(lo + (hi - lo) * 0.8) };
+    let yields = 0;
+    const control: SearchControl = {
+      yield: () => (++yields >= 2 ? Promise.reject(new CancelledError()) : Promise.resolve()),
+      progress: () => undefined,
+    };
+    const before = rt.engine.tf.memory().numTensors;
+    await assert.rejects(s.search(rt.engine, c, control), CancelledError);
+    assert.equal(rt.engine.tf.memory().numTensors, before);
+    assert.equal(s.state().searched[`flops:${c.target}`], undefined);
+  });
+});
+
+describe('PSS with its default schedules', () => {
+  let rt: EngineRuntime;
+  const sources: string[] = [];
+  const steps = 40;
+
+  before(async () => {
+    rt = await smallTrainingRuntime({ preset: 'mbv2-small' }, { maxTrainExamples: 64, maxTestExamples: 16, totalSteps: steps, seed: 2 });
+    // Defaults apart from a smaller gen map and pools (for speed): no scheduleUnit override.
+    const cfg = parsePssConfig({ genMapSize: 2000, poolSize: 1 });
+    assert.equal(cfg.scheduleUnit, 'step');
+    const s = new PssStrategy(rt.space, cfg, 5, steps);
+    for (let step = 0; step < steps; step++) {
+      const batch = rt.nextTrainBatch();
+      // A run shorter than one epoch: per-epoch schedules would keep p = T = 1 throughout.
+      await s.trainStep(rt.engine, batch, { step, totalSteps: steps, stepsPerEpoch: 1000 });
+      batch.x.dispose();
+      batch.y.dispose();
+      sources.push(s.lastTrainingSource ?? '');
+    }
+  });
+  after(() => rt?.dispose());
+
+  it('draws training subnets from the pools in the second half of a run shorter than an epoch', (t) => {
+    assert.equal(sources[0], 'space', 'p starts at 1');
+    const second = sources.slice(steps / 2);
+    const fromPools = second.filter((src) => src.startsWith('pool:flops:')).length;
+    assert.ok(fromPools >= steps / 8, `pool draws in the second half: ${fromPools} of ${second.length} (${second.join(', ')})`);
+    const first = sources.slice(0, steps / 2).filter((src) => src.startsWith('pool:')).length;
+    t.diagnostic(`pool draws: ${first} in the first half, ${fromPools} in the second`);
+    assert.ok(fromPools > first, 'pool draws grow as p decays');
   });
 });
