@@ -84,7 +84,11 @@ export interface EngineRuntime {
   exportSubnet(arch: Arch, opts?: { recalibrate?: boolean }): Promise<{ files: ExportedFileData[]; cost: Cost }>;
   /** Writes weights, optimiser state, step, data-stream and RNG state plus `extra` to `dir` atomically. */
   saveCheckpoint(dir: string, extra: unknown): Promise<void>;
-  /** Restores the latest checkpoint in `dir`; returns its `extra`, or undefined when there is none. */
+  /**
+   * Restores the latest checkpoint in `dir`; returns its `extra`, or undefined when there is none.
+   * With none, and `dir/inherit` (INHERIT_DIR) prepared for a retrained subnet, the supernet starts
+   * from the subnet's sliced source weights with recalibrated BN statistics (step 0 still).
+   */
   loadCheckpoint(dir: string): Promise<unknown>;
   /**
    * Measures, on this host and backend, every layer shape of the space (batch 1, median of

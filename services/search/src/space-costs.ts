@@ -1,6 +1,5 @@
 import type { Arch } from '@supernetd/sdk';
-import { resolveSpace, spaceDefinition } from '@supernetd/engine/space';
-import type { LayerDef, SpaceDefinition } from '@supernetd/engine/space';
+import { resolveSpace } from '@supernetd/engine/space';
 
 /** A search-space preset plus overrides, as sent in `SearchSpace`. */
 export interface SpaceRef {
@@ -54,30 +53,5 @@ export function defaultBudgets(minFlops: number, maxFlops: number, n = 3): numbe
   return Array.from({ length: n }, (_, i) => roundSignificant(minFlops + ((maxFlops - minFlops) * (i + 1)) / (n + 1)));
 }
 
-/**
- * A whole space definition (for preset `custom`) whose only subnet is `arch`: every width choice
- * has the single candidate `arch.width[id]`, the one resolution `arch.resolution`, and each op-choice
- * layer keeps only the chosen op. Any strategy on this space trains exactly `arch`, from scratch,
- * through the same engine: the "trained alone" baseline. Channel indices (CafeNet) are dropped: a
- * network trained from scratch does not depend on which channels of a wider one it would use.
- */
-export function singleArchDefinition(ref: SpaceRef, arch: Arch): SpaceDefinition {
-  const def = spaceDefinition(ref);
-  def.name = `${def.name}-alone`;
-  def.resolutions = [arch.resolution];
-  def.widths = def.widths.map((w) => {
-    const chosen = arch.width[w.id];
-    if (chosen === undefined) throw new Error(`architecture has no width for '${w.id}'`);
-    return { id: w.id, base: chosen, candidates: [chosen] };
-  });
-  const fix = (layer: LayerDef): LayerDef => {
-    if (layer.type !== 'mbconv' || !layer.ops) return layer;
-    const op = layer.ops[arch.op?.[layer.id] ?? 0];
-    if (!op) throw new Error(`architecture picks a missing op for layer '${layer.id}'`);
-    return { ...layer, ops: [op] };
-  };
-  def.blocks = def.blocks.map((b) => ({ ...b, layers: b.layers.map(fix) }));
-  def.tail = def.tail.map(fix);
-  resolveSpace({ preset: 'custom', overrides: { definition: def } });
-  return def;
-}
+/** Moved to the engine: the server derives retraining spaces with the same function. */
+export { singleArchDefinition } from '@supernetd/engine/space';

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@supernetd/sdk';
 import type { Arch, Batch, Cost, EvalResult } from '@supernetd/sdk';
@@ -11,6 +12,7 @@ import { Engine } from '../training/engine.ts';
 import { batchFromRaw } from './raw-batch.ts';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { exportSubnet } from './export-subnet.ts';
+import { INHERIT_DIR, inheritSubnetWeights } from './inherit-weights.ts';
 import { measureLatencyTable } from '../network/latency-table.ts';
 
 /** Batches of the PSS-Net recalibration procedure (ComputePostBN: 9 batches, cumulative). */
@@ -186,9 +188,30 @@ class Runtime implements EngineRuntime {
 
   async loadCheckpoint(dir: string): Promise<unknown> {
     const loaded = await loadCheckpoint(dir, this.engine);
-    if (!loaded) return undefined;
+    if (!loaded) {
+      await this.inherit(path.join(dir, INHERIT_DIR));
+      return undefined;
+    }
     this.stream.setState(loaded.stream);
     return loaded.extra;
+  }
+
+  /**
+   * A retrained subnet's start (ExperimentSpec.retrain, INHERITED): with no checkpoint of its own,
+   * the supernet takes the subnet's weights from the source checkpoint copied into `dir`, then its
+   * BN statistics are recalibrated for its one subnet on the recalibration batches (the procedure
+   * Evaluate runs), not copied from the source supernet, whose statistics belong to no one subnet.
+   */
+  private async inherit(dir: string): Promise<void> {
+    const net = this.engine.supernet;
+    const inherited = await inheritSubnetWeights(tf, dir, net);
+    if (!inherited) return;
+    const batches = this.recalibrationBatches();
+    try {
+      this.engine.recalibrateBN(net, this.space.maxArch(), batches, 'cumulative');
+    } finally {
+      for (const b of batches) tf.dispose([b.x, b.y]);
+    }
   }
 
   measureLatencyTable(opts: { repeats?: number } = {}): Record<string, number> {

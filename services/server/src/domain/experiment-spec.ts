@@ -1,4 +1,5 @@
 import type { DatasetSpec, TrainingSpec } from '@supernetd/engine';
+import type { Arch } from '@supernetd/sdk';
 
 /** Domain form of a DatasetRef: the engine's DatasetSpec (type-only, so the RPC thread loads no tfjs). */
 export type DatasetSpecDomain = DatasetSpec;
@@ -16,6 +17,23 @@ export interface ExperimentSpecDomain {
   /** Strategy id and its parsed config (defaults filled, JSON). */
   strategy: { id: string; config: unknown };
   training: TrainingSpecDomain;
+  /** Set for an experiment that retrains one subnet of another (ExperimentSpec.retrain). */
+  retrain?: RetrainSpecDomain;
+}
+
+/**
+ * Which subnet of which experiment an experiment retrains alone, and how its weights start. As
+ * requested, `arch` may be absent (then `subnetId` names it); once created, `arch` is the resolved
+ * architecture in the source space and `space` the derived one-architecture space, so the
+ * experiment needs nothing of its source after creation (restarts, a deleted source).
+ */
+export interface RetrainSpecDomain {
+  sourceExperimentId: string;
+  subnetId?: string;
+  arch?: Arch;
+  init: 'scratch' | 'inherited';
+  /** Step of the source checkpoint the weights came from (inherited only). */
+  sourceCheckpointStep?: number;
 }
 
 /** The stored record of an experiment. */

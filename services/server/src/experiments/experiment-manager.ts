@@ -23,6 +23,8 @@ import type { RawBatchMessage, TrainProgress, WorkerOps } from '../worker/protoc
 import type { WorkerClient } from '../worker/worker-client.ts';
 import type { ServerMetrics } from '../observability/server-metrics.ts';
 import { ExperimentSession } from './experiment-session.ts';
+import { prepareRetrain, removeInheritFiles, writeInheritFiles } from './retrain.ts';
+import type { InheritFiles } from './retrain.ts';
 
 /** Largest SampleSubnet count. */
 export const MAX_SAMPLE_COUNT = 64;
@@ -122,12 +124,20 @@ export class ExperimentManager {
    * INVALID_STRATEGY_CONFIG, INVALID_SEARCH_SPACE (naming a bad latency-table key), INVALID_DATASET,
    * FailedPreconditionError(UNSUPPORTED) when the strategy config names the latency cost kind and
    * the space has no latency table, and AlreadyExistsError(EXPERIMENT_ALREADY_EXISTS).
+   * With `spec.retrain` the space is derived from the source experiment's (see retrain.ts:
+   * EXPERIMENT_NOT_FOUND, SUBNET_NOT_FOUND), and for INHERITED the worker starts from the subnet's
+   * source weights, written at once as the new experiment's step-0 checkpoint.
    */
   async create(requestedId: string, spec: ExperimentSpecDomain): Promise<ExperimentView> {
     this.assertServing();
     const id = requestedId === '' ? `exp-${randomBytes(5).toString('hex')}` : requestedId;
     if (!EXPERIMENT_ID_PATTERN.test(id)) {
       throw new InvalidArgumentError(`experiment_id '${id}' must match [a-z0-9][a-z0-9-]{0,62}`);
+    }
+    // retraining: the space is derived from the source experiment's, the weights maybe inherited
+    let inherit: InheritFiles | undefined;
+    if (spec.retrain) {
+      ({ spec, inherit } = await prepareRetrain(spec, this.sessions.get(spec.retrain.sourceExperimentId), (s) => this.store.checkpointDir(s)));
     }
     const registered = this.registry.get(spec.strategy.id);
     const config = registered.factory.parseConfig(spec.strategy.config ?? {});
@@ -159,8 +169,14 @@ export class ExperimentManager {
       const record: ExperimentRecord = { id, spec: filled, createTime: new Date().toISOString() };
       await this.store.create(record);
       try {
+        if (inherit) await writeInheritFiles(this.store.checkpointDir(id), inherit);
         const session = await this.openSession(record, { subnets: new Map(), metrics: [], progress: undefined });
         await session.ensureWorker();
+        if (inherit) {
+          // the inherited weights become the experiment's own step-0 checkpoint: restarts need no source
+          await session.withWorker((worker) => worker.call('checkpoint', {}));
+          await removeInheritFiles(this.store.checkpointDir(id));
+        }
         // the strategy's serving replica (built after a measured table arrived) and the table's file
         await session.replica();
         await session.flush();

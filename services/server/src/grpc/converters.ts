@@ -13,6 +13,8 @@ import {
   LrScheduleKind,
   MetricRecordSchema,
   OptimizerKind,
+  RetrainInit,
+  RetrainSpecSchema,
   SamplePurpose,
   SubnetSchema,
   decodeTensor,
@@ -24,12 +26,20 @@ import type {
   Experiment,
   ExperimentSpec,
   MetricRecord,
+  RetrainSpec,
   Subnet,
   TrainingConfig,
 } from '@supernetd/api';
 import { InvalidArgumentError } from '@supernetd/sdk';
 import type { Arch, Constraint, OptimizerConfig, SamplePurpose as SamplePurposeName } from '@supernetd/sdk';
-import type { DatasetSpecDomain, ExperimentSpecDomain, ExperimentView, MetricRecordDomain, TrainingSpecDomain } from '../domain/experiment-spec.ts';
+import type {
+  DatasetSpecDomain,
+  ExperimentSpecDomain,
+  ExperimentView,
+  MetricRecordDomain,
+  RetrainSpecDomain,
+  TrainingSpecDomain,
+} from '../domain/experiment-spec.ts';
 import type { SubnetDomain } from '../domain/subnet.ts';
 import type { SubnetTarget } from '../experiments/experiment-manager.ts';
 import type { RawBatchMessage } from '../worker/protocol.ts';
@@ -46,6 +56,7 @@ function finiteNonNegative(field: string, v: number): number {
 /** Domain spec from a CreateExperiment request, validated, with training defaults filled in. */
 export function specFromProto(spec: ExperimentSpec | undefined): ExperimentSpecDomain {
   if (!spec) bad('spec is required');
+  if (spec.retrain) return retrainSpecFromProto(spec, spec.retrain);
   const preset = spec.searchSpace?.preset ?? '';
   if (preset === '') throw new InvalidArgumentError('spec.search_space.preset is required', 'INVALID_SEARCH_SPACE');
   const space: ExperimentSpecDomain['space'] = { preset };
@@ -60,6 +71,46 @@ export function specFromProto(spec: ExperimentSpec | undefined): ExperimentSpecD
     strategy: { id: strategyId, config: spec.strategy?.config ?? {} },
     training: trainingFromProto(spec.training),
   };
+}
+
+/**
+ * A retraining spec: `search_space` must be empty (the manager derives it from the source), the
+ * strategy defaults to `uniform`; the space stays a placeholder (preset '') until derived.
+ */
+function retrainSpecFromProto(spec: ExperimentSpec, r: RetrainSpec): ExperimentSpecDomain {
+  const f = 'spec.retrain';
+  if (spec.searchSpace && (spec.searchSpace.preset !== '' || Object.keys(spec.searchSpace.overrides ?? {}).length > 0)) {
+    throw new InvalidArgumentError(`spec.search_space must be empty with ${f}: the space is derived from the source experiment's`, 'INVALID_SEARCH_SPACE');
+  }
+  if (r.sourceExperimentId === '') bad(`${f}.source_experiment_id is required`);
+  const init = r.init === RetrainInit.SCRATCH ? 'scratch' : r.init === RetrainInit.INHERITED ? 'inherited' : undefined;
+  if (!init) bad(`${f}.init is unset or unknown (${r.init}); expected RETRAIN_INIT_SCRATCH or RETRAIN_INIT_INHERITED`);
+  const retrain: RetrainSpecDomain = { sourceExperimentId: r.sourceExperimentId, init };
+  if (r.subnet.case === 'subnetId') {
+    if (r.subnet.value === '') bad(`${f}.subnet_id must not be empty`);
+    retrain.subnetId = r.subnet.value;
+  } else if (r.subnet.case === 'architecture') {
+    retrain.arch = archFromProto(r.subnet.value);
+  } else {
+    bad(`${f} needs the subnet: set subnet_id or architecture`);
+  }
+  return {
+    displayName: spec.displayName,
+    space: { preset: '' },
+    strategy: { id: spec.strategy?.id || 'uniform', config: spec.strategy?.config ?? {} },
+    training: trainingFromProto(spec.training),
+    retrain,
+  };
+}
+
+function retrainToProto(r: RetrainSpecDomain): RetrainSpec {
+  return create(RetrainSpecSchema, {
+    sourceExperimentId: r.sourceExperimentId,
+    subnet: r.subnetId !== undefined ? { case: 'subnetId', value: r.subnetId } : r.arch ? { case: 'architecture', value: archToProto(r.arch) } : { case: undefined },
+    init: r.init === 'inherited' ? RetrainInit.INHERITED : RetrainInit.SCRATCH,
+    ...(r.arch ? { sourceArchitecture: archToProto(r.arch) } : {}),
+    sourceCheckpointStep: BigInt(r.sourceCheckpointStep ?? 0),
+  });
 }
 
 function trainingFromProto(t: TrainingConfig | undefined): TrainingSpecDomain {
@@ -171,6 +222,7 @@ export function specToProto(s: ExperimentSpecDomain): ExperimentSpec {
       seed: t.seed,
       checkpointInterval: t.checkpointInterval,
     },
+    ...(s.retrain ? { retrain: retrainToProto(s.retrain) } : {}),
   });
 }
 
