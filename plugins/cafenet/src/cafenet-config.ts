@@ -2,6 +2,12 @@ import { ConfigReader } from '@supernetd/sdk';
 
 /** Config of the `cafenet` strategy; docs/strategies.md lists the keys with their defaults. */
 export interface CafeNetConfig {
+  /**
+   * `free`: a width's free bins are placed anywhere in its local zone (locally free sharing).
+   * `leftmost`: every width keeps its leftmost channels (the fixed slimmable pattern), with the same
+   * trainer, forwards per step, bins and search, so the two sharing rules compare at equal compute.
+   */
+  placement: 'free' | 'leftmost';
   /** Nominal bins per layer B of the FLOPs-sensitive bin rule (small scale: 8). */
   binsPerLayer: number;
   /** Offset r of the local zone in bins (paper figure: 1). */
@@ -50,6 +56,7 @@ export function parseCafeNetConfig(raw: unknown): CafeNetConfig {
   const int = (key: string, def: number, min: number, max?: number) =>
     r.number(key, def, { min, integer: true, ...(max !== undefined ? { max } : {}) });
   const cfg: CafeNetConfig = {
+    placement: r.oneOf('placement', 'free', ['free', 'leftmost'] as const),
     binsPerLayer: int('binsPerLayer', 8, 1, 1024),
     offset: int('offset', 1, 1, 64),
     placements: int('placements', 4, 1, 64),

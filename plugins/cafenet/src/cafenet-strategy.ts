@@ -50,7 +50,9 @@ export const CAFENET_SEARCH_SOURCE = 'search:evolution;weights=retrain';
  * (the no-grad losses pick the placement that gets the gradient), optionally with the sandwich
  * rule. Search: evolution over bin counts under the budget, each candidate scored by its best
  * placement on validation batches after BN recalibration, the best few validated again on more
- * held-out images.
+ * held-out images. With `placement: 'leftmost'` every placement is the leftmost one (the fixed
+ * sharing pattern) while the steps, forwards and search stay the same, for comparisons at equal
+ * compute.
  */
 export class CafeNetStrategy implements SearchStrategy {
   readonly id = 'cafenet';
@@ -61,12 +63,15 @@ export class CafeNetStrategy implements SearchStrategy {
   private searched: CafeNetState['searched'] = {};
   private trainedSteps = 0;
   private readonly resolutions: readonly number[];
+  /** `placement: 'leftmost'`: every subnet keeps its leftmost channels. */
+  private readonly leftmost: boolean;
 
   constructor(
     private readonly space: SearchSpaceView,
     private readonly cfg: CafeNetConfig,
     private readonly seed: number,
   ) {
+    this.leftmost = cfg.placement === 'leftmost';
     this.bins = flopsSensitiveBins(space, cfg.binsPerLayer);
     this.rng = new Rng(seed).fork('cafenet-train');
     this.memory = new PlacementMemory(cfg.memoryWidths, cfg.memoryPlacements, cfg.memoryLambda);
@@ -93,9 +98,9 @@ export class CafeNetStrategy implements SearchStrategy {
     };
   }
 
-  /** Subnet of a width and placement. */
+  /** Subnet of a width and placement; in `leftmost` mode always the leftmost placement's. */
   arch(w: BinWidth, p: Placement): Arch {
-    return toArch(this.bins, w, p, this.cfg.offset);
+    return toArch(this.bins, w, this.leftmost ? leftmostPlacement(this.bins, w, this.cfg.offset) : p, this.cfg.offset);
   }
 
   /** The largest cost any placement of `w` can have: the leftmost placement keeps the most channels. */
@@ -127,7 +132,10 @@ export class CafeNetStrategy implements SearchStrategy {
     const r = this.cfg.offset;
     this.trainedSteps++;
     const width = this.randomWidth(this.rng);
-    const cands = samplePlacements(this.bins, width, r, this.cfg.placements, this.rng);
+    const drawn = samplePlacements(this.bins, width, r, this.cfg.placements, this.rng);
+    // Leftmost mode runs as many no-grad forwards as the free mode would (same draws, same count),
+    // all on the leftmost placement, so both modes cost the same per step.
+    const cands = this.leftmost ? drawn.map(() => leftmostPlacement(this.bins, width, r)) : drawn;
     // Inner min: no-grad losses of the K placements on this batch.
     const ces = cands.map((p) =>
       tf.tidy(() => engine.ce(net.forward(this.arch(width, p), batch.x, { training: true }), batch.y).dataSync()[0] as number),
@@ -136,7 +144,13 @@ export class CafeNetStrategy implements SearchStrategy {
     ces.forEach((l, i) => {
       if (l < (ces[best] as number)) best = i;
     });
-    cands.forEach((p, i) => this.memory.update(width, p, -(ces[i] as number)));
+    const remembered = new Set<string>();
+    cands.forEach((p, i) => {
+      const pk = JSON.stringify(p);
+      if (remembered.has(pk)) return;
+      remembered.add(pk);
+      this.memory.update(width, p, -(ces[i] as number));
+    });
     const chosen = this.arch(width, cands[best] as Placement);
     const max = this.space.maxArch();
     const minW = this.minWidth();
@@ -182,18 +196,24 @@ export class CafeNetStrategy implements SearchStrategy {
     return { arch: this.arch(w, randomPlacement(this.bins, w, this.cfg.offset, rng)), source: 'space' };
   }
 
-  /** A reported metric (accuracy, else -loss) goes into the placement memory when the arch is of CafeNet's form. */
+  /**
+   * A reported metric (accuracy, else -loss) goes into the placement memory when the arch is of
+   * CafeNet's form (in `leftmost` mode: of the leftmost placement).
+   */
   onMetric(report: MetricReport): void {
     const score = metricScore(report.values);
     const parsed = fromArch(this.bins, report.arch, this.cfg.offset);
     if (score === undefined || !parsed) return;
+    const leftmost = leftmostPlacement(this.bins, parsed.width, this.cfg.offset);
+    if (this.leftmost && JSON.stringify(parsed.placement) !== JSON.stringify(leftmost)) return;
     this.memory.update(parsed.width, parsed.placement, score);
   }
 
   /**
    * Evolutionary width search under `constraint`: a population of fitting widths, each scored by the
-   * best of its placements (the remembered best plus `placementSamples` fresh ones) by accuracy on
-   * `validationBatches` held-out batches after cumulative BN recalibration; `generations` rounds of top-k parents, mutations and crossovers (children over
+   * best of its placements (the remembered best plus `placementSamples` fresh ones; only the leftmost
+   * one in `leftmost` mode) by accuracy on `validationBatches` held-out batches after cumulative BN
+   * recalibration; `generations` rounds of top-k parents, mutations and crossovers (children over
    * the budget are redrawn). The `topK` best widths are then validated again, after BN
    * recalibration, on `finalValidationImages` held-out images, and the best of them is the answer.
    * `control.yield()` runs before every measured subnet (its CancelledError ends the search there,
@@ -246,10 +266,13 @@ export class CafeNetStrategy implements SearchStrategy {
       const wk = widthKey(w);
       if (scored.has(wk)) return;
       const placements: Placement[] = [];
-      const remembered = this.memory.best(w);
-      if (remembered) placements.push(remembered.placement);
-      for (let i = 0; i < cfg.placementSamples || placements.length === 0; i++) {
-        placements.push(randomPlacement(this.bins, w, cfg.offset, rng));
+      if (this.leftmost) placements.push(leftmostPlacement(this.bins, w, cfg.offset));
+      else {
+        const remembered = this.memory.best(w);
+        if (remembered) placements.push(remembered.placement);
+        for (let i = 0; i < cfg.placementSamples || placements.length === 0; i++) {
+          placements.push(randomPlacement(this.bins, w, cfg.offset, rng));
+        }
       }
       const seen = new Set<string>();
       let best: Scored = { width: w, placement: placements[0] as Placement, accuracy: -Infinity };

@@ -21,6 +21,7 @@ describeStrategyConformance({
     { config: { offset: 0 }, key: 'offset' },
     { config: { topK: 50 }, key: 'topK' },
     { config: { resolutions: 'some' }, key: 'resolutions' },
+    { config: { placement: 'right' }, key: 'placement' },
     { config: { finalValidationImages: -1 }, key: 'finalValidationImages' },
   ],
   steps: 2,
