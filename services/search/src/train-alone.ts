@@ -1,12 +1,17 @@
-import { ExperimentState } from '@supernetd/api';
+import { ExperimentState, RetrainInit } from '@supernetd/api';
 import type { Arch } from '@supernetd/sdk';
 import type { SearchApi } from './search-api.ts';
-import { singleArchDefinition } from './space-costs.ts';
 import type { SpaceRef } from './space-costs.ts';
 
 /** How a standalone architecture is trained: the same data and schedule as the supernet run. */
 export interface TrainAloneSettings {
-  space: SpaceRef;
+  /**
+   * Experiment whose space `arch` belongs to (the supernet run), the retraining source. Without it,
+   * a short-lived source experiment on `space` is created and deleted once the retraining exists.
+   */
+  sourceExperimentId?: string;
+  /** The space `arch` belongs to; needed without `sourceExperimentId`. */
+  space?: SpaceRef;
   steps: number;
   batchSize: number;
   seed: number;
@@ -35,22 +40,53 @@ export interface TrainAloneResult {
 }
 
 /**
- * Trains `arch` from scratch, alone, through the service: an experiment on a `custom` space whose
- * only subnet is `arch` (singleArchDefinition), with the `uniform` strategy (which can then only
- * run that subnet), the same dataset, batch size, seed and number of steps; then Evaluate on the
- * test split after BN recalibration. The experiment is kept (its checkpoint stays inspectable in
+ * Trains `arch` from scratch, alone, through the service's retraining (ExperimentSpec.retrain with
+ * RETRAIN_INIT_SCRATCH): the server derives the space whose only subnet is `arch` and trains it with
+ * the `uniform` strategy on the same dataset, batch size, seed and number of steps; then Evaluate on
+ * the test split after BN recalibration. The experiment is kept (its checkpoint stays inspectable in
  * the server's data directory) unless `deleteAfter` is set.
  */
 export async function trainAlone(api: SearchApi, arch: Arch, s: TrainAloneSettings): Promise<TrainAloneResult> {
-  const definition = singleArchDefinition(s.space, arch);
-  const experiment = await api.createExperiment({
-    spec: {
-      displayName: `trained alone: ${JSON.stringify(arch.width)} @${arch.resolution}`,
-      searchSpace: { preset: 'custom', overrides: { definition: definition as never } },
-      strategy: { id: 'uniform' },
-      training: { dataset: s.dataset, batchSize: s.batchSize, totalSteps: BigInt(s.steps), seed: s.seed },
-    },
-  });
+  const training = { dataset: s.dataset, batchSize: s.batchSize, totalSteps: BigInt(s.steps), seed: s.seed };
+  let source = s.sourceExperimentId;
+  let temporary: string | undefined;
+  if (source === undefined) {
+    if (!s.space) throw new Error('trainAlone needs sourceExperimentId or space');
+    // the retraining only reads the source's space at creation: a source that never trains will do
+    const src = await api.createExperiment({
+      spec: {
+        displayName: 'train-alone source (temporary)',
+        searchSpace: { preset: s.space.preset, ...(s.space.overrides ? { overrides: s.space.overrides as never } : {}) },
+        strategy: { id: 'uniform' },
+        training,
+      },
+    });
+    source = temporary = src.id;
+  }
+  let experiment;
+  try {
+    experiment = await api.createExperiment({
+      spec: {
+        displayName: `trained alone: ${JSON.stringify(arch.width)} @${arch.resolution}`,
+        retrain: {
+          sourceExperimentId: source,
+          subnet: {
+            case: 'architecture',
+            value: {
+              resolution: arch.resolution,
+              widths: { ...arch.width },
+              ops: { ...(arch.op ?? {}) },
+              channelIndices: Object.fromEntries(Object.entries(arch.channelIdx ?? {}).map(([k, v]) => [k, { indices: [...v] }])),
+            },
+          },
+          init: RetrainInit.SCRATCH,
+        },
+        training,
+      },
+    });
+  } finally {
+    if (temporary !== undefined) await api.deleteExperiment(temporary);
+  }
   const started = performance.now();
   const outcome = await api.train(
     { experimentId: experiment.id, steps: s.steps, progressInterval: s.progressInterval ?? 10 },
