@@ -47,6 +47,8 @@ const (
 type SupernetServiceClient interface {
 	// Creates an experiment: validates the search space, the strategy and its
 	// config, builds the supernet and writes the spec to the data directory.
+	// With `spec.retrain`, the space is derived from the source experiment's as
+	// the one subnet, which trains alone from scratch or from inherited weights.
 	CreateExperiment(ctx context.Context, in *CreateExperimentRequest, opts ...grpc.CallOption) (*CreateExperimentResponse, error)
 	// Returns one experiment.
 	GetExperiment(ctx context.Context, in *GetExperimentRequest, opts ...grpc.CallOption) (*GetExperimentResponse, error)
@@ -242,6 +244,8 @@ type SupernetService_ExportSubnetClient = grpc.ServerStreamingClient[ExportSubne
 type SupernetServiceServer interface {
 	// Creates an experiment: validates the search space, the strategy and its
 	// config, builds the supernet and writes the spec to the data directory.
+	// With `spec.retrain`, the space is derived from the source experiment's as
+	// the one subnet, which trains alone from scratch or from inherited weights.
 	CreateExperiment(context.Context, *CreateExperimentRequest) (*CreateExperimentResponse, error)
 	// Returns one experiment.
 	GetExperiment(context.Context, *GetExperimentRequest) (*GetExperimentResponse, error)

@@ -116,6 +116,8 @@ class SupernetServiceServicer:
     def CreateExperiment(self, request, context):
         """Creates an experiment: validates the search space, the strategy and its
         config, builds the supernet and writes the spec to the data directory.
+        With `spec.retrain`, the space is derived from the source experiment's as
+        the one subnet, which trains alone from scratch or from inherited weights.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1070,6 +1070,8 @@ export const SupernetService: GenService<{
   /**
    * Creates an experiment: validates the search space, the strategy and its
    * config, builds the supernet and writes the spec to the data directory.
+   * With `spec.retrain`, the space is derived from the source experiment's as
+   * the one subnet, which trains alone from scratch or from inherited weights.
    *
    * @generated from rpc supernetd.v1.SupernetService.CreateExperiment
    */
