@@ -11,7 +11,7 @@ import type {
   SupernetEngine,
 } from '@supernetd/sdk';
 
-/** Config of the `sandwich` strategy: the sampling and leaderboard settings plus the training rule. */
+/** Config of the `sandwich` strategy: the sampling, leaderboard and evolutionary-search settings plus the training rule. */
 export interface SandwichConfig extends ReportedDeployConfig {
   /** Random subnets between the max and the min net per step (BigNAS: 2). */
   randomSubnets: number;
@@ -24,7 +24,8 @@ export interface SandwichConfig extends ReportedDeployConfig {
 /**
  * The sandwich rule with in-place distillation (US-Nets, BigNAS): each step trains the max net on
  * labels, `randomSubnets` uniform subnets and the min net on the max net's soft labels, in one step.
- * Sampling, metric bookkeeping and state come from ReportedDeployStrategy.
+ * Sampling, metric bookkeeping, state and SPOS's evolutionary search under a budget (`search`)
+ * come from ReportedDeployStrategy.
  */
 export class SandwichStrategy extends ReportedDeployStrategy {
   override readonly id = 'sandwich';
@@ -37,7 +38,7 @@ export class SandwichStrategy extends ReportedDeployStrategy {
     super(space, cfg, seed, 'sandwich-train');
   }
 
-  override trainStep(engine: SupernetEngine, batch: Batch, _ctx: StepContext): StepLog {
+  protected override trainOne(engine: SupernetEngine, batch: Batch, _ctx: StepContext): StepLog {
     const max = this.space.maxArch();
     const min = this.space.minArch();
     const randoms: Arch[] = [];

@@ -11,3 +11,4 @@ export * from './scoring.ts';
 export * from './loss-parts.ts';
 export * from './reported-deploy-strategy.ts';
 export * from './single-path-step.ts';
+export * from './evolution-search.ts';

@@ -10,7 +10,7 @@ import type {
   SupernetEngine,
 } from '@supernetd/sdk';
 
-/** Config of the `uniform` strategy: the sampling and leaderboard settings plus the training loss. */
+/** Config of the `uniform` strategy: the sampling, leaderboard and evolutionary-search settings plus the training loss. */
 export interface UniformConfig extends ReportedDeployConfig {
   /** Label smoothing of the training cross-entropy (default 0). */
   labelSmoothing: number;
@@ -18,7 +18,8 @@ export interface UniformConfig extends ReportedDeployConfig {
 
 /**
  * SPOS single-path uniform sampling: one uniformly random subnet per step, trained with CE.
- * Sampling, metric bookkeeping and state come from ReportedDeployStrategy.
+ * Sampling, metric bookkeeping, state and SPOS's evolutionary search under a budget (`search`)
+ * come from ReportedDeployStrategy.
  */
 export class UniformStrategy extends ReportedDeployStrategy {
   override readonly id = 'uniform';
@@ -31,7 +32,7 @@ export class UniformStrategy extends ReportedDeployStrategy {
     super(space, cfg, seed, 'uniform-train');
   }
 
-  override trainStep(engine: SupernetEngine, batch: Batch, _ctx: StepContext): StepLog {
+  protected override trainOne(engine: SupernetEngine, batch: Batch, _ctx: StepContext): StepLog {
     return singlePathCeStep(engine, batch, randomArch(this.space, this.rng), this.cfg.labelSmoothing);
   }
 }
@@ -50,7 +51,7 @@ export function parseUniformConfig(raw: unknown): UniformConfig {
 /** The `uniform` strategy (SPOS baseline). */
 export const strategy: StrategyFactory<UniformConfig> = {
   id: 'uniform',
-  description: 'Single-path uniform sampling (SPOS): one uniformly random subnet per step, cross-entropy',
+  description: 'Single-path uniform sampling (SPOS): one uniformly random subnet per step, cross-entropy; evolutionary search under a budget',
   parseConfig: parseUniformConfig,
   create: (init: StrategyInit<UniformConfig>) => new UniformStrategy(init.space, init.config, init.seed),
 };
