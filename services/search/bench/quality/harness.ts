@@ -1,0 +1,395 @@
+// The search-quality benchmarks' shared part: one small problem, one in-process server, supernet
+// runs at equal compute, standalone training, and a JSON cache so each benchmark runs in parts.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConstraintKind } from '@supernetd/api';
+import type { Arch } from '@supernetd/sdk';
+import { Rng } from '@supernetd/sdk';
+import { resolveSpace } from '@supernetd/engine/space';
+import { startServer } from '@supernetd/server';
+import { SearchApi } from '../../src/search-api.ts';
+import { defaultBudgets, spaceFlopsRange } from '../../src/space-costs.ts';
+import type { SpaceRef } from '../../src/space-costs.ts';
+import { trainAlone } from '../../src/train-alone.ts';
+
+/**
+ * The benchmark's width space: a MobileNetV1-style net for 28x28 Fashion-MNIST, five searchable
+ * widths (four candidates each) and three input resolutions, 3,072 subnets from 19k to 449k
+ * multiply-adds. Small enough to train each supernet for about ten epochs on two CPU cores, and
+ * wide enough that trained-alone accuracy grows with FLOPs.
+ */
+export const WIDTH_SPACE_DEFINITION = {
+  name: 'bench-width',
+  inputShape: [28, 28, 1],
+  numClasses: 10,
+  resolutions: [16, 20, 24],
+  widths: [
+    { id: 'w0', base: 16, candidates: [4, 8, 12, 16] },
+    { id: 'w1', base: 32, candidates: [8, 16, 24, 32] },
+    { id: 'w2', base: 64, candidates: [16, 32, 48, 64] },
+    { id: 'w3', base: 64, candidates: [16, 32, 48, 64] },
+    { id: 'w4', base: 128, candidates: [32, 64, 96, 128] },
+  ],
+  blocks: [
+    {
+      id: 'b0',
+      layers: [
+        { type: 'conv', id: 'stem', out: 'w0', kernel: 3, stride: 2 },
+        { type: 'dwconv', id: 'l1.dw', kernel: 3 },
+        { type: 'conv', id: 'l1.pw', out: 'w1', kernel: 1 },
+      ],
+    },
+    {
+      id: 'b1',
+      layers: [
+        { type: 'dwconv', id: 'l2.dw', kernel: 3, stride: 2 },
+        { type: 'conv', id: 'l2.pw', out: 'w2', kernel: 1 },
+        { type: 'dwconv', id: 'l3.dw', kernel: 3 },
+        { type: 'conv', id: 'l3.pw', out: 'w3', kernel: 1 },
+      ],
+    },
+    {
+      id: 'b2',
+      layers: [
+        { type: 'dwconv', id: 'l4.dw', kernel: 3, stride: 2 },
+        { type: 'conv', id: 'l4.pw', out: 'w4', kernel: 1 },
+      ],
+    },
+  ],
+  tail: [
+    { type: 'pool', id: 'pool' },
+    { type: 'linear', id: 'classifier' },
+  ],
+};
+
+export const WIDTH_SPACE: SpaceRef = { preset: 'custom', overrides: { definition: WIDTH_SPACE_DEFINITION } };
+
+/**
+ * Forward/backward passes of one training step (batch `batchSize` each), per strategy with its
+ * default config: the compute unit every method gets the same number of. Forward-only passes
+ * (PSS's pool scoring, CafeNet's placement min) are not counted; they are listed separately.
+ */
+export const PASSES_PER_STEP: Record<string, { backward: number; forwardOnly: number }> = {
+  uniform: { backward: 1, forwardOnly: 0 },
+  sandwich: { backward: 4, forwardOnly: 0 },
+  pss: { backward: 3, forwardOnly: 1 },
+  cafenet: { backward: 3, forwardOnly: 4 },
+  'cafenet-leftmost': { backward: 3, forwardOnly: 4 },
+};
+
+/** One method of the comparison: a strategy id and the config that differs from its defaults. */
+export interface Method {
+  name: string;
+  strategy: string;
+  config: Record<string, unknown>;
+}
+
+export const METHODS: Record<string, Method> = {
+  uniform: { name: 'uniform', strategy: 'uniform', config: {} },
+  sandwich: { name: 'sandwich', strategy: 'sandwich', config: {} },
+  pss: { name: 'pss', strategy: 'pss', config: {} },
+  cafenet: { name: 'cafenet', strategy: 'cafenet', config: { placement: 'free' } },
+  'cafenet-leftmost': { name: 'cafenet-leftmost', strategy: 'cafenet', config: { placement: 'leftmost' } },
+};
+
+export interface BenchSettings {
+  /** Forward/backward passes every supernet gets. */
+  passes: number;
+  batchSize: number;
+  seeds: number[];
+  /** Steps each architecture trains alone (single path, one pass per step). */
+  aloneSteps: number;
+  /** Architectures of the ranking benchmark. */
+  rankingArchs: number;
+  /** Test examples per evaluation (0: the whole 10,000-image test split). */
+  maxTest: number;
+  /** Training examples cap (0: all). */
+  maxTrain: number;
+  /** Experiments trained at once (one worker thread each). */
+  parallel: number;
+}
+
+export const DEFAULT_SETTINGS: BenchSettings = {
+  passes: 4800,
+  batchSize: 128,
+  seeds: [0, 1, 2],
+  aloneSteps: 1600,
+  rankingArchs: 12,
+  maxTest: 0,
+  maxTrain: 0,
+  parallel: 2,
+};
+
+export const QUICK_SETTINGS: BenchSettings = {
+  passes: 48,
+  batchSize: 32,
+  seeds: [0, 1],
+  aloneSteps: 16,
+  rankingArchs: 4,
+  maxTest: 256,
+  maxTrain: 1024,
+  parallel: 2,
+};
+
+/** The FLOPs budgets: three points strictly inside the space's range. */
+export function budgets(): number[] {
+  const r = spaceFlopsRange(WIDTH_SPACE);
+  return defaultBudgets(r.minFlops, r.maxFlops);
+}
+
+/** A subnet as the benchmark records it. */
+export interface MeasuredSubnet {
+  arch: Arch;
+  flops: number;
+  params: number;
+  accuracy: number;
+  source: string;
+}
+
+/** What one supernet run gave. */
+export interface SupernetRun {
+  method: string;
+  seed: number;
+  steps: number;
+  passes: number;
+  forwardOnlyPasses: number;
+  trainSeconds: number;
+  /** Deploy choice per budget (Evaluate by FLOPs constraint: the strategy's own search), test accuracy. */
+  deploy: Record<string, MeasuredSubnet & { searchSeconds: number }>;
+  /** Inherited test accuracy (after BN recalibration) of each ranking architecture, by archKey. */
+  ranking: Record<string, number>;
+  finalLosses: Record<string, number>;
+  /** Phase log values the strategy reported last (e.g. DNA's teacher accuracy). */
+}
+
+/** One architecture trained alone. */
+export interface AloneRun {
+  arch: Arch;
+  flops: number;
+  params: number;
+  accuracy: number;
+  steps: number;
+  seed: number;
+  trainSeconds: number;
+}
+
+interface CacheFile {
+  settings: Record<string, unknown>;
+  supernets: Record<string, SupernetRun>;
+  alone: Record<string, AloneRun>;
+  rankingArchs?: Arch[];
+}
+
+/** Results on disk, keyed by everything that decides them, written after every finished job. */
+export class ResultCache {
+  private data: CacheFile;
+  constructor(private readonly file: string) {
+    this.data = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as CacheFile) : { settings: {}, supernets: {}, alone: {} };
+  }
+  get supernets(): Record<string, SupernetRun> {
+    return this.data.supernets;
+  }
+  get alone(): Record<string, AloneRun> {
+    return this.data.alone;
+  }
+  get rankingArchs(): Arch[] | undefined {
+    return this.data.rankingArchs;
+  }
+  set rankingArchs(a: Arch[] | undefined) {
+    if (a) this.data.rankingArchs = a;
+    else delete this.data.rankingArchs;
+    this.save();
+  }
+  putSupernet(key: string, r: SupernetRun): void {
+    this.data.supernets[key] = r;
+    this.save();
+  }
+  putAlone(key: string, r: AloneRun): void {
+    this.data.alone[key] = r;
+    this.save();
+  }
+  private save(): void {
+    const tmp = `${this.file}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(this.data, null, 1)}\n`);
+    renameSync(tmp, this.file);
+  }
+}
+
+/** A stable key of an arch: resolution and widths in a fixed order. */
+export function archKey(a: Arch): string {
+  const w = Object.keys(a.width)
+    .sort()
+    .map((k) => `${k}=${a.width[k]}`)
+    .join(',');
+  return `r${a.resolution}:${w}`;
+}
+
+function hash(v: unknown): string {
+  return createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, 12);
+}
+
+/** Cache key of a supernet run: method, seed and every setting that changes its result. */
+export function supernetKey(method: Method, seed: number, s: BenchSettings): string {
+  return `${method.name}-s${seed}-${hash({ m: method, p: s.passes, b: s.batchSize, t: s.maxTrain, e: s.maxTest, space: WIDTH_SPACE_DEFINITION })}`;
+}
+
+export function aloneKey(arch: Arch, seed: number, s: BenchSettings): string {
+  return `alone-${archKey(arch)}-s${seed}-${hash({ n: s.aloneSteps, b: s.batchSize, t: s.maxTrain, e: s.maxTest, space: WIDTH_SPACE_DEFINITION })}`;
+}
+
+/**
+ * `n` architectures spanning the FLOPs range: 4,000 uniform random subnets (fixed seed) sorted by
+ * FLOPs, taken at evenly spaced quantiles from the cheapest to the most expensive, duplicates skipped.
+ */
+export function pickRankingArchs(n: number): Arch[] {
+  const space = resolveSpace(WIDTH_SPACE);
+  const rng = new Rng(20261201);
+  const pool: { arch: Arch; flops: number }[] = [];
+  for (let i = 0; i < 4000; i++) {
+    const width: Record<string, number> = {};
+    for (const w of space.widthChoices) width[w.id] = rng.choice(w.candidates);
+    const arch: Arch = { resolution: rng.choice(space.resolutions), width };
+    pool.push({ arch, flops: space.cost(arch).flops });
+  }
+  pool.push({ arch: space.minArch(), flops: space.cost(space.minArch()).flops }, { arch: space.maxArch(), flops: space.cost(space.maxArch()).flops });
+  pool.sort((a, b) => a.flops - b.flops);
+  const out: Arch[] = [];
+  const seen = new Set<string>();
+  for (let k = 0; k < n; k++) {
+    let i = Math.round((k * (pool.length - 1)) / Math.max(1, n - 1));
+    while (seen.has(archKey((pool[i] as { arch: Arch }).arch)) && i < pool.length - 1) i++;
+    const a = (pool[i] as { arch: Arch }).arch;
+    seen.add(archKey(a));
+    out.push(a);
+  }
+  return out;
+}
+
+/** The benchmark's server and client, with the data kept under `dir`. */
+export class BenchServer {
+  private constructor(
+    readonly api: SearchApi,
+    private readonly stopServer: () => Promise<void>,
+  ) {}
+
+  static async start(dir: string): Promise<BenchServer> {
+    mkdirSync(dir, { recursive: true });
+    const server = await startServer({ host: '127.0.0.1', port: 0, dataDir: join(dir, 'server'), logLevel: 'error', backend: 'wasm' });
+    return new BenchServer(new SearchApi(server.address), () => server.stop());
+  }
+
+  async stop(): Promise<void> {
+    this.api.close();
+    await this.stopServer();
+  }
+}
+
+function dataset(s: BenchSettings): Record<string, unknown> {
+  return { name: 'fashion-mnist', maxTrainExamples: s.maxTrain, maxTestExamples: s.maxTest };
+}
+
+/** Logs one line with the time of day. */
+export function log(msg: string): void {
+  process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+/**
+ * Trains one supernet with `s.passes` forward/backward passes, then asks the strategy for its
+ * deploy choice at each budget (Evaluate by FLOPs constraint, after BN recalibration, on the test
+ * split) and evaluates the ranking architectures inherited from it.
+ */
+export async function runSupernet(server: BenchServer, key: string, method: Method, seed: number, s: BenchSettings, rankingArchs: Arch[]): Promise<SupernetRun> {
+  const api = server.api;
+  const per = PASSES_PER_STEP[method.name];
+  if (!per) throw new Error(`no pass count for method ${method.name}`);
+  const steps = Math.max(1, Math.round(s.passes / per.backward));
+  await api.deleteExperiment(key).catch(() => undefined);
+  await api.createExperiment({
+    experimentId: key,
+    spec: {
+      displayName: `bench ${method.name} seed ${seed}`,
+      searchSpace: { preset: 'custom', overrides: { definition: WIDTH_SPACE_DEFINITION as never } },
+      strategy: { id: method.strategy, config: method.config as never },
+      training: { dataset: dataset(s) as never, batchSize: s.batchSize, totalSteps: BigInt(steps), seed, checkpointInterval: 500 },
+    },
+  });
+  const started = performance.now();
+  let lastLog = started;
+  await api.train({ experimentId: key, steps, progressInterval: 50 }, (e) => {
+    const now = performance.now();
+    if (now - lastLog > 60_000) {
+      lastLog = now;
+      log(`  ${method.name} seed ${seed}: step ${e.step}/${e.targetStep}`);
+    }
+  });
+  const trainSeconds = (performance.now() - started) / 1000;
+  const deploy: SupernetRun['deploy'] = {};
+  for (const budget of budgets()) {
+    const t0 = performance.now();
+    const ev = await api.evaluate({
+      experimentId: key,
+      target: { case: 'constraint', value: { kind: ConstraintKind.FLOPS, target: budget } },
+      maxExamples: s.maxTest,
+    });
+    const sub = ev.subnet;
+    deploy[String(budget)] = {
+      arch: { resolution: sub?.architecture?.resolution ?? 0, width: { ...(sub?.architecture?.widths ?? {}) } },
+      flops: Number(sub?.cost?.flops ?? 0),
+      params: Number(sub?.cost?.params ?? 0),
+      accuracy: ev.accuracy,
+      source: sub?.source ?? '',
+      searchSeconds: (performance.now() - t0) / 1000,
+    };
+  }
+  const ranking: Record<string, number> = {};
+  // CafeNet's subnets carry their own channel placement: leftmost architectures say nothing about it.
+  if (method.strategy !== 'cafenet') {
+    for (const arch of rankingArchs) {
+      const ev = await api.evaluate({
+        experimentId: key,
+        target: { case: 'architecture', value: { resolution: arch.resolution, widths: { ...arch.width } } },
+        maxExamples: s.maxTest,
+      });
+      ranking[archKey(arch)] = ev.accuracy;
+    }
+  }
+  const exp = await api.getExperiment(key);
+  const finalLosses = Object.fromEntries(Object.entries(exp.lastLosses).map(([k, v]) => [k, Number(v)]));
+  await api.deleteExperiment(key);
+  return { method: method.name, seed, steps, passes: steps * per.backward, forwardOnlyPasses: steps * per.forwardOnly, trainSeconds, deploy, ranking, finalLosses };
+}
+
+/** Trains `arch` alone from scratch (one pass per step) and evaluates it on the test split. */
+export async function runAlone(server: BenchServer, arch: Arch, seed: number, s: BenchSettings): Promise<AloneRun> {
+  const r = await trainAlone(server.api, arch, {
+    space: WIDTH_SPACE,
+    steps: s.aloneSteps,
+    batchSize: s.batchSize,
+    seed,
+    dataset: dataset(s),
+    maxTestExamples: s.maxTest,
+    progressInterval: 100,
+    deleteAfter: true,
+  });
+  return { arch, flops: r.flops, params: r.params, accuracy: r.accuracy, steps: s.aloneSteps, seed, trainSeconds: r.trainSeconds };
+}
+
+/** Runs `jobs` with at most `n` at once; each job's failure is logged and rethrown at the end. */
+export async function pool(n: number, jobs: (() => Promise<void>)[]): Promise<void> {
+  const errors: unknown[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const job = jobs[next++] as () => Promise<void>;
+      try {
+        await job();
+      } catch (err) {
+        errors.push(err);
+        log(`job failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, n) }, worker));
+  if (errors.length > 0) throw errors[0];
+}

@@ -1,0 +1,109 @@
+// npm run bench:search / npm run bench:ranking: the search-quality benchmarks. Both share one cache
+// (runs/bench-quality/cache.json) and both rewrite docs/results.md from everything cached, so they
+// can run in parts (--methods, --seeds) and in either order.
+import { cpus, totalmem } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  BenchServer,
+  DEFAULT_SETTINGS,
+  METHODS,
+  QUICK_SETTINGS,
+  ResultCache,
+  aloneKey,
+  log,
+  pickRankingArchs,
+  pool,
+  runAlone,
+  runSupernet,
+  supernetKey,
+} from './harness.ts';
+import type { BenchSettings } from './harness.ts';
+import { renderResults } from './render.ts';
+
+const USAGE = `Usage: npm run bench:search  -- [flags]   supernets of every method and seed, deploy choices per budget
+       npm run bench:ranking -- [flags]   the ranking architectures trained alone, then Kendall tau / Spearman rho
+  --quick            a few steps on a small slice (checks the pipeline; minutes)
+  --methods a,b      methods to run (default: all: ${Object.keys(METHODS).join(',')}; ranking: uniform,sandwich,pss)
+  --seeds 0,1,2      seeds (default 0,1,2)
+  --passes N         forward/backward passes per supernet (default ${DEFAULT_SETTINGS.passes})
+  --parallel N       experiments trained at once (default ${DEFAULT_SETTINGS.parallel})
+  --out DIR          cache and server data (default runs/bench-quality; quick: runs/bench-quality-quick)
+  --doc FILE         results page (default docs/results.md; quick: <out>/results.md)
+  --render-only      only rewrite the page from the cache
+`;
+
+const { values: v, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    quick: { type: 'boolean' },
+    methods: { type: 'string' },
+    seeds: { type: 'string' },
+    passes: { type: 'string' },
+    parallel: { type: 'string' },
+    out: { type: 'string' },
+    doc: { type: 'string' },
+    'render-only': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+const mode = positionals[0];
+if (v.help || (mode !== 'search' && mode !== 'ranking')) {
+  process.stdout.write(USAGE);
+  process.exit(v.help ? 0 : 2);
+}
+const quick = v.quick ?? false;
+const settings: BenchSettings = { ...(quick ? QUICK_SETTINGS : DEFAULT_SETTINGS) };
+if (v.seeds) settings.seeds = v.seeds.split(',').map(Number);
+if (v.passes) settings.passes = Number(v.passes);
+if (v.parallel) settings.parallel = Number(v.parallel);
+const out = resolve(v.out ?? (quick ? 'runs/bench-quality-quick' : 'runs/bench-quality'));
+const doc = resolve(v.doc ?? (quick ? `${out}/results.md` : 'docs/results.md'));
+const defaultMethods = mode === 'ranking' ? ['uniform', 'sandwich', 'pss'] : Object.keys(METHODS);
+const methods = (v.methods ? v.methods.split(',') : defaultMethods).map((m) => {
+  const method = METHODS[m];
+  if (!method) throw new Error(`unknown method '${m}' (known: ${Object.keys(METHODS).join(', ')})`);
+  return method;
+});
+
+const cache = new ResultCache(`${out}/cache.json`);
+const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+const rankingArchs = pickRankingArchs(settings.rankingArchs);
+
+if (!v['render-only']) {
+  const server = await BenchServer.start(out);
+  const started = performance.now();
+  try {
+    const jobs: (() => Promise<void>)[] = [];
+    if (mode === 'ranking') {
+      for (const arch of rankingArchs) {
+        const key = aloneKey(arch, 0, settings);
+        if (cache.alone[key]) continue;
+        jobs.push(async () => {
+          log(`alone ${key}: training ${settings.aloneSteps} steps`);
+          cache.putAlone(key, await runAlone(server, arch, 0, settings));
+          log(`alone ${key}: ${(cache.alone[key]?.accuracy ?? 0) * 100}%`);
+        });
+      }
+    }
+    for (const seed of settings.seeds) {
+      for (const method of methods) {
+        const key = supernetKey(method, seed, settings);
+        if (cache.supernets[key]) continue;
+        jobs.push(async () => {
+          log(`supernet ${key}: training`);
+          const r = await runSupernet(server, key, method, seed, settings, rankingArchs);
+          cache.putSupernet(key, r);
+          log(`supernet ${key}: ${r.steps} steps in ${r.trainSeconds.toFixed(0)} s; deploy ${Object.values(r.deploy).map((d) => (d.accuracy * 100).toFixed(2)).join(' / ')}%`);
+        });
+      }
+    }
+    log(`${jobs.length} jobs to run (${out})`);
+    await pool(settings.parallel, jobs);
+    log(`done in ${((performance.now() - started) / 60000).toFixed(1)} min`);
+  } finally {
+    await server.stop();
+  }
+}
+await renderResults({ doc, cache, settings, rankingArchs, machine, quick });
+log(`wrote ${doc}`);

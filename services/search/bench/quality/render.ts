@@ -1,0 +1,144 @@
+// Writes the results page from the benchmark cache: deploy choices per budget (mean ± std over
+// seeds), the stated claims checked against the noise, and the ranking correlations.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Arch } from '@supernetd/sdk';
+import { kendallTau, meanStd, spearmanRho } from '../../src/rank-stats.ts';
+import { METHODS, PASSES_PER_STEP, WIDTH_SPACE_DEFINITION, aloneKey, archKey, budgets, supernetKey } from './harness.ts';
+import type { BenchSettings, ResultCache, SupernetRun } from './harness.ts';
+
+const pct = (x: number) => (x * 100).toFixed(2);
+const pm = (xs: number[]) => {
+  const r = meanStd(xs);
+  return xs.length === 0 ? 'n/a' : `${pct(r.mean)} ± ${pct(r.std)}`;
+};
+const kflops = (x: number) => `${(x / 1000).toFixed(0)}k`;
+
+/**
+ * Whether mean(a) - mean(b) is outside the noise: more than twice its standard error
+ * (Welch, sqrt(sa²/na + sb²/nb)). With 3 seeds this is a coarse filter, not a significance test.
+ */
+function verdict(a: number[], b: number[]): { diff: number; se: number; outside: boolean } {
+  const ra = meanStd(a);
+  const rb = meanStd(b);
+  const se = Math.sqrt(ra.std ** 2 / Math.max(1, ra.n) + rb.std ** 2 / Math.max(1, rb.n));
+  const diff = ra.mean - rb.mean;
+  return { diff, se, outside: Math.abs(diff) > 2 * se };
+}
+
+function describe(name: string, a: number[], other: string, b: number[]): string {
+  if (a.length === 0 || b.length === 0) return `${name} vs ${other}: not run`;
+  const v = verdict(a, b);
+  if (a.length < 2 || b.length < 2) return `${name} − ${other}: ${v.diff >= 0 ? '+' : '−'}${pct(Math.abs(v.diff))} pt (one seed: no noise estimate)`;
+  const sign = v.diff >= 0 ? '+' : '−';
+  const where = v.outside ? (v.diff > 0 ? `${name} ahead, outside the noise` : `${name} behind, outside the noise`) : 'inside the noise';
+  return `${name} − ${other}: ${sign}${pct(Math.abs(v.diff))} pt (2 s.e. ${pct(2 * v.se)} pt): ${where}`;
+}
+
+export interface RenderInput {
+  doc: string;
+  cache: ResultCache;
+  settings: BenchSettings;
+  rankingArchs: Arch[];
+  machine: string;
+  quick: boolean;
+}
+
+export async function renderResults(r: RenderInput): Promise<void> {
+  const { cache, settings } = r;
+  const runsOf = (method: string): SupernetRun[] =>
+    settings.seeds.map((seed) => cache.supernets[supernetKey(METHODS[method]!, seed, settings)]).filter((x): x is SupernetRun => x !== undefined);
+  const bs = budgets();
+  const L: string[] = [];
+  L.push('# Results: do the searches work?');
+  L.push('');
+  L.push(
+    'Every number on this page comes from the service itself, over gRPC: an in-process server, one experiment per supernet, `Train`, then `Evaluate` by FLOPs constraint (which runs the strategy\'s own search and deploys its choice) or by architecture. Accuracy is top-1 on the Fashion-MNIST test split after batch-norm recalibration.',
+  );
+  L.push('');
+  L.push('```');
+  L.push('npm run bench:search     # supernets of every method and seed, deploy choices per budget');
+  L.push('npm run bench:ranking    # the ranking architectures trained alone, then rank correlations');
+  L.push('```');
+  L.push('');
+  L.push('## Setup');
+  L.push('');
+  L.push(`- Machine: ${r.machine}; backend \`wasm\`; ${settings.parallel} experiments trained at once (one worker thread each).`);
+  const d = WIDTH_SPACE_DEFINITION;
+  L.push(
+    `- Space \`${d.name}\` (defined in \`services/search/bench/quality/harness.ts\`): a MobileNetV1-style net, stem conv 3x3 stride 2 then four depthwise-separable layers; widths ${d.widths.map((w) => `${w.id} ∈ {${w.candidates.join(', ')}}`).join(', ')}; resolutions {${d.resolutions.join(', ')}}; ${4 ** d.widths.length * d.resolutions.length} subnets.`,
+  );
+  L.push(`- Data: Fashion-MNIST, ${settings.maxTrain || 'all'} training images (5,000 held out for the strategies' validation), test on ${settings.maxTest || 'all 10,000'} test images.`);
+  L.push(
+    `- **Equal compute**: every supernet gets ${settings.passes} forward/backward passes at batch ${settings.batchSize} (about ${((settings.passes * settings.batchSize) / 55000).toFixed(1)} epochs of single-path training). Steps = passes / passes per step: ${Object.entries(PASSES_PER_STEP)
+      .map(([m, p]) => `${m} ${p.backward}${p.forwardOnly ? ` (+${p.forwardOnly} forward-only, not counted)` : ''}`)
+      .join(', ')}. Every method uses the service's default strategy config and the default optimiser (SGD, Nesterov momentum 0.9, lr 0.05, cosine over the run).`,
+  );
+  L.push(`- **Same selection rule**: each method's deploy choice at a budget is whatever its own search returns with default settings on held-out training images (never the test split); the table reports that subnet's test accuracy.`);
+  L.push(`- Seeds: ${settings.seeds.join(', ')}; mean ± sample std over seeds. A difference is called outside the noise when it exceeds twice its standard error; with ${settings.seeds.length} seeds that is a coarse filter, not a significance test.`);
+  L.push(`- Budgets (FLOPs, multiply-adds): ${bs.map(kflops).join(', ')} (a quarter, half and three quarters of the space's range).`);
+  if (r.quick) L.push('- **Quick run**: pipeline check only; the numbers mean nothing.');
+  L.push('');
+
+  L.push('## Deploy choices at equal compute (`npm run bench:search`)');
+  L.push('');
+  L.push(`| method | ${bs.map((b) => `≤ ${kflops(b)}: test acc`).join(' | ')} | ${bs.map((b) => `≤ ${kflops(b)}: FLOPs`).join(' | ')} | seeds | train s (mean) | search s (mean) |`);
+  L.push(`| --- | ${bs.map(() => '---:').join(' | ')} | ${bs.map(() => '---:').join(' | ')} | ---: | ---: | ---: |`);
+  for (const m of Object.keys(METHODS)) {
+    const runs = runsOf(m);
+    if (runs.length === 0) continue;
+    const accs = bs.map((b) => pm(runs.map((x) => x.deploy[String(b)]?.accuracy ?? NaN)));
+    const flops = bs.map((b) => kflops(meanStd(runs.map((x) => x.deploy[String(b)]?.flops ?? NaN)).mean));
+    const search = meanStd(runs.flatMap((x) => Object.values(x.deploy).map((dd) => dd.searchSeconds))).mean;
+    L.push(`| ${m} | ${accs.join(' | ')} | ${flops.join(' | ')} | ${runs.length} | ${meanStd(runs.map((x) => x.trainSeconds)).mean.toFixed(0)} | ${search.toFixed(1)} |`);
+  }
+  L.push('');
+  L.push('Wall times are per experiment with two experiments sharing the two cores; they are not a speed comparison.');
+  L.push('');
+  L.push('### The claims, budget by budget');
+  L.push('');
+  const acc = (m: string, b: number) => runsOf(m).map((x) => x.deploy[String(b)]?.accuracy ?? NaN);
+  for (const b of bs) {
+    L.push(`- ≤ ${kflops(b)}: ${describe('pss', acc('pss', b), 'sandwich', acc('sandwich', b))}; ${describe('sandwich', acc('sandwich', b), 'uniform', acc('uniform', b))}; ${describe('cafenet (free)', acc('cafenet', b), 'leftmost', acc('cafenet-leftmost', b))}.`);
+  }
+  L.push('');
+
+  L.push('## Ranking quality (`npm run bench:ranking`)');
+  L.push('');
+  const alone = r.rankingArchs.map((a) => cache.alone[aloneKey(a, 0, settings)]);
+  if (alone.some((a) => a === undefined)) {
+    L.push(`Not run yet (${alone.filter(Boolean).length} of ${r.rankingArchs.length} architectures trained alone).`);
+  } else {
+    const truth = alone.map((a) => a!.accuracy);
+    L.push(
+      `${r.rankingArchs.length} architectures spanning the FLOPs range (evenly spaced quantiles of 4,000 random subnets, fixed seed) are trained alone from scratch, ${settings.aloneSteps} steps at batch ${settings.batchSize} (about ${((settings.aloneSteps * settings.batchSize) / 55000).toFixed(1)} epochs), seed 0. Each supernet predicts their order by the inherited test accuracy after BN recalibration. Kendall's tau-b and Spearman's rho are computed per seed, then averaged.`,
+    );
+    L.push('');
+    L.push('| method | Kendall tau | Spearman rho | seeds |');
+    L.push('| --- | ---: | ---: | ---: |');
+    for (const m of ['uniform', 'sandwich', 'pss']) {
+      const runs = runsOf(m).filter((x) => Object.keys(x.ranking).length === r.rankingArchs.length);
+      if (runs.length === 0) continue;
+      const taus = runs.map((x) => kendallTau(r.rankingArchs.map((a) => x.ranking[archKey(a)] ?? NaN), truth));
+      const rhos = runs.map((x) => spearmanRho(r.rankingArchs.map((a) => x.ranking[archKey(a)] ?? NaN), truth));
+      const f = (xs: number[]) => `${meanStd(xs).mean.toFixed(3)} ± ${meanStd(xs).std.toFixed(3)}`;
+      L.push(`| ${m} | ${f(taus)} | ${f(rhos)} | ${runs.length} |`);
+    }
+    L.push('');
+    L.push('The architectures, trained alone and inherited (mean over seeds):');
+    L.push('');
+    L.push('| arch (resolution: widths) | FLOPs | params | trained alone | uniform | sandwich | pss |');
+    L.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    r.rankingArchs.forEach((a, i) => {
+      const inh = (m: string) => {
+        const xs = runsOf(m).map((x) => x.ranking[archKey(a)]).filter((x): x is number => x !== undefined);
+        return xs.length ? pct(meanStd(xs).mean) : 'n/a';
+      };
+      const al = alone[i]!;
+      L.push(`| ${a.resolution}: ${Object.values(a.width).join('-')} | ${kflops(al.flops)} | ${al.params} | ${pct(al.accuracy)} | ${inh('uniform')} | ${inh('sandwich')} | ${inh('pss')} |`);
+    });
+  }
+  L.push('');
+  mkdirSync(dirname(r.doc), { recursive: true });
+  writeFileSync(r.doc, `${L.join('\n')}\n`);
+}
