@@ -25,6 +25,11 @@ Options (environment variable in brackets):
   --max-concurrent-training <n> Train/TrainStep calls per experiment [SUPERNETD_MAX_CONCURRENT_TRAINING] (default 1)
   --eager-resume                start every stored experiment's worker at startup [SUPERNETD_EAGER_RESUME=1]
   --worker-idle-seconds <n>     stop a worker idle this long, resumed on next use; 0 = never [SUPERNETD_WORKER_IDLE_SECONDS] (default ${DEFAULT_CONFIG.workerIdleSeconds})
+  --max-space-resolution <n>    largest image side/resolution of a search space [SUPERNETD_MAX_SPACE_RESOLUTION] (default ${DEFAULT_CONFIG.maxSpaceResolution})
+  --max-space-channels <n>      largest channel count of any layer [SUPERNETD_MAX_SPACE_CHANNELS] (default ${DEFAULT_CONFIG.maxSpaceChannels})
+  --max-space-params <n>        largest estimated supernet parameter count [SUPERNETD_MAX_SPACE_PARAMS] (default ${DEFAULT_CONFIG.maxSpaceParams})
+  --max-space-flops <n>         largest estimated MACs per image [SUPERNETD_MAX_SPACE_FLOPS] (default ${DEFAULT_CONFIG.maxSpaceFlops})
+  --max-training-memory-bytes <n> largest estimated training-step memory [SUPERNETD_MAX_TRAINING_MEMORY_BYTES] (default ${DEFAULT_CONFIG.maxTrainingMemoryBytes})
   --log-level <level>           fatal|error|warn|info|debug|trace|silent [SUPERNETD_LOG_LEVEL] (default info)
   --config <file.json>          JSON file with the same settings in camelCase [SUPERNETD_CONFIG]
   -h, --help                    this text
@@ -45,6 +50,11 @@ const OPTIONS = {
   'max-concurrent-training': { type: 'string' },
   'eager-resume': { type: 'boolean' },
   'worker-idle-seconds': { type: 'string' },
+  'max-space-resolution': { type: 'string' },
+  'max-space-channels': { type: 'string' },
+  'max-space-params': { type: 'string' },
+  'max-space-flops': { type: 'string' },
+  'max-training-memory-bytes': { type: 'string' },
   'log-level': { type: 'string' },
   config: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -81,6 +91,11 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): { config
     maxConcurrentTrainingPerExperiment: int('SUPERNETD_MAX_CONCURRENT_TRAINING', env.SUPERNETD_MAX_CONCURRENT_TRAINING),
     eagerResume: env.SUPERNETD_EAGER_RESUME ? ['1', 'true', 'yes'].includes(env.SUPERNETD_EAGER_RESUME) : undefined,
     workerIdleSeconds: int('SUPERNETD_WORKER_IDLE_SECONDS', env.SUPERNETD_WORKER_IDLE_SECONDS),
+    maxSpaceResolution: int('SUPERNETD_MAX_SPACE_RESOLUTION', env.SUPERNETD_MAX_SPACE_RESOLUTION),
+    maxSpaceChannels: int('SUPERNETD_MAX_SPACE_CHANNELS', env.SUPERNETD_MAX_SPACE_CHANNELS),
+    maxSpaceParams: int('SUPERNETD_MAX_SPACE_PARAMS', env.SUPERNETD_MAX_SPACE_PARAMS),
+    maxSpaceFlops: int('SUPERNETD_MAX_SPACE_FLOPS', env.SUPERNETD_MAX_SPACE_FLOPS),
+    maxTrainingMemoryBytes: int('SUPERNETD_MAX_TRAINING_MEMORY_BYTES', env.SUPERNETD_MAX_TRAINING_MEMORY_BYTES),
     logLevel: env.SUPERNETD_LOG_LEVEL,
   };
   const fromFlags: Layer = {
@@ -98,6 +113,11 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): { config
     maxConcurrentTrainingPerExperiment: int('--max-concurrent-training', values['max-concurrent-training']),
     eagerResume: values['eager-resume'],
     workerIdleSeconds: int('--worker-idle-seconds', values['worker-idle-seconds']),
+    maxSpaceResolution: int('--max-space-resolution', values['max-space-resolution']),
+    maxSpaceChannels: int('--max-space-channels', values['max-space-channels']),
+    maxSpaceParams: int('--max-space-params', values['max-space-params']),
+    maxSpaceFlops: int('--max-space-flops', values['max-space-flops']),
+    maxTrainingMemoryBytes: int('--max-training-memory-bytes', values['max-training-memory-bytes']),
     logLevel: values['log-level'],
   };
   const file = values.config ?? env.SUPERNETD_CONFIG;

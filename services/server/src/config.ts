@@ -1,3 +1,6 @@
+import { DEFAULT_SPACE_LIMITS } from '@supernetd/engine/space';
+import type { SpaceLimits } from '@supernetd/engine/space';
+
 /** TensorFlow.js backend choice of the experiment workers (same values as the engine's BackendPreference). */
 export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -33,6 +36,16 @@ export interface ServerConfig {
    * stopped (the next call that needs it resumes it from that checkpoint); 0 keeps workers forever.
    */
   workerIdleSeconds: number;
+  /** Largest image side or resolution a search space may have (checked at CreateExperiment). */
+  maxSpaceResolution: number;
+  /** Largest channel count of any layer of a search space (including numClasses). */
+  maxSpaceChannels: number;
+  /** Largest estimated supernet parameter count. */
+  maxSpaceParams: number;
+  /** Largest estimated multiply-accumulates of one image through the largest subnet. */
+  maxSpaceFlops: number;
+  /** Largest estimated memory of one training step (weights, gradients, optimizer slots, activations). */
+  maxTrainingMemoryBytes: number;
   /** pino log level. */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -53,6 +66,11 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   maxConcurrentTrainingPerExperiment: 1,
   eagerResume: false,
   workerIdleSeconds: 600,
+  maxSpaceResolution: DEFAULT_SPACE_LIMITS.maxResolution,
+  maxSpaceChannels: DEFAULT_SPACE_LIMITS.maxChannels,
+  maxSpaceParams: DEFAULT_SPACE_LIMITS.maxParams,
+  maxSpaceFlops: DEFAULT_SPACE_LIMITS.maxFlops,
+  maxTrainingMemoryBytes: DEFAULT_SPACE_LIMITS.maxTrainingMemoryBytes,
   logLevel: 'info',
 });
 
@@ -75,6 +93,11 @@ export function resolveConfig(partial: Partial<ServerConfig>): ServerConfig {
   intIn('maxConcurrentTrainingPerExperiment', c.maxConcurrentTrainingPerExperiment, 1, 64);
   // the idle timer is a setTimeout, whose delay must fit in 2^31-1 milliseconds
   intIn('workerIdleSeconds', c.workerIdleSeconds, 0, 2_147_483);
+  intIn('maxSpaceResolution', c.maxSpaceResolution, 1, 16_384);
+  intIn('maxSpaceChannels', c.maxSpaceChannels, 1, 1 << 20);
+  intIn('maxSpaceParams', c.maxSpaceParams, 1, Number.MAX_SAFE_INTEGER);
+  intIn('maxSpaceFlops', c.maxSpaceFlops, 1, Number.MAX_SAFE_INTEGER);
+  intIn('maxTrainingMemoryBytes', c.maxTrainingMemoryBytes, 1, Number.MAX_SAFE_INTEGER);
   if (!BACKENDS.has(c.backend)) throw new Error(`config backend must be auto, wasm, cpu or tensorflow, got ${JSON.stringify(c.backend)}`);
   if (!LEVELS.has(c.logLevel)) throw new Error(`config logLevel must be one of ${[...LEVELS].join(', ')}, got ${JSON.stringify(c.logLevel)}`);
   if (typeof c.dataDir !== 'string' || c.dataDir === '') throw new Error('config dataDir must be a non-empty path');
@@ -86,4 +109,15 @@ export function resolveConfig(partial: Partial<ServerConfig>): ServerConfig {
   }
   if (c.authToken !== undefined && c.authToken === '') throw new Error('config authToken must not be empty');
   return c;
+}
+
+/** The search-space limits of a configuration, as the engine's `checkSpaceLimits` takes them. */
+export function spaceLimitsOf(c: ServerConfig): SpaceLimits {
+  return {
+    maxResolution: c.maxSpaceResolution,
+    maxChannels: c.maxSpaceChannels,
+    maxParams: c.maxSpaceParams,
+    maxFlops: c.maxSpaceFlops,
+    maxTrainingMemoryBytes: c.maxTrainingMemoryBytes,
+  };
 }

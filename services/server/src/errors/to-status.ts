@@ -18,6 +18,30 @@ const CODES: Record<StatusName, grpc.status> = {
   INTERNAL: grpc.status.INTERNAL,
 };
 
+/** Longest echoed value (an id, a name) in an error message, in characters. */
+export const MAX_ECHO_CHARS = 64;
+/** Longest status message, in bytes once percent-encoded into the grpc-message trailer. */
+export const MAX_DETAILS_BYTES = 2048;
+
+/**
+ * A client-supplied value for an error message: cut to `max` characters with the original length
+ * noted, so an absurd input never makes an absurd message.
+ */
+export function quote(value: string, max = MAX_ECHO_CHARS): string {
+  if (value.length <= max) return `'${value}'`;
+  return `'${[...value.slice(0, max)].slice(0, -1).join('')}…' (${value.length} characters)`;
+}
+
+/** Cuts a status message so its encoded trailer stays within MAX_DETAILS_BYTES. */
+export function boundDetails(details: string): string {
+  if (Buffer.byteLength(details, 'utf8') <= MAX_DETAILS_BYTES / 3) return details;
+  // grpc-js percent-encodes non-ASCII bytes (3 bytes each): bound the encoded form
+  let cut = details.slice(0, MAX_DETAILS_BYTES);
+  while (encodeURIComponent(cut).length > MAX_DETAILS_BYTES - 32) cut = cut.slice(0, Math.floor(cut.length * 0.8));
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return cut.length === details.length ? details : `${cut}… (message truncated)`;
+}
+
 /** A status ready for grpc-js callbacks and `call.destroy`/`emit('error')`. */
 export interface MappedStatus extends Partial<grpc.StatusObject> {
   code: grpc.status;
@@ -37,7 +61,7 @@ export function toStatus(err: unknown, requestId: string, logger: Logger, opts: 
     metadata.set(ERROR_REASON_KEY, `ERROR_REASON_${err.reason}`);
     let code = CODES[err.code];
     if (err.reason === 'CANCELLED' && opts.deadlineExceeded) code = grpc.status.DEADLINE_EXCEEDED;
-    return { code, details: err.message, metadata };
+    return { code, details: boundDetails(err.message), metadata };
   }
   logger.error({ err, requestId }, 'internal error');
   metadata.set(ERROR_REASON_KEY, 'ERROR_REASON_INTERNAL');

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
-import { latencySource, resolveSpace } from '@supernetd/engine/space';
+import { checkSpaceLimits, latencySource, resolveSpace } from '@supernetd/engine/space';
 import {
   AlreadyExistsError,
   CancelledError,
@@ -13,6 +13,7 @@ import {
 } from '@supernetd/sdk';
 import type { Arch, Constraint, SamplePurpose } from '@supernetd/sdk';
 import { TOKENS } from '../tokens.ts';
+import { spaceLimitsOf } from '../config.ts';
 import type { ServerConfig } from '../config.ts';
 import type { ExperimentRecord, ExperimentSpecDomain, ExperimentView, MetricRecordDomain } from '../domain/experiment-spec.ts';
 import type { SubnetDomain } from '../domain/subnet.ts';
@@ -22,7 +23,8 @@ import type { StrategyRegistry } from '../strategies/strategy-registry.ts';
 import type { RawBatchMessage, TrainProgress, WorkerOps } from '../worker/protocol.ts';
 import type { WorkerClient } from '../worker/worker-client.ts';
 import type { ServerMetrics } from '../observability/server-metrics.ts';
-import { ExperimentSession } from './experiment-session.ts';
+import { ExperimentSession, loadFailureReason, unloadableView } from './experiment-session.ts';
+import { quote } from '../errors/to-status.ts';
 import { prepareRetrain, removeInheritFiles, writeInheritFiles } from './retrain.ts';
 import type { InheritFiles } from './retrain.ts';
 
@@ -52,6 +54,8 @@ export interface TrainOutcome {
 export class ExperimentManager {
   private readonly sessions = new Map<string, ExperimentSession>();
   private readonly creating = new Set<string>();
+  /** Stored experiments that could not be loaded: listed as FAILED with the reason, deletable. */
+  private readonly unloadable = new Map<string, ExperimentView>();
   private shuttingDown = false;
 
   constructor(
@@ -66,8 +70,9 @@ export class ExperimentManager {
   async init(): Promise<void> {
     await this.store.init();
     for (const id of await this.store.listIds()) {
+      let record: ExperimentRecord | undefined;
       try {
-        const record = await this.store.readRecord(id);
+        record = await this.store.readRecord(id);
         const session = await this.openSession(record, {
           subnets: await this.store.readSubnets(id),
           metrics: await this.store.readMetrics(id),
@@ -79,7 +84,9 @@ export class ExperimentManager {
           session.ensureWorker().catch((err: unknown) => this.logger.error({ err, experiment: id }, 'resume failed'));
         }
       } catch (err) {
-        this.logger.error({ err, experiment: id }, 'cannot load experiment; skipped');
+        const reason = loadFailureReason(err, this.store.root);
+        this.unloadable.set(id, unloadableView(id, reason, record, new Date().toISOString()));
+        this.logger.error({ err, experiment: id, reason }, 'cannot load experiment; listed as FAILED');
       }
     }
   }
@@ -132,7 +139,7 @@ export class ExperimentManager {
     this.assertServing();
     const id = requestedId === '' ? `exp-${randomBytes(5).toString('hex')}` : requestedId;
     if (!EXPERIMENT_ID_PATTERN.test(id)) {
-      throw new InvalidArgumentError(`experiment_id '${id}' must match [a-z0-9][a-z0-9-]{0,62}`);
+      throw new InvalidArgumentError(`experiment_id ${quote(id)} must match [a-z0-9][a-z0-9-]{0,62}`);
     }
     // retraining: the space is derived from the source experiment's, the weights maybe inherited
     let inherit: InheritFiles | undefined;
@@ -142,7 +149,8 @@ export class ExperimentManager {
     const registered = this.registry.get(spec.strategy.id);
     const config = registered.factory.parseConfig(spec.strategy.config ?? {});
     const filled: ExperimentSpecDomain = { ...spec, strategy: { id: spec.strategy.id, config: JSON.parse(JSON.stringify(config ?? {})) as unknown } };
-    resolveSpace(filled.space);
+    // sizes are checked against the configured limits before a worker allocates anything
+    checkSpaceLimits(resolveSpace(filled.space), spaceLimitsOf(this.config), filled.training.batchSize);
     if (latencySource(filled.space) === 'none') {
       const where = latencyMention(filled.strategy.config, 'config');
       if (where !== undefined) {
@@ -161,7 +169,7 @@ export class ExperimentManager {
         'INVALID_DATASET',
       );
     }
-    if (this.sessions.has(id) || this.creating.has(id)) {
+    if (this.sessions.has(id) || this.creating.has(id) || this.unloadable.has(id)) {
       throw new AlreadyExistsError('EXPERIMENT_ALREADY_EXISTS', `experiment '${id}' already exists`);
     }
     this.creating.add(id);
@@ -195,16 +203,27 @@ export class ExperimentManager {
   /** Throws NotFoundError(EXPERIMENT_NOT_FOUND). */
   session(id: string): ExperimentSession {
     const s = this.sessions.get(id);
-    if (!s) throw new NotFoundError('EXPERIMENT_NOT_FOUND', `experiment '${id}' not found`);
+    if (!s) {
+      const broken = this.unloadable.get(id);
+      if (broken) throw new FailedPreconditionError('EXPERIMENT_FAILED', `experiment ${quote(id)} failed: ${broken.error}`);
+      throw new NotFoundError('EXPERIMENT_NOT_FOUND', `experiment ${quote(id)} not found`);
+    }
     return s;
   }
 
   get(id: string): ExperimentView {
-    return this.session(id).view();
+    return this.unloadable.get(id) ?? this.session(id).view();
   }
 
-  /** One page of experiments ordered by id; the token is the last id of the previous page. */
-  list(pageSize: number, pageToken: string): { experiments: ExperimentView[]; nextPageToken: string } {
+  /**
+   * One page of experiments ordered by id; the token is the last id of the previous page. A page
+   * also ends before its experiments' `sizeOf` would pass `maxBytes` (it holds at least one).
+   */
+  list(
+    pageSize: number,
+    pageToken: string,
+    bound: { maxBytes: number; sizeOf: (v: ExperimentView) => number } = { maxBytes: Infinity, sizeOf: () => 0 },
+  ): { experiments: ExperimentView[]; nextPageToken: string } {
     if (pageSize < 0) throw new InvalidArgumentError(`page_size must not be negative, got ${pageSize}`);
     const size = Math.min(pageSize === 0 ? 100 : pageSize, 1000);
     let after = '';
@@ -212,17 +231,32 @@ export class ExperimentManager {
       after = Buffer.from(pageToken, 'base64url').toString('utf8');
       if (!EXPERIMENT_ID_PATTERN.test(after)) throw new InvalidArgumentError('page_token is not a token this server issued');
     }
-    const ids = [...this.sessions.keys()].sort().filter((id) => id > after);
-    const page = ids.slice(0, size);
-    const more = ids.length > size;
+    const ids = [...this.sessions.keys(), ...this.unloadable.keys()].sort().filter((id) => id > after);
+    const experiments: ExperimentView[] = [];
+    let bytes = 0;
+    for (const id of ids) {
+      if (experiments.length >= size) break;
+      const v = this.get(id);
+      const b = bound.sizeOf(v);
+      if (experiments.length > 0 && bytes + b > bound.maxBytes) break;
+      experiments.push(v);
+      bytes += b;
+    }
+    const more = ids.length > experiments.length;
     return {
-      experiments: page.map((id) => (this.sessions.get(id) as ExperimentSession).view()),
-      nextPageToken: more ? Buffer.from(page[page.length - 1] as string, 'utf8').toString('base64url') : '',
+      experiments,
+      nextPageToken: more ? Buffer.from((experiments[experiments.length - 1] as ExperimentView).id, 'utf8').toString('base64url') : '',
     };
   }
 
   /** Stops the worker and deletes everything stored. */
   async delete(id: string): Promise<void> {
+    if (this.unloadable.has(id)) {
+      this.unloadable.delete(id);
+      await this.store.delete(id);
+      this.logger.info({ experiment: id }, 'unloadable experiment deleted');
+      return;
+    }
     const s = this.session(id);
     this.sessions.delete(id);
     this.metrics.untrackExperiment(id);

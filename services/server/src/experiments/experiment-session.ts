@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { FailedPreconditionError, Rng, subnetId } from '@supernetd/sdk';
+import { FailedPreconditionError, Rng, SupernetdError, subnetId } from '@supernetd/sdk';
 import type { Arch, Constraint, SamplePurpose, SearchStrategy } from '@supernetd/sdk';
 import { latencySource } from '@supernetd/engine/space';
 import type { ResolvedSpace } from '@supernetd/engine/space';
 import type { ExperimentRecord, ExperimentView, MetricRecordDomain } from '../domain/experiment-spec.ts';
 import type { SubnetDomain } from '../domain/subnet.ts';
+import { StoredDataError } from '../persistence/experiment-store.ts';
 import type { ExperimentStore, StoredProgress } from '../persistence/experiment-store.ts';
 import type { RegisteredStrategy } from '../strategies/strategy-registry.ts';
 import type { WorkerSnapshot } from '../worker/protocol.ts';
@@ -190,8 +191,9 @@ export class ExperimentSession {
   /** Stores a metric durably, then passes it to the replica and the worker. Returns its sequence. */
   async reportMetric(subnet: string, arch: Arch, values: Record<string, number>, clientId: string): Promise<number> {
     const record = await this.writes.run(async () => {
+      // the highest stored sequence, not the count: a damaged line skipped on load leaves a gap
       const rec: MetricRecordDomain = {
-        sequence: this.metrics.length + 1,
+        sequence: (this.metrics[this.metrics.length - 1]?.sequence ?? 0) + 1,
         subnetId: subnet,
         values,
         clientId,
@@ -407,4 +409,49 @@ export class ExperimentSession {
     if (worker) await stop(worker);
     await this.flush();
   }
+}
+
+/**
+ * The view of a stored experiment that could not be loaded (damaged spec.json or state.json, a
+ * strategy no longer registered, ...): state FAILED with `reason`, listed and deletable but serving
+ * nothing else. The spec is what could be read of spec.json, else empty.
+ */
+export function unloadableView(id: string, reason: string, record: ExperimentRecord | undefined, time: string): ExperimentView {
+  const spec: ExperimentRecord['spec'] = record?.spec ?? {
+    displayName: '',
+    space: { preset: '' },
+    strategy: { id: '', config: {} },
+    training: {
+      dataset: {},
+      batchSize: 0,
+      totalSteps: 0,
+      optimizer: { kind: 'sgd', learningRate: 0 },
+      labelSmoothing: 0,
+      seed: 0,
+      checkpointInterval: 0,
+    },
+  };
+  return {
+    id,
+    spec,
+    state: 'failed',
+    step: 0,
+    checkpointStep: 0,
+    lastLosses: {},
+    metricCount: 0,
+    phase: '',
+    error: `experiment cannot be loaded: ${reason}`,
+    createTime: record?.createTime ?? time,
+    updateTime: time,
+    backend: '',
+  };
+}
+
+/**
+ * A load failure's reason for clients: the StoredDataError or SupernetdError message, any other
+ * error as its class name only; server paths (the data directory) are replaced by '<data-dir>'.
+ */
+export function loadFailureReason(err: unknown, dataRoot: string): string {
+  const message = err instanceof StoredDataError || err instanceof SupernetdError ? err.message : `${(err as Error)?.name ?? 'Error'} while loading`;
+  return message.split(dataRoot).join('<data-dir>').slice(0, 500);
 }

@@ -65,7 +65,10 @@ export class CallRunner {
 
   private authorize(metadata: grpc.Metadata): void {
     if (!this.expectedAuth) return;
-    const given = metadata.get('authorization')[0];
+    const all = metadata.get('authorization');
+    // several headers would leave which one counts up to each proxy on the way: refuse them all
+    if (all.length > 1) throw new UnauthenticatedError(`${all.length} authorization headers; send exactly one "Bearer <token>"`);
+    const given = all[0];
     const buf = Buffer.from(typeof given === 'string' ? given : '');
     if (buf.length !== this.expectedAuth.length || !timingSafeEqual(buf, this.expectedAuth)) {
       throw new UnauthenticatedError(given === undefined ? 'missing authorization metadata: expected "Bearer <token>"' : 'invalid bearer token');

@@ -31,7 +31,7 @@ import type {
   TrainingConfig,
 } from '@supernetd/api';
 import { InvalidArgumentError } from '@supernetd/sdk';
-import type { Arch, Constraint, OptimizerConfig, SamplePurpose as SamplePurposeName } from '@supernetd/sdk';
+import type { Arch, Constraint, ErrorReason, OptimizerConfig, SamplePurpose as SamplePurposeName } from '@supernetd/sdk';
 import type {
   DatasetSpecDomain,
   ExperimentSpecDomain,
@@ -48,23 +48,55 @@ function bad(message: string): never {
   throw new InvalidArgumentError(message);
 }
 
+/** Longest display_name, in UTF-8 bytes. */
+export const MAX_DISPLAY_NAME_BYTES = 1024;
+/** Longest identifier-like string (preset, strategy id, dataset name, client id, metric name), in UTF-8 bytes. */
+export const MAX_NAME_BYTES = 256;
+/** Longest dataset path, in UTF-8 bytes. */
+export const MAX_PATH_BYTES = 4096;
+/** Default bound on the JSON of search_space.overrides plus strategy.config. */
+export const DEFAULT_MAX_SPEC_JSON_BYTES = 4 * 1024 * 1024;
+/** Most values in one ReportMetric. */
+export const MAX_METRIC_VALUES = 64;
+
+/** Throws InvalidArgumentError when `value` is longer than `max` UTF-8 bytes. */
+export function boundedString(field: string, value: string, max: number, reason?: ErrorReason): string {
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes > max) throw new InvalidArgumentError(`${field} is ${bytes} bytes; the limit is ${max}`, reason);
+  return value;
+}
+
+/** Whether `v` is a value of the generated (numeric) enum `e`. */
+function isKnownEnum(e: Record<string | number, string | number>, v: number): boolean {
+  return Number.isInteger(v) && typeof e[v] === 'string';
+}
+
 function finiteNonNegative(field: string, v: number): number {
   if (!Number.isFinite(v) || v < 0) bad(`${field} must be a finite, non-negative number, got ${v}`);
   return v;
 }
 
-/** Domain spec from a CreateExperiment request, validated, with training defaults filled in. */
-export function specFromProto(spec: ExperimentSpec | undefined): ExperimentSpecDomain {
+/**
+ * Domain spec from a CreateExperiment request, validated, with training defaults filled in. String
+ * fields are bounded (display_name to MAX_DISPLAY_NAME_BYTES, names to MAX_NAME_BYTES), and the
+ * JSON of search_space.overrides plus strategy.config to `maxSpecJsonBytes`.
+ */
+export function specFromProto(spec: ExperimentSpec | undefined, maxSpecJsonBytes = DEFAULT_MAX_SPEC_JSON_BYTES): ExperimentSpecDomain {
   if (!spec) bad('spec is required');
   if (spec.retrain) return retrainSpecFromProto(spec, spec.retrain);
-  const preset = spec.searchSpace?.preset ?? '';
+  boundedString('spec.display_name', spec.displayName, MAX_DISPLAY_NAME_BYTES);
+  const preset = boundedString('spec.search_space.preset', spec.searchSpace?.preset ?? '', MAX_NAME_BYTES, 'INVALID_SEARCH_SPACE');
   if (preset === '') throw new InvalidArgumentError('spec.search_space.preset is required', 'INVALID_SEARCH_SPACE');
   const space: ExperimentSpecDomain['space'] = { preset };
   if (spec.searchSpace?.overrides && Object.keys(spec.searchSpace.overrides).length > 0) {
     space.overrides = spec.searchSpace.overrides as Record<string, unknown>;
   }
-  const strategyId = spec.strategy?.id ?? '';
+  const strategyId = boundedString('spec.strategy.id', spec.strategy?.id ?? '', MAX_NAME_BYTES, 'UNKNOWN_STRATEGY');
   if (strategyId === '') throw new InvalidArgumentError('spec.strategy.id is required', 'UNKNOWN_STRATEGY');
+  const jsonBytes = Buffer.byteLength(JSON.stringify(space.overrides ?? {}), 'utf8') + Buffer.byteLength(JSON.stringify(spec.strategy?.config ?? {}), 'utf8');
+  if (jsonBytes > maxSpecJsonBytes) {
+    bad(`spec.search_space.overrides and spec.strategy.config hold ${jsonBytes} bytes of JSON; the limit is ${maxSpecJsonBytes}`);
+  }
   return {
     displayName: spec.displayName,
     space,
@@ -119,8 +151,10 @@ function trainingFromProto(t: TrainingConfig | undefined): TrainingSpecDomain {
   if (batchSize < 0 || batchSize > 4096) bad(`${f}.batch_size must be in [1, 4096] (0 = default 64), got ${batchSize}`);
   const totalSteps = Number(t?.totalSteps ?? 0n);
   if (totalSteps < 0) bad(`${f}.total_steps must be positive (0 = default 1000), got ${totalSteps}`);
+  // proto3 enums are open: an unknown number arrives as is and must not fall through to a default
+  if (t && !isKnownEnum(OptimizerKind, t.optimizer)) bad(`${f}.optimizer ${t.optimizer} is not a known OptimizerKind`);
+  if (t && !isKnownEnum(LrScheduleKind, t.schedule)) bad(`${f}.schedule ${t.schedule} is not a known LrScheduleKind`);
   const kind = t?.optimizer === OptimizerKind.ADAM ? 'adam' : 'sgd';
-  if (t && !(t.optimizer in OptimizerKind)) bad(`${f}.optimizer ${t.optimizer} is not a known OptimizerKind`);
   const lr = finiteNonNegative(`${f}.learning_rate`, t?.learningRate ?? 0);
   const momentum = finiteNonNegative(`${f}.momentum`, t?.momentum ?? 0);
   if (momentum >= 1) bad(`${f}.momentum must be below 1, got ${momentum}`);
@@ -170,6 +204,9 @@ function datasetFromProto(t: TrainingConfig | undefined): DatasetSpecDomain {
   const f = 'spec.training.dataset';
   const out: DatasetSpecDomain = {};
   const format = d?.format ?? DatasetFormat.UNSPECIFIED;
+  boundedString(`${f}.name`, d?.name ?? '', MAX_NAME_BYTES, 'INVALID_DATASET');
+  boundedString(`${f}.path`, d?.path ?? '', MAX_PATH_BYTES, 'INVALID_DATASET');
+  if (!isKnownEnum(DatasetFormat, format)) throw new InvalidArgumentError(`${f}.format ${format} is not a known DatasetFormat`, 'INVALID_DATASET');
   if (format === DatasetFormat.UNSPECIFIED) {
     out.name = d?.name || 'fashion-mnist';
   } else {
@@ -287,6 +324,15 @@ export function subnetToProto(s: SubnetDomain): Subnet {
     source: s.source,
     score: Number.isFinite(s.score) ? s.score : 0,
   });
+}
+
+/** ReportMetric's values and client id, bounded: at most MAX_METRIC_VALUES names of at most MAX_NAME_BYTES. */
+export function metricValuesFromProto(values: Record<string, number>, clientId: string): { values: Record<string, number>; clientId: string } {
+  boundedString('client_id', clientId, MAX_NAME_BYTES);
+  const names = Object.keys(values);
+  if (names.length > MAX_METRIC_VALUES) bad(`metrics holds ${names.length} values; the limit is ${MAX_METRIC_VALUES}`);
+  for (const n of names) boundedString('a metric name', n, MAX_NAME_BYTES);
+  return { values: { ...values }, clientId };
 }
 
 export function purposeFromProto(p: SamplePurpose): SamplePurposeName {

@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
@@ -50,9 +51,32 @@ export class GrpcServerHost {
     this.port = await new Promise<number>((resolve, reject) => {
       this.server.bindAsync(`${host}:${this.config.port}`, this.credentials(), (err, port) => (err ? reject(err) : resolve(port)));
     });
+    this.exposeRepeatedAuthorization();
     this.health.setStatus('', 'SERVING');
     this.health.setStatus(SERVICE_NAME, 'SERVING');
     this.logger.info({ host: this.config.host, port: this.port, tls: this.config.tlsCertPath !== undefined, auth: this.config.authToken !== undefined }, 'supernetd listening');
+  }
+
+  /**
+   * Node's HTTP/2 layer keeps only the first `authorization` header of a request (it is a
+   * single-value header), so grpc-js metadata would never show a second one. Before grpc-js sees a
+   * stream, this puts every value of the raw headers back, so authentication can refuse several.
+   * Reaches into grpc-js's bound HTTP/2 servers (no public hook exists); a missing field is logged.
+   */
+  private exposeRepeatedAuthorization(): void {
+    const servers = (this.server as unknown as { http2Servers?: Map<EventEmitter, unknown> }).http2Servers;
+    if (!(servers instanceof Map)) {
+      this.logger.warn('grpc-js internals changed: repeated authorization headers cannot be detected');
+      return;
+    }
+    for (const h2 of servers.keys()) {
+      h2.prependListener('stream', (_stream: unknown, headers: Record<string, unknown>, _flags: unknown, raw: unknown) => {
+        if (!Array.isArray(raw)) return;
+        const values: string[] = [];
+        for (let i = 0; i + 1 < raw.length; i += 2) if (String(raw[i]).toLowerCase() === 'authorization') values.push(String(raw[i + 1]));
+        if (values.length > 1) headers.authorization = values;
+      });
+    }
   }
 
   /** Reports NOT_SERVING and stops accepting calls; resolves when in-flight calls end (forced after `graceMs`). */

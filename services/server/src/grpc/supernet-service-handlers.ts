@@ -1,16 +1,18 @@
 import { createHash } from 'node:crypto';
-import { create } from '@bufbuild/protobuf';
+import { create, toBinary } from '@bufbuild/protobuf';
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import {
   CreateExperimentResponseSchema,
   DeleteExperimentResponseSchema,
   EvaluateResponseSchema,
+  ExperimentSchema,
   ExportFormat,
   ExportSubnetResponseSchema,
   GetExperimentResponseSchema,
   ListExperimentsResponseSchema,
   ListMetricsResponseSchema,
+  MetricRecordSchema,
   ListStrategiesResponseSchema,
   ReportMetricResponseSchema,
   SampleSubnetResponseSchema,
@@ -28,10 +30,12 @@ import type { ServerMetrics } from '../observability/server-metrics.ts';
 import type { RawBatchMessage, TrainProgress } from '../worker/protocol.ts';
 import { CallRunner } from './call-runner.ts';
 import {
+  DEFAULT_MAX_SPEC_JSON_BYTES,
   batchFromProto,
   constraintFromProto,
   experimentToProto,
   metricToProto,
+  metricValuesFromProto,
   purposeFromProto,
   specFromProto,
   subnetToProto,
@@ -60,6 +64,11 @@ export class SupernetServiceHandlers {
     this.runner = new CallRunner(config.authToken, logger, metrics);
   }
 
+  /** Bytes a list page may fill: well inside the message limit, whatever each entry holds. */
+  private get pageBytes(): number {
+    return Math.min(4 * 1024 * 1024, Math.floor(this.config.maxMessageBytes / 2));
+  }
+
   private batch(b: Parameters<typeof batchFromProto>[0], field: string) {
     return batchFromProto(b, field, this.config.maxTensorElements);
   }
@@ -70,16 +79,25 @@ export class SupernetServiceHandlers {
     const m = this.manager;
     return {
       createExperiment: r.unary('CreateExperiment', async (req) => {
-        const view = await m.create(req.experimentId, specFromProto(req.spec));
+        const spec = specFromProto(req.spec, Math.min(DEFAULT_MAX_SPEC_JSON_BYTES, Math.floor(this.config.maxMessageBytes / 4)));
+        const view = await m.create(req.experimentId, spec);
         return create(CreateExperimentResponseSchema, { experiment: experimentToProto(view) });
       }),
       getExperiment: r.unary('GetExperiment', (req) =>
         create(GetExperimentResponseSchema, { experiment: experimentToProto(m.get(req.experimentId)) }),
       ),
       listExperiments: r.unary('ListExperiments', (req) => {
-        const page = m.list(req.pageSize, req.pageToken);
+        const protos = new Map<string, ReturnType<typeof experimentToProto>>();
+        const page = m.list(req.pageSize, req.pageToken, {
+          maxBytes: this.pageBytes,
+          sizeOf: (v) => {
+            const p = experimentToProto(v);
+            protos.set(v.id, p);
+            return toBinary(ExperimentSchema, p).byteLength;
+          },
+        });
         return create(ListExperimentsResponseSchema, {
-          experiments: page.experiments.map(experimentToProto),
+          experiments: page.experiments.map((v) => protos.get(v.id) ?? experimentToProto(v)),
           nextPageToken: page.nextPageToken,
         });
       }),
@@ -100,14 +118,23 @@ export class SupernetServiceHandlers {
       reportMetric: r.unary('ReportMetric', async (req) => {
         m.session(req.experimentId);
         if (req.subnetId === '') throw new InvalidArgumentError('subnet_id is required');
-        const sequence = await m.reportMetric(req.experimentId, req.subnetId, { ...req.metrics }, req.clientId);
+        const { values, clientId } = metricValuesFromProto(req.metrics, req.clientId);
+        const sequence = await m.reportMetric(req.experimentId, req.subnetId, values, clientId);
         return create(ReportMetricResponseSchema, { sequence: BigInt(sequence) });
       }),
-      listMetrics: r.unary('ListMetrics', (req) =>
-        create(ListMetricsResponseSchema, {
-          records: m.listMetrics(req.experimentId, Number(req.afterSequence), req.limit).map(metricToProto),
-        }),
-      ),
+      listMetrics: r.unary('ListMetrics', (req) => {
+        // a page also ends at the byte budget; the caller continues after its last sequence
+        const records = [];
+        let bytes = 0;
+        for (const rec of m.listMetrics(req.experimentId, Number(req.afterSequence), req.limit)) {
+          const p = metricToProto(rec);
+          const b = toBinary(MetricRecordSchema, p).byteLength + 8;
+          if (records.length > 0 && bytes + b > this.pageBytes) break;
+          records.push(p);
+          bytes += b;
+        }
+        return create(ListMetricsResponseSchema, { records });
+      }),
       trainStep: r.unary('TrainStep', async (req, ctx) => {
         m.session(req.experimentId);
         let args: { steps: number; progressInterval: number; batch?: RawBatchMessage };
