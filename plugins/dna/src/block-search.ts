@@ -12,13 +12,22 @@ export interface SearchResult {
   cost: number;
 }
 
+/** Candidates the branch and bound looks at between two pauses of `branchAndBoundAsync`. */
+export const NODES_PER_YIELD = 4096;
+
 /**
- * DNA's constrained traversal search (algorithms.md 6.6) with exact branch and bound: blocks'
- * candidates sorted by loss, prefix feasibility bounds from the cheapest completion, and the
- * pruning `loss + sum of the remaining blocks' least losses >= best`. Minimises the summed loss
- * subject to `fixed + sum of costs <= budget`; undefined when no combination fits.
+ * DNA's constrained traversal search with exact branch and bound: blocks' candidates sorted by
+ * loss, prefix feasibility bounds from the cheapest completion, and the pruning
+ * `loss + sum of the remaining blocks' least losses >= best`. Minimises the summed loss subject to
+ * `fixed + sum of costs <= budget`; returns undefined when no combination fits. A generator so
+ * that one algorithm serves the synchronous and the cancellable driver: it yields the number of
+ * candidates looked at so far every NODES_PER_YIELD of them.
  */
-export function branchAndBound(blocks: readonly (readonly BlockCandidate[])[], fixed: number, budget: number): SearchResult | undefined {
+function* branchAndBoundSteps(
+  blocks: readonly (readonly BlockCandidate[])[],
+  fixed: number,
+  budget: number,
+): Generator<number, SearchResult | undefined, void> {
   const K = blocks.length;
   if (K === 0) return fixed <= budget ? { choice: [], loss: 0, cost: fixed } : undefined;
   if (blocks.some((b) => b.length === 0)) return undefined;
@@ -34,10 +43,12 @@ export function branchAndBound(blocks: readonly (readonly BlockCandidate[])[], f
   // bound[k]: the most blocks 0..k may cost so that the cheapest completion still fits.
   const bound = restCost.slice(1).map((rest) => budget - fixed - rest);
   let best: SearchResult | undefined;
+  let visited = 0;
   const choice: number[] = [];
-  const dfs = (k: number, prefLoss: number, prefCost: number): void => {
+  function* dfs(k: number, prefLoss: number, prefCost: number): Generator<number, void, void> {
     const list = blocks[k] as readonly BlockCandidate[];
     for (const i of order[k] as number[]) {
+      if (++visited % NODES_PER_YIELD === 0) yield visited;
       const cand = list[i] as BlockCandidate;
       const cost = prefCost + cand.cost;
       if (cost > (bound[k] as number)) continue;
@@ -50,12 +61,39 @@ export function branchAndBound(blocks: readonly (readonly BlockCandidate[])[], f
         choice.pop();
         break;
       }
-      dfs(k + 1, loss, cost);
+      yield* dfs(k + 1, loss, cost);
       choice.pop();
     }
-  };
-  dfs(0, 0, 0);
+  }
+  yield* dfs(0, 0, 0);
   return best;
+}
+
+/** The branch and bound run to the end at once (pure JavaScript; deploy sampling, small instances). */
+export function branchAndBound(blocks: readonly (readonly BlockCandidate[])[], fixed: number, budget: number): SearchResult | undefined {
+  const steps = branchAndBoundSteps(blocks, fixed, budget);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * The same branch and bound, pausing every NODES_PER_YIELD candidates on `pause(visited)`: a
+ * rejection (e.g. CancelledError from a SearchControl) stops the search and propagates.
+ */
+export async function branchAndBoundAsync(
+  blocks: readonly (readonly BlockCandidate[])[],
+  fixed: number,
+  budget: number,
+  pause: (visited: number) => Promise<void>,
+): Promise<SearchResult | undefined> {
+  const steps = branchAndBoundSteps(blocks, fixed, budget);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    await pause(r.value);
+  }
 }
 
 /** Exhaustive reference (tests, tiny instances): the same objective, every combination tried. */
