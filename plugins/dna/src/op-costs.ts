@@ -2,7 +2,7 @@ import { costOf } from '@supernetd/sdk';
 import type { Arch, CostKind, SearchSpaceView } from '@supernetd/sdk';
 
 /**
- * DNA's cost lookup table (algorithms.md 1.3, 6.6) built from the space's analytic counter:
+ * DNA's cost lookup table built from the space's analytic counter:
  * `perOp[layer][op]` is an op-choice layer's cost with that op, `fixed` the rest of the network
  * (stem, fixed layers, head, pool, classifier). Costs are additive, so a subnet costs
  * fixed + sum of its layers' entries.

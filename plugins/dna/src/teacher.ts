@@ -11,7 +11,7 @@ export interface TeacherFeatures {
   guide: tfc.Tensor4D;
 }
 
-/** A source of block-boundary feature maps (algorithms.md 6.2). Creates tensors in the caller's scope. */
+/** A source of block-boundary feature maps. Creates tensors in the caller's scope. */
 export interface Teacher {
   features(x: tfc.Tensor4D, block: number): TeacherFeatures;
 }

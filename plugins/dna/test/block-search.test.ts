@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { resolveSpace } from '@supernetd/engine/space';
 import { Rng, randomArch } from '@supernetd/sdk';
 import type { Arch } from '@supernetd/sdk';
-import { DnaStrategy, branchAndBound, bruteForce, encodings, opCostTable, parseDnaConfig } from '../src/index.ts';
+import { CancelledError } from '@supernetd/sdk';
+import { DnaStrategy, NODES_PER_YIELD, branchAndBound, branchAndBoundAsync, bruteForce, encodings, opCostTable, parseDnaConfig } from '../src/index.ts';
 import type { BlockCandidate } from '../src/index.ts';
 
 describe('DNA branch-and-bound search', () => {
@@ -38,6 +39,33 @@ describe('DNA branch-and-bound search', () => {
       assert.equal(sumCost, got.cost);
     }
     assert.ok(feasible > 100, `only ${feasible} feasible instances`);
+  });
+
+  it('the pausing branch and bound equals the plain one, pauses every NODES_PER_YIELD candidates and stops on a rejection', async () => {
+    const rng = new Rng(7);
+    // Costs anti-correlated with losses and a tight budget: many combinations are looked at.
+    const blocks: BlockCandidate[][] = [16, 64, 64, 16].map((n) =>
+      Array.from({ length: n }, (_, i) => {
+        const loss = rng.next();
+        return { enc: [i], loss, cost: Math.round(100 * (1 - loss) + 10 * rng.next()) };
+      }),
+    );
+    const budget = 170;
+    const want = branchAndBound(blocks, 0, budget);
+    const pauses: number[] = [];
+    const got = await branchAndBoundAsync(blocks, 0, budget, (visited) => {
+      pauses.push(visited);
+      return Promise.resolve();
+    });
+    assert.deepEqual(got, want);
+    assert.ok(pauses.length >= 2, `only ${pauses.length} pauses`);
+    pauses.forEach((v, k) => assert.equal(v, (k + 1) * NODES_PER_YIELD));
+    let calls = 0;
+    await assert.rejects(
+      branchAndBoundAsync(blocks, 0, budget, () => (++calls === 2 ? Promise.reject(new CancelledError()) : Promise.resolve())),
+      CancelledError,
+    );
+    assert.equal(calls, 2);
   });
 
   it('enumerates the product of op choices', () => {
@@ -93,8 +121,11 @@ describe('DNA branch-and-bound search', () => {
     const names = Array.from({ length: 16 }, (_, step) => s.phase({ step, totalSteps: 100, stepsPerEpoch: 10 }));
     assert.deepEqual(names, ['teacher', 'teacher', 'block-0', 'block-0', 'block-0', 'block-1', 'block-1', 'block-1', 'block-2', 'block-2', 'block-2', 'block-3', 'block-3', 'block-3', 'block-3', 'block-3']);
     const auto = new DnaStrategy(space, parseDnaConfig({}), 1, 100);
-    assert.equal(auto.teacherSteps, 20);
-    assert.equal(auto.stepsPerBlock, 20);
+    assert.equal(auto.teacherSteps, 50, 'the teacher gets half of the run by default');
+    assert.equal(auto.stepsPerBlock, 12);
+    const share = new DnaStrategy(space, parseDnaConfig({ teacherFraction: 0.3 }), 1, 100);
+    assert.equal(share.teacherSteps, 30);
+    assert.equal(share.stepsPerBlock, 17);
     assert.deepEqual(auto.blockLearningRates, [0.002, 0.005, 0.005, 0.002]);
   });
 
@@ -102,6 +133,9 @@ describe('DNA branch-and-bound search', () => {
     assert.throws(() => parseDnaConfig({ teacherModel: 'm.json' }), /teacherTaps/);
     assert.throws(() => parseDnaConfig({ teacherTaps: ['a'] }), /teacherTaps/);
     assert.throws(() => parseDnaConfig({ ratingBatches: 0 }), /ratingBatches/);
+    assert.throws(() => parseDnaConfig({ teacherFraction: 1.5 }), /teacherFraction/);
+    assert.throws(() => parseDnaConfig({ teacherSteps: 10, teacherFraction: 0.5 }), /teacherFraction/);
+    assert.throws(() => parseDnaConfig({ teacherModel: 'm.json', teacherTaps: ['a'], teacherFraction: 0.5 }), /teacherFraction/);
     assert.throws(() => new DnaStrategy(space, parseDnaConfig({ blockLearningRates: [0.1] }), 1, 10), /blockLearningRates/);
   });
 });
