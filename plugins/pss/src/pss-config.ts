@@ -40,6 +40,11 @@ export interface PssConfig {
   recalibrationBatches: number;
   /** Held-out images each candidate is measured on in `search` (default 2048; rounded up to whole batches). */
   validationImages: number;
+  /**
+   * Deprecated: held-out batches per candidate in `search`, accepted so that older configs still
+   * load; when set it is used instead of `validationImages`. Prefer `validationImages`.
+   */
+  validationBatches?: number;
   /** Validation batches for the per-epoch max/min check after the epoch's last step; 0 turns it off. */
   epochValidationBatches: number;
   /** Label smoothing of the max net's cross-entropy (PSS-Net: 0). */
@@ -93,6 +98,8 @@ export function parsePssConfig(raw: unknown): PssConfig {
     labelSmoothing: r.number('labelSmoothing', 0, { min: 0, max: 1 }),
     sampleTries: r.number('sampleTries', 100, { min: 1, integer: true }),
   };
+  const legacyBatches = r.optionalNumber('validationBatches', { min: 1, integer: true });
+  if (legacyBatches !== undefined) cfg.validationBatches = legacyBatches;
   if (cfg.pRange[0] > 1 || cfg.pRange[1] > 1) r.fail('pRange', 'probabilities must be in (0, 1]');
   r.done();
   return cfg;

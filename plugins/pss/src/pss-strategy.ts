@@ -85,7 +85,7 @@ export function targetGrids(space: SearchSpaceView, cfg: PssConfig): TargetGrid[
 /**
  * PSS-Net (algorithms.md 4): prioritised subnet sampling from per-(kind, target) pools and an
  * AttentiveNAS-style conditional structure sampler, max + sampled + min training with in-place
- * distillation, top-k validation of every pool in `search`.
+ * distillation; `search` validates the top-k of the largest-target pool that fits the budget.
  */
 export class PssStrategy implements SearchStrategy {
   readonly id = 'pss';
@@ -244,7 +244,9 @@ export class PssStrategy implements SearchStrategy {
     try {
       await control.yield();
       recal = engine.trainBatches(this.cfg.recalibrationBatches);
-      val = heldOutBatches(engine, this.cfg.validationImages);
+      val = this.cfg.validationBatches !== undefined
+        ? engine.validationBatches(this.cfg.validationBatches)
+        : heldOutBatches(engine, this.cfg.validationImages);
       let best: { arch: Arch; accuracy: number; score: number } | undefined;
       for (const [i, e] of candidates.entries()) {
         await control.yield();

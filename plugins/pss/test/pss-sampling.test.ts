@@ -55,4 +55,20 @@ describe('PSS sampling policy (plain JavaScript)', () => {
     assert.throws(() => parsePssConfig({ targets: { flops: { start: 1 } } }), /targets\.flops/);
     assert.throws(() => parsePssConfig({ pRange: [1] }), /pRange/);
   });
+
+  it('measures search candidates on 2048 held-out images and decays its schedules per step by default; old validationBatches configs still load', () => {
+    const d = parsePssConfig({});
+    assert.equal(d.validationImages, 2048);
+    assert.equal(d.scheduleUnit, 'step');
+    assert.equal(d.validationBatches, undefined);
+    assert.equal(parsePssConfig({ validationBatches: 2 }).validationBatches, 2);
+    assert.throws(() => parsePssConfig({ validationBatches: 0 }), /validationBatches/);
+    assert.throws(() => parsePssConfig({ validationImages: 0 }), /validationImages/);
+    // A run shorter than an epoch: per-epoch schedules would stay at 1; per-step ones reach the end value.
+    const s = new PssStrategy(space, parsePssConfig({ genMapSize: 200 }), 1, 10);
+    const late = { step: 9, totalSteps: 10, stepsPerEpoch: 1000 };
+    assert.ok(s.structureProbability(late) < 0.02 && s.temperature(late) < 0.02);
+    const perEpoch = new PssStrategy(space, parsePssConfig({ genMapSize: 200, scheduleUnit: 'epoch' }), 1, 10);
+    assert.equal(perEpoch.structureProbability(late), 1);
+  });
 });
