@@ -195,7 +195,7 @@ export async function evolutionSearch(
     for (let gen = 0; gen < cfg.searchGenerations; gen++) {
       let batch: Arch[] = [];
       const taken = new Set<string>();
-      if (gen > 0) {
+      if (gen > 0 && measured.length > 0) {
         const parents = [...measured].sort(better).slice(0, cfg.searchTopK).map((c) => c.arch);
         const least = Math.min(...parents.map(costC));
         batch.push(...children(cfg.searchMutations, () => mutateArch(space, rng.choice(parents), cfg.mutationProb, rng), taken, least));
