@@ -189,8 +189,10 @@ test('cost model: max and min nets of every preset', () => {
   assert.equal(mb2.cost(mb2.minArch()).flops, 839856);
   const dna = resolveSpace({ preset: 'dna-small' });
   assert.equal(dna.cost(dna.maxArch()).flops, 11028496);
+  // the teacher's hidden layers are twice as wide as the widest candidate's: larger than any student
   const teacher = resolveSpace({ preset: 'dna-small-teacher' });
-  assert.equal(teacher.cost(teacher.maxArch()).flops, 12523792);
+  assert.equal(teacher.cost(teacher.maxArch()).flops, 26007568);
+  assert.ok(teacher.cost(teacher.maxArch()).flops > dna.cost(dna.maxArch()).flops);
 });
 
 test('latency table entries are summed into cost().latency', () => {
