@@ -1,8 +1,11 @@
 // Contributor conventions (layout, imports, tests, errors): CONTRIBUTING.md at the repository root.
 import type { Arch, Batch, Cost, EvalResult, OptimizerConfig, SearchSpaceView, SupernetEngine } from '@supernetd/sdk';
 
-/** Which TensorFlow.js backend to run on. `auto`: tensorflow if it loads, else wasm. */
-export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+/**
+ * Which TensorFlow.js backend to run on. `auto`: tensorflow if it loads, else wasm. `gpu`: the
+ * tensorflow backend of @tensorflow/tfjs-node-gpu on a GPU, or an error.
+ */
+export type BackendPreference = 'auto' | 'tensorflow' | 'gpu' | 'wasm' | 'cpu';
 
 /** Where training data comes from (domain form of the proto DatasetRef). */
 export interface DatasetSpec {

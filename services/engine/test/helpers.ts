@@ -5,6 +5,21 @@ import { resolveSpace } from '../src/space/index.ts';
 import type { ResolvedSpace, SpaceDefinition } from '../src/space/index.ts';
 import { Engine } from '../src/training/engine.ts';
 
+/**
+ * Whether the native tensorflow backend loads here (it activates it). Where it must
+ * (SUPERNETD_REQUIRE_TENSORFLOW=1, as .ci/run sets after `npm run setup:tensorflow`), a failure to
+ * load throws instead of answering false, so tests that skip without it cannot silently skip in CI.
+ */
+export async function tensorflowAvailable(): Promise<boolean> {
+  try {
+    await initBackend('tensorflow');
+    return true;
+  } catch (err) {
+    if (process.env.SUPERNETD_REQUIRE_TENSORFLOW === '1') throw err;
+    return false;
+  }
+}
+
 /** Backend the engine tests run on (SUPERNETD_TEST_BACKEND, default wasm). */
 export async function testBackend(): Promise<string> {
   return initBackend((process.env.SUPERNETD_TEST_BACKEND ?? 'wasm') as 'wasm');

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -8,24 +10,45 @@ import '@tensorflow/tfjs-layers';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from './wasm-training-kernels.ts';
 
-/** Which TensorFlow.js backend to run on. `auto`: tensorflow if it loads, else wasm. */
-export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+/**
+ * Which TensorFlow.js backend to run on. `auto`: tensorflow if it loads, else wasm. `gpu`: the
+ * tensorflow backend of @tensorflow/tfjs-node-gpu on a GPU, or an error.
+ */
+export type BackendName = 'auto' | 'tensorflow' | 'gpu' | 'wasm' | 'cpu';
+
+/** What `initBackend` chose, on which device, and why. */
+export interface BackendInfo {
+  /** The active TensorFlow.js backend: `tensorflow`, `wasm` or `cpu` ('' before `initBackend`). */
+  backend: string;
+  /** `CPU`, or `GPU` with the GPU's name when nvidia-smi gives it (`GPU: NVIDIA H100 80GB HBM3`). */
+  device: string;
+  /** The npm package of the native binding in use (tensorflow backend only). */
+  nativePackage?: string;
+  /** Version of the TensorFlow C library (tensorflow backend only). */
+  tensorflowVersion?: string;
+  /** Why this backend: the preference, and for `auto` what was tried. */
+  reason: string;
+}
 
 const require = createRequire(import.meta.url);
 
 /** Native bindings, most capable first. Both are optional dependencies that may be absent. */
 const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+const SETUP_HINT = 'build it with `npm run setup:tensorflow` (add `-- --gpu` for tfjs-node-gpu)';
 
 let pending: Promise<string> = Promise.resolve('');
 let wasmPathsSet = false;
 let nativeLoaded: string | undefined;
+let lastReason = '';
+let gpuName: string | undefined;
 
 /**
  * Makes `pref` the active TensorFlow.js backend and resolves to the active backend's name
  * (`tensorflow`, `wasm` or `cpu`).
  *
  * - `tensorflow`: loads `@tensorflow/tfjs-node-gpu`, else `@tensorflow/tfjs-node`; rejects with an
- *   Error naming both packages when neither loads.
+ *   Error naming both packages, and why each failed, when neither loads.
+ * - `gpu`: loads `@tensorflow/tfjs-node-gpu` only and rejects unless TensorFlow runs on a GPU.
  * - `wasm`: the XNNPACK backend, with the engine's training kernels (gradients of convolutions and
  *   fast data-movement ops) registered over it.
  * - `cpu`: pure JavaScript; correct but slow to train.
@@ -47,24 +70,81 @@ export function activeBackend(): string {
   return engine.backendName ?? '';
 }
 
+/**
+ * The active backend, its device and why it was chosen. Call after `initBackend` resolved; the GPU
+ * name is looked up (nvidia-smi) once.
+ */
+export function backendInfo(): BackendInfo {
+  const backend = activeBackend();
+  if (backend !== 'tensorflow') return { backend, device: backend === '' ? '' : 'CPU', reason: lastReason };
+  const b = tf.backend() as unknown as { isUsingGpuDevice?: boolean; binding?: { TF_Version?: string } };
+  const info: BackendInfo = { backend, device: b.isUsingGpuDevice ? gpuDevice() : 'CPU', reason: lastReason };
+  if (nativeLoaded !== undefined) info.nativePackage = nativeLoaded;
+  if (b.binding?.TF_Version) info.tensorflowVersion = b.binding.TF_Version;
+  return info;
+}
+
 async function init(pref: BackendName): Promise<string> {
   switch (pref) {
     case 'cpu':
+      lastReason = "backend 'cpu' was asked for";
       return activate('cpu');
     case 'wasm':
+      lastReason = "backend 'wasm' was asked for";
       return activateWasm();
     case 'tensorflow': {
-      const err = await loadNative();
+      const err = await loadNative(NATIVE_PACKAGES);
       if (err !== undefined) throw err;
-      return activate('tensorflow');
+      const name = await activate('tensorflow');
+      lastReason = `backend 'tensorflow' was asked for; ${nativeLoaded} loads`;
+      return name;
+    }
+    case 'gpu': {
+      if (nativeLoaded !== undefined && nativeLoaded !== '@tensorflow/tfjs-node-gpu') {
+        throw new Error(`backend 'gpu' needs @tensorflow/tfjs-node-gpu, but ${nativeLoaded} is already loaded in this process`);
+      }
+      const err = await loadNative(['@tensorflow/tfjs-node-gpu']);
+      if (err !== undefined) throw err;
+      const name = await activate('tensorflow');
+      if (!(tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice) {
+        throw new Error(
+          "backend 'gpu': @tensorflow/tfjs-node-gpu loads but TensorFlow found no usable GPU (no NVIDIA driver, or CUDA/cuDNN libraries it cannot load; TF_CPP_MIN_LOG_LEVEL=0 shows why)",
+        );
+      }
+      lastReason = "backend 'gpu' was asked for; @tensorflow/tfjs-node-gpu runs on a GPU";
+      return name;
     }
     case 'auto': {
-      const err = await loadNative();
-      return err === undefined ? activate('tensorflow') : activateWasm();
+      const err = await loadNative(NATIVE_PACKAGES);
+      if (err === undefined) {
+        const name = await activate('tensorflow');
+        lastReason = `auto: ${nativeLoaded} loads, so the native tensorflow backend`;
+        return name;
+      }
+      const name = await activateWasm();
+      lastReason = `auto: wasm, because no native binding loads (${err.message})`;
+      return name;
     }
     default:
-      throw new Error(`unknown backend '${String(pref)}': expected auto, tensorflow, wasm or cpu`);
+      throw new Error(`unknown backend '${String(pref)}': expected auto, tensorflow, gpu, wasm or cpu`);
   }
+}
+
+/** `GPU: <name>` from nvidia-smi (the first visible GPU, which TensorFlow uses), else `GPU`. */
+function gpuDevice(): string {
+  if (gpuName === undefined) {
+    gpuName = '';
+    try {
+      const out = execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] });
+      const names = out.split('\n').map((l) => l.trim()).filter(Boolean);
+      const visible = process.env.CUDA_VISIBLE_DEVICES?.split(',')[0]?.trim();
+      const index = visible !== undefined && /^\d+$/.test(visible) ? Number(visible) : 0;
+      gpuName = names[index] ?? names[0] ?? '';
+    } catch {
+      // no nvidia-smi: the name stays unknown
+    }
+  }
+  return gpuName ? `GPU: ${gpuName}` : 'GPU';
 }
 
 async function activate(name: string): Promise<string> {
@@ -88,13 +168,47 @@ async function activateWasm(): Promise<string> {
   return activate('wasm');
 }
 
+/**
+ * Why `pkg` cannot load without importing it, or undefined when it may: importing a package whose
+ * binding was never built registers its kernels before it throws, and the next package's import
+ * then warns once per kernel.
+ */
+function unbuilt(pkg: string): string | undefined {
+  let manifest: string;
+  try {
+    manifest = require.resolve(`${pkg}/package.json`);
+  } catch {
+    return 'not installed';
+  }
+  try {
+    // node-pre-gyp's find() is how the package itself locates its binding (napi version included)
+    const preGyp = createRequire(manifest)('@mapbox/node-pre-gyp') as { find(packageJson: string): string };
+    const binding = preGyp.find(manifest);
+    return existsSync(binding) ? undefined : `installed, but its native binding was never built (${SETUP_HINT})`;
+  } catch {
+    return undefined; // let the import report it
+  }
+}
+
 /** Loads a native binding once; resolves to undefined on success, else to the error to report. */
-async function loadNative(): Promise<Error | undefined> {
-  if (nativeLoaded !== undefined || tf.findBackendFactory('tensorflow') != null) return undefined;
+async function loadNative(packages: readonly string[]): Promise<Error | undefined> {
+  if (nativeLoaded !== undefined && packages.includes(nativeLoaded)) return undefined;
+  if (nativeLoaded === undefined && tf.findBackendFactory('tensorflow') != null) {
+    nativeLoaded = 'a tensorflow backend registered outside the engine';
+    return undefined;
+  }
+  // TensorFlow's C++ INFO lines are noise in the server's log; warnings stay. (The two lines of
+  // oneDNN/absl it prints at load come through absl logging and cannot be turned off this way.)
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
   const failures: string[] = [];
-  for (const pkg of NATIVE_PACKAGES) {
+  for (const pkg of packages) {
+    const why = unbuilt(pkg);
+    if (why !== undefined) {
+      failures.push(`${pkg}: ${why}`);
+      continue;
+    }
     try {
-      await import(pkg);
+      await quietReregistration(() => import(pkg));
       if (tf.findBackendFactory('tensorflow') != null) {
         nativeLoaded = pkg;
         return undefined;
@@ -104,7 +218,25 @@ async function loadNative(): Promise<Error | undefined> {
       failures.push(`${pkg}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
     }
   }
+  const which = packages.join(' or ');
   return new Error(
-    `backend 'tensorflow' needs @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node (optional dependencies); neither loads: ${failures.join('; ')}`,
+    `backend '${packages.length === 1 ? 'gpu' : 'tensorflow'}' needs ${which} (optional dependencies) with a built binding; ${packages.length === 1 ? 'it does not load' : 'neither loads'}: ${failures.join('; ')}`,
   );
+}
+
+/**
+ * Runs `load` with tfjs-core's "kernel ... is already registered" warnings dropped: a binding that
+ * fails after registering its kernels (tfjs-node-gpu without CUDA) leaves them for the next one.
+ */
+async function quietReregistration<T>(load: () => Promise<T>): Promise<T> {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && /^The kernel '.*' for backend 'tensorflow' is already registered/.test(args[0])) return;
+    warn(...args);
+  };
+  try {
+    return await load();
+  } finally {
+    console.warn = warn;
+  }
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { activeBackend, initBackend } from '../../src/backend/select-backend.ts';
+import { tensorflowAvailable } from '../helpers.ts';
 
 function values(shape: number[], seed: number, scale: number): Float32Array {
   const size = shape.reduce((a, b) => a * b, 1);
@@ -64,7 +65,7 @@ function batch(): { x: tf.Tensor4D; labels: tf.Tensor2D } {
   return { x, labels };
 }
 
-async function networkGrads(backend: 'cpu' | 'wasm'): Promise<Record<string, Float32Array>> {
+async function networkGrads(backend: 'cpu' | 'wasm' | 'tensorflow'): Promise<Record<string, Float32Array>> {
   await initBackend(backend);
   const { vars, loss } = makeNet();
   const { x, labels } = batch();
@@ -75,21 +76,36 @@ async function networkGrads(backend: 'cpu' | 'wasm'): Promise<Record<string, Flo
   return out;
 }
 
+/** Loss and gradients of `backend` against cpu's, as relative max errors under `tolerance`. */
+async function assertMatchesCpu(backend: 'wasm' | 'tensorflow', tolerance: number): Promise<void> {
+  const cpu = await networkGrads('cpu');
+  const other = await networkGrads(backend);
+  assert.deepEqual(Object.keys(other).sort(), Object.keys(cpu).sort());
+  for (const [name, expected] of Object.entries(cpu)) {
+    const actual = other[name]!;
+    let diff = 0;
+    let scale = 1e-12;
+    for (let i = 0; i < expected.length; i++) {
+      diff = Math.max(diff, Math.abs(expected[i]! - actual[i]!));
+      scale = Math.max(scale, Math.abs(expected[i]!));
+    }
+    assert.ok(diff / scale < tolerance, `${backend} ${name}: relative error ${diff / scale}`);
+  }
+}
+
+describe('training a MobileNet-style net on tensorflow (native binding, when built)', () => {
+  test('gives the same loss and variable gradients as cpu', async (t) => {
+    if (!(await tensorflowAvailable())) {
+      t.skip('no native binding here; npm run setup:tensorflow builds one');
+      return;
+    }
+    await assertMatchesCpu('tensorflow', 1e-4);
+  });
+});
+
 describe('training a MobileNet-style net on wasm', () => {
   test('gives the same loss and variable gradients as cpu', async () => {
-    const cpu = await networkGrads('cpu');
-    const wasm = await networkGrads('wasm');
-    assert.deepEqual(Object.keys(wasm).sort(), Object.keys(cpu).sort());
-    for (const [name, expected] of Object.entries(cpu)) {
-      const actual = wasm[name]!;
-      let diff = 0;
-      let scale = 1e-12;
-      for (let i = 0; i < expected.length; i++) {
-        diff = Math.max(diff, Math.abs(expected[i]! - actual[i]!));
-        scale = Math.max(scale, Math.abs(expected[i]!));
-      }
-      assert.ok(diff / scale < 1e-4, `${name}: relative error ${diff / scale}`);
-    }
+    await assertMatchesCpu('wasm', 1e-4);
   });
 
   test('leaks no tensors and no wasm heap allocations across steps', async () => {
