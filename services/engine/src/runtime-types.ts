@@ -79,7 +79,7 @@ export interface EngineRuntime {
    * batches unless `recalibrate` is false (PSS procedure: cumulative over 9 batches). The
    * supernet's own BN statistics are restored afterwards.
    */
-  evaluate(arch: Arch, opts?: { maxExamples?: number; recalibrate?: boolean; batch?: Batch }): EvalResult;
+  evaluate(arch: Arch, opts?: EvaluateOptions): EvalResult;
   /**
    * Standalone TF.js LayersModel of `arch` with inherited (and, unless `recalibrate` is false,
    * BN-recalibrated) weights: `model.json`, `weights.bin`, `arch.json` (architecture and cost).
@@ -101,4 +101,19 @@ export interface EngineRuntime {
   /** Live tensors and bytes of this thread's TensorFlow.js engine. */
   memory(): { numTensors: number; numBytes: number };
   dispose(): void;
+}
+
+/** Options of `EngineRuntime.evaluate`. */
+export interface EvaluateOptions {
+  /** Test-split examples to use (default all). */
+  maxExamples?: number;
+  /** Recalibrate the subnet's BN statistics first (default true); restored afterwards. */
+  recalibrate?: boolean;
+  /** One batch already in the engine (the caller disposes it). */
+  batch?: Batch;
+  /**
+   * An inline batch as it arrived, converted and evaluated `chunkImages` images at a time, so its
+   * size is bounded by the request rather than by what one forward pass can hold.
+   */
+  inline?: { images: RawTensor; labels: RawTensor; chunkImages: number };
 }

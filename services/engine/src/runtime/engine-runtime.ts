@@ -5,11 +5,11 @@ import type { Arch, Batch, Cost, EvalResult } from '@supernetd/sdk';
 import { initBackend } from '../backend/select-backend.ts';
 import { BatchStream, loadDataset, subset } from '../data/index.ts';
 import type { ArrayDataset } from '../data/index.ts';
-import type { EngineRuntime, EngineRuntimeOptions, ExportedFileData, RawTensor } from '../runtime-types.ts';
+import type { EngineRuntime, EngineRuntimeOptions, EvaluateOptions, ExportedFileData, RawTensor } from '../runtime-types.ts';
 import { resolveSpace } from '../space/index.ts';
 import type { ResolvedSpace } from '../space/index.ts';
 import { Engine } from '../training/engine.ts';
-import { batchFromRaw } from './raw-batch.ts';
+import { batchFromRaw, sliceRawBatch } from './raw-batch.ts';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { exportSubnet } from './export-subnet.ts';
 import { INHERIT_DIR, inheritSubnetWeights } from './inherit-weights.ts';
@@ -144,13 +144,14 @@ class Runtime implements EngineRuntime {
     return restore;
   }
 
-  evaluate(arch: Arch, opts: { maxExamples?: number; recalibrate?: boolean; batch?: Batch } = {}): EvalResult {
+  evaluate(arch: Arch, opts: EvaluateOptions = {}): EvalResult {
     this.space.validateArch(arch);
     const max = opts.maxExamples ?? this.test.count;
     if (!Number.isInteger(max) || max <= 0) throw new InvalidArgumentError(`maxExamples must be a positive integer, got ${max}`);
     const restore = this.recalibrateFor(arch, opts.recalibrate ?? true);
     try {
       if (opts.batch) return this.engine.evaluate(this.engine.supernet, arch, [opts.batch]);
+      if (opts.inline) return this.evaluateInline(arch, opts.inline);
       const total = Math.min(max, this.test.count);
       const [h, w, c] = this.test.shape;
       let acc = 0;
@@ -170,6 +171,25 @@ class Runtime implements EngineRuntime {
     } finally {
       restore();
     }
+  }
+
+  /** An inline batch, converted and evaluated in chunks (each validated as it is converted). */
+  private evaluateInline(arch: Arch, inline: NonNullable<EvaluateOptions['inline']>): EvalResult {
+    let correct = 0;
+    let loss = 0;
+    let examples = 0;
+    for (const part of sliceRawBatch(inline.images, inline.labels, inline.chunkImages)) {
+      const b = this.batchFromRaw(part.images, part.labels);
+      try {
+        const r = this.engine.evaluate(this.engine.supernet, arch, [b]);
+        correct += r.accuracy * r.examples;
+        loss += r.loss * r.examples;
+        examples += r.examples;
+      } finally {
+        tf.dispose([b.x, b.y]);
+      }
+    }
+    return { accuracy: examples ? correct / examples : 0, loss: examples ? loss / examples : 0, examples };
   }
 
   async exportSubnet(arch: Arch, opts: { recalibrate?: boolean } = {}): Promise<{ files: ExportedFileData[]; cost: Cost }> {

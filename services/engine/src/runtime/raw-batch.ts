@@ -68,3 +68,36 @@ export function batchFromRaw(
   }
   return { x: tf.tensor4d(x, [n, h, w, c], 'float32'), y: tf.tensor1d(y, 'int32') };
 }
+
+/**
+ * An inline batch in parts of at most `chunk` images (views, nothing copied). A batch whose images
+ * and labels do not agree on the image count, or whose data does not match its shape, comes back
+ * whole, so `batchFromRaw` reports what is wrong with it.
+ */
+export function* sliceRawBatch(images: RawTensor, labels: RawTensor, chunk: number): Generator<{ images: RawTensor; labels: RawTensor }> {
+  const n = Array.isArray(images?.shape) ? images.shape[0] : undefined;
+  const per = Array.isArray(images?.shape) ? images.shape.slice(1).reduce((a, b) => a * b, 1) : 0;
+  const size = Math.max(1, Math.floor(chunk));
+  const sliceable =
+    typeof n === 'number' &&
+    Number.isInteger(n) &&
+    n > size &&
+    ArrayBuffer.isView(images.data) &&
+    ArrayBuffer.isView(labels?.data) &&
+    images.data.length === n * per &&
+    Array.isArray(labels.shape) &&
+    labels.shape.length === 1 &&
+    labels.shape[0] === n &&
+    labels.data.length === n;
+  if (!sliceable) {
+    yield { images, labels };
+    return;
+  }
+  for (let start = 0; start < n; start += size) {
+    const count = Math.min(size, n - start);
+    yield {
+      images: { ...images, shape: [count, ...images.shape.slice(1)], data: images.data.subarray(start * per, (start + count) * per) } as RawTensor,
+      labels: { ...labels, shape: [count], data: labels.data.subarray(start, start + count) } as RawTensor,
+    };
+  }
+}

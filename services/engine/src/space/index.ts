@@ -9,5 +9,5 @@ export { singleArchDefinition, singleArchOf } from './single-arch.ts';
 export { ResolvedSpace, convFlops, convOutSize, layerCost, latencyKey, TAIL_BLOCK } from './resolved-space.ts';
 export type { LatencyTable, LayerShape, ResolvedLayer, ResolvedOp, WidthSlot } from './resolved-space.ts';
 export { SPACE_HARD_LIMITS } from './resolved-space.ts';
-export { DEFAULT_SPACE_LIMITS, checkSpaceLimits, spaceFootprint } from './space-limits.ts';
-export type { SpaceFootprint, SpaceLimits } from './space-limits.ts';
+export { DEFAULT_SPACE_LIMITS, checkSpaceLimits, inlineBatchLimits, spaceFootprint } from './space-limits.ts';
+export type { InlineBatchLimits, SpaceFootprint, SpaceLimits } from './space-limits.ts';

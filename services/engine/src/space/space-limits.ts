@@ -109,3 +109,24 @@ export function checkSpaceLimits(space: ResolvedSpace, limits: SpaceLimits, batc
   }
   return f;
 }
+
+/** How many images of an inline batch fit a memory budget in one step of the engine. */
+export interface InlineBatchLimits {
+  /** Most images of one training step (input plus 3x the activations kept for the backward pass). */
+  trainImages: number;
+  /** Most images of one evaluation forward pass (input plus every activation, held until the pass ends). */
+  evalImages: number;
+}
+
+/**
+ * The inline batch sizes whose estimated engine memory (float32 activations of the largest subnet,
+ * per image, as in `spaceFootprint`) fits `maxBytes`; at least 1 each, so a single image always runs
+ * (the space's own limits bound what one image takes).
+ */
+export function inlineBatchLimits(space: ResolvedSpace, maxBytes: number): InlineBatchLimits {
+  const f = spaceFootprint(space, 1);
+  const input = space.inputShape[0] * space.inputShape[1] * space.inputShape[2];
+  const train = 4 * (input + 3 * f.activationsPerImage);
+  const evaluate = 4 * (input + f.activationsPerImage);
+  return { trainImages: Math.max(1, Math.floor(maxBytes / train)), evalImages: Math.max(1, Math.floor(maxBytes / evaluate)) };
+}
