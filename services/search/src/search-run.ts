@@ -1,5 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import {
   ConstraintKind,
   DatasetFormat,
@@ -62,7 +62,8 @@ function datasetRef(o: SearchOptions): Record<string, unknown> {
   const common = { maxTrainExamples: o.maxTrainExamples, maxTestExamples: o.maxTestExamples };
   if (o.dataset.kind === 'builtin') return { name: o.dataset.name, ...common };
   const format = { idx: DatasetFormat.IDX, cifar10: DatasetFormat.CIFAR10, npy: DatasetFormat.NPY }[o.dataset.format];
-  return { path: o.dataset.path, format, ...common };
+  // the in-process server takes local paths (its datasetRoot is '/'); a remote one its own
+  return { path: o.server === undefined ? resolve(o.dataset.path) : o.dataset.path, format, ...common };
 }
 
 function numbers(m: { [k: string]: number }): Record<string, number> {

@@ -14,17 +14,24 @@ Options (environment variable in brackets):
   --host <addr>                 interface to listen on [SUPERNETD_HOST] (default ${DEFAULT_CONFIG.host})
   --port <n>                    gRPC port, 0 = any free port [SUPERNETD_PORT] (default ${DEFAULT_CONFIG.port})
   --data-dir <dir>              experiment storage [SUPERNETD_DATA_DIR] (default ${DEFAULT_CONFIG.dataDir})
-  --backend <b>                 auto|wasm|cpu|tensorflow [SUPERNETD_BACKEND] (default ${DEFAULT_CONFIG.backend})
+  --backend <b>                 auto|wasm|cpu|tensorflow|gpu, checked at startup [SUPERNETD_BACKEND] (default ${DEFAULT_CONFIG.backend})
   --strategy <pkg|path>         load a third-party strategy module; repeatable [SUPERNETD_STRATEGIES, comma-separated]
   --auth-token <token>          require "authorization: Bearer <token>" [SUPERNETD_AUTH_TOKEN]
   --tls-cert <file>             PEM certificate chain [SUPERNETD_TLS_CERT]
   --tls-key <file>              PEM private key [SUPERNETD_TLS_KEY]
   --metrics-port <n>            Prometheus /metrics port, off when unset [SUPERNETD_METRICS_PORT]
+  --metrics-host <addr>         interface of /metrics [SUPERNETD_METRICS_HOST] (default ${DEFAULT_CONFIG.metricsHost})
+  --metrics-token <token>       require "authorization: Bearer <token>" on /metrics [SUPERNETD_METRICS_TOKEN]
+  --dataset-root <dir>          dataset files must lie under it [SUPERNETD_DATASET_ROOT] (default ${DEFAULT_CONFIG.datasetRoot})
   --max-message-bytes <n>       largest message in or out [SUPERNETD_MAX_MESSAGE_BYTES] (default ${DEFAULT_CONFIG.maxMessageBytes})
   --max-tensor-elements <n>     largest inline tensor [SUPERNETD_MAX_TENSOR_ELEMENTS] (default ${DEFAULT_CONFIG.maxTensorElements})
   --max-concurrent-training <n> Train/TrainStep calls per experiment [SUPERNETD_MAX_CONCURRENT_TRAINING] (default 1)
   --eager-resume                start every stored experiment's worker at startup [SUPERNETD_EAGER_RESUME=1]
   --worker-idle-seconds <n>     stop a worker idle this long, resumed on next use; 0 = never [SUPERNETD_WORKER_IDLE_SECONDS] (default ${DEFAULT_CONFIG.workerIdleSeconds})
+  --max-live-workers <n>        experiment workers alive at once [SUPERNETD_MAX_LIVE_WORKERS] (default ${DEFAULT_CONFIG.maxLiveWorkers})
+  --max-experiments <n>         stored experiments [SUPERNETD_MAX_EXPERIMENTS] (default ${DEFAULT_CONFIG.maxExperiments})
+  --max-worker-restarts <n>     restarts of a failed worker in a row before FAILED [SUPERNETD_MAX_WORKER_RESTARTS] (default ${DEFAULT_CONFIG.maxWorkerRestarts})
+  --max-batch-memory-bytes <n>  largest estimated engine memory of an inline batch [SUPERNETD_MAX_BATCH_MEMORY_BYTES] (default ${DEFAULT_CONFIG.maxBatchMemoryBytes})
   --max-space-resolution <n>    largest image side/resolution of a search space [SUPERNETD_MAX_SPACE_RESOLUTION] (default ${DEFAULT_CONFIG.maxSpaceResolution})
   --max-space-channels <n>      largest channel count of any layer [SUPERNETD_MAX_SPACE_CHANNELS] (default ${DEFAULT_CONFIG.maxSpaceChannels})
   --max-space-params <n>        largest estimated supernet parameter count [SUPERNETD_MAX_SPACE_PARAMS] (default ${DEFAULT_CONFIG.maxSpaceParams})
@@ -45,6 +52,13 @@ const OPTIONS = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'metrics-port': { type: 'string' },
+  'metrics-host': { type: 'string' },
+  'metrics-token': { type: 'string' },
+  'dataset-root': { type: 'string' },
+  'max-live-workers': { type: 'string' },
+  'max-experiments': { type: 'string' },
+  'max-worker-restarts': { type: 'string' },
+  'max-batch-memory-bytes': { type: 'string' },
   'max-message-bytes': { type: 'string' },
   'max-tensor-elements': { type: 'string' },
   'max-concurrent-training': { type: 'string' },
@@ -86,6 +100,13 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): { config
     tlsCertPath: env.SUPERNETD_TLS_CERT,
     tlsKeyPath: env.SUPERNETD_TLS_KEY,
     metricsPort: int('SUPERNETD_METRICS_PORT', env.SUPERNETD_METRICS_PORT),
+    metricsHost: env.SUPERNETD_METRICS_HOST || undefined,
+    metricsToken: env.SUPERNETD_METRICS_TOKEN || undefined,
+    datasetRoot: env.SUPERNETD_DATASET_ROOT || undefined,
+    maxLiveWorkers: int('SUPERNETD_MAX_LIVE_WORKERS', env.SUPERNETD_MAX_LIVE_WORKERS),
+    maxExperiments: int('SUPERNETD_MAX_EXPERIMENTS', env.SUPERNETD_MAX_EXPERIMENTS),
+    maxWorkerRestarts: int('SUPERNETD_MAX_WORKER_RESTARTS', env.SUPERNETD_MAX_WORKER_RESTARTS),
+    maxBatchMemoryBytes: int('SUPERNETD_MAX_BATCH_MEMORY_BYTES', env.SUPERNETD_MAX_BATCH_MEMORY_BYTES),
     maxMessageBytes: int('SUPERNETD_MAX_MESSAGE_BYTES', env.SUPERNETD_MAX_MESSAGE_BYTES),
     maxTensorElements: int('SUPERNETD_MAX_TENSOR_ELEMENTS', env.SUPERNETD_MAX_TENSOR_ELEMENTS),
     maxConcurrentTrainingPerExperiment: int('SUPERNETD_MAX_CONCURRENT_TRAINING', env.SUPERNETD_MAX_CONCURRENT_TRAINING),
@@ -108,6 +129,13 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): { config
     tlsCertPath: values['tls-cert'],
     tlsKeyPath: values['tls-key'],
     metricsPort: int('--metrics-port', values['metrics-port']),
+    metricsHost: values['metrics-host'],
+    metricsToken: values['metrics-token'],
+    datasetRoot: values['dataset-root'],
+    maxLiveWorkers: int('--max-live-workers', values['max-live-workers']),
+    maxExperiments: int('--max-experiments', values['max-experiments']),
+    maxWorkerRestarts: int('--max-worker-restarts', values['max-worker-restarts']),
+    maxBatchMemoryBytes: int('--max-batch-memory-bytes', values['max-batch-memory-bytes']),
     maxMessageBytes: int('--max-message-bytes', values['max-message-bytes']),
     maxTensorElements: int('--max-tensor-elements', values['max-tensor-elements']),
     maxConcurrentTrainingPerExperiment: int('--max-concurrent-training', values['max-concurrent-training']),
@@ -125,7 +153,7 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): { config
   if (file) {
     const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`config file ${file} must hold a JSON object`);
-    const known = new Set(Object.keys(DEFAULT_CONFIG).concat(['authToken', 'tlsCertPath', 'tlsKeyPath', 'metricsPort']));
+    const known = new Set(Object.keys(DEFAULT_CONFIG).concat(['authToken', 'tlsCertPath', 'tlsKeyPath', 'metricsPort', 'metricsToken']));
     for (const k of Object.keys(parsed)) if (!known.has(k)) throw new Error(`config file ${file}: unknown setting '${k}'`);
     fromFile = parsed as Layer;
   }

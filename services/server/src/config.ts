@@ -2,7 +2,7 @@ import { DEFAULT_SPACE_LIMITS } from '@supernetd/engine/space';
 import type { SpaceLimits } from '@supernetd/engine/space';
 
 /** TensorFlow.js backend choice of the experiment workers (same values as the engine's BackendPreference). */
-export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendPreference = 'auto' | 'tensorflow' | 'gpu' | 'wasm' | 'cpu';
 
 /** Everything the server is configured with (flags, SUPERNETD_* environment variables, a JSON file). */
 export interface ServerConfig {
@@ -21,8 +21,17 @@ export interface ServerConfig {
   /** PEM certificate and key; both set enables TLS. */
   tlsCertPath: string | undefined;
   tlsKeyPath: string | undefined;
-  /** Prometheus metrics HTTP port on `host`; undefined disables it, 0 picks a free one. */
+  /** Prometheus metrics HTTP port on `metricsHost`; undefined disables it, 0 picks a free one. */
   metricsPort: number | undefined;
+  /** Interface the metrics endpoint listens on (loopback by default: it lists experiment ids). */
+  metricsHost: string;
+  /** Bearer token `GET /metrics` must carry; undefined leaves it open to whoever reaches `metricsHost`. */
+  metricsToken: string | undefined;
+  /**
+   * Directory dataset files must lie in (ExperimentSpec dataset.path is resolved against it, and a
+   * path leading outside it, symbolic links included, is refused).
+   */
+  datasetRoot: string;
   /** Largest message the server accepts or sends, in bytes. */
   maxMessageBytes: number;
   /** Largest tensor in a request, in elements. */
@@ -36,6 +45,23 @@ export interface ServerConfig {
    * stopped (the next call that needs it resumes it from that checkpoint); 0 keeps workers forever.
    */
   workerIdleSeconds: number;
+  /**
+   * Experiment workers (one thread and engine each) alive at once. Starting one more first stops
+   * an idle one; with none idle the call fails RESOURCE_EXHAUSTED (LIMIT_EXCEEDED).
+   */
+  maxLiveWorkers: number;
+  /** Stored experiments (CreateExperiment beyond it fails RESOURCE_EXHAUSTED). */
+  maxExperiments: number;
+  /**
+   * Automatic restarts (from the last checkpoint) of a failed experiment worker in a row, without a
+   * successful call between them, before the experiment is marked FAILED.
+   */
+  maxWorkerRestarts: number;
+  /**
+   * Largest estimated engine memory one inline batch may take: a TrainStep batch is refused above
+   * it, an Evaluate batch is evaluated in chunks that fit it.
+   */
+  maxBatchMemoryBytes: number;
   /** Largest image side or resolution a search space may have (checked at CreateExperiment). */
   maxSpaceResolution: number;
   /** Largest channel count of any layer of a search space (including numClasses). */
@@ -61,11 +87,18 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   tlsCertPath: undefined,
   tlsKeyPath: undefined,
   metricsPort: undefined,
+  metricsHost: '127.0.0.1',
+  metricsToken: undefined,
+  datasetRoot: './datasets',
   maxMessageBytes: 64 * 1024 * 1024,
   maxTensorElements: 64 * 1024 * 1024,
   maxConcurrentTrainingPerExperiment: 1,
   eagerResume: false,
   workerIdleSeconds: 600,
+  maxLiveWorkers: 8,
+  maxExperiments: 1000,
+  maxWorkerRestarts: 3,
+  maxBatchMemoryBytes: 1024 ** 3,
   maxSpaceResolution: DEFAULT_SPACE_LIMITS.maxResolution,
   maxSpaceChannels: DEFAULT_SPACE_LIMITS.maxChannels,
   maxSpaceParams: DEFAULT_SPACE_LIMITS.maxParams,
@@ -74,7 +107,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   logLevel: 'info',
 });
 
-const BACKENDS = new Set(['auto', 'wasm', 'cpu', 'tensorflow']);
+const BACKENDS = new Set(['auto', 'wasm', 'cpu', 'tensorflow', 'gpu']);
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 /** Fills defaults and validates. Throws Error naming the bad field. */
@@ -93,12 +126,16 @@ export function resolveConfig(partial: Partial<ServerConfig>): ServerConfig {
   intIn('maxConcurrentTrainingPerExperiment', c.maxConcurrentTrainingPerExperiment, 1, 64);
   // the idle timer is a setTimeout, whose delay must fit in 2^31-1 milliseconds
   intIn('workerIdleSeconds', c.workerIdleSeconds, 0, 2_147_483);
+  intIn('maxLiveWorkers', c.maxLiveWorkers, 1, 4096);
+  intIn('maxExperiments', c.maxExperiments, 1, 1_000_000);
+  intIn('maxWorkerRestarts', c.maxWorkerRestarts, 0, 100);
+  intIn('maxBatchMemoryBytes', c.maxBatchMemoryBytes, 1024 * 1024, Number.MAX_SAFE_INTEGER);
   intIn('maxSpaceResolution', c.maxSpaceResolution, 1, 16_384);
   intIn('maxSpaceChannels', c.maxSpaceChannels, 1, 1 << 20);
   intIn('maxSpaceParams', c.maxSpaceParams, 1, Number.MAX_SAFE_INTEGER);
   intIn('maxSpaceFlops', c.maxSpaceFlops, 1, Number.MAX_SAFE_INTEGER);
   intIn('maxTrainingMemoryBytes', c.maxTrainingMemoryBytes, 1, Number.MAX_SAFE_INTEGER);
-  if (!BACKENDS.has(c.backend)) throw new Error(`config backend must be auto, wasm, cpu or tensorflow, got ${JSON.stringify(c.backend)}`);
+  if (!BACKENDS.has(c.backend)) throw new Error(`config backend must be auto, wasm, cpu, tensorflow or gpu, got ${JSON.stringify(c.backend)}`);
   if (!LEVELS.has(c.logLevel)) throw new Error(`config logLevel must be one of ${[...LEVELS].join(', ')}, got ${JSON.stringify(c.logLevel)}`);
   if (typeof c.dataDir !== 'string' || c.dataDir === '') throw new Error('config dataDir must be a non-empty path');
   if (!Array.isArray(c.strategies) || c.strategies.some((s) => typeof s !== 'string' || s === '')) {
@@ -108,6 +145,9 @@ export function resolveConfig(partial: Partial<ServerConfig>): ServerConfig {
     throw new Error('config tlsCertPath and tlsKeyPath must be set together');
   }
   if (c.authToken !== undefined && c.authToken === '') throw new Error('config authToken must not be empty');
+  if (c.metricsToken !== undefined && (typeof c.metricsToken !== 'string' || c.metricsToken === '')) throw new Error('config metricsToken must not be empty');
+  if (typeof c.metricsHost !== 'string' || c.metricsHost === '') throw new Error('config metricsHost must be a non-empty address');
+  if (typeof c.datasetRoot !== 'string' || c.datasetRoot === '') throw new Error('config datasetRoot must be a non-empty path');
   return c;
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
-import { checkSpaceLimits, latencySource, resolveSpace } from '@supernetd/engine/space';
+import { checkSpaceLimits, inlineBatchLimits, latencySource, resolveSpace } from '@supernetd/engine/space';
 import {
   AlreadyExistsError,
   CancelledError,
@@ -26,6 +26,7 @@ import type { ServerMetrics } from '../observability/server-metrics.ts';
 import { ExperimentSession, loadFailureReason, unloadableView } from './experiment-session.ts';
 import { quote } from '../errors/to-status.ts';
 import { prepareRetrain, removeInheritFiles, writeInheritFiles } from './retrain.ts';
+import { confineDatasetPath } from './dataset-root.ts';
 import type { InheritFiles } from './retrain.ts';
 
 /** Largest SampleSubnet count. */
@@ -57,6 +58,8 @@ export class ExperimentManager {
   /** Stored experiments that could not be loaded: listed as FAILED with the reason, deletable. */
   private readonly unloadable = new Map<string, ExperimentView>();
   private shuttingDown = false;
+  /** Sessions holding a live-worker slot (a worker starting, running or being stopped). */
+  private readonly slots = new Set<ExperimentSession>();
 
   constructor(
     @inject(TOKENS.Config) private readonly config: ServerConfig,
@@ -118,10 +121,53 @@ export class ExperimentManager {
       {
         seconds: this.config.workerIdleSeconds,
         onEvicted: () => this.metrics.workerEvictions.inc({ experiment: record.id }),
+        maxRestarts: this.config.maxWorkerRestarts,
+        acquireSlot: (s) => this.acquireSlot(s),
+        releaseSlot: (s) => void this.slots.delete(s),
+        workerSpec: (spec) => this.workerSpec(spec),
       },
     );
     this.metrics.trackExperiment(session);
     return session;
+  }
+
+  /**
+   * Reserves one of `maxLiveWorkers` slots for `s`'s worker. At the limit, the least recently
+   * updated idle worker of another experiment is checkpointed and stopped to make room; with none
+   * idle, throws ResourceExhaustedError(LIMIT_EXCEEDED) naming the setting.
+   */
+  private async acquireSlot(s: ExperimentSession): Promise<void> {
+    const limit = this.config.maxLiveWorkers;
+    for (;;) {
+      if (this.slots.has(s)) return;
+      if (this.slots.size < limit) {
+        this.slots.add(s);
+        return;
+      }
+      const idle = [...this.slots].filter((o) => o !== s && o.workerIdle).sort((a, b) => a.updateTime.localeCompare(b.updateTime));
+      let freed = false;
+      for (const victim of idle) {
+        this.logger.info({ experiment: victim.id, for: s.id, maxLiveWorkers: limit }, 'stopping an idle worker to make room under maxLiveWorkers');
+        if (await victim.evictNow()) {
+          freed = true;
+          break;
+        }
+      }
+      if (!freed) {
+        throw new ResourceExhaustedError(
+          'LIMIT_EXCEEDED',
+          `${this.slots.size} experiment workers are busy; the limit maxLiveWorkers is ${limit} (each holds its own engine, see docs/configuration.md): retry later or raise it`,
+        );
+      }
+    }
+  }
+
+  /** The spec a worker is built from: a dataset path resolved inside datasetRoot. */
+  private async workerSpec(spec: ExperimentSpecDomain): Promise<ExperimentSpecDomain> {
+    const ds = spec.training.dataset;
+    if (ds.format === undefined || ds.path === undefined) return spec;
+    const real = await confineDatasetPath(this.config.datasetRoot, ds.path);
+    return { ...spec, training: { ...spec.training, dataset: { ...ds, path: real } } };
   }
 
   /**
@@ -169,16 +215,26 @@ export class ExperimentManager {
         'INVALID_DATASET',
       );
     }
+    // a dataset outside datasetRoot is refused before anything is written
+    if (ds.format !== undefined && ds.path !== undefined) await confineDatasetPath(this.config.datasetRoot, ds.path);
     if (this.sessions.has(id) || this.creating.has(id) || this.unloadable.has(id)) {
       throw new AlreadyExistsError('EXPERIMENT_ALREADY_EXISTS', `experiment '${id}' already exists`);
+    }
+    const stored = this.sessions.size + this.creating.size + this.unloadable.size;
+    if (stored >= this.config.maxExperiments) {
+      throw new ResourceExhaustedError(
+        'LIMIT_EXCEEDED',
+        `the server holds ${stored} experiments; the limit maxExperiments is ${this.config.maxExperiments}: delete some or raise it`,
+      );
     }
     this.creating.add(id);
     try {
       const record: ExperimentRecord = { id, spec: filled, createTime: new Date().toISOString() };
+      let session: ExperimentSession | undefined;
       await this.store.create(record);
       try {
         if (inherit) await writeInheritFiles(this.store.checkpointDir(id), inherit);
-        const session = await this.openSession(record, { subnets: new Map(), metrics: [], progress: undefined });
+        session = await this.openSession(record, { subnets: new Map(), metrics: [], progress: undefined });
         await session.ensureWorker();
         if (inherit) {
           // the inherited weights become the experiment's own step-0 checkpoint: restarts need no source
@@ -192,6 +248,10 @@ export class ExperimentManager {
         this.logger.info({ experiment: id, strategy: filled.strategy.id, preset: filled.space.preset }, 'experiment created');
         return session.view();
       } catch (err) {
+        if (session) {
+          this.metrics.untrackExperiment(id);
+          await session.terminate().catch(() => undefined);
+        }
         await this.store.delete(id);
         throw err;
       }
@@ -321,6 +381,7 @@ export class ExperimentManager {
         `experiment '${id}' is already training; the limit max_concurrent_training_per_experiment is ${limit}`,
       );
     }
+    if (args.batch) this.checkInlineTrainBatch(s, args.batch);
     s.activeTraining++;
     try {
       return await s.withWorker(async (worker) => {
@@ -333,6 +394,13 @@ export class ExperimentManager {
         const r = await worker.call('train', args, callOpts);
         // the checkpoint's state.json is queued before the result arrives; acknowledge only once it is on disk
         await s.flush();
+        if (r.cancelled && !opts.signal?.aborted) {
+          // stopped by the server's shutdown, not by the caller: not a finished job
+          throw new UnavailableError(
+            'SHUTTING_DOWN',
+            `the server is shutting down: training of '${id}' stopped at step ${r.step} of ${before + args.steps}, checkpoint at step ${r.checkpointStep}; call Train again after the restart`,
+          );
+        }
         this.metrics.trainingSteps.inc({ experiment: id }, r.step - before);
         const subnets = await s.remember(r.archs.map((a) => s.describe(a, 'train')));
         return { step: r.step, losses: r.losses, learningRate: r.learningRate, subnets, checkpointStep: r.checkpointStep, cancelled: r.cancelled };
@@ -343,7 +411,23 @@ export class ExperimentManager {
   }
 
   /**
-   * Resolves a target to a subnet: a handed-out id, any valid architecture, or the deploy choice.
+   * Refuses a TrainStep batch whose estimated training-step memory exceeds maxBatchMemoryBytes
+   * (ResourceExhaustedError LIMIT_EXCEEDED); the spec's own batch size is always allowed.
+   */
+  private checkInlineTrainBatch(s: ExperimentSession, batch: RawBatchMessage): void {
+    const n = Array.isArray(batch.images?.shape) ? (batch.images.shape[0] ?? 0) : 0;
+    const max = Math.max(s.record.spec.training.batchSize, inlineBatchLimits(s.space, this.config.maxBatchMemoryBytes).trainImages);
+    if (n > max) {
+      throw new ResourceExhaustedError(
+        'LIMIT_EXCEEDED',
+        `an inline training batch of ${n} images exceeds what one step may hold: at most ${max} images of this search space fit the limit maxBatchMemoryBytes (${this.config.maxBatchMemoryBytes}); split the batch`,
+      );
+    }
+  }
+
+  /**
+   * Resolves a target to a subnet: a handed-out id, any valid architecture, or the deploy choice;
+   * its score is the strategy's own (SearchStrategy.score, else the deploy proposal's), 0 when none.
    * A constraint runs the strategy's search in the worker; `signal` (the caller's cancel or
    * deadline) stops it there, and its progress is logged.
    */
@@ -353,11 +437,11 @@ export class ExperimentManager {
     if ('subnetId' in target) {
       const arch = s.subnets.get(target.subnetId);
       if (!arch) throw new NotFoundError('SUBNET_NOT_FOUND', `experiment '${id}' has never handed out subnet '${target.subnetId}'`);
-      return s.describe(arch, 'subnet');
+      return s.describe(arch, 'subnet', await s.scoreOf(arch));
     }
     if ('arch' in target) {
       s.space.validateArch(target.arch);
-      const [sub] = await s.remember([s.describe(target.arch, 'architecture')]);
+      const [sub] = await s.remember([s.describe(target.arch, 'architecture', await s.scoreOf(target.arch))]);
       return sub as SubnetDomain;
     }
     if (target.constraint.kind === 'latency') await s.requireLatency('a LATENCY constraint');
@@ -373,7 +457,7 @@ export class ExperimentManager {
         },
       ),
     );
-    const [sub] = await s.remember([s.describe(p.arch, p.source, p.score ?? 0)]);
+    const [sub] = await s.remember([s.describe(p.arch, p.source, p.score ?? (await s.scoreOf(p.arch)))]);
     return sub as SubnetDomain;
   }
 
@@ -394,7 +478,11 @@ export class ExperimentManager {
     const subnet = await this.resolveTarget(id, args.target, signal);
     const evalArgs: WorkerOps['evaluate']['args'] = { arch: subnet.arch, recalibrate: args.recalibrate };
     if (args.maxExamples !== undefined) evalArgs.maxExamples = args.maxExamples;
-    if (args.batch) evalArgs.batch = args.batch;
+    if (args.batch) {
+      evalArgs.batch = args.batch;
+      // evaluated in chunks whose activations fit maxBatchMemoryBytes, whatever the batch's size
+      evalArgs.chunkImages = inlineBatchLimits(this.session(id).space, this.config.maxBatchMemoryBytes).evalImages;
+    }
     const r = await this.withWorker(this.session(id), (worker) => worker.call('evaluate', evalArgs, transfer ? { transfer } : {}));
     return { subnet, ...r };
   }

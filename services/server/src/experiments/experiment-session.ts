@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { FailedPreconditionError, Rng, SupernetdError, subnetId } from '@supernetd/sdk';
+import { FailedPreconditionError, Rng, SupernetdError, UnavailableError, subnetId } from '@supernetd/sdk';
 import type { Arch, Constraint, SamplePurpose, SearchStrategy } from '@supernetd/sdk';
 import { latencySource } from '@supernetd/engine/space';
 import type { ResolvedSpace } from '@supernetd/engine/space';
-import type { ExperimentRecord, ExperimentView, MetricRecordDomain } from '../domain/experiment-spec.ts';
+import type { ExperimentRecord, ExperimentSpecDomain, ExperimentView, MetricRecordDomain } from '../domain/experiment-spec.ts';
 import type { SubnetDomain } from '../domain/subnet.ts';
 import { StoredDataError } from '../persistence/experiment-store.ts';
 import type { ExperimentStore, StoredProgress } from '../persistence/experiment-store.ts';
@@ -22,12 +22,37 @@ class SerialQueue {
   }
 }
 
-/** Idle eviction of an experiment's worker. */
-export interface WorkerIdlePolicy {
+/** How an experiment's worker is started, stopped when idle, and restarted when it fails. */
+export interface WorkerPolicy {
   /** Seconds without a call before the worker is checkpointed and stopped; 0 never stops it. */
   seconds: number;
   /** Called after an idle worker was checkpointed and stopped. */
   onEvicted(): void;
+  /**
+   * Automatic restarts (from the last checkpoint) of a failed worker in a row, with no successful
+   * call between them, before the experiment is marked FAILED. Default 0.
+   */
+  maxRestarts?: number;
+  /** Called after a failed worker was replaced by a running one. */
+  onRestarted?(): void;
+  /**
+   * Reserves a live-worker slot before a worker starts (it may stop another experiment's idle
+   * worker first); throws ResourceExhaustedError(LIMIT_EXCEEDED) when none is free.
+   */
+  acquireSlot?(session: ExperimentSession): Promise<void>;
+  /** Frees the slot once the session's worker has ended (idempotent). */
+  releaseSlot?(session: ExperimentSession): void;
+  /** The spec the worker is built from (dataset paths resolved inside the dataset root). */
+  workerSpec?(spec: ExperimentSpecDomain): Promise<ExperimentSpecDomain>;
+}
+
+/** @deprecated the former name of WorkerPolicy. */
+export type WorkerIdlePolicy = WorkerPolicy;
+
+/** A worker error's message for clients and the FAILED reason: bounded, without server paths. */
+function failureReason(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(/(^|[\s'"`(])(?:file:\/\/)?\/[^\s'"`,)]+/g, '$1<path>').slice(0, 300);
 }
 
 /**
@@ -43,6 +68,8 @@ export class ExperimentSession {
   readonly metrics: MetricRecordDomain[];
   progress: StoredProgress;
   memory: { numTensors: number; numBytes: number } | undefined;
+  /** Device of the engine (`CPU`, `GPU: <name>`); '' until a worker has started in this process. */
+  device = '';
   activeTraining = 0;
   failure: string | undefined;
   updateTime: string;
@@ -59,6 +86,8 @@ export class ExperimentSession {
   /** The checkpoint-and-stop of an idle worker, while it runs. */
   private evicting: Promise<void> | undefined;
   private closed = false;
+  /** Worker failures (crashes, failed starts) since the last successful call. */
+  private consecutiveFailures = 0;
 
   constructor(
     readonly record: ExperimentRecord,
@@ -75,7 +104,7 @@ export class ExperimentSession {
     private readonly store: ExperimentStore,
     private readonly backend: string,
     private readonly logger: Logger,
-    private readonly idle: WorkerIdlePolicy = { seconds: 0, onEvicted: () => undefined },
+    private readonly idle: WorkerPolicy = { seconds: 0, onEvicted: () => undefined },
   ) {
     this.subnets = init.subnets;
     this.metrics = init.metrics;
@@ -157,6 +186,7 @@ export class ExperimentSession {
       createTime: this.record.createTime,
       updateTime: this.updateTime,
       backend: this.progress.backend,
+      device: this.device,
     };
   }
 
@@ -166,9 +196,27 @@ export class ExperimentSession {
     const out: SubnetDomain[] = [];
     for (let i = 0; i < count; i++) {
       const p = replica.sample(constraint, purpose, this.servingRng);
-      out.push(this.describe(p.arch, p.source, p.score ?? 0));
+      out.push(this.describe(p.arch, p.source, p.score ?? this.strategyScore(replica, p.arch) ?? 0));
     }
     return this.remember(out);
+  }
+
+  /**
+   * The serving replica's own score of `arch` (SearchStrategy.score: DNA's block ratings), or
+   * `fallback` when the strategy has none for it. Never fails the call that asks.
+   */
+  async scoreOf(arch: Arch, fallback = 0): Promise<number> {
+    return this.strategyScore(await this.replica(), arch) ?? fallback;
+  }
+
+  private strategyScore(replica: SearchStrategy, arch: Arch): number | undefined {
+    try {
+      const v = replica.score?.(arch);
+      return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+    } catch (err) {
+      this.logger.warn({ err, experiment: this.id }, 'the strategy could not score a subnet');
+      return undefined;
+    }
   }
 
   /** The domain Subnet of an architecture (cost from the space). */
@@ -237,43 +285,65 @@ export class ExperimentSession {
   /**
    * The running worker, started (and restored from the last checkpoint) on first use or after an
    * idle eviction; a call arriving while an eviction runs waits for it and starts a fresh worker.
+   * Throws FailedPreconditionError(EXPERIMENT_FAILED) once the experiment is FAILED,
+   * ResourceExhaustedError(LIMIT_EXCEEDED) when no live-worker slot is free.
    */
   ensureWorker(): Promise<WorkerClient> {
+    return this.startWorker(false);
+  }
+
+  private startWorker(restart: boolean): Promise<WorkerClient> {
     if (this.worker) return Promise.resolve(this.worker);
     if (this.starting) return this.starting;
-    if (this.evicting) return this.evicting.then(() => this.ensureWorker());
-    const client = new WorkerClient(
-      {
-        experimentId: this.id,
-        spec: this.record.spec,
-        backend: this.backend,
-        strategyModule: this.strategy.moduleSpecifier,
-        checkpointDir: this.store.checkpointDir(this.id),
-        ...(this.measuredTable ? { latencyTable: this.measuredTable } : {}),
-        metrics: this.metrics.flatMap((m) => {
-          const arch = this.subnets.get(m.subnetId);
-          return arch ? [{ sequence: m.sequence, arch, values: m.values }] : [];
-        }),
-      },
-      {
-        onSnapshot: (s) => this.onSnapshot(s),
-        onCheckpoint: (s) => this.onCheckpoint(s),
-        onLatencyTable: (t) => this.onLatencyTable(t),
-        onFailure: (err) => {
-          this.failure = err.message;
-          if (this.worker === client) this.worker = undefined;
-          this.cancelIdle();
-          this.touch();
-        },
-      },
-      this.logger,
-    );
-    this.starting = client.start().then(
-      () => {
-        this.worker = client;
+    if (this.evicting) return this.evicting.then(() => this.startWorker(restart));
+    if (this.failure !== undefined) return Promise.reject(this.failedError());
+    if (this.closed) return Promise.reject(new UnavailableError('SHUTTING_DOWN', `experiment '${this.id}' is being stopped`));
+    this.starting = (async () => {
+      // a slot refused is no failure of this experiment: nothing started
+      await this.idle.acquireSlot?.(this);
+      try {
+        const spec = this.idle.workerSpec ? await this.idle.workerSpec(this.record.spec) : this.record.spec;
+        const c: WorkerClient = new WorkerClient(
+          {
+            experimentId: this.id,
+            spec,
+            backend: this.backend,
+            strategyModule: this.strategy.moduleSpecifier,
+            checkpointDir: this.store.checkpointDir(this.id),
+            ...(this.measuredTable ? { latencyTable: this.measuredTable } : {}),
+            metrics: this.metrics.flatMap((m) => {
+              const arch = this.subnets.get(m.subnetId);
+              return arch ? [{ sequence: m.sequence, arch, values: m.values }] : [];
+            }),
+          },
+          {
+            onSnapshot: (snap) => this.onSnapshot(snap),
+            onCheckpoint: (snap) => this.onCheckpoint(snap),
+            onLatencyTable: (t) => this.onLatencyTable(t),
+            onFailure: (err): Error | undefined => this.onWorkerFailure(c, err),
+            onCallSucceeded: () => {
+              this.consecutiveFailures = 0;
+            },
+          },
+          this.logger,
+        );
+        await c.start();
+        return c;
+      } catch (err) {
+        this.idle.releaseSlot?.(this);
+        throw this.onStartFailed(err, restart);
+      }
+    })().then(
+      (c) => {
         this.starting = undefined;
+        // (closed meanwhile: close() waits for this start and stops the worker it finds)
+        this.worker = c;
         this.armIdle();
-        return client;
+        if (restart) {
+          this.logger.info({ experiment: this.id, step: this.progress.step }, 'experiment worker restarted from its last checkpoint');
+          this.idle.onRestarted?.();
+        }
+        return c;
       },
       (err: unknown) => {
         this.starting = undefined;
@@ -281,6 +351,61 @@ export class ExperimentSession {
       },
     );
     return this.starting;
+  }
+
+  private failedError(): FailedPreconditionError {
+    return new FailedPreconditionError('EXPERIMENT_FAILED', `experiment '${this.id}' failed: ${this.failure ?? ''}`);
+  }
+
+  /** Counts a failure; past maxRestarts in a row the experiment is FAILED. Returns whether it is. */
+  private countFailure(reason: string): boolean {
+    this.consecutiveFailures++;
+    this.touch();
+    if (this.consecutiveFailures <= (this.idle.maxRestarts ?? 0)) return false;
+    this.failure = `the experiment worker failed ${this.consecutiveFailures} times in a row (last: ${reason}); restart the server or delete the experiment`;
+    this.logger.error({ experiment: this.id, failures: this.consecutiveFailures, reason }, 'experiment marked FAILED');
+    return true;
+  }
+
+  /** A worker that did not start: the error for its callers (typed), and a retry when restarting. */
+  private onStartFailed(err: unknown, restart: boolean): Error {
+    const reason = failureReason(err);
+    if (!(err instanceof SupernetdError)) this.logger.error({ err, experiment: this.id }, 'experiment worker could not start');
+    const typed = err instanceof SupernetdError ? err : new FailedPreconditionError('EXPERIMENT_FAILED', `experiment '${this.id}' worker could not start: ${reason}`);
+    if (this.closed) return typed;
+    if (this.countFailure(reason)) return this.failedError();
+    if (restart) {
+      this.logger.warn({ experiment: this.id, attempt: this.consecutiveFailures, reason }, 'experiment worker restart failed; trying again');
+      queueMicrotask(() => void this.startWorker(true).catch(() => undefined));
+    }
+    return typed;
+  }
+
+  /**
+   * The running worker died or failed an operation with an untyped error: the experiment is
+   * restarted from its last checkpoint in the background (or marked FAILED past maxRestarts). The
+   * calls in flight fail with the returned error: UNAVAILABLE (retry) or FAILED_PRECONDITION.
+   */
+  private onWorkerFailure(client: WorkerClient, err: Error): Error | undefined {
+    // a worker still starting reports through its start; one being evicted or closed is not serving
+    if (this.worker !== client) return undefined;
+    this.worker = undefined;
+    this.memory = undefined;
+    this.cancelIdle();
+    this.idle.releaseSlot?.(this);
+    const reason = failureReason(err);
+    if (this.closed) return new UnavailableError('SHUTTING_DOWN', `experiment '${this.id}' is being stopped`);
+    if (this.countFailure(reason)) return this.failedError();
+    const step = this.progress.checkpointStep;
+    this.logger.error(
+      { err, experiment: this.id, attempt: this.consecutiveFailures, maxRestarts: this.idle.maxRestarts ?? 0, checkpointStep: step },
+      'experiment worker failed; restarting it from its last checkpoint',
+    );
+    queueMicrotask(() => void this.startWorker(true).catch(() => undefined));
+    return new UnavailableError(
+      'EXPERIMENT_FAILED',
+      `experiment '${this.id}' worker failed (${reason}); it is restarted from its last checkpoint (step ${step}), retry the call`,
+    );
   }
 
   /** True while a worker thread is up (running, or being checkpointed for an idle eviction). */
@@ -299,6 +424,24 @@ export class ExperimentSession {
     if (this.idle.seconds <= 0 || this.closed || !this.worker || this.leases > 0) return;
     this.idleTimer = setTimeout(() => this.evictIfIdle(), this.idle.seconds * 1000);
     this.idleTimer.unref();
+  }
+
+  /** True when the worker runs and nothing holds it: no call, training job or request in flight. */
+  get workerIdle(): boolean {
+    const w = this.worker;
+    return w !== undefined && !this.closed && !this.evicting && !this.starting && this.leases === 0 && this.activeTraining === 0 && w.inFlight === 0;
+  }
+
+  /**
+   * Checkpoints and stops the worker now if it is idle (to make room for another experiment's);
+   * resolves true once it is stopped, false when it was not idle.
+   */
+  async evictNow(): Promise<boolean> {
+    if (!this.workerIdle) return false;
+    this.cancelIdle();
+    this.evictIfIdle();
+    if (this.evicting) await this.evicting;
+    return !this.workerRunning;
   }
 
   private evictIfIdle(): void {
@@ -326,6 +469,7 @@ export class ExperimentSession {
         this.logger.error({ err, experiment: this.id }, 'idle experiment worker could not checkpoint; stopped, resumes from its last checkpoint');
       } finally {
         this.evicting = undefined;
+        this.idle.releaseSlot?.(this);
       }
     })();
   }
@@ -349,6 +493,7 @@ export class ExperimentSession {
     const changed = s.step !== this.progress.step;
     this.progress = { ...this.progress, step: s.step, checkpointStep: s.checkpointStep, lastLosses: s.lastLosses, phase: s.phase, backend: s.backend };
     this.memory = s.memory;
+    this.device = s.device;
     try {
       // built here once the table arrived, from this snapshot's state
       if (this.replicaInst) this.replicaInst.load(s.strategyState);
@@ -406,7 +551,11 @@ export class ExperimentSession {
     if (starting) await starting.catch(() => undefined);
     const worker = this.worker;
     this.worker = undefined;
-    if (worker) await stop(worker);
+    try {
+      if (worker) await stop(worker);
+    } finally {
+      this.idle.releaseSlot?.(this);
+    }
     await this.flush();
   }
 }
@@ -444,6 +593,7 @@ export function unloadableView(id: string, reason: string, record: ExperimentRec
     createTime: record?.createTime ?? time,
     updateTime: time,
     backend: '',
+    device: '',
   };
 }
 

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -6,7 +7,11 @@ import { TOKENS } from '../tokens.ts';
 import type { ServerConfig } from '../config.ts';
 import type { ServerMetrics } from './server-metrics.ts';
 
-/** Serves `GET /metrics` in the Prometheus text format when `metricsPort` is configured. */
+/**
+ * Serves `GET /metrics` in the Prometheus text format when `metricsPort` is configured, on
+ * `metricsHost` (loopback by default, since the series name every experiment id), and with
+ * `metricsToken` only to requests carrying `authorization: Bearer <token>` (401 otherwise).
+ */
 @injectable()
 export class MetricsHttpServer {
   private server: http.Server | undefined;
@@ -21,7 +26,15 @@ export class MetricsHttpServer {
 
   async start(): Promise<void> {
     if (this.config.metricsPort === undefined) return;
+    const expected = this.config.metricsToken === undefined ? undefined : Buffer.from(`Bearer ${this.config.metricsToken}`);
     const server = http.createServer((req, res) => {
+      if (expected) {
+        const given = Buffer.from(req.headers.authorization ?? '');
+        if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+          res.writeHead(401, { 'www-authenticate': 'Bearer' }).end('unauthorized\n');
+          return;
+        }
+      }
       if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
         res.writeHead(404).end('not found\n');
         return;
@@ -36,11 +49,11 @@ export class MetricsHttpServer {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.config.metricsPort, this.config.host, () => resolve());
+      server.listen(this.config.metricsPort, this.config.metricsHost, () => resolve());
     });
     this.server = server;
     this.port = (server.address() as AddressInfo).port;
-    this.logger.info({ port: this.port }, 'metrics endpoint listening');
+    this.logger.info({ host: this.config.metricsHost, port: this.port, auth: expected !== undefined }, 'metrics endpoint listening');
   }
 
   async dispose(): Promise<void> {

@@ -1,11 +1,11 @@
 // Entry of one experiment's worker thread: hosts the EngineRuntime and the training instance of the
 // strategy, runs jobs for the RPC thread and publishes snapshots of its state.
 import { parentPort, workerData } from 'node:worker_threads';
-import { createEngineRuntime, latencySource } from '@supernetd/engine';
+import { backendInfo, createEngineRuntime, latencySource } from '@supernetd/engine';
 import type { EngineRuntime } from '@supernetd/engine';
 import { CancelledError, FailedPreconditionError, InvalidArgumentError, Rng, serializeError } from '@supernetd/sdk';
-import type { Batch, SearchControl, SearchStrategy, StepContext, StrategyFactory, StrategyModule } from '@supernetd/sdk';
-import type { HostMessage, RawBatchMessage, TrainProgress, TrainResult, WorkerInit, WorkerMessage, WorkerOps, WorkerSnapshot } from './protocol.ts';
+import type { SearchControl, SearchStrategy, StepContext, StrategyFactory, StrategyModule } from '@supernetd/sdk';
+import type { HostMessage, TrainProgress, TrainResult, WorkerInit, WorkerMessage, WorkerOps, WorkerSnapshot } from './protocol.ts';
 
 interface CheckpointExtra {
   strategyState: unknown;
@@ -77,6 +77,7 @@ class WorkerHost {
   private hasCheckpoint = false;
   private disposed = false;
   private readonly activeTrains = new Set<Promise<unknown>>();
+  private readonly device = backendInfo().device;
 
   constructor(
     private readonly runtime: EngineRuntime,
@@ -116,6 +117,7 @@ class WorkerHost {
       phase: this.strategy.phase?.(this.ctx()) ?? 'train',
       strategyState: this.strategy.state(),
       backend: this.runtime.engine.backend,
+      device: this.device,
       metricSequence: this.metricSequence,
       memory: this.runtime.memory(),
       stepsPerEpoch: this.runtime.stepsPerEpoch,
@@ -156,12 +158,13 @@ class WorkerHost {
       }
       case 'evaluate': {
         const a = args as WorkerOps['evaluate']['args'];
-        return this.lane.run(() => this.withBatch(a.batch, (batch) => {
-          const opts: { maxExamples?: number; recalibrate?: boolean; batch?: Batch } = { recalibrate: a.recalibrate };
+        return this.lane.run(() => {
+          const opts: Parameters<EngineRuntime['evaluate']>[1] & object = { recalibrate: a.recalibrate };
           if (a.maxExamples !== undefined) opts.maxExamples = a.maxExamples;
-          if (batch) opts.batch = batch;
+          // an inline batch runs in chunks (sized by the RPC thread to fit maxBatchMemoryBytes)
+          if (a.batch) opts.inline = { ...a.batch, chunkImages: a.chunkImages ?? Number.MAX_SAFE_INTEGER };
           return this.runtime.evaluate(a.arch, opts);
-        }));
+        });
       }
       case 'export': {
         const a = args as WorkerOps['export']['args'];
@@ -221,17 +224,6 @@ class WorkerHost {
     };
   }
 
-  private withBatch<T>(raw: RawBatchMessage | undefined, fn: (batch: Batch | undefined) => T): T {
-    if (!raw) return fn(undefined);
-    const batch = this.runtime.batchFromRaw(raw.images, raw.labels);
-    try {
-      return fn(batch);
-    } finally {
-      batch.x.dispose();
-      batch.y.dispose();
-    }
-  }
-
   private async checkpoint(): Promise<{ checkpointStep: number }> {
     if (this.runtime.step !== this.checkpointStep || !this.hasCheckpoint) {
       const extra: CheckpointExtra = {
@@ -287,7 +279,8 @@ class WorkerHost {
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     await this.lane.run(() => this.checkpoint());
-    this.progress(id, targetStep, windowStart, windowSteps, true);
+    // a job stopped early (cancel, shutdown) is not done: its last event says so
+    this.progress(id, targetStep, windowStart, windowSteps, !cancelled);
     return { step: this.runtime.step, losses: this.lastLosses, learningRate: this.learningRate, archs, checkpointStep: this.checkpointStep, cancelled };
   }
 

@@ -36,6 +36,8 @@ export interface WorkerSnapshot {
   phase: string;
   strategyState: unknown;
   backend: string;
+  /** Device the engine runs on: `CPU`, or `GPU` with the GPU's name. */
+  device: string;
   metricSequence: number;
   memory: { numTensors: number; numBytes: number };
   stepsPerEpoch: number;
@@ -83,7 +85,8 @@ export interface WorkerOps {
     result: TrainResult;
   };
   evaluate: {
-    args: { arch: Arch; maxExamples?: number; recalibrate: boolean; batch?: RawBatchMessage };
+    /** An inline `batch` runs `chunkImages` images at a time (default: whole). */
+    args: { arch: Arch; maxExamples?: number; recalibrate: boolean; batch?: RawBatchMessage; chunkImages?: number };
     result: { accuracy: number; loss: number; examples: number };
   };
   export: { args: { arch: Arch; recalibrate: boolean }; result: { files: { path: string; data: Uint8Array }[]; cost: Cost } };

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { deserializeError, FailedPreconditionError } from '@supernetd/sdk';
+import { deserializeError, FailedPreconditionError, SupernetdError } from '@supernetd/sdk';
 import type { Logger } from 'pino';
 import type { SearchProgress, TrainProgress, WorkerInit, WorkerMessage, WorkerOpName, WorkerOps, WorkerSnapshot } from './protocol.ts';
 
@@ -21,8 +21,15 @@ export interface WorkerEvents {
   onCheckpoint(snapshot: WorkerSnapshot): void;
   /** The worker measured the experiment's latency table (before its first snapshot). */
   onLatencyTable?(table: Record<string, number>): void;
-  /** The worker died outside of a shutdown. */
-  onFailure(error: Error): void;
+  /**
+   * The worker died outside of a shutdown, or an operation failed with an error that is not one of
+   * the typed SupernetdErrors (a wasm trap such as "memory access out of bounds", a strategy's bug):
+   * its engine may be corrupt, so the thread is ended. Returns the error the calls in flight are
+   * rejected with (by default FAILED_PRECONDITION / EXPERIMENT_FAILED).
+   */
+  onFailure(error: Error): Error | void;
+  /** A call returned a result (the worker is healthy). */
+  onCallSucceeded?(): void;
 }
 
 /**
@@ -76,9 +83,23 @@ export class WorkerClient {
           case 'result': {
             const p = this.pending.get(m.id);
             if (!p) return;
-            this.pending.delete(m.id);
-            if (m.ok) p.resolve(m.value);
-            else p.reject(deserializeError(m.error));
+            if (m.ok) {
+              this.pending.delete(m.id);
+              this.events.onCallSucceeded?.();
+              p.resolve(m.value);
+              return;
+            }
+            const err = deserializeError(m.error);
+            if (err instanceof SupernetdError) {
+              this.pending.delete(m.id);
+              p.reject(err);
+              return;
+            }
+            // an untyped error leaves the engine's state unknown (a trapped wasm heap stays broken):
+            // end the thread; this call and every other in flight fail with the failure's error
+            this.logger.error({ err, experiment: this.init.experimentId }, 'experiment worker failed an operation with an unexpected error; stopping it');
+            this.fail(err);
+            void worker.terminate();
             return;
           }
         }
@@ -89,20 +110,22 @@ export class WorkerClient {
         this.fail(err);
       });
       worker.on('exit', (code) => {
-        if (!this.exiting) this.fail(new Error(`experiment worker exited with code ${code}`));
+        const err = new Error(`experiment worker exited with code ${code}`);
+        if (!ready) reject(err);
+        if (!this.exiting) this.fail(err);
         this.worker = undefined;
       });
     });
   }
 
   private fail(err: Error): void {
-    const wrapped = new FailedPreconditionError('EXPERIMENT_FAILED', `experiment '${this.init.experimentId}' worker failed: ${err.message}`);
-    for (const p of this.pending.values()) p.reject(wrapped);
-    this.pending.clear();
+    let wrapped: Error = new FailedPreconditionError('EXPERIMENT_FAILED', `experiment '${this.init.experimentId}' worker failed: ${err.message}`);
     if (!this.exiting) {
       this.exiting = true;
-      this.events.onFailure(err);
+      wrapped = this.events.onFailure(err) ?? wrapped;
     }
+    for (const p of this.pending.values()) p.reject(wrapped);
+    this.pending.clear();
   }
 
   /** Requests sent to the worker whose result has not arrived yet. */
