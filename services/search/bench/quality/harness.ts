@@ -2,7 +2,7 @@
 // runs at equal compute, standalone training, and a JSON cache so each benchmark runs in parts.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ConstraintKind } from '@supernetd/api';
 import type { Arch } from '@supernetd/sdk';
 import { Rng } from '@supernetd/sdk';
@@ -209,8 +209,15 @@ export class ResultCache {
     this.data.alone[key] = r;
     this.save();
   }
+  /** Writes the cache, first merging what another benchmark process wrote meanwhile (ranking and search may run side by side). */
   private save(): void {
-    const tmp = `${this.file}.tmp`;
+    if (existsSync(this.file)) {
+      const disk = JSON.parse(readFileSync(this.file, 'utf8')) as CacheFile;
+      this.data.supernets = { ...disk.supernets, ...this.data.supernets };
+      this.data.alone = { ...disk.alone, ...this.data.alone };
+    }
+    mkdirSync(dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.${process.pid}.tmp`;
     writeFileSync(tmp, `${JSON.stringify(this.data, null, 1)}\n`);
     renameSync(tmp, this.file);
   }

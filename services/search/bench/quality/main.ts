@@ -30,6 +30,7 @@ const USAGE = `Usage: npm run bench:search  -- [flags]   supernets of every meth
   --parallel N       experiments trained at once (default ${DEFAULT_SETTINGS.parallel})
   --out DIR          cache and server data (default runs/bench-quality; quick: runs/bench-quality-quick)
   --doc FILE         results page (default docs/results.md; quick: <out>/results.md)
+  --alone-only       ranking: only train the ranking architectures alone (no supernets)
   --render-only      only rewrite the page from the cache
 `;
 
@@ -44,6 +45,7 @@ const { values: v, positionals } = parseArgs({
     out: { type: 'string' },
     doc: { type: 'string' },
     'render-only': { type: 'boolean' },
+    'alone-only': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -86,7 +88,7 @@ if (!v['render-only']) {
         });
       }
     }
-    for (const seed of settings.seeds) {
+    for (const seed of v['alone-only'] ? [] : settings.seeds) {
       for (const method of methods) {
         const key = supernetKey(method, seed, settings);
         if (cache.supernets[key]) continue;
