@@ -1,10 +1,13 @@
 // Idle eviction of experiment workers over a real socket: a worker idle for workerIdleSeconds is
 // checkpointed and stopped, reads keep answering, the next call resumes it from that checkpoint with
 // the same weights, a running Train stream is never evicted, and 0 turns eviction off.
+// Each test owns its server, and waits for the eviction itself (the server's log record of it), never
+// for an amount of time to pass, so a busy machine only makes the tests slower.
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, test } from 'node:test';
+import { EventEmitter } from 'node:events';
+import { test } from 'node:test';
 import { create } from '@bufbuild/protobuf';
+import { pino } from 'pino';
 import { ExperimentState, TrainRequestSchema } from '@supernetd/api';
 import type { TrainResponse } from '@supernetd/api';
 import { startServer } from '../src/index.ts';
@@ -13,20 +16,58 @@ import { connect, scrape, tempDir, tinySpec, unary } from './helpers.ts';
 import type { SupernetClient } from './helpers.ts';
 
 const IDLE_SECONDS = 1;
-let server: RunningServer;
-let client: SupernetClient;
-const data = tempDir();
+const EVICTED = 'idle experiment worker checkpointed and stopped';
 
-before(async () => {
-  server = await startServer({ port: 0, dataDir: data.dir, logLevel: 'warn', metricsPort: 0, backend: 'wasm', workerIdleSeconds: IDLE_SECONDS });
-  client = connect(server.address);
-});
+/** A server of this test, with the evictions it logged (per experiment) as events to wait on. */
+interface TestServer {
+  server: RunningServer;
+  client: SupernetClient;
+  /** Resolves once `experiment` has been evicted `count` times in all. */
+  evicted(experiment: string, count: number): Promise<void>;
+  evictionCount(experiment: string): number;
+  stop(): Promise<void>;
+}
 
-after(async () => {
-  client?.close();
-  await server?.stop();
-  data.remove();
-});
+async function start(workerIdleSeconds: number): Promise<TestServer> {
+  const data = tempDir();
+  const counts = new Map<string, number>();
+  const events = new EventEmitter();
+  const sink = {
+    write(line: string) {
+      const rec = JSON.parse(line) as { msg?: string; experiment?: string };
+      if (rec.msg === EVICTED && rec.experiment) {
+        counts.set(rec.experiment, (counts.get(rec.experiment) ?? 0) + 1);
+        events.emit('evicted');
+      }
+    },
+  };
+  const server = await startServer(
+    { port: 0, dataDir: data.dir, metricsPort: 0, backend: 'wasm', workerIdleSeconds },
+    { logger: pino({ level: 'info' }, sink) },
+  );
+  const client = connect(server.address);
+  const evictionCount = (experiment: string) => counts.get(experiment) ?? 0;
+  return {
+    server,
+    client,
+    evictionCount,
+    evicted: (experiment, count) =>
+      new Promise((resolve) => {
+        const check = () => {
+          if (evictionCount(experiment) < count) return;
+          events.off('evicted', check);
+          resolve();
+        };
+        events.on('evicted', check);
+        check();
+      }),
+    stop: async () => {
+      client.close();
+      await server.stop();
+      data.remove();
+    },
+  };
+}
 
 function spec() {
   const s = tinySpec();
@@ -41,21 +82,8 @@ async function liveWorkers(metricsPort: number): Promise<number> {
   return Number(line.split(' ').at(-1));
 }
 
-async function evictions(metricsPort: number, experiment: string): Promise<number> {
-  return (await scrape(metricsPort, 'supernetd_worker_evictions_total', { experiment })) ?? 0;
-}
-
-/** Polls until the experiment's eviction count reaches `count` and no worker is live. */
-async function waitForEviction(experiment: string, count: number): Promise<void> {
-  const port = server.metricsPort as number;
-  for (;;) {
-    if ((await evictions(port, experiment)) >= count && (await liveWorkers(port)) === 0) return;
-    await sleep(100);
-  }
-}
-
 /** Runs a Train stream to its end; each event with the time it arrived. */
-function trainStream(experimentId: string, steps: number, onEvent?: (e: TrainResponse) => void): Promise<{ event: TrainResponse; at: number }[]> {
+function trainStream(client: SupernetClient, experimentId: string, steps: number, onEvent?: (e: TrainResponse) => void): Promise<{ event: TrainResponse; at: number }[]> {
   const events: { event: TrainResponse; at: number }[] = [];
   return new Promise((resolve, reject) => {
     const stream = client.train(create(TrainRequestSchema, { experimentId, steps, progressInterval: 1 }));
@@ -69,92 +97,110 @@ function trainStream(experimentId: string, steps: number, onEvent?: (e: TrainRes
 }
 
 test('an idle worker is checkpointed and stopped; reads still answer and the next call resumes it', async () => {
-  const EXP = 'evict';
-  const port = server.metricsPort as number;
-  await unary(client, 'createExperiment', { experimentId: EXP, spec: spec() });
-  const trained = await unary(client, 'trainStep', { experimentId: EXP, input: { case: 'steps', value: 3 } });
-  assert.equal(trained.step, 3n);
-  const sampled = await unary(client, 'sampleSubnet', { experimentId: EXP, count: 1 });
-  const subnet = sampled.subnets[0]!;
-  const reported = await unary(client, 'reportMetric', { experimentId: EXP, subnetId: subnet.id, metrics: { accuracy: 0.25 }, clientId: 't' });
-  assert.equal(reported.sequence, 1n);
-  const evalReq = { experimentId: EXP, target: { case: 'subnetId' as const, value: subnet.id }, maxExamples: 32, skipBnRecalibration: true };
-  const before = await unary(client, 'evaluate', evalReq);
+  const t = await start(IDLE_SECONDS);
+  try {
+    const { client } = t;
+    const EXP = 'evict';
+    const port = t.server.metricsPort as number;
+    await unary(client, 'createExperiment', { experimentId: EXP, spec: spec() });
+    const trained = await unary(client, 'trainStep', { experimentId: EXP, input: { case: 'steps', value: 3 } });
+    assert.equal(trained.step, 3n);
+    const sampled = await unary(client, 'sampleSubnet', { experimentId: EXP, count: 1 });
+    const subnet = sampled.subnets[0]!;
+    const reported = await unary(client, 'reportMetric', { experimentId: EXP, subnetId: subnet.id, metrics: { accuracy: 0.25 }, clientId: 't' });
+    assert.equal(reported.sequence, 1n);
+    const evalReq = { experimentId: EXP, target: { case: 'subnetId' as const, value: subnet.id }, maxExamples: 32, skipBnRecalibration: true };
+    const before = await unary(client, 'evaluate', evalReq);
 
-  await waitForEviction(EXP, 1);
+    await t.evicted(EXP, 1);
+    assert.equal(await liveWorkers(port), 0, 'the evicted worker is gone');
 
-  const got = await unary(client, 'getExperiment', { experimentId: EXP });
-  assert.equal(got.experiment?.state, ExperimentState.READY, 'an evicted experiment stays READY');
-  assert.equal(got.experiment?.step, 3n);
-  assert.equal(got.experiment?.checkpointStep, 3n, 'the eviction wrote a checkpoint at the last step');
-  const listed = await unary(client, 'listExperiments', {});
-  assert.ok(listed.experiments.some((e) => e.id === EXP), 'an evicted experiment stays listed');
-  const again = await unary(client, 'sampleSubnet', { experimentId: EXP, count: 2 });
-  assert.equal(again.subnets.length, 2, 'SampleSubnet answers from the replica without a worker');
-  const metrics = await unary(client, 'listMetrics', { experimentId: EXP });
-  assert.deepEqual(metrics.records.map((r) => [r.subnetId, r.values.accuracy]), [[subnet.id, 0.25]]);
-  assert.equal(await liveWorkers(port), 0, 'reads do not start the worker');
+    const got = await unary(client, 'getExperiment', { experimentId: EXP });
+    assert.equal(got.experiment?.state, ExperimentState.READY, 'an evicted experiment stays READY');
+    assert.equal(got.experiment?.step, 3n);
+    assert.equal(got.experiment?.checkpointStep, 3n, 'the eviction wrote a checkpoint at the last step');
+    const listed = await unary(client, 'listExperiments', {});
+    assert.ok(listed.experiments.some((e) => e.id === EXP), 'an evicted experiment stays listed');
+    const again = await unary(client, 'sampleSubnet', { experimentId: EXP, count: 2 });
+    assert.equal(again.subnets.length, 2, 'SampleSubnet answers from the replica without a worker');
+    const metrics = await unary(client, 'listMetrics', { experimentId: EXP });
+    assert.deepEqual(metrics.records.map((r) => [r.subnetId, r.values.accuracy]), [[subnet.id, 0.25]]);
+    assert.equal(await liveWorkers(port), 0, 'reads do not start the worker');
+    assert.equal(await scrape(port, 'supernetd_worker_evictions_total', { experiment: EXP }), 1);
 
-  const afterRestart = await unary(client, 'evaluate', evalReq);
-  assert.equal(afterRestart.accuracy, before.accuracy, 'the resumed worker has the same weights');
-  assert.equal(afterRestart.loss, before.loss);
-  assert.equal(await liveWorkers(port), 1);
+    const afterRestart = await unary(client, 'evaluate', evalReq);
+    assert.equal(afterRestart.accuracy, before.accuracy, 'the resumed worker has the same weights');
+    assert.equal(afterRestart.loss, before.loss);
+    assert.equal(await liveWorkers(port), 1);
 
-  await waitForEviction(EXP, 2);
-  const resumed = await unary(client, 'trainStep', { experimentId: EXP, input: { case: 'steps', value: 1 } });
-  assert.equal(resumed.step, 4n, 'training resumes at the evicted step count and continues');
-  const view = await unary(client, 'getExperiment', { experimentId: EXP });
-  assert.equal(view.experiment?.step, 4n);
-  assert.equal(view.experiment?.metricCount, 1n);
+    await t.evicted(EXP, 2);
+    const resumed = await unary(client, 'trainStep', { experimentId: EXP, input: { case: 'steps', value: 1 } });
+    assert.equal(resumed.step, 4n, 'training resumes at the evicted step count and continues');
+    const view = await unary(client, 'getExperiment', { experimentId: EXP });
+    assert.equal(view.experiment?.step, 4n);
+    assert.equal(view.experiment?.metricCount, 1n);
+  } finally {
+    await t.stop();
+  }
 });
 
-test('a Train stream longer than the idle time is never evicted; the worker goes once it is idle', async (t) => {
-  const EXP = 'evict-stream';
-  const port = server.metricsPort as number;
-  await unary(client, 'createExperiment', { experimentId: EXP, spec: spec() });
-  // enough steps for the stream to outlast the idle time several times over on this machine
-  // calibration: the time per step of a short stream, to size one that outlasts the idle time
-  const warm = await trainStream(EXP, 6);
-  const perStepMs = Math.max(1, (warm.at(-1)!.at - warm[1]!.at) / Math.max(1, warm.length - 2));
-  const steps = Math.min(900, Math.ceil((8 * IDLE_SECONDS * 1000) / perStepMs) + 2);
-  const before = await evictions(port, EXP);
+test('a Train stream longer than the idle time is never evicted; the worker goes once it is idle', async (tc) => {
+  const t = await start(IDLE_SECONDS);
+  try {
+    const { client } = t;
+    const EXP = 'evict-stream';
+    const port = t.server.metricsPort as number;
+    await unary(client, 'createExperiment', { experimentId: EXP, spec: spec() });
+    // calibration: the time per step of a short stream, to size one that outlasts the idle time
+    const warm = await trainStream(client, EXP, 6);
+    const perStepMs = Math.max(1, (warm.at(-1)!.at - warm[1]!.at) / Math.max(1, warm.length - 2));
+    const steps = Math.min(900, Math.ceil((8 * IDLE_SECONDS * 1000) / perStepMs) + 2);
+    const before = t.evictionCount(EXP);
 
-  const checks: Promise<void>[] = [];
-  const events = await trainStream(EXP, steps, (e) => {
-    if (!e.done) {
-      checks.push(
-        (async () => {
-          assert.equal(await evictions(port, EXP), before, 'no eviction while Train streams');
-          assert.equal(await liveWorkers(port), 1);
-        })(),
-      );
-    }
-  });
-  t.diagnostic(`Train stream of ${steps} steps took ${Math.round(events.at(-1)!.at - events[0]!.at)} ms (idle time ${IDLE_SECONDS * 1000} ms)`);
-  await Promise.all(checks);
-  const last = events.at(-1)!.event;
-  assert.equal(last.done, true);
-  assert.equal(last.step, BigInt(6 + steps), 'the stream ran every step');
+    // observations while the stream runs; judged after it ended, so none can fire later
+    const seen: { evictions: number; live: number }[] = [];
+    const checks: Promise<void>[] = [];
+    const events = await trainStream(client, EXP, steps, (e) => {
+      if (!e.done) {
+        const evictions = t.evictionCount(EXP);
+        checks.push(
+          liveWorkers(port).then(
+            (live) => void seen.push({ evictions, live }),
+            () => undefined,
+          ),
+        );
+      }
+    });
+    await Promise.all(checks);
+    tc.diagnostic(`Train stream of ${steps} steps took ${Math.round(events.at(-1)!.at - events[0]!.at)} ms (idle time ${IDLE_SECONDS * 1000} ms)`);
+    assert.ok(seen.length > 0);
+    for (const s of seen) assert.deepEqual(s, { evictions: before, live: 1 }, 'no eviction while Train streams');
+    const last = events.at(-1)!.event;
+    assert.equal(last.done, true);
+    assert.equal(last.step, BigInt(6 + steps), 'the stream ran every step');
 
-  await waitForEviction(EXP, before + 1);
-  const view = await unary(client, 'getExperiment', { experimentId: EXP });
-  assert.equal(view.experiment?.checkpointStep, BigInt(6 + steps));
+    await t.evicted(EXP, before + 1);
+    const view = await unary(client, 'getExperiment', { experimentId: EXP });
+    assert.equal(view.experiment?.checkpointStep, BigInt(6 + steps));
+  } finally {
+    await t.stop();
+  }
 });
 
 test('workerIdleSeconds 0 never evicts', async () => {
-  const d = tempDir();
-  const s = await startServer({ port: 0, dataDir: d.dir, logLevel: 'warn', metricsPort: 0, backend: 'wasm', workerIdleSeconds: 0 });
-  const c = connect(s.address);
+  // side by side: once the evicting server stopped its worker, the other's, idle longer, still runs
+  const keep = await start(0);
+  const evict = await start(IDLE_SECONDS);
   try {
-    await unary(c, 'createExperiment', { experimentId: 'keep', spec: spec() });
-    await unary(c, 'trainStep', { experimentId: 'keep', input: { case: 'steps', value: 1 } });
-    // several times the idle time of the other server, which does evict in that time
-    await sleep(3000);
-    assert.equal(await liveWorkers(s.metricsPort as number), 1);
-    assert.equal(await scrape(s.metricsPort as number, 'supernetd_worker_evictions_total', { experiment: 'keep' }), undefined);
+    await unary(keep.client, 'createExperiment', { experimentId: 'keep', spec: spec() });
+    await unary(keep.client, 'trainStep', { experimentId: 'keep', input: { case: 'steps', value: 1 } });
+    await unary(evict.client, 'createExperiment', { experimentId: 'gone', spec: spec() });
+    await unary(evict.client, 'trainStep', { experimentId: 'gone', input: { case: 'steps', value: 1 } });
+    await evict.evicted('gone', 1);
+    assert.equal(await liveWorkers(keep.server.metricsPort as number), 1);
+    assert.equal(keep.evictionCount('keep'), 0);
+    assert.equal(await scrape(keep.server.metricsPort as number, 'supernetd_worker_evictions_total', { experiment: 'keep' }), undefined);
   } finally {
-    c.close();
-    await s.stop();
-    d.remove();
+    await Promise.all([keep.stop(), evict.stop()]);
   }
 });
