@@ -82,6 +82,14 @@ export class ConfigReader {
     return v;
   }
 
+  /** A JSON object (a copy; its keys are not checked here) or undefined when absent. */
+  optionalObject(key: string): Record<string, unknown> | undefined {
+    const v = this.take(key);
+    if (v === undefined) return undefined;
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(key, `must be an object, got ${JSON.stringify(v)}`);
+    return structuredClone(v) as Record<string, unknown>;
+  }
+
   /** A list of numbers, each within bounds; `length` fixes its size when given. */
   numberList(key: string, def: number[] | undefined, bounds: NumberBounds = {}, length?: { min?: number; max?: number }): number[] | undefined {
     const v = this.take(key);

@@ -67,6 +67,12 @@ export interface SearchSpaceView {
   readonly blocks: readonly BlockInfo[];
   /** Ids of layers with op choices, in network order. */
   readonly opLayerIds: readonly string[];
+  /**
+   * The JSON space definition this view was resolved from (the engine's SpaceDefinition: name,
+   * inputShape, numClasses, resolutions, widths, blocks, tail); lets a strategy build a related
+   * network (DNA derives its default teacher from it). Absent in views that have none.
+   */
+  readonly definition?: object;
   /** Largest subnet: every width at max, largest resolution, op 0. */
   maxArch(): Arch;
   /** Smallest subnet: every width at candidates[0], smallest resolution, op 0. */

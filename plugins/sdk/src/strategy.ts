@@ -63,6 +63,14 @@ export interface SearchStrategy {
   sample(constraint: Constraint | undefined, purpose: SamplePurpose, rng: Rng): Proposal;
   /** Takes a metric into account (PSS pool priority, CafeNet placement memory, DNA ratings). */
   onMetric?(report: MetricReport): void;
+  /**
+   * The strategy's own score of any subnet of the space (higher is better), or undefined when it
+   * has none for it (yet). Plain JavaScript, like `sample`: the RPC-thread replica answers it from
+   * the worker's latest state, and the server returns it as Subnet.score when a call names a
+   * subnet by architecture or id (Evaluate, ExportSubnet) and for sampled subnets that came
+   * without a score. DNA: minus the summed rated loss of the arch's candidate in each block.
+   */
+  score?(arch: Arch): number | undefined;
   /** Current phase name (DNA: `teacher`, `block-0`, ...). Default `train`. */
   phase?(ctx: StepContext): string;
   /**
