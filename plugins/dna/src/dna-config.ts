@@ -5,8 +5,14 @@ export const DEFAULT_TEACHER_FRACTION = 0.5;
 
 /** Config of the `dna` strategy (DNA block-wise distillation, scaled down for small images). */
 export interface DnaConfig {
-  /** Engine preset of the teacher (default: the student space's name + `-teacher`, e.g. `dna-small-teacher`). */
+  /**
+   * Engine preset of the teacher. Default: the student space's name + `-teacher` (e.g.
+   * `dna-small-teacher`) when that preset exists, else a teacher derived from the student's own
+   * definition (see deriveTeacherDefinition).
+   */
   teacherPreset?: string;
+  /** A full space definition (as in preset `custom`'s overrides.definition) of the teacher, trained like a preset teacher. */
+  teacherDefinition?: Record<string, unknown>;
   /** A pre-trained TF.js LayersModel (`model.json` path) used as teacher instead; needs `teacherTaps`. */
   teacherModel?: string;
   /** Names of the teacher's layers whose outputs end student blocks 0..B-1. */
@@ -42,6 +48,7 @@ export function parseDnaConfig(raw: unknown): DnaConfig {
   const r = new ConfigReader('dna', raw);
   const teacherPreset = r.optionalString('teacherPreset');
   const teacherModel = r.optionalString('teacherModel');
+  const teacherDefinition = r.optionalObject('teacherDefinition');
   const teacherTaps = r.stringList('teacherTaps', undefined);
   const teacherSteps = r.optionalNumber('teacherSteps', { min: 0, integer: true });
   const teacherFraction = r.optionalNumber('teacherFraction', { min: 0, max: 1 });
@@ -59,6 +66,9 @@ export function parseDnaConfig(raw: unknown): DnaConfig {
     sampleTries: r.number('sampleTries', 100, { min: 1, integer: true }),
   };
   if (teacherModel !== undefined && teacherPreset !== undefined) r.fail('teacherPreset', 'give either teacherPreset or teacherModel');
+  if (teacherDefinition !== undefined && (teacherPreset !== undefined || teacherModel !== undefined)) {
+    r.fail('teacherDefinition', 'give one of teacherPreset, teacherDefinition or teacherModel');
+  }
   if (teacherModel !== undefined && teacherTaps === undefined) r.fail('teacherTaps', 'required with teacherModel');
   if (teacherModel === undefined && teacherTaps !== undefined) r.fail('teacherTaps', 'only used with teacherModel');
   if (teacherModel !== undefined && teacherSteps !== undefined && teacherSteps > 0) r.fail('teacherSteps', 'a teacherModel is not trained');
@@ -66,6 +76,7 @@ export function parseDnaConfig(raw: unknown): DnaConfig {
   if (teacherSteps !== undefined && teacherFraction !== undefined) r.fail('teacherFraction', 'give either teacherSteps or teacherFraction');
   if (teacherPreset !== undefined) cfg.teacherPreset = teacherPreset;
   if (teacherModel !== undefined) cfg.teacherModel = teacherModel;
+  if (teacherDefinition !== undefined) cfg.teacherDefinition = teacherDefinition;
   if (teacherTaps !== undefined) cfg.teacherTaps = teacherTaps;
   if (teacherSteps !== undefined) cfg.teacherSteps = teacherSteps;
   if (teacherFraction !== undefined) cfg.teacherFraction = teacherFraction;

@@ -1,4 +1,4 @@
-import { InvalidConfigError, LossParts, Rng, fits, heldOutBatches, randomArch, sampleFitting, unboundedSearch, unsatisfiable } from '@supernetd/sdk';
+import { InvalidArgumentError, InvalidConfigError, LossParts, Rng, fits, heldOutBatches, randomArch, sampleFitting, unboundedSearch, unsatisfiable } from '@supernetd/sdk';
 import type {
   Arch,
   Batch,
@@ -25,6 +25,7 @@ import { opCostTable, opCounts } from './op-costs.ts';
 import type { OpCostTable } from './op-costs.ts';
 import { AuxTeacher, LayersModelTeacher } from './teacher.ts';
 import type { Teacher, TeacherFeatures } from './teacher.ts';
+import { deriveTeacherDefinition } from './teacher-definition.ts';
 
 /** One candidate's rating on validation batches; `loss` is the normalised L1 `cl_loss = mean|y - t| / std(t)`. */
 export interface CandidateRating {
@@ -189,9 +190,25 @@ export class DnaStrategy implements SearchStrategy {
       this.teacherOf = engine;
       this.teacherP = this.cfg.teacherModel
         ? LayersModelTeacher.load(engine.tf, this.cfg.teacherModel, this.cfg.teacherTaps ?? [])
-        : Promise.resolve(new AuxTeacher(engine, this.cfg.teacherPreset ?? `${this.space.name}-teacher`, this.cfg.teacherTrainMode));
+        : Promise.resolve(this.auxTeacher(engine));
     }
     return this.teacherP;
+  }
+
+  /**
+   * The engine-held teacher: teacherDefinition, else teacherPreset, else the preset
+   * `<space name>-teacher`, else (no such preset) one derived from the student's definition.
+   * A teacher restored from a checkpoint is returned as it was created.
+   */
+  private auxTeacher(engine: SupernetEngine): AuxTeacher {
+    const explicit = this.cfg.teacherDefinition ?? this.cfg.teacherPreset;
+    if (explicit !== undefined) return new AuxTeacher(engine, explicit, this.cfg.teacherTrainMode);
+    try {
+      return new AuxTeacher(engine, `${this.space.name}-teacher`, this.cfg.teacherTrainMode);
+    } catch (e) {
+      if (!(e instanceof InvalidArgumentError && /unknown search space preset/.test(e.message))) throw e;
+      return new AuxTeacher(engine, deriveTeacherDefinition(this.space), this.cfg.teacherTrainMode);
+    }
   }
 
   private install(engine: SupernetEngine, phase: string, make: () => OptimizerConfig): void {

@@ -9,3 +9,4 @@ export { opCostTable, opCounts } from './op-costs.ts';
 export type { OpCostTable } from './op-costs.ts';
 export { AuxTeacher, LayersModelTeacher } from './teacher.ts';
 export type { Teacher, TeacherFeatures } from './teacher.ts';
+export { deriveTeacherDefinition } from './teacher-definition.ts';

@@ -17,8 +17,8 @@ export interface Teacher {
 }
 
 /**
- * A teacher held by the engine as auxiliary network `teacher` (a preset of the student's family,
- * same block boundaries and output widths); trained with CE in the `teacher` phase.
+ * A teacher held by the engine as auxiliary network `teacher` (a preset or a full space definition
+ * with the student's block boundaries and output widths); trained with CE in the `teacher` phase.
  */
 export class AuxTeacher implements Teacher {
   readonly net: Network;
@@ -26,7 +26,7 @@ export class AuxTeacher implements Teacher {
 
   constructor(
     engine: SupernetEngine,
-    preset: string,
+    preset: string | Record<string, unknown>,
     private readonly trainMode: boolean,
   ) {
     this.net = engine.auxNetwork('teacher', preset);
