@@ -459,6 +459,24 @@ export class DnaStrategy implements SearchStrategy {
     return answer;
   }
 
+  /**
+   * DNA's rating of any subnet: minus the sum over blocks of the rated loss (cl_loss) of the arch's
+   * chosen candidate in that block, the quantity branch and bound minimises; undefined while some
+   * block is unrated. Plain JS (reads the stored ratings; the RPC-thread replica answers it).
+   */
+  score(arch: Arch): number | undefined {
+    let loss = 0;
+    for (let i = 0; i < this.blockEncs.length; i++) {
+      const rating = this.ratings[i];
+      if (!rating) return undefined;
+      const enc = (this.blockOpLayers[i] as string[]).map((id) => arch.op?.[id] ?? 0);
+      const c = rating.candidates.find((r) => r.enc.length === enc.length && r.enc.every((o, j) => o === enc[j]));
+      if (!c) return undefined;
+      loss += c.loss;
+    }
+    return -loss;
+  }
+
   /** train/eval: uniform random ops that fit; deploy: the search result, else branch and bound over the ratings so far. */
   sample(constraint: Constraint | undefined, purpose: SamplePurpose, rng: Rng): Proposal {
     if (purpose === 'deploy') {
