@@ -800,7 +800,15 @@ type Subnet struct {
 	Cost *Cost `protobuf:"bytes,3,opt,name=cost,proto3" json:"cost,omitempty"`
 	// Where the strategy found it (for example `pool:flops:8000000` or `space`).
 	Source string `protobuf:"bytes,4,opt,name=source,proto3" json:"source,omitempty"`
-	// The strategy's current score for it (higher is better); 0 when unknown.
+	// The strategy's own score for it (higher is better); 0 when the strategy
+	// has none. Set whenever the strategy scores this architecture
+	// (SearchStrategy.score, or the score of the proposal that chose it):
+	// SampleSubnet results and the subnet of Evaluate and ExportSubnet, whatever
+	// the target (subnet_id, architecture or constraint). DNA: minus the sum
+	// over blocks of the rated loss (normalised L1 distance to the teacher's
+	// feature map) of the architecture's candidate in each block, so a client
+	// reads DNA's rating of any architecture by evaluating or exporting it;
+	// 0 until every block is rated.
 	Score         float64 `protobuf:"fixed64,5,opt,name=score,proto3" json:"score,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -249,7 +249,15 @@ export type Subnet = Message<"supernetd.v1.Subnet"> & {
   source: string;
 
   /**
-   * The strategy's current score for it (higher is better); 0 when unknown.
+   * The strategy's own score for it (higher is better); 0 when the strategy
+   * has none. Set whenever the strategy scores this architecture
+   * (SearchStrategy.score, or the score of the proposal that chose it):
+   * SampleSubnet results and the subnet of Evaluate and ExportSubnet, whatever
+   * the target (subnet_id, architecture or constraint). DNA: minus the sum
+   * over blocks of the rated loss (normalised L1 distance to the teacher's
+   * feature map) of the architecture's candidate in each block, so a client
+   * reads DNA's rating of any architecture by evaluating or exporting it;
+   * 0 until every block is rated.
    *
    * @generated from field: double score = 5;
    */
