@@ -65,6 +65,50 @@ export const WIDTH_SPACE_DEFINITION = {
 
 export const WIDTH_SPACE: SpaceRef = { preset: 'custom', overrides: { definition: WIDTH_SPACE_DEFINITION } };
 
+/** One MBConv layer with DNA-style candidate ops (independent weights per op). */
+const opLayer = (id: string, out: number, stride = 1) => ({ type: 'mbconv', id, out, stride, ops: OPS });
+const OPS = [
+  { name: 'MB3_3', expand: 3, kernel: 3 },
+  { name: 'MB3_5', expand: 3, kernel: 5 },
+  { name: 'MB6_3', expand: 6, kernel: 3 },
+  { name: 'MB6_5', expand: 6, kernel: 5 },
+];
+
+/**
+ * The benchmark's op space, for DNA and its uniform baseline: stem conv 3x3 stride 2 then three
+ * blocks of two MBConv layers, each layer choosing one of four ops (expansion 3 or 6, kernel 3 or
+ * 5), at one resolution (12): 4,096 subnets. DNA distils each block from a teacher with the same
+ * block outputs.
+ */
+export const OPS_SPACE_DEFINITION = {
+  name: 'bench-ops',
+  inputShape: [28, 28, 1],
+  numClasses: 10,
+  resolutions: [12],
+  widths: [],
+  blocks: [
+    { id: 'b0', layers: [{ type: 'conv', id: 'stem', out: 8, kernel: 3, stride: 2 }, opLayer('b0.0', 12), opLayer('b0.1', 12)] },
+    { id: 'b1', layers: [opLayer('b1.0', 16, 2), opLayer('b1.1', 16)] },
+    { id: 'b2', layers: [opLayer('b2.0', 32, 2), opLayer('b2.1', 32)] },
+  ],
+  tail: [
+    { type: 'conv', id: 'head', out: 64, kernel: 1 },
+    { type: 'pool', id: 'pool' },
+    { type: 'linear', id: 'classifier' },
+  ],
+};
+
+/** Which of the two benchmark spaces. */
+export type SpaceKind = 'width' | 'ops';
+
+export function spaceDefinition(kind: SpaceKind): Record<string, unknown> {
+  return kind === 'ops' ? OPS_SPACE_DEFINITION : WIDTH_SPACE_DEFINITION;
+}
+
+export function spaceRef(kind: SpaceKind): SpaceRef {
+  return { preset: 'custom', overrides: { definition: spaceDefinition(kind) } };
+}
+
 /**
  * Forward/backward passes of one training step (batch `batchSize` each), per strategy with its
  * default config: the compute unit every method gets the same number of. Forward-only passes
@@ -76,6 +120,9 @@ export const PASSES_PER_STEP: Record<string, { backward: number; forwardOnly: nu
   pss: { backward: 3, forwardOnly: 1 },
   cafenet: { backward: 3, forwardOnly: 4 },
   'cafenet-leftmost': { backward: 3, forwardOnly: 4 },
+  'uniform-ops': { backward: 1, forwardOnly: 0 },
+  // Teacher phase: the teacher's pass; block phases: one block's pass plus the teacher's forward.
+  dna: { backward: 1, forwardOnly: 1 },
 };
 
 /** One method of the comparison: a strategy id and the config that differs from its defaults. */
@@ -83,7 +130,11 @@ export interface Method {
   name: string;
   strategy: string;
   config: Record<string, unknown>;
+  /** The op space (DNA and its baseline); absent: the width space. */
+  space?: 'ops';
 }
+
+export const spaceOf = (m: Method): SpaceKind => m.space ?? 'width';
 
 export const METHODS: Record<string, Method> = {
   uniform: { name: 'uniform', strategy: 'uniform', config: {} },
@@ -91,6 +142,8 @@ export const METHODS: Record<string, Method> = {
   pss: { name: 'pss', strategy: 'pss', config: {} },
   cafenet: { name: 'cafenet', strategy: 'cafenet', config: { placement: 'free' } },
   'cafenet-leftmost': { name: 'cafenet-leftmost', strategy: 'cafenet', config: { placement: 'leftmost' } },
+  'uniform-ops': { name: 'uniform-ops', strategy: 'uniform', config: {}, space: 'ops' },
+  dna: { name: 'dna', strategy: 'dna', config: {}, space: 'ops' },
 };
 
 export interface BenchSettings {
@@ -100,6 +153,9 @@ export interface BenchSettings {
   seeds: number[];
   /** Steps each architecture trains alone (single path, one pass per step). */
   aloneSteps: number;
+  /** The op space's budget: its subnets cost about twice the width space's, so it gets fewer passes. */
+  opsPasses: number;
+  opsAloneSteps: number;
   /** Architectures of the ranking benchmark. */
   rankingArchs: number;
   /** Test examples per evaluation (0: the whole 10,000-image test split). */
@@ -115,6 +171,8 @@ export const DEFAULT_SETTINGS: BenchSettings = {
   batchSize: 128,
   seeds: [0, 1, 2],
   aloneSteps: 1600,
+  opsPasses: 3000,
+  opsAloneSteps: 1000,
   rankingArchs: 12,
   maxTest: 0,
   maxTrain: 0,
@@ -126,6 +184,8 @@ export const QUICK_SETTINGS: BenchSettings = {
   batchSize: 32,
   seeds: [0, 1],
   aloneSteps: 16,
+  opsPasses: 24,
+  opsAloneSteps: 8,
   rankingArchs: 4,
   maxTest: 256,
   maxTrain: 1024,
@@ -133,8 +193,8 @@ export const QUICK_SETTINGS: BenchSettings = {
 };
 
 /** The FLOPs budgets: three points strictly inside the space's range. */
-export function budgets(): number[] {
-  const r = spaceFlopsRange(WIDTH_SPACE);
+export function budgets(kind: SpaceKind = 'width'): number[] {
+  const r = spaceFlopsRange(spaceRef(kind));
   return defaultBudgets(r.minFlops, r.maxFlops);
 }
 
@@ -159,6 +219,10 @@ export interface SupernetRun {
   deploy: Record<string, MeasuredSubnet & { searchSeconds: number }>;
   /** Inherited test accuracy (after BN recalibration) of each ranking architecture, by archKey. */
   ranking: Record<string, number>;
+  /** The strategy's own score of each ranking architecture (DNA's rating), when it gives one. */
+  scores?: Record<string, number>;
+  /** Deploy choices retrained alone from scratch (op space), test accuracy per budget. */
+  retrained?: Record<string, number>;
   finalLosses: Record<string, number>;
   /** Phase log values the strategy reported last (e.g. DNA's teacher accuracy). */
 }
@@ -229,7 +293,13 @@ export function archKey(a: Arch): string {
     .sort()
     .map((k) => `${k}=${a.width[k]}`)
     .join(',');
-  return `r${a.resolution}:${w}`;
+  const ops = a.op
+    ? `:${Object.keys(a.op)
+        .sort()
+        .map((k) => a.op![k])
+        .join('')}`
+    : '';
+  return `r${a.resolution}:${w}${ops}`;
 }
 
 function hash(v: unknown): string {
@@ -238,28 +308,32 @@ function hash(v: unknown): string {
 
 /** Cache key of a supernet run: method, seed and every setting that changes its result. */
 export function supernetKey(method: Method, seed: number, s: BenchSettings): string {
-  return `${method.name}-s${seed}-${hash({ m: method, p: s.passes, b: s.batchSize, t: s.maxTrain, e: s.maxTest, space: WIDTH_SPACE_DEFINITION })}`;
+  const p = spaceOf(method) === 'ops' ? { p: s.opsPasses, n: s.opsAloneSteps } : { p: s.passes };
+  return `${method.name}-s${seed}-${hash({ m: method, ...p, b: s.batchSize, t: s.maxTrain, e: s.maxTest, space: spaceDefinition(spaceOf(method)) })}`;
 }
 
-export function aloneKey(arch: Arch, seed: number, s: BenchSettings): string {
-  return `alone-${archKey(arch)}-s${seed}-${hash({ n: s.aloneSteps, b: s.batchSize, t: s.maxTrain, e: s.maxTest, space: WIDTH_SPACE_DEFINITION })}`;
+export function aloneKey(arch: Arch, seed: number, s: BenchSettings, kind: SpaceKind = 'width'): string {
+  return `alone-${archKey(arch)}-s${seed}-${hash({ n: kind === 'ops' ? s.opsAloneSteps : s.aloneSteps, b: s.batchSize, t: s.maxTrain, e: s.maxTest, space: spaceDefinition(kind) })}`;
 }
 
 /**
  * `n` architectures spanning the FLOPs range: 4,000 uniform random subnets (fixed seed) sorted by
  * FLOPs, taken at evenly spaced quantiles from the cheapest to the most expensive, duplicates skipped.
  */
-export function pickRankingArchs(n: number): Arch[] {
-  const space = resolveSpace(WIDTH_SPACE);
+export function pickRankingArchs(n: number, kind: SpaceKind = 'width'): Arch[] {
+  const space = resolveSpace(spaceRef(kind));
   const rng = new Rng(20261201);
   const pool: { arch: Arch; flops: number }[] = [];
   for (let i = 0; i < 4000; i++) {
     const width: Record<string, number> = {};
     for (const w of space.widthChoices) width[w.id] = rng.choice(w.candidates);
     const arch: Arch = { resolution: rng.choice(space.resolutions), width };
+    if (space.opLayerIds.length > 0) arch.op = Object.fromEntries(space.opLayerIds.map((id) => [id, rng.int(OPS.length)]));
     pool.push({ arch, flops: space.cost(arch).flops });
   }
-  pool.push({ arch: space.minArch(), flops: space.cost(space.minArch()).flops }, { arch: space.maxArch(), flops: space.cost(space.maxArch()).flops });
+  if (kind === 'width') {
+    pool.push({ arch: space.minArch(), flops: space.cost(space.minArch()).flops }, { arch: space.maxArch(), flops: space.cost(space.maxArch()).flops });
+  }
   pool.sort((a, b) => a.flops - b.flops);
   const out: Arch[] = [];
   const seen = new Set<string>();
@@ -310,20 +384,24 @@ export async function runSupernet(server: BenchServer, key: string, method: Meth
   const api = server.api;
   const per = PASSES_PER_STEP[method.name];
   if (!per) throw new Error(`no pass count for method ${method.name}`);
-  const steps = Math.max(1, Math.round(s.passes / per.backward));
+  const kind = spaceOf(method);
+  const steps = Math.max(1, Math.round((kind === 'ops' ? s.opsPasses : s.passes) / per.backward));
   await api.deleteExperiment(key).catch(() => undefined);
   await api.createExperiment({
     experimentId: key,
     spec: {
       displayName: `bench ${method.name} seed ${seed}`,
-      searchSpace: { preset: 'custom', overrides: { definition: WIDTH_SPACE_DEFINITION as never } },
+      searchSpace: { preset: 'custom', overrides: { definition: spaceDefinition(kind) as never } },
       strategy: { id: method.strategy, config: method.config as never },
       training: { dataset: dataset(s) as never, batchSize: s.batchSize, totalSteps: BigInt(steps), seed, checkpointInterval: 500 },
     },
   });
   const started = performance.now();
   let lastLog = started;
+  const phaseLog: Record<string, number> = {};
   await api.train({ experimentId: key, steps, progressInterval: 50 }, (e) => {
+    // values a strategy logs once, at the end of a phase (DNA: the teacher's held-out accuracy)
+    for (const [k, val] of Object.entries(e.losses)) if (k.startsWith('teacher_val')) phaseLog[k] = Number(val);
     const now = performance.now();
     if (now - lastLog > 60_000) {
       lastLog = now;
@@ -332,7 +410,7 @@ export async function runSupernet(server: BenchServer, key: string, method: Meth
   });
   const trainSeconds = (performance.now() - started) / 1000;
   const deploy: SupernetRun['deploy'] = {};
-  for (const budget of budgets()) {
+  for (const budget of budgets(kind)) {
     const t0 = performance.now();
     const ev = await api.evaluate({
       experimentId: key,
@@ -341,7 +419,11 @@ export async function runSupernet(server: BenchServer, key: string, method: Meth
     });
     const sub = ev.subnet;
     deploy[String(budget)] = {
-      arch: { resolution: sub?.architecture?.resolution ?? 0, width: { ...(sub?.architecture?.widths ?? {}) } },
+      arch: {
+        resolution: sub?.architecture?.resolution ?? 0,
+        width: { ...(sub?.architecture?.widths ?? {}) },
+        ...(Object.keys(sub?.architecture?.ops ?? {}).length > 0 ? { op: { ...sub?.architecture?.ops } } : {}),
+      },
       flops: Number(sub?.cost?.flops ?? 0),
       params: Number(sub?.cost?.params ?? 0),
       accuracy: ev.accuracy,
@@ -350,28 +432,62 @@ export async function runSupernet(server: BenchServer, key: string, method: Meth
     };
   }
   const ranking: Record<string, number> = {};
+  const scores: Record<string, number> = {};
   // CafeNet's subnets carry their own channel placement: leftmost architectures say nothing about it.
   if (method.strategy !== 'cafenet') {
     for (const arch of rankingArchs) {
       const ev = await api.evaluate({
         experimentId: key,
-        target: { case: 'architecture', value: { resolution: arch.resolution, widths: { ...arch.width } } },
+        target: { case: 'architecture', value: { resolution: arch.resolution, widths: { ...arch.width }, ops: { ...(arch.op ?? {}) } } },
         maxExamples: s.maxTest,
       });
       ranking[archKey(arch)] = ev.accuracy;
+      const score = ev.subnet?.score;
+      if (typeof score === 'number' && score !== 0 && Number.isFinite(score)) scores[archKey(arch)] = score;
+    }
+  }
+  // On the op space the searched architectures are retrained alone (DNA's student weights are
+  // block-wise distilled, not meant to be deployed), through the service's retraining.
+  const retrained: Record<string, number> = {};
+  if (kind === 'ops') {
+    for (const [budget, d] of Object.entries(deploy)) {
+      const r = await trainAlone(api, d.arch, {
+        sourceExperimentId: key,
+        steps: s.opsAloneSteps,
+        batchSize: s.batchSize,
+        seed,
+        dataset: dataset(s),
+        maxTestExamples: s.maxTest,
+        progressInterval: 100,
+        deleteAfter: true,
+      });
+      retrained[budget] = r.accuracy;
     }
   }
   const exp = await api.getExperiment(key);
   const finalLosses = Object.fromEntries(Object.entries(exp.lastLosses).map(([k, v]) => [k, Number(v)]));
   await api.deleteExperiment(key);
-  return { method: method.name, seed, steps, passes: steps * per.backward, forwardOnlyPasses: steps * per.forwardOnly, trainSeconds, deploy, ranking, finalLosses };
+  return {
+    method: method.name,
+    seed,
+    steps,
+    passes: steps * per.backward,
+    forwardOnlyPasses: steps * per.forwardOnly,
+    trainSeconds,
+    deploy,
+    ranking,
+    ...(Object.keys(scores).length > 0 ? { scores } : {}),
+    ...(kind === 'ops' ? { retrained } : {}),
+    finalLosses: { ...finalLosses, ...phaseLog },
+  };
 }
 
 /** Trains `arch` alone from scratch (one pass per step) and evaluates it on the test split. */
-export async function runAlone(server: BenchServer, arch: Arch, seed: number, s: BenchSettings): Promise<AloneRun> {
+export async function runAlone(server: BenchServer, arch: Arch, seed: number, s: BenchSettings, kind: SpaceKind = 'width'): Promise<AloneRun> {
+  const steps = kind === 'ops' ? s.opsAloneSteps : s.aloneSteps;
   const r = await trainAlone(server.api, arch, {
-    space: WIDTH_SPACE,
-    steps: s.aloneSteps,
+    space: spaceRef(kind),
+    steps,
     batchSize: s.batchSize,
     seed,
     dataset: dataset(s),
@@ -379,7 +495,7 @@ export async function runAlone(server: BenchServer, arch: Arch, seed: number, s:
     progressInterval: 100,
     deleteAfter: true,
   });
-  return { arch, flops: r.flops, params: r.params, accuracy: r.accuracy, steps: s.aloneSteps, seed, trainSeconds: r.trainSeconds };
+  return { arch, flops: r.flops, params: r.params, accuracy: r.accuracy, steps, seed, trainSeconds: r.trainSeconds };
 }
 
 /** Runs `jobs` with at most `n` at once; each job's failure is logged and rethrown at the end. */

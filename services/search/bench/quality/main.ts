@@ -16,15 +16,20 @@ import {
   pool,
   runAlone,
   runSupernet,
+  spaceOf,
   supernetKey,
 } from './harness.ts';
-import type { BenchSettings } from './harness.ts';
+import type { Arch } from '@supernetd/sdk';
+import type { BenchSettings, SpaceKind } from './harness.ts';
+
+/** The methods whose supernets predict the ranking architectures' order. */
+const RANKING_METHODS = ['uniform', 'sandwich', 'pss', 'uniform-ops', 'dna'];
 import { renderResults } from './render.ts';
 
 const USAGE = `Usage: npm run bench:search  -- [flags]   supernets of every method and seed, deploy choices per budget
        npm run bench:ranking -- [flags]   the ranking architectures trained alone, then Kendall tau / Spearman rho
   --quick            a few steps on a small slice (checks the pipeline; minutes)
-  --methods a,b      methods to run (default: all: ${Object.keys(METHODS).join(',')}; ranking: uniform,sandwich,pss)
+  --methods a,b      methods to run (default: all: ${Object.keys(METHODS).join(',')}; ranking: ${RANKING_METHODS.join(',')})
   --seeds 0,1,2      seeds (default 0,1,2)
   --passes N         forward/backward passes per supernet (default ${DEFAULT_SETTINGS.passes})
   --parallel N       experiments trained at once (default ${DEFAULT_SETTINGS.parallel})
@@ -61,7 +66,7 @@ if (v.passes) settings.passes = Number(v.passes);
 if (v.parallel) settings.parallel = Number(v.parallel);
 const out = resolve(v.out ?? (quick ? 'runs/bench-quality-quick' : 'runs/bench-quality'));
 const doc = resolve(v.doc ?? (quick ? `${out}/results.md` : 'docs/results.md'));
-const defaultMethods = mode === 'ranking' ? ['uniform', 'sandwich', 'pss'] : Object.keys(METHODS);
+const defaultMethods = mode === 'ranking' ? RANKING_METHODS : Object.keys(METHODS);
 const methods = (v.methods ? v.methods.split(',') : defaultMethods).map((m) => {
   const method = METHODS[m];
   if (!method) throw new Error(`unknown method '${m}' (known: ${Object.keys(METHODS).join(', ')})`);
@@ -70,7 +75,7 @@ const methods = (v.methods ? v.methods.split(',') : defaultMethods).map((m) => {
 
 const cache = new ResultCache(`${out}/cache.json`);
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-const rankingArchs = pickRankingArchs(settings.rankingArchs);
+const rankingArchs: Record<SpaceKind, Arch[]> = { width: pickRankingArchs(settings.rankingArchs, 'width'), ops: pickRankingArchs(settings.rankingArchs, 'ops') };
 
 if (!v['render-only']) {
   const server = await BenchServer.start(out);
@@ -78,14 +83,16 @@ if (!v['render-only']) {
   try {
     const jobs: (() => Promise<void>)[] = [];
     if (mode === 'ranking') {
-      for (const arch of rankingArchs) {
-        const key = aloneKey(arch, 0, settings);
-        if (cache.alone[key]) continue;
-        jobs.push(async () => {
-          log(`alone ${key}: training ${settings.aloneSteps} steps`);
-          cache.putAlone(key, await runAlone(server, arch, 0, settings));
-          log(`alone ${key}: ${(cache.alone[key]?.accuracy ?? 0) * 100}%`);
-        });
+      for (const kind of ['width', 'ops'] as const) {
+        for (const arch of rankingArchs[kind]) {
+          const key = aloneKey(arch, 0, settings, kind);
+          if (cache.alone[key]) continue;
+          jobs.push(async () => {
+            log(`alone ${key}: training ${settings.aloneSteps} steps`);
+            cache.putAlone(key, await runAlone(server, arch, 0, settings, kind));
+            log(`alone ${key}: ${((cache.alone[key]?.accuracy ?? 0) * 100).toFixed(2)}%`);
+          });
+        }
       }
     }
     for (const seed of v['alone-only'] ? [] : settings.seeds) {
@@ -94,7 +101,7 @@ if (!v['render-only']) {
         if (cache.supernets[key]) continue;
         jobs.push(async () => {
           log(`supernet ${key}: training`);
-          const r = await runSupernet(server, key, method, seed, settings, rankingArchs);
+          const r = await runSupernet(server, key, method, seed, settings, rankingArchs[spaceOf(method)]);
           cache.putSupernet(key, r);
           log(`supernet ${key}: ${r.steps} steps in ${r.trainSeconds.toFixed(0)} s; deploy ${Object.values(r.deploy).map((d) => (d.accuracy * 100).toFixed(2)).join(' / ')}%`);
         });

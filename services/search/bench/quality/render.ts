@@ -4,8 +4,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Arch } from '@supernetd/sdk';
 import { kendallTau, meanStd, spearmanRho } from '../../src/rank-stats.ts';
-import { METHODS, PASSES_PER_STEP, WIDTH_SPACE_DEFINITION, aloneKey, archKey, budgets, supernetKey } from './harness.ts';
-import type { BenchSettings, ResultCache, SupernetRun } from './harness.ts';
+import { METHODS, OPS_SPACE_DEFINITION, PASSES_PER_STEP, WIDTH_SPACE_DEFINITION, aloneKey, archKey, budgets, supernetKey } from './harness.ts';
+import type { BenchSettings, ResultCache, SpaceKind, SupernetRun } from './harness.ts';
 
 const pct = (x: number) => (x * 100).toFixed(2);
 const pm = (xs: number[]) => {
@@ -39,7 +39,7 @@ export interface RenderInput {
   doc: string;
   cache: ResultCache;
   settings: BenchSettings;
-  rankingArchs: Arch[];
+  rankingArchs: Record<SpaceKind, Arch[]>;
   machine: string;
   quick: boolean;
 }
@@ -84,7 +84,7 @@ export async function renderResults(r: RenderInput): Promise<void> {
   L.push('');
   L.push(`| method | ${bs.map((b) => `≤ ${kflops(b)}: test acc`).join(' | ')} | ${bs.map((b) => `≤ ${kflops(b)}: FLOPs`).join(' | ')} | seeds | train s (mean) | search s (mean) |`);
   L.push(`| --- | ${bs.map(() => '---:').join(' | ')} | ${bs.map(() => '---:').join(' | ')} | ---: | ---: | ---: |`);
-  for (const m of Object.keys(METHODS)) {
+  for (const m of Object.keys(METHODS).filter((k) => METHODS[k]!.space === undefined)) {
     const runs = runsOf(m);
     if (runs.length === 0) continue;
     const accs = bs.map((b) => pm(runs.map((x) => x.deploy[String(b)]?.accuracy ?? NaN)));
@@ -105,40 +105,90 @@ export async function renderResults(r: RenderInput): Promise<void> {
 
   L.push('## Ranking quality (`npm run bench:ranking`)');
   L.push('');
-  const alone = r.rankingArchs.map((a) => cache.alone[aloneKey(a, 0, settings)]);
-  if (alone.some((a) => a === undefined)) {
-    L.push(`Not run yet (${alone.filter(Boolean).length} of ${r.rankingArchs.length} architectures trained alone).`);
-  } else {
-    const truth = alone.map((a) => a!.accuracy);
-    L.push(
-      `${r.rankingArchs.length} architectures spanning the FLOPs range (evenly spaced quantiles of 4,000 random subnets, fixed seed) are trained alone from scratch, ${settings.aloneSteps} steps at batch ${settings.batchSize} (about ${((settings.aloneSteps * settings.batchSize) / 55000).toFixed(1)} epochs), seed 0. Each supernet predicts their order by the inherited test accuracy after BN recalibration. Kendall's tau-b and Spearman's rho are computed per seed, then averaged.`,
-    );
-    L.push('');
-    L.push('| method | Kendall tau | Spearman rho | seeds |');
-    L.push('| --- | ---: | ---: | ---: |');
-    for (const m of ['uniform', 'sandwich', 'pss']) {
-      const runs = runsOf(m).filter((x) => Object.keys(x.ranking).length === r.rankingArchs.length);
-      if (runs.length === 0) continue;
-      const taus = runs.map((x) => kendallTau(r.rankingArchs.map((a) => x.ranking[archKey(a)] ?? NaN), truth));
-      const rhos = runs.map((x) => spearmanRho(r.rankingArchs.map((a) => x.ranking[archKey(a)] ?? NaN), truth));
-      const f = (xs: number[]) => `${meanStd(xs).mean.toFixed(3)} ± ${meanStd(xs).std.toFixed(3)}`;
-      L.push(`| ${m} | ${f(taus)} | ${f(rhos)} | ${runs.length} |`);
-    }
-    L.push('');
-    L.push('The architectures, trained alone and inherited (mean over seeds):');
-    L.push('');
-    L.push('| arch (resolution: widths) | FLOPs | params | trained alone | uniform | sandwich | pss |');
-    L.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
-    r.rankingArchs.forEach((a, i) => {
-      const inh = (m: string) => {
-        const xs = runsOf(m).map((x) => x.ranking[archKey(a)]).filter((x): x is number => x !== undefined);
-        return xs.length ? pct(meanStd(xs).mean) : 'n/a';
-      };
-      const al = alone[i]!;
-      L.push(`| ${a.resolution}: ${Object.values(a.width).join('-')} | ${kflops(al.flops)} | ${al.params} | ${pct(al.accuracy)} | ${inh('uniform')} | ${inh('sandwich')} | ${inh('pss')} |`);
-    });
-  }
+  L.push(
+    `For each space, ${settings.rankingArchs} architectures spanning the FLOPs range (evenly spaced quantiles of 4,000 random subnets, fixed seed) are trained alone from scratch through the service's retraining (\`spec.retrain\`, init SCRATCH) at batch ${settings.batchSize}, seed 0: ${settings.aloneSteps} steps on the width space (about ${((settings.aloneSteps * settings.batchSize) / 55000).toFixed(1)} epochs), ${settings.opsAloneSteps} on the op space (about ${((settings.opsAloneSteps * settings.batchSize) / 55000).toFixed(1)} epochs). Each supernet predicts their order: by the inherited test accuracy after BN recalibration, or for DNA by its rating (minus the summed block distillation losses of the architecture's ops, read from \`Subnet.score\`). Kendall's tau-b and Spearman's rho against the trained-alone accuracies are computed per seed, then averaged. The FLOPs row is the order the FLOPs count alone gives, with no training at all.`,
+  );
+  L.push('');
+  rankingSection(L, r, 'width', ['uniform', 'sandwich', 'pss'], runsOf);
+  rankingSection(L, r, 'ops', ['uniform-ops', 'dna'], runsOf);
+  opSpaceSection(L, r, runsOf);
   L.push('');
   mkdirSync(dirname(r.doc), { recursive: true });
   writeFileSync(r.doc, `${L.join('\n')}\n`);
+}
+
+function rankingSection(L: string[], r: RenderInput, kind: SpaceKind, methods: string[], runsOf: (m: string) => SupernetRun[]): void {
+  const { cache, settings } = r;
+  const archs = r.rankingArchs[kind];
+  L.push(`### ${kind === 'width' ? 'Width space' : 'Op space'} (\`${kind === 'width' ? WIDTH_SPACE_DEFINITION.name : OPS_SPACE_DEFINITION.name}\`)`);
+  L.push('');
+  const alone = archs.map((a) => cache.alone[aloneKey(a, 0, settings, kind)]);
+  if (alone.some((a) => a === undefined)) {
+    L.push(`Not run yet (${alone.filter(Boolean).length} of ${archs.length} architectures trained alone).`);
+    L.push('');
+    return;
+  }
+  const truth = alone.map((a) => a!.accuracy);
+  const predictionOf = (m: string, x: SupernetRun, a: Arch): number | undefined => (m === 'dna' ? x.scores?.[archKey(a)] : x.ranking[archKey(a)]);
+  const f = (xs: number[]) => `${meanStd(xs).mean.toFixed(3)} ± ${meanStd(xs).std.toFixed(3)}`;
+  L.push('| predictor | Kendall tau | Spearman rho | seeds |');
+  L.push('| --- | ---: | ---: | ---: |');
+  const flops = alone.map((a) => a!.flops);
+  L.push(`| FLOPs count (no training) | ${kendallTau(flops, truth).toFixed(3)} | ${spearmanRho(flops, truth).toFixed(3)} | – |`);
+  for (const m of methods) {
+    const runs = runsOf(m).filter((x) => archs.every((a) => predictionOf(m, x, a) !== undefined));
+    if (runs.length === 0) {
+      L.push(`| ${m} | not run | | 0 |`);
+      continue;
+    }
+    const taus = runs.map((x) => kendallTau(archs.map((a) => predictionOf(m, x, a) as number), truth));
+    const rhos = runs.map((x) => spearmanRho(archs.map((a) => predictionOf(m, x, a) as number), truth));
+    L.push(`| ${m === 'dna' ? 'dna (rating)' : `${m} (inherited accuracy)`} | ${f(taus)} | ${f(rhos)} | ${runs.length} |`);
+  }
+  L.push('');
+  L.push('The architectures, trained alone and as predicted (mean over seeds):');
+  L.push('');
+  L.push(`| arch | FLOPs | params | trained alone | ${methods.join(' | ')} |`);
+  L.push(`| --- | ---: | ---: | ---: | ${methods.map(() => '---:').join(' | ')} |`);
+  archs.forEach((a, i) => {
+    const cell = (m: string) => {
+      const xs = runsOf(m)
+        .map((x) => predictionOf(m, x, a))
+        .filter((x): x is number => x !== undefined);
+      if (xs.length === 0) return 'n/a';
+      return m === 'dna' ? meanStd(xs).mean.toFixed(3) : pct(meanStd(xs).mean);
+    };
+    const al = alone[i]!;
+    const name = kind === 'width' ? `${a.resolution}: ${Object.values(a.width).join('-')}` : Object.values(a.op ?? {}).join('');
+    L.push(`| ${name} | ${kflops(al.flops)} | ${al.params} | ${pct(al.accuracy)} | ${methods.map(cell).join(' | ')} |`);
+  });
+  L.push('');
+}
+
+function opSpaceSection(L: string[], r: RenderInput, runsOf: (m: string) => SupernetRun[]): void {
+  const bs = budgets('ops');
+  const d = OPS_SPACE_DEFINITION;
+  L.push('## DNA against its uniform baseline on the op space (`npm run bench:search`)');
+  L.push('');
+  L.push(
+    `Space \`${d.name}\`: stem conv 3x3 stride 2 (8 channels), three blocks of two MBConv layers (outputs 12, 16, 32; strides 1, 2, 2), each layer one of {${['MB3_3', 'MB3_5', 'MB6_3', 'MB6_5'].join(', ')}} (expansion, kernel), head 1x1 conv 64, resolution 12: 4,096 subnets. Both methods get ${r.settings.opsPasses} training steps at batch ${r.settings.batchSize}: a uniform step is one pass of a whole subnet; a DNA step is one pass of the teacher (first half, the teacher phase) or of one student block plus the teacher's forward (second half). DNA's teacher is derived from the space (each op-choice layer replaced by one wider op). Each method's search picks an architecture per FLOPs budget; since DNA's student weights are block-wise distilled and meant to be retrained, every searched architecture is retrained alone from scratch through the service's retraining (${r.settings.opsAloneSteps} steps, seed of the run) and that accuracy is compared.`,
+  );
+  L.push('');
+  L.push(`| method | ${bs.map((b) => `≤ ${kflops(b)}: retrained`).join(' | ')} | ${bs.map((b) => `≤ ${kflops(b)}: FLOPs`).join(' | ')} | teacher held-out acc | seeds |`);
+  L.push(`| --- | ${bs.map(() => '---:').join(' | ')} | ${bs.map(() => '---:').join(' | ')} | ---: | ---: |`);
+  for (const m of ['uniform-ops', 'dna']) {
+    const runs = runsOf(m);
+    if (runs.length === 0) {
+      L.push(`| ${m} | not run |`);
+      continue;
+    }
+    const acc = bs.map((b) => pm(runs.map((x) => x.retrained?.[String(b)] ?? NaN)));
+    const fl = bs.map((b) => kflops(meanStd(runs.map((x) => x.deploy[String(b)]?.flops ?? NaN)).mean));
+    const teacher = runs.map((x) => x.finalLosses['teacher_val_accuracy']).filter((x): x is number => x !== undefined);
+    L.push(`| ${m} | ${acc.join(' | ')} | ${fl.join(' | ')} | ${teacher.length ? pm(teacher) : 'n/a'} | ${runs.length} |`);
+  }
+  L.push('');
+  const ret = (m: string, b: number) => runsOf(m).map((x) => x.retrained?.[String(b)] ?? NaN);
+  for (const b of bs) L.push(`- ≤ ${kflops(b)}: ${describe('dna', ret('dna', b), 'uniform', ret('uniform-ops', b))}.`);
+  L.push('');
 }
