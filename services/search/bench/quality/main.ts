@@ -88,7 +88,7 @@ if (!v['render-only']) {
           const key = aloneKey(arch, 0, settings, kind);
           if (cache.alone[key]) continue;
           jobs.push(async () => {
-            log(`alone ${key}: training ${settings.aloneSteps} steps`);
+            log(`alone ${key}: training`);
             cache.putAlone(key, await runAlone(server, arch, 0, settings, kind));
             log(`alone ${key}: ${((cache.alone[key]?.accuracy ?? 0) * 100).toFixed(2)}%`);
           });
