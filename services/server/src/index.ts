@@ -2,14 +2,18 @@
 import type { Logger } from 'pino';
 import { resolveConfig } from './config.ts';
 import type { ServerConfig } from './config.ts';
+import type { ChosenBackend } from './worker/probe-backend.ts';
 import { createContainer } from './container.ts';
 import { TOKENS } from './tokens.ts';
 import { createLogger } from './observability/create-logger.ts';
+import { probeBackend } from './worker/probe-backend.ts';
 
 export type { ServerConfig, BackendPreference } from './config.ts';
 export { DEFAULT_CONFIG, resolveConfig } from './config.ts';
 export { ERROR_REASON_KEY } from './errors/to-status.ts';
 export { archFromProto, archToProto } from './grpc/converters.ts';
+export { BackendUnavailableError } from './worker/probe-backend.ts';
+export type { ChosenBackend } from './worker/probe-backend.ts';
 
 /** A started server. */
 export interface RunningServer {
@@ -20,6 +24,8 @@ export interface RunningServer {
   metricsPort: number | undefined;
   /** The resolved configuration. */
   config: ServerConfig;
+  /** The engine backend checked at startup: what the workers run on, on which device, and why. */
+  backend: ChosenBackend;
   /**
    * Graceful stop: NOT_SERVING, no new calls, training loops stop at a step boundary and
    * checkpoint, workers end, logs flush. Idempotent.
@@ -29,13 +35,23 @@ export interface RunningServer {
 
 /**
  * Starts supernetd in this process (port 0 picks a free port). Loads every stored experiment from
- * the data directory first. Rejects when the configuration is invalid, a strategy module cannot be
- * loaded, two strategies share an id, or the port cannot be bound.
+ * the data directory first. Rejects when the configuration is invalid, the configured backend cannot
+ * be used (BackendUnavailableError: an unbuilt or missing native binding, no GPU for `gpu`), a
+ * strategy module cannot be loaded, two strategies share an id, or the port cannot be bound.
  */
 export async function startServer(partial: Partial<ServerConfig> = {}, opts: { logger?: Logger } = {}): Promise<RunningServer> {
   const config = resolveConfig(partial);
   const logger = opts.logger ?? createLogger(config);
-  const container = await createContainer(config, logger);
+  // The backend is checked before anything starts: a choice that cannot load stops the server here
+  // (BackendUnavailableError, with the reason) instead of failing every CreateExperiment later.
+  const backend = await probeBackend(config.backend);
+  logger.info(
+    { preference: backend.preference, backend: backend.backend, device: backend.device, tensorflowVersion: backend.tensorflowVersion, reason: backend.reason },
+    `engine backend: ${backend.backend} on ${backend.device} (${backend.reason})`,
+  );
+  // Workers start with the checked choice (`auto` resolved), so each runs on what was checked here.
+  const container = await createContainer({ ...config, backend: backend.workerPreference }, logger);
+  container.resolve(TOKENS.ServerMetrics).setBackend(backend);
   const manager = container.resolve(TOKENS.ExperimentManager);
   await manager.init();
   const grpcHost = container.resolve(TOKENS.GrpcServerHost);
@@ -61,5 +77,5 @@ export async function startServer(partial: Partial<ServerConfig> = {}, opts: { l
     return stopping;
   };
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  return { address: `${host}:${grpcHost.port}`, port: grpcHost.port, metricsPort: metricsServer.port, config, stop };
+  return { address: `${host}:${grpcHost.port}`, port: grpcHost.port, metricsPort: metricsServer.port, config, backend, stop };
 }

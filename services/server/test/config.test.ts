@@ -54,7 +54,7 @@ test('workerIdleSeconds: flag, environment and file; default 600; 0 allowed, neg
 
 test('bad settings are refused with the setting named', () => {
   assert.throws(() => configFromArgs(['serve', '--port', 'x'], {}), /--port must be an integer/);
-  assert.throws(() => configFromArgs(['serve', '--backend', 'gpu'], {}), /backend must be auto, wasm, cpu or tensorflow/);
+  assert.throws(() => configFromArgs(['serve', '--backend', 'tpu'], {}), /backend must be auto, wasm, cpu, tensorflow or gpu/);
   assert.throws(() => configFromArgs(['start'], {}), /expected the command 'serve'/);
   assert.throws(() => configFromArgs(['serve', '--bogus'], {}), /bogus/);
   assert.throws(() => resolveConfig({ port: 70000 }), /port must be an integer in \[0, 65535\]/);

@@ -34,7 +34,7 @@ const require = createRequire(import.meta.url);
 
 /** Native bindings, most capable first. Both are optional dependencies that may be absent. */
 const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
-const SETUP_HINT = 'build it with `npm run setup:tensorflow` (add `-- --gpu` for tfjs-node-gpu)';
+const SETUP_HINT = 'build it with `npm run setup:tensorflow`, or `npm run setup:tensorflow -- --gpu` for tfjs-node-gpu';
 
 let pending: Promise<string> = Promise.resolve('');
 let wasmPathsSet = false;
@@ -211,6 +211,7 @@ async function loadNative(packages: readonly string[]): Promise<Error | undefine
       await quietReregistration(() => import(pkg));
       if (tf.findBackendFactory('tensorflow') != null) {
         nativeLoaded = pkg;
+        pinTensorFlowLibraries(pkg);
         return undefined;
       }
       failures.push(`${pkg}: loaded but registered no 'tensorflow' backend`);
@@ -222,6 +223,37 @@ async function loadNative(packages: readonly string[]): Promise<Error | undefine
   return new Error(
     `backend '${packages.length === 1 ? 'gpu' : 'tensorflow'}' needs ${which} (optional dependencies) with a built binding; ${packages.length === 1 ? 'it does not load' : 'neither loads'}: ${failures.join('; ')}`,
   );
+}
+
+/** dlopen's RTLD_NOW | RTLD_NODELETE on Linux (glibc and musl); os.constants.dlopen lacks NODELETE. */
+const RTLD_NOW_NODELETE = 0x2 | 0x1000;
+
+/**
+ * Keeps the TensorFlow C library loaded until the process exits. Node unloads an addon loaded in a
+ * worker thread when that thread ends; libtensorflow then leaves exit handlers pointing into
+ * unmapped code and the process dies of SIGSEGV when it exits (seen with TF 2.21 after one
+ * experiment worker, or the server's startup probe, ran on `tensorflow`). Opening the libraries
+ * once more with RTLD_NODELETE pins them. Linux only; elsewhere a no-op.
+ */
+function pinTensorFlowLibraries(pkg: string): void {
+  if (process.platform !== 'linux') return;
+  let libDir: string;
+  try {
+    libDir = path.join(path.dirname(require.resolve(`${pkg}/package.json`)), 'deps', 'lib');
+  } catch {
+    return;
+  }
+  for (const name of ['libtensorflow_framework.so.2', 'libtensorflow.so.2']) {
+    const file = path.join(libDir, name);
+    if (!existsSync(file)) continue;
+    try {
+      // Not an addon, so Node throws "did not self-register" and closes its handle; the library
+      // stays, as NODELETE asks.
+      process.dlopen({ exports: {} }, file, RTLD_NOW_NODELETE);
+    } catch {
+      // expected (see above)
+    }
+  }
 }
 
 /**

@@ -60,6 +60,8 @@ export interface ExperimentView {
   createTime: string;
   updateTime: string;
   backend: string;
+  /** Device the engine runs on (`CPU`, `GPU: <name>`); '' until its worker has started in this process. */
+  device: string;
 }
 
 /** One stored metric. */

@@ -279,6 +279,7 @@ export function experimentToProto(v: ExperimentView): Experiment {
     createTime: timestampFromDate(new Date(v.createTime)),
     updateTime: timestampFromDate(new Date(v.updateTime)),
     backend: v.backend,
+    device: v.device,
   });
 }
 

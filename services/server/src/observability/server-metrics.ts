@@ -72,6 +72,16 @@ export class ServerMetrics {
       },
     });
     new Gauge({
+      name: 'supernetd_experiment_backend_info',
+      help: "Backend and device of the experiment's engine (value 1), once its worker has started in this process.",
+      labelNames: ['experiment', 'backend', 'device'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [id, s] of tracked) if (s.device) this.set({ experiment: id, backend: s.progress.backend, device: s.device }, 1);
+      },
+    });
+    new Gauge({
       name: 'supernetd_live_tensor_bytes',
       help: 'Bytes held by live TensorFlow.js tensors in the experiment worker.',
       labelNames: ['experiment'],
@@ -81,6 +91,20 @@ export class ServerMetrics {
         for (const [id, s] of tracked) if (s.memory) this.set({ experiment: id }, s.memory.numBytes);
       },
     });
+  }
+
+  /**
+   * The engine backend the server checked at startup, as an info gauge (value 1):
+   * `supernetd_backend_info{preference, backend, device, tensorflow_version}`.
+   */
+  setBackend(b: { preference: string; backend: string; device: string; tensorflowVersion?: string | undefined }): void {
+    const gauge = new Gauge({
+      name: 'supernetd_backend_info',
+      help: 'Engine backend chosen at startup (value 1): the configured preference, the backend, its device (CPU, or GPU: name) and the TensorFlow version of a native backend.',
+      labelNames: ['preference', 'backend', 'device', 'tensorflow_version'],
+      registers: [this.registry],
+    });
+    gauge.set({ preference: b.preference, backend: b.backend, device: b.device, tensorflow_version: b.tensorflowVersion ?? '' }, 1);
   }
 
   trackExperiment(s: ExperimentSession): void {

@@ -1504,7 +1504,10 @@ type Experiment struct {
 	// Last change.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Engine backend in use (`wasm`, `tensorflow`, `cpu`).
-	Backend       string `protobuf:"bytes,12,opt,name=backend,proto3" json:"backend,omitempty"`
+	Backend string `protobuf:"bytes,12,opt,name=backend,proto3" json:"backend,omitempty"`
+	// Device the engine runs on: `CPU`, or `GPU: <name>` (`GPU` when the name is unknown). Empty until
+	// the experiment's worker has started since the server started.
+	Device        string `protobuf:"bytes,13,opt,name=device,proto3" json:"device,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1619,6 +1622,13 @@ func (x *Experiment) GetUpdateTime() *timestamppb.Timestamp {
 func (x *Experiment) GetBackend() string {
 	if x != nil {
 		return x.Backend
+	}
+	return ""
+}
+
+func (x *Experiment) GetDevice() string {
+	if x != nil {
+		return x.Device
 	}
 	return ""
 }
@@ -1797,7 +1807,7 @@ const file_supernetd_v1_types_proto_rawDesc = "" +
 	"\x04init\x18\x04 \x01(\x0e2\x19.supernetd.v1.RetrainInitR\x04init\x12K\n" +
 	"\x13source_architecture\x18\x05 \x01(\v2\x1a.supernetd.v1.ArchitectureR\x12sourceArchitecture\x124\n" +
 	"\x16source_checkpoint_step\x18\x06 \x01(\x03R\x14sourceCheckpointStepB\b\n" +
-	"\x06subnet\"\xad\x04\n" +
+	"\x06subnet\"\xc5\x04\n" +
 	"\n" +
 	"Experiment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x120\n" +
@@ -1815,7 +1825,8 @@ const file_supernetd_v1_types_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x18\n" +
-	"\abackend\x18\f \x01(\tR\abackend\x1a=\n" +
+	"\abackend\x18\f \x01(\tR\abackend\x12\x16\n" +
+	"\x06device\x18\r \x01(\tR\x06device\x1a=\n" +
 	"\x0fLastLossesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\x8f\x02\n" +

@@ -272,7 +272,7 @@ class RetrainSpec(_message.Message):
     def __init__(self, source_experiment_id: _Optional[str] = ..., subnet_id: _Optional[str] = ..., architecture: _Optional[_Union[Architecture, _Mapping]] = ..., init: _Optional[_Union[RetrainInit, str]] = ..., source_architecture: _Optional[_Union[Architecture, _Mapping]] = ..., source_checkpoint_step: _Optional[int] = ...) -> None: ...
 
 class Experiment(_message.Message):
-    __slots__ = ("id", "spec", "state", "step", "checkpoint_step", "last_losses", "metric_count", "phase", "error", "create_time", "update_time", "backend")
+    __slots__ = ("id", "spec", "state", "step", "checkpoint_step", "last_losses", "metric_count", "phase", "error", "create_time", "update_time", "backend", "device")
     class LastLossesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -292,6 +292,7 @@ class Experiment(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
     id: str
     spec: ExperimentSpec
     state: ExperimentState
@@ -304,7 +305,8 @@ class Experiment(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     backend: str
-    def __init__(self, id: _Optional[str] = ..., spec: _Optional[_Union[ExperimentSpec, _Mapping]] = ..., state: _Optional[_Union[ExperimentState, str]] = ..., step: _Optional[int] = ..., checkpoint_step: _Optional[int] = ..., last_losses: _Optional[_Mapping[str, float]] = ..., metric_count: _Optional[int] = ..., phase: _Optional[str] = ..., error: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., backend: _Optional[str] = ...) -> None: ...
+    device: str
+    def __init__(self, id: _Optional[str] = ..., spec: _Optional[_Union[ExperimentSpec, _Mapping]] = ..., state: _Optional[_Union[ExperimentState, str]] = ..., step: _Optional[int] = ..., checkpoint_step: _Optional[int] = ..., last_losses: _Optional[_Mapping[str, float]] = ..., metric_count: _Optional[int] = ..., phase: _Optional[str] = ..., error: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., backend: _Optional[str] = ..., device: _Optional[str] = ...) -> None: ...
 
 class MetricRecord(_message.Message):
     __slots__ = ("sequence", "subnet_id", "values", "client_id", "time")
