@@ -34,6 +34,9 @@ export async function probeBackend(preference: BackendPreference, timeoutMs = 12
   if (preference === 'wasm' || preference === 'cpu') {
     return { backend: preference, device: 'CPU', reason: `backend '${preference}' was asked for`, preference, workerPreference: preference };
   }
+  // Set here, on the main thread, so that it reaches TensorFlow's C++ logging in every worker (a
+  // worker's process.env is its own copy): TF's INFO lines are noise in the server's log.
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
   const answer = await new Promise<{ ok: true; info: BackendInfo } | { ok: false; message: string }>((resolve, reject) => {
     const worker = new Worker(BOOTSTRAP, { workerData: { backend: preference, entry: ENTRY } });
     const timer = setTimeout(() => {
