@@ -9,7 +9,7 @@ export interface TargetGrid {
   start: number;
   stop: number;
   step: number;
-  /** start % step (algorithms.md 4.3). */
+  /** start % step: the offset PSS-Net rounds costs to targets with. */
   offset: number;
 }
 
@@ -52,7 +52,7 @@ interface Conditional {
 }
 
 /**
- * AttentiveNAS-style conditional structure sampler (algorithms.md 4.4): from `genMapSize` random
+ * AttentiveNAS-style conditional structure sampler: from `genMapSize` random
  * structures, per target tau the empirical P(res | tau) and P(width_j | tau), P(op_l | tau) for each
  * position independently; `sampleForTarget` draws from them until the subnet's cost rounds to tau.
  * Targets no gen-map subnet reached have no pool.

@@ -2,7 +2,7 @@ import { ScoreBoard } from '@supernetd/sdk';
 import type { Arch, CostKind, Rng, ScoredArch } from '@supernetd/sdk';
 import type { ConditionalSampler } from './conditional-sampler.ts';
 
-/** Index drawn from softmax(scores / temperature) (PSS-Net's prioritised pool sampling, algorithms.md 4.6). */
+/** Index drawn from softmax(scores / temperature) (PSS-Net's prioritised pool sampling). */
 export function softmaxIndex(scores: readonly number[], temperature: number, rng: Rng): number {
   const top = Math.max(...scores);
   return rng.weightedIndex(scores.map((s) => Math.exp((s - top) / temperature)));
@@ -18,7 +18,7 @@ export interface PssDraw {
 
 /**
  * One pool of `capacity` subnets per (constraint kind, target), each a ScoreBoard with PSS-Net's
- * EMA update and insert-then-evict-worst rule (algorithms.md 4.3, 4.7).
+ * EMA update and insert-then-evict-worst rule.
  */
 export class PssPools {
   private readonly pools = new Map<CostKind, Map<number, ScoreBoard>>();

@@ -1,14 +1,14 @@
 import { ConfigReader } from '@supernetd/sdk';
 import type { CostKind } from '@supernetd/sdk';
 
-/** An explicit pool-target grid: targets start+step, ..., below stop (algorithms.md 4.3). */
+/** An explicit pool-target grid: targets start+step, ..., below stop. */
 export interface TargetRange {
   start: number;
   stop: number;
   step: number;
 }
 
-/** Config of the `pss` strategy; defaults are the small-scale ones of algorithms.md 11. */
+/** Config of the `pss` strategy; defaults are scaled down from the paper's for small images on a CPU. */
 export interface PssConfig {
   /** Constraint kinds with pools; more than one is PSS-Net's multi-constraint ("-M") mode. */
   costKinds: CostKind[];

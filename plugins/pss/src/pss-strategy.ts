@@ -28,7 +28,7 @@ import { expSchedule, progressOf } from './schedule.ts';
 import type { ScheduleProgress } from './schedule.ts';
 import { drawStructure } from './structure-space.ts';
 
-/** One row of PSS-Net's export table: the validated best subnet of one pool (algorithms.md 4.8). */
+/** One row of PSS-Net's export table: the validated best subnet of one pool. */
 export interface PssTableRow {
   kind: CostKind;
   target: number;
@@ -60,7 +60,7 @@ function constraintKey(c: Constraint): string {
 
 /**
  * Builds each kind's target grid: the configured one, or start/stop = cost of the min/max net and
- * step = targetFraction of that range (algorithms.md 11). Throws InvalidConfigError for a kind the
+ * step = targetFraction of that range. Throws InvalidConfigError for a kind the
  * space cannot measure (latency without a table).
  */
 export function targetGrids(space: SearchSpaceView, cfg: PssConfig): TargetGrid[] {
@@ -83,7 +83,7 @@ export function targetGrids(space: SearchSpaceView, cfg: PssConfig): TargetGrid[
 }
 
 /**
- * PSS-Net (algorithms.md 4): prioritised subnet sampling from per-(kind, target) pools and an
+ * PSS-Net: prioritised subnet sampling from per-(kind, target) pools and an
  * AttentiveNAS-style conditional structure sampler, max + sampled + min training with in-place
  * distillation; `search` validates the top-k of the largest-target pool that fits the budget.
  */
@@ -173,7 +173,7 @@ export class PssStrategy implements SearchStrategy {
     this.lastSource = draw.source;
     const net = engine.supernet;
     const tf = engine.tf;
-    // Score on this batch with the pre-update weights, no gradient (algorithms.md 4.6).
+    // Score on this batch with the pre-update weights, no gradient, as PSS-Net does.
     const ce = tf.tidy(() => engine.ce(net.forward(draw.arch, batch.x, { training: true }), batch.y).dataSync()[0] as number);
     this.pools.update(draw.kind, draw.target, draw.arch, -ce);
     const parts = new LossParts(tf);
@@ -200,7 +200,7 @@ export class PssStrategy implements SearchStrategy {
     return { losses, archs: [max, draw.arch, min] };
   }
 
-  /** Per-epoch check (algorithms.md 4.8): BN recalibration then validation of the max and min nets. */
+  /** Per-epoch check: BN recalibration then validation of the max and min nets. */
   private validateMaxMin(engine: SupernetEngine): { max: number; min: number } {
     const recal = engine.trainBatches(this.cfg.recalibrationBatches);
     const val = engine.validationBatches(this.cfg.epochValidationBatches);
@@ -219,7 +219,7 @@ export class PssStrategy implements SearchStrategy {
   }
 
   /**
-   * Final selection (algorithms.md 4.8), bounded to what the constraint needs: the pools of
+   * PSS-Net's final selection, bounded to what the constraint needs: the pools of
    * `constraint.kind` (of every kind when it has no grid) are walked from the largest target down to
    * the first one holding entries that fit, and only that pool's top `validTopK` fitting entries are
    * validated: cumulative BN recalibration on one set of training batches, then top-1 on

@@ -8,7 +8,7 @@ export function roundHalfEven(x: number): number {
 }
 
 /**
- * PSS-Net's pool target of a cost (algorithms.md 4.3): `int(round((m - o) / s) * s + o)` with
+ * PSS-Net's pool target of a cost: `int(round((m - o) / s) * s + o)` with
  * Python's half-to-even round and int()'s truncation toward zero.
  */
 export function roundMetric(metric: number, step: number, offset: number): number {

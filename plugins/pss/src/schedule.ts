@@ -1,6 +1,6 @@
 import type { StepContext } from '@supernetd/sdk';
 
-/** Where a run stands in PSS-Net's schedules: epoch e of E (algorithms.md 4.5). */
+/** Where a run stands in PSS-Net's per-epoch p and temperature schedules: epoch e of E. */
 export interface ScheduleProgress {
   step: number;
   totalSteps: number;

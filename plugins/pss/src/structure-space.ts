@@ -16,7 +16,7 @@ export function drawWidth(w: WidthChoice, rng: Rng): number {
 }
 
 /**
- * One subnet of PSS-Net's structure space (algorithms.md 4.2): resolution = make_divisible(U(lo, hi))
+ * One subnet of PSS-Net's structure space: resolution = make_divisible(U(lo, hi))
  * onto the space's resolution grid (the nearest listed resolution, as make_divisible does on an
  * evenly spaced grid), one multiplier per width choice, uniform op per op-choice layer.
  */

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 /** Resource kinds a constraint can bound. FLOPs are multiply-accumulates per image. */
 export type CostKind = 'flops' | 'params' | 'latency';
 
-/** A subnet of a search space in canonical, JSON-serialisable form (algorithms.md 1.1). */
+/** A subnet of a search space in canonical, JSON-serialisable form. */
 export interface Arch {
   /** Input resolution (height = width). */
   resolution: number;
@@ -64,7 +64,7 @@ export function subnetId(a: Arch): string {
   return `sn-${createHash('sha256').update(archKey(a)).digest('hex').slice(0, 16)}`;
 }
 
-/** PSS-Net's make_divisible (algorithms.md 1.3): floor((v + d/2)/d)*d, at least min, never below 0.9 v. */
+/** PSS-Net's make_divisible: floor((v + d/2)/d)*d, at least min, never below 0.9 v. */
 export function makeDivisible(v: number, d = 8, min = d): number {
   let n = Math.max(min, Math.floor((v + d / 2) / d) * d);
   if (n < 0.9 * v) n += d;

@@ -80,8 +80,8 @@ export interface SupernetEngine {
 
   /**
    * One optimiser step: gradient of `loss()` with respect to `variables` (default: every supernet
-   * variable), weight decay per algorithms.md 4.9, learning rate from the schedule. Batch-norm
-   * running statistics of training-mode forwards inside `loss` are updated too.
+   * variable), weight decay on non-depthwise conv and FC weights only, learning rate from the
+   * schedule. Batch-norm running statistics of training-mode forwards inside `loss` are updated too.
    */
   step(loss: () => tfc.Scalar, opts?: { variables?: readonly string[] }): { loss: number; learningRate: number };
   /** Replaces the optimiser (and its state), e.g. DNA's fresh Adam per block phase. */
@@ -90,10 +90,10 @@ export interface SupernetEngine {
   learningRate(): number;
 
   /**
-   * Resets and re-estimates batch-norm statistics of `arch` (algorithms.md 1.4). With `range`, the
-   * batches' `x` is the feature map entering block `fromBlock` and only blocks fromBlock..toBlock
-   * run (DNA's BN correction of one block on the teacher's features). An engine that predates
-   * `range` declares four parameters; callers may test `recalibrateBN.length >= 5`.
+   * Resets and re-estimates batch-norm statistics of `arch` by forwarding training batches. With
+   * `range`, the batches' `x` is the feature map entering block `fromBlock` and only blocks
+   * fromBlock..toBlock run (DNA's BN correction of one block on the teacher's features). An engine
+   * that predates `range` declares four parameters; callers may test `recalibrateBN.length >= 5`.
    */
   recalibrateBN(
     network: Network,

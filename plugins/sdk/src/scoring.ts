@@ -20,7 +20,7 @@ export interface ScoredArch {
 }
 
 /**
- * Subnets with scores, at most `capacity` of them (PSS-Net's pool update, algorithms.md 4.7): a new
+ * Subnets with scores, at most `capacity` of them (PSS-Net's pool update): a new
  * subnet is inserted with its score, a known one gets `lambda * old + (1 - lambda) * score`, and
  * when the board is over capacity the lowest score is evicted, possibly the newcomer itself.
  */

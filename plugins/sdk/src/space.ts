@@ -79,7 +79,7 @@ export interface SearchSpaceView {
   minArch(): Arch;
   /** Throws InvalidArgumentError naming the offending choice when `arch` is not a subnet of this space. */
   validateArch(arch: Arch): void;
-  /** FLOPs and params (algorithms.md 1.3) and table latency of the whole subnet. */
+  /** Analytic FLOPs (MACs) and params, and table latency, of the whole subnet. */
   cost(arch: Arch): Cost;
   /** The same cost split per layer id (stem, each conv/mbconv, head, classifier). */
   layerCosts(arch: Arch): Record<string, Cost>;

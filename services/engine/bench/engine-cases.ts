@@ -146,7 +146,7 @@ export function engineCases(backend: BackendName): BenchCase[] {
         const min = space.minArch();
         const { engine } = rt;
         const net = engine.supernet;
-        // PSS-Net's step (algorithms.md): the max net on the labels, the sampled and min nets
+        // PSS-Net's training step: the max net on the labels, the sampled and min nets
         // distilled in place from the max net's predictions.
         const side = engineSide(rt, (b) => {
           const teacher = net.forward(max, b.x, { training: true });

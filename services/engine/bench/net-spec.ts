@@ -41,7 +41,7 @@ export function maxWidths(layers: LayerSpec[]): number[] {
 }
 
 /**
- * Case (a), the small net of design.md "Engine backends": conv3x3 s2 32, dw, pw 64, dw s2, pw 128,
+ * Case (a), a small MobileNet-style net: conv3x3 s2 32, dw, pw 64, dw s2, pw 128,
  * pool, fc; batch 64 of 32x32x3; one SGD step.
  */
 export function smallNetCase(): CaseSpec {

@@ -48,7 +48,7 @@ test('every preset resolves, with consistent max/min archs and blocks', () => {
   }
 });
 
-test('mbv2-small follows algorithms.md 11', () => {
+test('mbv2-small: 28x28 input, resolutions, width grids, 10-20 MFLOPs max net, residuals', () => {
   const s = resolveSpace({ preset: 'mbv2-small' });
   assert.deepEqual(s.inputShape, [28, 28, 1]);
   assert.deepEqual(s.resolutions, [20, 24, 28]);
@@ -171,7 +171,7 @@ test('cost model: max and min nets of every preset', () => {
   const strides = [1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 2, 1];
   assert.equal(v1.cost(v1.maxArch()).flops, mbv1Flops(224, 3, [32, 2], base.map((b, i) => [b, strides[i] as number]), 1000));
   assert.equal(v1.cost(v1.minArch()).flops, mbv1Flops(128, 3, [24, 2], base.map((b, i) => [b * 0.75, strides[i] as number]), 1000));
-  // algorithms.md 4.2: MBV1 about 569 -> 107 MFLOPs, MBV2 about 301 -> 69
+  // PSS-Net's published cost ranges (max -> min net): MBV1 about 569 -> 107 MFLOPs, MBV2 about 301 -> 69
   assert.equal(Math.round(v1.cost(v1.maxArch()).flops / 1e6), 569);
   assert.equal(Math.round(v1.cost(v1.minArch()).flops / 1e6), 107);
   const v2 = resolveSpace({ preset: 'mobilenet_v2' });

@@ -1,4 +1,5 @@
-// Conformance kit every strategy package runs (style.md 7). Imports node:test, so it is exported
+// Conformance kit every strategy package runs: contract, seeded reproducibility, bad config
+// rejected, no tensor leak. Imports node:test, so it is exported
 // as the `@supernetd/sdk/testing` subpath only, never from the sdk's main entry.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

@@ -54,7 +54,7 @@ export interface NamedVariable {
   name: string;
   variable: tfc.Variable;
   trainable: boolean;
-  /** Weight decay applies (non-depthwise conv and FC weights, algorithms.md 4.9). */
+  /** Weight decay applies (non-depthwise conv and FC weights, as in PSS-Net's training recipe). */
   decay: boolean;
   /** Block index, -1 for the tail. */
   block: number;
@@ -146,7 +146,7 @@ export class Supernet implements Network {
     };
   }
 
-  /** Conv init N(0, sqrt(2 / (k^2 cout))) as PSS-Net (algorithms.md 4.9); depthwise cout = channels. */
+  /** Conv init N(0, sqrt(2 / (k^2 cout))) as in PSS-Net; depthwise cout = channels. */
   private convParams(prefix: string, rng: Rng, cin: number, cout: number, k: number, stride: number, depthwise: boolean, block: number): ConvParams {
     const std = Math.sqrt(2 / (k * k * cout));
     const shape = depthwise ? [k, k, cout, 1] : k === 1 && stride === 1 ? [cin, cout] : [k, k, cin, cout];

@@ -110,7 +110,7 @@ function mobilenetV1(
   };
 }
 
-/** DNA's candidate ops, scaled down (algorithms.md 11): MBConv {e6, e3} x {k3, k5}, op 0 the largest expansion. */
+/** DNA's candidate ops, scaled down for small images: MBConv {e6, e3} x {k3, k5}, op 0 the largest expansion. */
 export const DNA_SMALL_OPS: OpChoice[] = [
   { name: 'MB6_3', expand: 6, kernel: 3 },
   { name: 'MB6_5', expand: 6, kernel: 5 },

@@ -71,7 +71,7 @@ export const SPACE_HARD_LIMITS = Object.freeze({
 
 const within = (v: number, max: number) => v <= max;
 
-/** Output spatial size of a 'same'-padded conv (algorithms.md 1.3 with p = floor(k/2)). */
+/** Output spatial size of a 'same'-padded conv: floor((in + 2p - k) / s) + 1 with p = floor(k/2). */
 export function convOutSize(inSize: number, kernel: number, stride: number): number {
   const p = Math.floor(kernel / 2);
   return Math.floor((inSize + 2 * p - kernel) / stride) + 1;
@@ -534,15 +534,16 @@ export interface LayerShape {
   op: ResolvedOp | undefined;
 }
 
-/** conv() of algorithms.md 1.3: out^2 * (cout/groups) * k^2 * cin. */
+/** MACs of a conv in PSS-Net's analytic cost counter: out^2 * (cout/groups) * k^2 * cin. */
 export function convFlops(inSize: number, cin: number, cout: number, k: number, s: number, groups = 1): number {
   const out = convOutSize(inSize, k, s);
   return out * out * (cout / groups) * k * k * cin;
 }
 
 /**
- * MACs and parameters of one layer (algorithms.md 1.3). FLOPs leave out BN, activations, biases
- * and the residual add; params count conv/FC weights, BN gamma and beta, and the FC bias.
+ * MACs and parameters of one layer, counted analytically as PSS-Net does. FLOPs leave out BN,
+ * activations, biases and the residual add; params count conv/FC weights, BN gamma and beta, and
+ * the FC bias.
  */
 export function layerCost(s: LayerShape): { flops: number; params: number } {
   const { layer, inSize, cin, cout, kernel: k } = s;

@@ -12,7 +12,7 @@ let slotCounter = 0;
 
 /**
  * SGD (momentum, Nesterov; PyTorch semantics) and Adam over TF.js variables, with L2 weight decay
- * only on variables flagged `decay` (algorithms.md 4.9). Its state lives in variables and plain
+ * only on variables flagged `decay`. Its state lives in variables and plain
  * numbers, so checkpoints restore it exactly.
  */
 export class Optimizer {
