@@ -251,11 +251,20 @@ export class ResultCache {
   constructor(private readonly file: string) {
     this.data = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as CacheFile) : { settings: {}, supernets: {}, alone: {} };
   }
+  /** Results, including those another benchmark process has written since. */
   get supernets(): Record<string, SupernetRun> {
+    this.refresh();
     return this.data.supernets;
   }
   get alone(): Record<string, AloneRun> {
+    this.refresh();
     return this.data.alone;
+  }
+  private refresh(): void {
+    if (!existsSync(this.file)) return;
+    const disk = JSON.parse(readFileSync(this.file, 'utf8')) as CacheFile;
+    this.data.supernets = { ...disk.supernets, ...this.data.supernets };
+    this.data.alone = { ...disk.alone, ...this.data.alone };
   }
   get rankingArchs(): Arch[] | undefined {
     return this.data.rankingArchs;
@@ -275,11 +284,7 @@ export class ResultCache {
   }
   /** Writes the cache, first merging what another benchmark process wrote meanwhile (ranking and search may run side by side). */
   private save(): void {
-    if (existsSync(this.file)) {
-      const disk = JSON.parse(readFileSync(this.file, 'utf8')) as CacheFile;
-      this.data.supernets = { ...disk.supernets, ...this.data.supernets };
-      this.data.alone = { ...disk.alone, ...this.data.alone };
-    }
+    this.refresh();
     mkdirSync(dirname(this.file), { recursive: true });
     const tmp = `${this.file}.${process.pid}.tmp`;
     writeFileSync(tmp, `${JSON.stringify(this.data, null, 1)}\n`);
@@ -496,6 +501,30 @@ export async function runAlone(server: BenchServer, arch: Arch, seed: number, s:
     deleteAfter: true,
   });
   return { arch, flops: r.flops, params: r.params, accuracy: r.accuracy, steps, seed, trainSeconds: r.trainSeconds };
+}
+
+/**
+ * Claims `key` for this process (a file holding its pid under `dir`), so that several benchmark
+ * processes can share one cache without running a job twice. A claim whose process is gone is
+ * taken over. Returns false when a live process holds it.
+ */
+export function claim(dir: string, key: string): boolean {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${key}.claim`);
+  try {
+    writeFileSync(file, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch {
+    const pid = Number(readFileSync(file, 'utf8'));
+    if (pid === process.pid) return true;
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch {
+      writeFileSync(file, String(process.pid));
+      return true;
+    }
+  }
 }
 
 /** Runs `jobs` with at most `n` at once; each job's failure is logged and rethrown at the end. */

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import {
   BenchServer,
   DEFAULT_SETTINGS,
+  claim,
   METHODS,
   QUICK_SETTINGS,
   ResultCache,
@@ -88,6 +89,7 @@ if (!v['render-only']) {
           const key = aloneKey(arch, 0, settings, kind);
           if (cache.alone[key]) continue;
           jobs.push(async () => {
+            if (cache.alone[key] || !claim(`${out}/claims`, key)) return;
             log(`alone ${key}: training`);
             cache.putAlone(key, await runAlone(server, arch, 0, settings, kind));
             log(`alone ${key}: ${((cache.alone[key]?.accuracy ?? 0) * 100).toFixed(2)}%`);
@@ -100,6 +102,7 @@ if (!v['render-only']) {
         const key = supernetKey(method, seed, settings);
         if (cache.supernets[key]) continue;
         jobs.push(async () => {
+          if (cache.supernets[key] || !claim(`${out}/claims`, key)) return;
           log(`supernet ${key}: training`);
           const r = await runSupernet(server, key, method, seed, settings, rankingArchs[spaceOf(method)]);
           cache.putSupernet(key, r);
