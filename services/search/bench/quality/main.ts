@@ -91,8 +91,9 @@ if (!v['render-only']) {
           jobs.push(async () => {
             if (cache.alone[key] || !claim(`${out}/claims`, key)) return;
             log(`alone ${key}: training`);
-            cache.putAlone(key, await runAlone(server, arch, 0, settings, kind));
-            log(`alone ${key}: ${((cache.alone[key]?.accuracy ?? 0) * 100).toFixed(2)}%`);
+            const result = await runAlone(server, arch, 0, settings, kind);
+            cache.putAlone(key, result);
+            log(`alone ${key}: ${(result.accuracy * 100).toFixed(2)}%`);
           });
         }
       }
