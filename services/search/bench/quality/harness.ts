@@ -68,31 +68,32 @@ export const WIDTH_SPACE: SpaceRef = { preset: 'custom', overrides: { definition
 /** One MBConv layer with DNA-style candidate ops (independent weights per op). */
 const opLayer = (id: string, out: number, stride = 1) => ({ type: 'mbconv', id, out, stride, ops: OPS });
 const OPS = [
+  { name: 'MB1_3', expand: 1, kernel: 3 },
   { name: 'MB3_3', expand: 3, kernel: 3 },
-  { name: 'MB3_5', expand: 3, kernel: 5 },
   { name: 'MB6_3', expand: 6, kernel: 3 },
   { name: 'MB6_5', expand: 6, kernel: 5 },
 ];
 
 /**
  * The benchmark's op space, for DNA and its uniform baseline: stem conv 3x3 stride 2 then three
- * blocks of two MBConv layers, each layer choosing one of four ops (expansion 3 or 6, kernel 3 or
- * 5), at one resolution (12): 4,096 subnets. DNA distils each block from a teacher with the same
+ * blocks of two narrow MBConv layers (8, 16, 24 channels), each layer choosing one of four ops
+ * (expansion 1, 3 or 6; kernel 3, or 5 with expansion 6), at one resolution (16): 4,096 subnets.
+ * The channels are few so that the ops' capacity decides accuracy. DNA distils each block from a teacher with the same
  * block outputs.
  */
 export const OPS_SPACE_DEFINITION = {
   name: 'bench-ops',
   inputShape: [28, 28, 1],
   numClasses: 10,
-  resolutions: [12],
+  resolutions: [16],
   widths: [],
   blocks: [
-    { id: 'b0', layers: [{ type: 'conv', id: 'stem', out: 8, kernel: 3, stride: 2 }, opLayer('b0.0', 12), opLayer('b0.1', 12)] },
+    { id: 'b0', layers: [{ type: 'conv', id: 'stem', out: 4, kernel: 3, stride: 2 }, opLayer('b0.0', 8), opLayer('b0.1', 8)] },
     { id: 'b1', layers: [opLayer('b1.0', 16, 2), opLayer('b1.1', 16)] },
-    { id: 'b2', layers: [opLayer('b2.0', 32, 2), opLayer('b2.1', 32)] },
+    { id: 'b2', layers: [opLayer('b2.0', 24, 2), opLayer('b2.1', 24)] },
   ],
   tail: [
-    { type: 'conv', id: 'head', out: 64, kernel: 1 },
+    { type: 'conv', id: 'head', out: 32, kernel: 1 },
     { type: 'pool', id: 'pool' },
     { type: 'linear', id: 'classifier' },
   ],
@@ -361,7 +362,8 @@ export class BenchServer {
 
   static async start(dir: string): Promise<BenchServer> {
     mkdirSync(dir, { recursive: true });
-    const server = await startServer({ host: '127.0.0.1', port: 0, dataDir: join(dir, 'server'), logLevel: 'error', backend: 'wasm' });
+    // one data dir per process: a server resumes every experiment it finds, including another's
+    const server = await startServer({ host: '127.0.0.1', port: 0, dataDir: join(dir, `server-${process.pid}`), logLevel: 'error', backend: 'wasm' });
     return new BenchServer(new SearchApi(server.address), () => server.stop());
   }
 
