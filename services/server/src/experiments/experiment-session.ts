@@ -76,6 +76,10 @@ export class ExperimentSession {
   private worker: WorkerClient | undefined;
   private starting: Promise<WorkerClient> | undefined;
   private readonly writes = new SerialQueue();
+  /** Handed-out subnets whose subnets.jsonl line is not durable yet. */
+  private readonly subnetWrites = new Map<string, Promise<void>>();
+  /** Highest metric sequence given out (stored, or being appended). */
+  private lastSequence: number;
   private readonly servingRng: Rng;
   private deleted = false;
   private replicaInst: SearchStrategy | undefined;
@@ -108,6 +112,8 @@ export class ExperimentSession {
   ) {
     this.subnets = init.subnets;
     this.metrics = init.metrics;
+    // the highest stored sequence, not the count: a damaged line skipped on load leaves a gap
+    this.lastSequence = init.metrics[init.metrics.length - 1]?.sequence ?? 0;
     this.progress = init.progress ?? {
       step: 0,
       checkpointStep: 0,
@@ -224,33 +230,54 @@ export class ExperimentSession {
     return { id: subnetId(arch), arch, cost: this.space.cost(arch), source, score };
   }
 
-  /** Records subnets so their ids survive restarts; resolves once new ones are on disk. */
+  /**
+   * Records subnets so their ids survive restarts; resolves once every one of them is on disk: new
+   * ones are appended to subnets.jsonl (concurrent calls share one fsync), and one that another call
+   * is still writing is waited for, so no reply hands out an id that a crash could forget.
+   */
   async remember(subnets: SubnetDomain[]): Promise<SubnetDomain[]> {
-    const fresh = subnets.filter((s, i) => !this.subnets.has(s.id) && subnets.findIndex((t) => t.id === s.id) === i);
-    if (fresh.length > 0) {
-      for (const s of fresh) this.subnets.set(s.id, s.arch);
-      await this.writes.run(async () => {
-        for (const s of fresh) await this.store.appendSubnet(this.id, s.id, s.arch);
-      });
+    let waits: Promise<void>[] | undefined;
+    for (const s of subnets) {
+      let w = this.subnetWrites.get(s.id);
+      if (!w && !this.subnets.has(s.id)) {
+        this.subnets.set(s.id, s.arch);
+        const id = s.id;
+        w = this.store.appendSubnet(this.id, id, s.arch).then(
+          () => {
+            this.subnetWrites.delete(id);
+          },
+          (err: unknown) => {
+            // not durable: forgotten, so the next call that hands it out writes it again
+            this.subnetWrites.delete(id);
+            this.subnets.delete(id);
+            throw err;
+          },
+        );
+        this.subnetWrites.set(id, w);
+      }
+      if (w) (waits ??= []).push(w);
     }
+    if (waits) await Promise.all(waits);
     return subnets;
   }
 
   /** Stores a metric durably, then passes it to the replica and the worker. Returns its sequence. */
   async reportMetric(subnet: string, arch: Arch, values: Record<string, number>, clientId: string): Promise<number> {
-    const record = await this.writes.run(async () => {
-      // the highest stored sequence, not the count: a damaged line skipped on load leaves a gap
-      const rec: MetricRecordDomain = {
-        sequence: (this.metrics[this.metrics.length - 1]?.sequence ?? 0) + 1,
-        subnetId: subnet,
-        values,
-        clientId,
-        time: new Date().toISOString(),
-      };
-      await this.store.appendMetric(this.id, rec);
-      this.metrics.push(rec);
-      return rec;
-    });
+    // a metric never names a subnet whose own line could still be lost
+    const subnetWrite = this.subnetWrites.get(subnet);
+    if (subnetWrite) await subnetWrite;
+    // sequences follow the order of the appends; one whose append failed is not given out again
+    // (its bytes may have reached the file), so sequences stay unique
+    const record: MetricRecordDomain = {
+      sequence: ++this.lastSequence,
+      subnetId: subnet,
+      values,
+      clientId,
+      time: new Date().toISOString(),
+    };
+    // appends waiting together share one fsync; each resolves once its record is durable, in order
+    await this.store.appendMetric(this.id, record);
+    this.metrics.push(record);
     this.touch();
     // a replica not built yet replays the metric log when it is
     this.replicaInst?.onMetric?.({ arch, values });
@@ -526,9 +553,10 @@ export class ExperimentSession {
     this.updateTime = new Date().toISOString();
   }
 
-  /** Waits for pending writes. */
-  flush(): Promise<void> {
-    return this.writes.run(() => Promise.resolve());
+  /** Waits for pending writes (state files and the append logs). */
+  async flush(): Promise<void> {
+    await this.writes.run(() => Promise.resolve());
+    await this.store.drainLogs(this.id);
   }
 
   /** Checkpoints and stops the worker (graceful shutdown). */

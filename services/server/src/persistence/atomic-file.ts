@@ -20,17 +20,6 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   await syncDir(path.dirname(file));
 }
 
-/** Appends `line` plus a newline to `file` and fsyncs it before resolving. */
-export async function appendLineDurable(file: string, line: string): Promise<void> {
-  const fh = await open(file, 'a');
-  try {
-    await fh.write(`${line}\n`);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 /** fsyncs a directory so a rename or a new file in it survives a crash. */
 export async function syncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');

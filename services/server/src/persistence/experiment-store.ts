@@ -7,7 +7,8 @@ import type { Arch } from '@supernetd/sdk';
 import { TOKENS } from '../tokens.ts';
 import type { ServerConfig } from '../config.ts';
 import type { ExperimentRecord, MetricRecordDomain } from '../domain/experiment-spec.ts';
-import { appendLineDurable, syncDir, writeFileAtomic } from './atomic-file.ts';
+import { syncDir, writeFileAtomic } from './atomic-file.ts';
+import { GroupCommitLog } from './group-commit-log.ts';
 
 /** What the server remembers about an experiment's progress between checkpoints (`state.json`). */
 export interface StoredProgress {
@@ -39,13 +40,16 @@ export const EXPERIMENT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /**
  * The data directory: `<dataDir>/experiments/<id>/` holds `spec.json`, `subnets.jsonl` (every
- * handed-out subnet id and its architecture), `metrics.jsonl` (append-only, fsynced per record),
+ * handed-out subnet id and its architecture) and `metrics.jsonl` (both append-only with group
+ * commit: appends waiting together share one fsync, each acknowledged once it is durable),
  * `state.json` (progress at the last checkpoint), `latency-table.json` (the latency table measured
  * on this host for `measureLatency`, so a restart reuses it) and `checkpoints/` (written by the engine).
  */
 @injectable()
 export class ExperimentStore {
   readonly root: string;
+  /** The open append logs (subnets.jsonl, metrics.jsonl) by file path. */
+  private readonly logs = new Map<string, GroupCommitLog>();
 
   constructor(
     @inject(TOKENS.Config) config: ServerConfig,
@@ -163,9 +167,19 @@ export class ExperimentStore {
     }
   }
 
-  /** Appends a handed-out subnet durably. */
-  async appendSubnet(id: string, subnetId: string, arch: Arch): Promise<void> {
-    await appendLineDurable(path.join(this.dir(id), 'subnets.jsonl'), JSON.stringify({ id: subnetId, arch }));
+  private log(id: string, name: 'subnets.jsonl' | 'metrics.jsonl'): GroupCommitLog {
+    const file = path.join(this.dir(id), name);
+    let log = this.logs.get(file);
+    if (!log) {
+      log = new GroupCommitLog(file);
+      this.logs.set(file, log);
+    }
+    return log;
+  }
+
+  /** Appends a handed-out subnet; resolves once it is durable (sharing the fsync with concurrent appends). */
+  appendSubnet(id: string, subnetId: string, arch: Arch): Promise<void> {
+    return this.log(id, 'subnets.jsonl').append(JSON.stringify({ id: subnetId, arch }));
   }
 
   /** Handed-out subnets; heals subnets.jsonl as `readJsonLines` describes. */
@@ -176,9 +190,17 @@ export class ExperimentStore {
     return out;
   }
 
-  /** Appends a metric and fsyncs before resolving. */
-  async appendMetric(id: string, record: MetricRecordDomain): Promise<void> {
-    await appendLineDurable(path.join(this.dir(id), 'metrics.jsonl'), JSON.stringify(record));
+  /**
+   * Appends a metric; resolves once it is durable. Metrics appended while an fsync is in flight
+   * share the next one (group commit), and reach the file in the order of the calls.
+   */
+  appendMetric(id: string, record: MetricRecordDomain): Promise<void> {
+    return this.log(id, 'metrics.jsonl').append(JSON.stringify(record));
+  }
+
+  /** Resolves once every append to the experiment's logs so far has been written or has failed. */
+  async drainLogs(id: string): Promise<void> {
+    for (const name of ['subnets.jsonl', 'metrics.jsonl'] as const) await this.logs.get(path.join(this.dir(id), name))?.idle();
   }
 
   /**
@@ -236,6 +258,8 @@ export class ExperimentStore {
 
   /** Deletes everything stored for an experiment. */
   async delete(id: string): Promise<void> {
+    await this.drainLogs(id);
+    for (const name of ['subnets.jsonl', 'metrics.jsonl']) this.logs.delete(path.join(this.dir(id), name));
     await rm(this.dir(id), { recursive: true, force: true });
     await syncDir(this.root);
   }
