@@ -106,6 +106,8 @@ export class ResolvedSpace implements SearchSpaceView {
   readonly definition: SpaceDefinition;
   private readonly widthById: Map<string, WidthChoice>;
   private latencyTable: LatencyTable | undefined;
+  /** Whether a layer id is an array index (which orders first in a record); set on first `cost`. */
+  private indexLikeLayerIds: boolean | undefined;
 
   constructor(def: SpaceDefinition, latencyTable?: LatencyTable) {
     const name = typeof def?.name === 'string' && def.name !== '' ? def.name : 'custom';
@@ -485,7 +487,26 @@ export class ResolvedSpace implements SearchSpaceView {
     return layer.ops[layer.hasOpChoice ? (arch.op?.[layer.id] ?? 0) : 0] as ResolvedOp;
   }
 
+  /**
+   * Total cost of `arch`: the sum of `layerCosts`. Samplers call it many times per drawn subnet,
+   * so it sums the layers in network order without building the per-layer record (the same
+   * result; layer ids that are array indices reorder that record, and take its path).
+   */
   cost(arch: Arch): Cost {
+    this.indexLikeLayerIds ??= this.resolvedLayers.some((l) => String(Number(l.id) >>> 0) === l.id);
+    if (!this.indexLikeLayerIds) {
+      let flops = 0;
+      let params = 0;
+      let latency = 0;
+      const table = this.latencyTable;
+      for (const s of this.layerShapes(arch)) {
+        const c = layerCost(s);
+        flops += c.flops;
+        params += c.params;
+        latency += table?.[latencyKey(s)] ?? 0;
+      }
+      return { flops, params, latency };
+    }
     const total: Cost = { flops: 0, params: 0, latency: 0 };
     for (const c of Object.values(this.layerCosts(arch))) {
       total.flops += c.flops;
