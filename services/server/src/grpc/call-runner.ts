@@ -1,6 +1,7 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import type { Counter, Histogram } from 'prom-client';
 import { UnauthenticatedError } from '@supernetd/sdk';
 import { toStatus } from '../errors/to-status.ts';
 import type { ServerMetrics } from '../observability/server-metrics.ts';
@@ -22,6 +23,7 @@ type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStrea
  */
 export class CallRunner {
   private readonly expectedAuth: Buffer | undefined;
+  private readonly seriesCache = new Map<string, { total: Counter.Internal; seconds: Histogram.Internal<'method' | 'code'>; codeName: string }>();
 
   constructor(
     authToken: string | undefined,
@@ -31,29 +33,57 @@ export class CallRunner {
     this.expectedAuth = authToken === undefined ? undefined : Buffer.from(`Bearer ${authToken}`);
   }
 
+  /**
+   * What a call needs from its start to its status. Kept cheap for the unary calls that do little
+   * else: the child logger and the AbortController are made on first use only, and the metric
+   * series are looked up once per method and code.
+   */
   private begin(method: string, call: AnyCall) {
     const given = call.metadata.get('x-request-id')[0];
     const requestId = typeof given === 'string' && given.length > 0 && given.length <= 128 ? given : randomUUID();
-    const controller = new AbortController();
+    const parentLogger = this.logger;
+    let controller: AbortController | undefined;
+    let logger: Logger | undefined;
+    let cancelled = false;
     let deadlineExceeded = false;
-    call.on('cancelled', () => {
+    let finished = false;
+    // grpc-js emits 'cancelled' on every call once its stream closes, also after a normal end:
+    // only a cancellation before the status counts (aborting then would only make a DOMException)
+    const onCancelled = () => {
+      if (finished || cancelled) return;
       const deadline = call.getDeadline();
       const ms = deadline instanceof Date ? deadline.getTime() : deadline;
       if (Number.isFinite(ms) && ms <= Date.now()) deadlineExceeded = true;
-      controller.abort();
-    });
-    const ctx: CallContext = { requestId, logger: this.logger.child({ requestId, method }), signal: controller.signal };
+      cancelled = true;
+      controller?.abort();
+    };
+    call.on('cancelled', onCancelled);
+    const ctx: CallContext = {
+      requestId,
+      get logger() {
+        return (logger ??= parentLogger.child({ requestId, method }));
+      },
+      get signal() {
+        if (!controller) {
+          controller = new AbortController();
+          if (cancelled) controller.abort();
+        }
+        return controller.signal;
+      },
+    };
     const started = process.hrtime.bigint();
     const finish = (code: grpc.status) => {
+      finished = true;
+      call.off('cancelled', onCancelled);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const codeName = grpc.status[code] ?? String(code);
-      this.metrics.rpcTotal.inc({ method, code: codeName });
-      this.metrics.rpcSeconds.observe({ method, code: codeName }, seconds);
-      const level = code === grpc.status.OK ? 'debug' : 'info';
-      ctx.logger[level]({ code: codeName, ms: Math.round(seconds * 1000) }, 'rpc done');
+      const series = this.series(method, code);
+      series.total.inc();
+      series.seconds.observe(seconds);
+      if (code !== grpc.status.OK) ctx.logger.info({ code: series.codeName, ms: Math.round(seconds * 1000) }, 'rpc done');
+      else if (parentLogger.isLevelEnabled('debug')) ctx.logger.debug({ code: series.codeName, ms: Math.round(seconds * 1000) }, 'rpc done');
     };
     // A call whose caller went away is recorded as such, even when the handler ran to the end.
-    const succeed = () => finish(controller.signal.aborted ? (deadlineExceeded ? grpc.status.DEADLINE_EXCEEDED : grpc.status.CANCELLED) : grpc.status.OK);
+    const succeed = () => finish(cancelled ? (deadlineExceeded ? grpc.status.DEADLINE_EXCEEDED : grpc.status.CANCELLED) : grpc.status.OK);
     const fail = (err: unknown) => {
       const st = toStatus(err, requestId, ctx.logger, { deadlineExceeded });
       st.metadata.set('x-request-id', requestId);
@@ -61,6 +91,22 @@ export class CallRunner {
       return st;
     };
     return { ctx, succeed, fail };
+  }
+
+  /** The metric series of a method and status code, resolved once. */
+  private series(method: string, code: grpc.status): { total: Counter.Internal; seconds: Histogram.Internal<'method' | 'code'>; codeName: string } {
+    const key = `${method} ${code}`;
+    let s = this.seriesCache.get(key);
+    if (!s) {
+      const codeName = grpc.status[code] ?? String(code);
+      s = {
+        total: this.metrics.rpcTotal.labels({ method, code: codeName }),
+        seconds: this.metrics.rpcSeconds.labels({ method, code: codeName }),
+        codeName,
+      };
+      this.seriesCache.set(key, s);
+    }
+    return s;
   }
 
   private authorize(metadata: grpc.Metadata): void {

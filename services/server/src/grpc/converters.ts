@@ -265,10 +265,21 @@ export function specToProto(s: ExperimentSpecDomain): ExperimentSpec {
 
 const STATE = { ready: ExperimentState.READY, training: ExperimentState.TRAINING, failed: ExperimentState.FAILED } as const;
 
+/**
+ * Spec messages by the (never mutated) domain spec they were made from: GetExperiment and
+ * ListExperiments convert the same spec on every call otherwise.
+ */
+const specProtos = new WeakMap<ExperimentSpecDomain, ExperimentSpec>();
+
 export function experimentToProto(v: ExperimentView): Experiment {
+  let spec = specProtos.get(v.spec);
+  if (!spec) {
+    spec = specToProto(v.spec);
+    specProtos.set(v.spec, spec);
+  }
   return create(ExperimentSchema, {
     id: v.id,
-    spec: specToProto(v.spec),
+    spec,
     state: STATE[v.state],
     step: BigInt(v.step),
     checkpointStep: BigInt(v.checkpointStep),
