@@ -1,0 +1,35 @@
+/**
+ * One server of `npm run bench:rpc`, in a process of its own so the two never share an event loop:
+ *
+ *   rpc-servers.ts bare                 a bare grpc-js server with only grpc.health.v1.Health
+ *   rpc-servers.ts supernetd <dataDir>  supernetd (wasm backend, default configuration otherwise)
+ *
+ * It sends `{ address }` over the IPC channel once it listens, and stops on SIGTERM.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { startServer } from '../src/index.ts';
+
+const [kind, dataDir] = process.argv.slice(2);
+let stop: () => Promise<void>;
+
+if (kind === 'bare') {
+  const server = new grpc.Server();
+  new HealthImplementation({ '': 'SERVING' }).addToServer(server);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  process.send?.({ address: `127.0.0.1:${port}` });
+  stop = () => new Promise((resolve) => server.tryShutdown(() => resolve()));
+} else if (kind === 'supernetd' && dataDir) {
+  const server = await startServer({ host: '127.0.0.1', port: 0, dataDir, backend: 'wasm', logLevel: 'warn' });
+  process.send?.({ address: server.address });
+  stop = server.stop;
+} else {
+  console.error('usage: rpc-servers.ts bare | supernetd <dataDir>');
+  process.exit(2);
+}
+
+process.on('SIGTERM', () => {
+  void stop().then(() => process.exit(0));
+});

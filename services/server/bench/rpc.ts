@@ -1,0 +1,237 @@
+/**
+ * The RPC path of supernetd beside a bare grpc-js server, in one run (issue 12):
+ *
+ *   npm run bench:rpc -- [--quick] [--seconds 8] [--concurrency 50] [--connections 2]
+ *                        [--report-clients 32] [--loadgen auto|ghz|node] [--ghz PATH]
+ *
+ * Starts two servers, each in a process of its own: a bare grpc-js server with only the standard
+ * health service, and supernetd (wasm backend) holding one small experiment (mbv1-small on a slice
+ * of Fashion-MNIST). Then drives both with the same load generator (ghz when installed, else a Node
+ * one on grpc-js; the first line says which): `concurrency` calls in flight over `connections`
+ * connections for `seconds` per case. One line per case: throughput and p99 as ratios to the bare
+ * server's Health/Check, and for ReportMetric (which the bare server has no counterpart of) its
+ * absolute p50 under `report-clients` concurrent callers. `--quick` runs 1.5 s per case, to check
+ * the benchmark works; its numbers mean nothing. Exits 1 when a case had failed calls.
+ *
+ * ghz: GOBIN=$PWD/node_modules/.cache/ghz go install github.com/bojand/ghz/cmd/ghz@v0.120.0
+ */
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
+import { create, toBinary } from '@bufbuild/protobuf';
+import type { DescMessage, MessageInitShape } from '@bufbuild/protobuf';
+import {
+  ConstraintKind,
+  GetExperimentRequestSchema,
+  ReportMetricRequestSchema,
+  SampleSubnetRequestSchema,
+  SupernetService,
+  makeGrpcClientConstructor,
+} from '@supernetd/api';
+import type { TrainResponse } from '@supernetd/api';
+import { DEFAULT_GHZ, ghzAt, repoRoot, runGhz, runNodeLoad } from './rpc-load.ts';
+import type { LoadJob, LoadResult } from './rpc-load.ts';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    seconds: { type: 'string' },
+    concurrency: { type: 'string', default: '50' },
+    connections: { type: 'string', default: '2' },
+    'report-clients': { type: 'string', default: '32' },
+    loadgen: { type: 'string', default: 'auto' },
+    ghz: { type: 'string', default: process.env.GHZ ?? DEFAULT_GHZ },
+  },
+});
+const seconds = Number(values.seconds ?? (values.quick ? 1.5 : 8));
+const concurrency = Number(values.concurrency);
+const connections = Number(values.connections);
+const reportClients = Number(values['report-clients']);
+if (![seconds, concurrency, connections, reportClients].every((n) => Number.isFinite(n) && n > 0) || !['auto', 'ghz', 'node'].includes(values.loadgen)) {
+  console.error('usage: rpc.ts [--quick] [--seconds S] [--concurrency N] [--connections N] [--report-clients N] [--loadgen auto|ghz|node] [--ghz PATH]');
+  process.exit(2);
+}
+const ghz = values.loadgen === 'node' ? undefined : ghzAt(values.ghz);
+if (values.loadgen === 'ghz' && !ghz) {
+  console.error(`ghz not found at ${values.ghz}; install it with: GOBIN=$PWD/node_modules/.cache/ghz go install github.com/bojand/ghz/cmd/ghz@v0.120.0`);
+  process.exit(2);
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const HEALTH = '/grpc.health.v1.Health/Check';
+const HEALTH_PROTO = { file: path.join(repoRoot, 'node_modules/grpc-health-check/proto/health/v1/health.proto'), importPath: repoRoot };
+const SUPERNETD_PROTO = { file: path.join(repoRoot, 'proto/supernetd/v1/supernet_service.proto'), importPath: path.join(repoRoot, 'proto') };
+const EXPERIMENT = 'bench-rpc';
+
+/** A server process of rpc-servers.ts and its address. */
+async function startChild(args: string[]): Promise<{ child: ChildProcess; address: string }> {
+  const child = fork(path.join(here, 'rpc-servers.ts'), args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const address = await new Promise<string>((resolve, reject) => {
+    child.once('message', (m: { address: string }) => resolve(m.address));
+    child.once('exit', (code) => reject(new Error(`${args[0]} server exited ${code} before listening`)));
+  });
+  return { child, address };
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** A SupernetService request as the load generators take it. */
+function request<D extends DescMessage>(schema: D, init: MessageInitShape<D>, json: unknown) {
+  return { json, binary: Buffer.from(toBinary(schema, create(schema, init))).toString('base64') };
+}
+
+function load(address: string, method: string, req: { json: unknown; binary: string }, clients = concurrency): Promise<LoadResult> {
+  const job: LoadJob = {
+    address,
+    method,
+    ...req,
+    proto: method === HEALTH ? HEALTH_PROTO : SUPERNETD_PROTO,
+    concurrency: clients,
+    connections,
+    seconds,
+  };
+  return ghz ? runGhz(ghz, job) : runNodeLoad(job);
+}
+
+const failures: string[] = [];
+const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+
+function checkErrors(name: string, r: LoadResult): string {
+  if (r.errors === 0) return '';
+  failures.push(`${name}: ${r.errors} of ${r.count} calls failed (${r.firstError ?? '?'})`);
+  return `  [${r.errors} failed calls]`;
+}
+
+function ratioLine(name: string, r: LoadResult, bare: LoadResult): void {
+  const line =
+    `${name.padEnd(40)} throughput ${fmt(r.rps / bare.rps).padStart(5)}x bare (${fmt(r.rps, 0)}/s vs ${fmt(bare.rps, 0)}/s)` +
+    `   p99 ${fmt(r.p99Ms / bare.p99Ms).padStart(5)}x bare (${fmt(r.p99Ms, 1)} ms vs ${fmt(bare.p99Ms, 1)} ms)`;
+  console.log(line + checkErrors(name, r));
+}
+
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'supernetd-bench-rpc-'));
+const children: ChildProcess[] = [];
+let train: grpc.ClientReadableStream<TrainResponse> | undefined;
+try {
+  const bare = await startChild(['bare']);
+  children.push(bare.child);
+  const sup = await startChild(['supernetd', dataDir]);
+  children.push(sup.child);
+  const Client = makeGrpcClientConstructor(SupernetService);
+  const client = new Client(sup.address, grpc.credentials.createInsecure());
+  const unary = <T>(method: 'createExperiment' | 'sampleSubnet', req: unknown): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const msg = create(SupernetService.method[method].input as DescMessage, req as never);
+      const fn = (client as unknown as Record<string, (r: unknown, cb: (e: grpc.ServiceError | null, res: T) => void) => void>)[method]!;
+      fn.call(client, msg, (err, res) => (err ? reject(err) : resolve(res)));
+    });
+
+  await unary('createExperiment', {
+    experimentId: EXPERIMENT,
+    spec: {
+      displayName: 'bench:rpc',
+      searchSpace: { preset: 'mbv1-small' },
+      strategy: { id: 'uniform' },
+      training: {
+        dataset: { name: 'fashion-mnist', maxTrainExamples: 256, maxTestExamples: 64 },
+        batchSize: 16,
+        totalSteps: 1_000_000n,
+        seed: 1,
+        checkpointInterval: 1000,
+      },
+    },
+  });
+  // the FLOPs target: the median of a few unconstrained samples, so about half of all draws fit
+  const flops: number[] = [];
+  for (let i = 0; i < 15; i++) {
+    const r = await unary<{ subnets: { id: string; cost?: { flops: number } }[] }>('sampleSubnet', { experimentId: EXPERIMENT });
+    flops.push(r.subnets[0]?.cost?.flops ?? 0);
+  }
+  flops.sort((a, b) => a - b);
+  const target = flops[7] as number;
+  const subnet = (await unary<{ subnets: { id: string }[] }>('sampleSubnet', { experimentId: EXPERIMENT })).subnets[0]!.id;
+
+  const health = { json: {}, binary: '' };
+  const get = request(GetExperimentRequestSchema, { experimentId: EXPERIMENT }, { experimentId: EXPERIMENT });
+  const sample = request(
+    SampleSubnetRequestSchema,
+    { experimentId: EXPERIMENT, constraint: { kind: ConstraintKind.FLOPS, target } },
+    { experimentId: EXPERIMENT, constraint: { kind: 'CONSTRAINT_KIND_FLOPS', target } },
+  );
+  const report = request(
+    ReportMetricRequestSchema,
+    { experimentId: EXPERIMENT, subnetId: subnet, metrics: { accuracy: 0.5 }, clientId: 'bench' },
+    { experimentId: EXPERIMENT, subnetId: subnet, metrics: { accuracy: 0.5 }, clientId: 'bench' },
+  );
+  const method = (m: string) => `/supernetd.v1.SupernetService/${m}`;
+
+  console.log(
+    `bench:rpc  load generator: ${ghz ? `ghz (${ghz})` : `node (grpc-js, in its own process${values.loadgen === 'auto' ? `; no ghz at ${values.ghz}` : ''})`}  ` +
+      `${concurrency} concurrent, ${connections} connections, ${seconds} s per case${values.quick ? ' (--quick: a check that it runs, not a measurement)' : ''}`,
+  );
+  // warm both servers (JIT, connections) before anything is measured
+  await Promise.all([load(bare.address, HEALTH, health), load(sup.address, method('GetExperiment'), get)].map((p) => p.catch(() => undefined)));
+
+  const baseline = await load(bare.address, HEALTH, health);
+  console.log(`${'bare grpc-js Health/Check'.padEnd(40)} ${fmt(baseline.rps, 0)}/s, p50 ${fmt(baseline.p50Ms, 1)} ms, p99 ${fmt(baseline.p99Ms, 1)} ms${checkErrors('bare Health/Check', baseline)}`);
+  ratioLine('supernetd Health/Check', await load(sup.address, HEALTH, health), baseline);
+  ratioLine('GetExperiment', await load(sup.address, method('GetExperiment'), get), baseline);
+  ratioLine(`SampleSubnet (FLOPs <= ${target})`, await load(sup.address, method('SampleSubnet'), sample), baseline);
+
+  // a Train stream that runs through the whole case: measured once its first progress event came
+  const trainClient = new Client(sup.address, grpc.credentials.createInsecure());
+  const stream = trainClient.train(create(SupernetService.method.train.input, { experimentId: EXPERIMENT, steps: 1_000_000, progressInterval: 5 }));
+  train = stream;
+  const trainEnded = new Promise<void>((resolve) => {
+    stream.on('error', () => resolve());
+    stream.on('end', () => resolve());
+  });
+  let lastStep = 0n;
+  await new Promise<void>((resolve, reject) => {
+    stream.on('data', (m: TrainResponse) => {
+      lastStep = m.step;
+      resolve();
+    });
+    stream.once('error', reject);
+  });
+  const stepBefore = lastStep;
+  const during = await load(sup.address, method('SampleSubnet'), sample);
+  const stepsDuring = lastStep - stepBefore;
+  stream.cancel();
+  await trainEnded;
+  train = undefined;
+  trainClient.close();
+  ratioLine('SampleSubnet while a Train stream runs', during, baseline);
+  if (stepsDuring <= 0n) failures.push('the Train stream reported no progress during its case');
+
+  const rep = await load(sup.address, method('ReportMetric'), report, reportClients);
+  console.log(
+    `${`ReportMetric, ${reportClients} clients`.padEnd(40)} p50 ${fmt(rep.p50Ms, 1)} ms, p99 ${fmt(rep.p99Ms, 1)} ms, ${fmt(rep.rps, 0)}/s (absolute: bare has no such call)` +
+      checkErrors('ReportMetric', rep),
+  );
+  client.close();
+} finally {
+  train?.cancel();
+  await Promise.all(children.map(stopChild));
+  rmSync(dataDir, { recursive: true, force: true });
+}
+if (failures.length > 0) {
+  for (const f of failures) console.error(`FAILED ${f}`);
+  process.exit(1);
+}
+process.exit(0);
