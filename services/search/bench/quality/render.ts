@@ -1,6 +1,6 @@
 // Writes the results page from the benchmark cache: deploy choices per budget (mean ± std over
 // seeds), the stated claims checked against the noise, and the ranking correlations.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Arch } from '@supernetd/sdk';
 import { kendallTau, meanStd, spearmanRho } from '../../src/rank-stats.ts';
@@ -99,7 +99,13 @@ export async function renderResults(r: RenderInput): Promise<void> {
   L.push('');
   const acc = (m: string, b: number) => runsOf(m).map((x) => x.deploy[String(b)]?.accuracy ?? NaN);
   for (const b of bs) {
-    L.push(`- ≤ ${kflops(b)}: ${describe('pss', acc('pss', b), 'sandwich', acc('sandwich', b))}; ${describe('sandwich', acc('sandwich', b), 'uniform', acc('uniform', b))}; ${describe('cafenet (free)', acc('cafenet', b), 'leftmost', acc('cafenet-leftmost', b))}.`);
+    const pairs: [string, string, string, string][] = [
+      ['pss', 'pss', 'sandwich', 'sandwich'],
+      ['sandwich', 'sandwich', 'uniform', 'uniform'],
+      ['pss', 'pss', 'uniform', 'uniform'],
+      ['cafenet (free)', 'cafenet', 'leftmost', 'cafenet-leftmost'],
+    ];
+    L.push(`- ≤ ${kflops(b)}: ${pairs.map(([na, a, nb, bb]) => describe(na, acc(a, b), nb, acc(bb, b))).join('; ')}.`);
   }
   L.push('');
 
@@ -113,6 +119,12 @@ export async function renderResults(r: RenderInput): Promise<void> {
   rankingSection(L, r, 'ops', ['uniform-ops', 'dna'], runsOf);
   opSpaceSection(L, r, runsOf);
   L.push('');
+  // The reading of the numbers is written by hand for the recorded run; a re-run keeps it, marked.
+  const findings = new URL('./findings.md', import.meta.url);
+  if (!r.quick && existsSync(findings)) {
+    L.push(readFileSync(findings, 'utf8').trimEnd());
+    L.push('');
+  }
   mkdirSync(dirname(r.doc), { recursive: true });
   writeFileSync(r.doc, `${L.join('\n')}\n`);
 }
