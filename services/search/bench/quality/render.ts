@@ -72,7 +72,7 @@ export async function renderResults(r: RenderInput): Promise<void> {
   L.push(
     `- **Equal compute**: every supernet gets ${settings.passes} forward/backward passes at batch ${settings.batchSize} (about ${((settings.passes * settings.batchSize) / 55000).toFixed(1)} epochs of single-path training). Steps = passes / passes per step: ${Object.entries(PASSES_PER_STEP)
       .map(([m, p]) => `${m} ${p.backward}${p.forwardOnly ? ` (+${p.forwardOnly} forward-only, not counted)` : ''}`)
-      .join(', ')}. Every method uses the service's default strategy config and the default optimiser (SGD, Nesterov momentum 0.9, lr 0.05, cosine over the run).`,
+      .join(', ')}. Every method uses the service's default strategy config and the default optimiser (SGD, Nesterov momentum 0.9, lr 0.05, weight decay 1e-4, cosine over the run, no warm-up).`,
   );
   L.push(`- **Same selection rule**: each method's deploy choice at a budget is whatever its own search returns with default settings on held-out training images (never the test split); the table reports that subnet's test accuracy.`);
   L.push(`- Seeds: ${settings.seeds.join(', ')}; mean ± sample std over seeds. A difference is called outside the noise when it exceeds twice its standard error; with ${settings.seeds.length} seeds that is a coarse filter, not a significance test.`);
