@@ -61,12 +61,24 @@ export const QUICK_MAX_STEPS = 300;
  * down to seconds (CafeNet's evolution, the candidates PSS and DNA rate), so the quick path checks
  * the whole pipeline without waiting on searches sized for real runs.
  */
+/** The baselines' evolutionary search cut to a handful of candidates on a few images. */
+const QUICK_EVOLUTION = {
+  searchPopulation: 4,
+  searchGenerations: 1,
+  searchTopK: 1,
+  searchMutations: 2,
+  searchCrossovers: 2,
+  recalibrationBatches: 1,
+  fitnessImages: 16,
+  validationImages: 16,
+};
+
 export const QUICK_STRATEGY_CONFIG: Readonly<Record<SearchStrategyId, Record<string, unknown>>> = {
-  pss: { validTopK: 1, recalibrationBatches: 1, validationBatches: 1, epochValidationBatches: 0, genMapSize: 2000 },
-  cafenet: { population: 4, topK: 2, generations: 1, mutations: 2, crossovers: 2, recalibrationBatches: 1, validationBatches: 1 },
+  pss: { validTopK: 1, recalibrationBatches: 1, validationImages: 16, epochValidationBatches: 0, genMapSize: 2000 },
+  cafenet: { population: 4, topK: 2, generations: 1, mutations: 2, crossovers: 2, recalibrationBatches: 1, validationBatches: 1, finalValidationImages: 16 },
   dna: { ratingBatches: 1 },
-  uniform: {},
-  sandwich: {},
+  uniform: QUICK_EVOLUTION,
+  sandwich: QUICK_EVOLUTION,
 };
 
 /** Default steps of a full run when neither --steps nor --epochs is given. */

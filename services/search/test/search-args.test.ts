@@ -93,7 +93,8 @@ test('parseBudgets sorts, dedupes and accepts k/M/G suffixes', () => {
 test('--quick cuts post-training searches down unless a strategy config is given', () => {
   assert.deepEqual(run(['--quick', '--strategy', 'cafenet']).strategyConfig, QUICK_STRATEGY_CONFIG.cafenet);
   assert.deepEqual(run(['--quick', '--strategy', 'cafenet', '--strategy-config', '{"K":1}']).strategyConfig, { K: 1 });
-  assert.equal(run(['--quick', '--strategy', 'uniform']).strategyConfig, undefined);
+  assert.deepEqual(run(['--quick', '--strategy', 'uniform']).strategyConfig, QUICK_STRATEGY_CONFIG.uniform);
+  assert.equal(run(['--strategy', 'uniform']).strategyConfig, undefined, 'full runs keep the defaults');
   assert.equal(run(['--strategy', 'cafenet']).strategyConfig, undefined);
 });
 
