@@ -2,27 +2,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { EngineRuntime } from '@supernetd/engine';
 import { CancelledError, Rng } from '@supernetd/sdk';
-import type { Constraint, Proposal, SearchControl } from '@supernetd/sdk';
+import { recordingSearchControl } from '@supernetd/sdk/testing';
+import type { SearchControlLog } from '@supernetd/sdk/testing';
+import type { Constraint, Proposal } from '@supernetd/sdk';
 import { smallTrainingRuntime } from '@supernetd/server/testing';
 import { DnaStrategy, parseDnaConfig } from '../src/index.ts';
 import type { BlockRating } from '../src/index.ts';
 
-/** A SearchControl that counts its calls and, when `cancelAfter` is given, throws CancelledError on yield number cancelAfter + 1. */
-function countingControl(cancelAfter = Infinity) {
-  const seen = { yields: 0, rated: 0, progress: [] as { done: number; total: number; note: string }[] };
-  const control: SearchControl = {
-    yield: () => {
-      if (seen.yields >= cancelAfter) return Promise.reject(new CancelledError('test deadline'));
-      seen.yields++;
-      return Promise.resolve();
-    },
-    progress: (done, total, note = '') => {
-      seen.progress.push({ done, total, note });
-      if (note.startsWith('rating block')) seen.rated++;
-    },
-  };
-  return { control, seen };
-}
+/** Ratings reported through a recording control's progress notes. */
+const rated = (seen: SearchControlLog) => seen.progress.filter((p) => p.note.startsWith('rating block')).length;
 
 describe('DNA search under a SearchControl', () => {
   let rt: EngineRuntime;
@@ -53,14 +41,14 @@ describe('DNA search under a SearchControl', () => {
   it('rejects with CancelledError once yield() throws, and leaves no tensor behind', async () => {
     assert.ok(s.blockRatings()[0] && !s.blockRatings()[1]);
     const before = rt.engine.tf.memory().numTensors;
-    const { control, seen } = countingControl(70);
+    const { control, seen } = recordingSearchControl(70);
     await assert.rejects(s.search(rt.engine, constraint, control), CancelledError);
     assert.equal(rt.engine.tf.memory().numTensors, before, 'tensors leaked by the cancelled search');
     assert.equal(seen.yields, 70);
     // Progress counts the candidates of the unrated blocks 1..3 plus one for the branch and bound.
     const total = (sizes[1] as number) + (sizes[2] as number) + (sizes[3] as number) + 1;
     assert.ok(seen.progress.length > 0 && seen.progress.every((p) => p.total === total));
-    assert.equal(seen.rated, 70);
+    assert.equal(rated(seen), 70);
   });
 
   let ratings: (BlockRating | null)[];
@@ -71,11 +59,11 @@ describe('DNA search under a SearchControl', () => {
     assert.ok(kept[1], 'block 1 was fully rated before the cancellation');
     assert.equal(kept[2], null, 'a partly rated block was stored');
     const before = rt.engine.tf.memory().numTensors;
-    const { control, seen } = countingControl();
+    const { control, seen } = recordingSearchControl();
     first = await s.search(rt.engine, constraint, control);
     assert.equal(rt.engine.tf.memory().numTensors, before);
-    assert.equal(seen.rated, (sizes[2] as number) + (sizes[3] as number));
-    assert.ok(seen.yields >= seen.rated);
+    assert.equal(rated(seen), (sizes[2] as number) + (sizes[3] as number));
+    assert.ok(seen.yields >= rated(seen));
     assert.equal(s.blockRatings()[0], kept[0]);
     assert.equal(s.blockRatings()[1], kept[1]);
     assert.ok(rt.space.cost(first.arch).flops <= constraint.target);
@@ -86,7 +74,7 @@ describe('DNA search under a SearchControl', () => {
   });
 
   it('the same constraint again, with no training since, returns at once without re-rating', async () => {
-    const { control, seen } = countingControl();
+    const { control, seen } = recordingSearchControl();
     const t0 = performance.now();
     const again = await s.search(rt.engine, constraint, control);
     assert.ok(performance.now() - t0 < 500, 'the remembered search took too long');
@@ -98,10 +86,10 @@ describe('DNA search under a SearchControl', () => {
 
   it('after more training the search runs again, re-rating only the block that trained', async () => {
     await train(2); // block 1 (its one-step phase ends here, so it is rated again by training)
-    const { control, seen } = countingControl();
+    const { control, seen } = recordingSearchControl();
     const third = await s.search(rt.engine, constraint, control);
     assert.notEqual(third, first);
-    assert.equal(seen.rated, 0, 'fresh ratings were computed again');
+    assert.equal(rated(seen), 0, 'fresh ratings were computed again');
     assert.notEqual(s.blockRatings()[1], ratings[1]);
     for (const i of [0, 2, 3]) assert.equal(s.blockRatings()[i], ratings[i]);
     assert.ok(s.state().searchedAt[`${constraint.kind}:${constraint.target}`] === 2);

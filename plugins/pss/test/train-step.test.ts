@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { EngineRuntime } from '@supernetd/engine';
 import { CancelledError, Rng, archKey, fits } from '@supernetd/sdk';
-import type { Arch, Batch, SearchControl, StepLog, SupernetEngine } from '@supernetd/sdk';
+import type { Arch, Batch, StepLog, SupernetEngine } from '@supernetd/sdk';
+import { recordingSearchControl } from '@supernetd/sdk/testing';
 import { smallTrainingRuntime } from '@supernetd/server/testing';
 import { PssStrategy, parsePssConfig } from '../src/index.ts';
 
@@ -87,15 +88,7 @@ describe('PSS training step and search on a real mbv2-small runtime', () => {
     assert.ok(withFitting.length > 1, 'several pools hold fitting subnets');
     const largest = Math.max(...withFitting);
     const counted = countingEvaluate(rt.engine);
-    const progress: [number, number][] = [];
-    let yields = 0;
-    const control: SearchControl = {
-      yield: () => {
-        yields++;
-        return Promise.resolve();
-      },
-      progress: (done, total) => progress.push([done, total]),
-    };
+    const { control, seen } = recordingSearchControl();
     const before = rt.engine.tf.memory().numTensors;
     const found = await s.search(counted.engine, c, control);
     assert.equal(rt.engine.tf.memory().numTensors, before);
@@ -106,8 +99,8 @@ describe('PSS training step and search on a real mbv2-small runtime', () => {
       assert.ok(call.images >= 40, `measured on ${call.images} images`);
       assert.ok(candidates.some((e) => archKey(e.arch) === archKey(call.arch)));
     }
-    assert.ok(yields > expected, 'yields before and between candidates');
-    assert.deepEqual(progress.at(-1), [expected, expected]);
+    assert.ok(seen.yields > expected, 'yields before and between candidates');
+    assert.deepEqual([seen.progress.at(-1)?.done, seen.progress.at(-1)?.total], [expected, expected]);
     assert.equal(found.source, `search:pool:flops:${largest}`);
     assert.ok(fits(rt.space.cost(found.arch), c));
     const table = s.exportTable();
@@ -124,11 +117,7 @@ describe('PSS training step and search on a real mbv2-small runtime', () => {
     const lo = rt.space.cost(rt.space.minArch()).flops;
     const hi = rt.space.cost(rt.space.maxArch()).flops;
     const c = { kind: 'flops' as const, target: Math.round(lo + (hi - lo) * 0.8) };
-    let yields = 0;
-    const control: SearchControl = {
-      yield: () => (++yields >= 2 ? Promise.reject(new CancelledError()) : Promise.resolve()),
-      progress: () => undefined,
-    };
+    const { control } = recordingSearchControl(1);
     const before = rt.engine.tf.memory().numTensors;
     await assert.rejects(s.search(rt.engine, c, control), CancelledError);
     assert.equal(rt.engine.tf.memory().numTensors, before);

@@ -4,7 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import type { EngineRuntime } from '@supernetd/engine';
 import { resolveSpace } from '@supernetd/engine/space';
 import { CancelledError, Rng, archKey, crossoverArch, fits, mutateArch, randomArch } from '@supernetd/sdk';
-import type { Arch, Batch, SearchControl, SupernetEngine } from '@supernetd/sdk';
+import type { Arch, Batch, SupernetEngine } from '@supernetd/sdk';
+import { recordingSearchControl } from '@supernetd/sdk/testing';
 import { smallTrainingRuntime } from '@supernetd/server/testing';
 import { UniformStrategy, parseUniformConfig } from '../src/index.ts';
 
@@ -83,22 +84,14 @@ describe('uniform: SPOS evolutionary search under a budget on a real mbv2-small 
   it('measures only fitting candidates, chooses one near the budget and deploys it; a second call measures nothing', async () => {
     const { lo, c } = budget();
     const counted = countingEvaluate(rt.engine);
-    const progress: [number, number][] = [];
-    let yields = 0;
-    const control: SearchControl = {
-      yield: () => {
-        yields++;
-        return Promise.resolve();
-      },
-      progress: (done, all) => progress.push([done, all]),
-    };
+    const { control, seen } = recordingSearchControl();
     const before = rt.engine.tf.memory().numTensors;
     const found = await s.search(counted.engine, c, control);
     assert.equal(rt.engine.tf.memory().numTensors, before, 'search leaked tensors');
     assert.equal(counted.archs.length, total, 'population x generations candidates, then the finalists');
     for (const a of counted.archs) assert.ok(fits(rt.space.cost(a), c));
-    assert.ok(yields >= counted.archs.length);
-    assert.deepEqual(progress.at(-1), [total, total]);
+    assert.ok(seen.yields >= counted.archs.length);
+    assert.deepEqual([seen.progress.at(-1)?.done, seen.progress.at(-1)?.total], [total, total]);
     assert.equal(found.source, 'search');
     const flops = rt.space.cost(found.arch).flops;
     assert.ok(flops <= c.target && flops >= lo + 0.75 * (c.target - lo), `chosen ${flops} FLOPs, fitting range ${lo}..${c.target}`);
@@ -126,11 +119,7 @@ describe('uniform: SPOS evolutionary search under a budget on a real mbv2-small 
   it('a cancelled search rejects with CancelledError, leaks no tensor and remembers nothing', async () => {
     const { lo, c: mid } = budget();
     const c = { kind: 'flops' as const, target: Math.round(lo + (mid.target - lo) * 0.6) };
-    let yields = 0;
-    const control: SearchControl = {
-      yield: () => (++yields > 3 ? Promise.reject(new CancelledError()) : Promise.resolve()),
-      progress: () => undefined,
-    };
+    const { control } = recordingSearchControl(3);
     const before = rt.engine.tf.memory().numTensors;
     await assert.rejects(s.search(rt.engine, c, control), CancelledError);
     assert.equal(rt.engine.tf.memory().numTensors, before);

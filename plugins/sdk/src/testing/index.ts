@@ -6,10 +6,10 @@ import { after, before, describe, it } from 'node:test';
 import { archKey, costOf, fits } from '../arch.ts';
 import type { Arch, Constraint } from '../arch.ts';
 import type { Batch, SupernetEngine } from '../engine.ts';
-import { FailedPreconditionError, InvalidConfigError } from '../errors.ts';
+import { CancelledError, FailedPreconditionError, InvalidConfigError } from '../errors.ts';
 import { Rng } from '../rng.ts';
 import type { SearchSpaceView } from '../space.ts';
-import type { SamplePurpose, SearchStrategy, StepContext, StepLog, StrategyFactory } from '../strategy.ts';
+import type { SamplePurpose, SearchControl, SearchStrategy, StepContext, StepLog, StrategyFactory } from '../strategy.ts';
 
 /** The part of the engine's EngineRuntime the kit drives (structural, so the sdk need not import the engine). */
 export interface ConformanceRuntime {
@@ -281,4 +281,29 @@ export function describeStrategyConformance<C>(opts: ConformanceOptions<C>): voi
       assert.equal(archKey(replica.sample(c, 'deploy', new Rng(3)).arch), archKey(found.arch), 'search result must be in state()');
     });
   });
+}
+
+/** What a recordingSearchControl saw: yields let through and every progress report. */
+export interface SearchControlLog {
+  yields: number;
+  progress: { done: number; total: number; note: string }[];
+}
+
+/**
+ * A SearchControl for tests that records its calls; with `cancelAfter`, the yield after that many
+ * rejects with CancelledError, as the host's does once the caller has gone.
+ */
+export function recordingSearchControl(cancelAfter = Infinity): { control: SearchControl; seen: SearchControlLog } {
+  const seen: SearchControlLog = { yields: 0, progress: [] };
+  const control: SearchControl = {
+    yield: () => {
+      if (seen.yields >= cancelAfter) return Promise.reject(new CancelledError('test deadline'));
+      seen.yields++;
+      return Promise.resolve();
+    },
+    progress: (done, total, note = '') => {
+      seen.progress.push({ done, total, note });
+    },
+  };
+  return { control, seen };
 }
