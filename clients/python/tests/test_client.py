@@ -1,11 +1,12 @@
 import os
+import time
 
 import grpc
 import pytest
 
 from search_loop import run_search
 from supernetd import Client, ErrorReason, RetryPolicy, SupernetdError, flops
-from supernetd.v1 import error_reason_pb2
+from supernetd.v1 import error_reason_pb2, supernet_service_pb2, types_pb2
 
 
 def test_search_loop_exports_a_model_per_budget(server_address, tmp_path):
@@ -37,6 +38,41 @@ def test_unsatisfiable_budget_names_its_reason(server_address):
                 client.sample_subnet(experiment.id, flops(1.0))
             assert caught.value.reason == error_reason_pb2.ERROR_REASON_CONSTRAINT_UNSATISFIABLE
         finally:
+            client.delete_experiment(experiment.id)
+
+
+def test_sample_count_over_the_limit_is_invalid_argument(server_address):
+    with Client(server_address) as client:
+        experiment = client.create_experiment()
+        try:
+            with pytest.raises(SupernetdError) as caught:
+                client.sample_subnet(experiment.id, count=65)
+            assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
+            assert caught.value.reason == error_reason_pb2.ERROR_REASON_INVALID_ARGUMENT
+        finally:
+            client.delete_experiment(experiment.id)
+
+
+def test_training_while_a_train_stream_runs_is_aborted(server_address):
+    token = os.environ.get("SUPERNETD_TOKEN")
+    metadata = (("authorization", f"Bearer {token}"),) if token else ()
+    with Client(server_address) as client:
+        experiment = client.create_experiment(training=types_pb2.TrainingConfig(batch_size=8))
+        request = supernet_service_pb2.TrainRequest(experiment_id=experiment.id, steps=100_000, progress_interval=1)
+        stream = client.stub.Train(request, metadata=metadata)
+        try:
+            next(stream)  # training is running
+            with pytest.raises(SupernetdError) as caught:
+                client.train_step(experiment.id, steps=1)
+            # A concurrency conflict that a retry after the other call resolves: ABORTED, not RESOURCE_EXHAUSTED.
+            assert caught.value.code == grpc.StatusCode.ABORTED
+            assert caught.value.reason == error_reason_pb2.ERROR_REASON_TRAINING_IN_PROGRESS
+        finally:
+            stream.cancel()
+            deadline = time.monotonic() + 60
+            while client.get_experiment(experiment.id).state == types_pb2.EXPERIMENT_STATE_TRAINING:
+                assert time.monotonic() < deadline, "training did not stop after the stream was cancelled"
+                time.sleep(0.1)
             client.delete_experiment(experiment.id)
 
 

@@ -32,6 +32,7 @@ export type StatusName =
   | 'NOT_FOUND'
   | 'ALREADY_EXISTS'
   | 'FAILED_PRECONDITION'
+  | 'ABORTED'
   | 'RESOURCE_EXHAUSTED'
   | 'UNAUTHENTICATED'
   | 'UNAVAILABLE'
@@ -80,6 +81,16 @@ export class FailedPreconditionError extends SupernetdError {
   readonly code = 'FAILED_PRECONDITION' as const;
 }
 
+/**
+ * ABORTED: the call lost a concurrency conflict (another call holds what it needs, e.g. a Train
+ * already running on the experiment). Following gRPC's status-code guidance, ABORTED rather than
+ * FAILED_PRECONDITION, because retrying the same call once the other one ends succeeds, and rather
+ * than RESOURCE_EXHAUSTED, which is for quotas and sizes.
+ */
+export class AbortedError extends SupernetdError {
+  readonly code = 'ABORTED' as const;
+}
+
 /** RESOURCE_EXHAUSTED: a configured limit was hit; the message names the limit and its value. */
 export class ResourceExhaustedError extends SupernetdError {
   readonly code = 'RESOURCE_EXHAUSTED' as const;
@@ -111,6 +122,7 @@ const classes = {
   NotFoundError,
   AlreadyExistsError,
   FailedPreconditionError,
+  AbortedError,
   ResourceExhaustedError,
   UnavailableError,
 } as const;

@@ -112,7 +112,7 @@ test('TrainStep inline batches: malformed tensors, NaN, shape mismatch, limits',
 
 test('SampleSubnet, ReportMetric, Evaluate, ExportSubnet and Train reject bad arguments', async () => {
   const sample = (req: object) => unary(client, 'sampleSubnet', { experimentId: EXP, ...req });
-  await assertStatus(sample({ count: 65 }), S.RESOURCE_EXHAUSTED, 'LIMIT_EXCEEDED', /count 65 exceeds the limit of 64/);
+  await assertStatus(sample({ count: 65 }), S.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /count 65 exceeds the limit of 64/);
   await assertStatus(sample({ constraint: { target: 1e6 } }), S.INVALID_ARGUMENT, 'INVALID_CONSTRAINT', /constraint\.kind is unset/);
   await assertStatus(sample({ constraint: { kind: ConstraintKind.FLOPS, target: -1 } }), S.INVALID_ARGUMENT, 'INVALID_CONSTRAINT', /target must be positive/);
   await assertStatus(sample({ constraint: { kind: ConstraintKind.FLOPS, target: 10 } }), S.FAILED_PRECONDITION, 'CONSTRAINT_UNSATISFIABLE', undefined);
@@ -149,7 +149,7 @@ test('a second training call is refused while one runs; cancelling stops after a
   await firstEvent;
   await assertStatus(
     unary(client, 'trainStep', { experimentId: EXP, input: { case: 'steps', value: 1 } }),
-    S.RESOURCE_EXHAUSTED,
+    S.ABORTED,
     'TRAINING_IN_PROGRESS',
     /already training; the limit max_concurrent_training_per_experiment is 1/,
   );

@@ -11,6 +11,7 @@ const CODES: Record<StatusName, grpc.status> = {
   NOT_FOUND: grpc.status.NOT_FOUND,
   ALREADY_EXISTS: grpc.status.ALREADY_EXISTS,
   FAILED_PRECONDITION: grpc.status.FAILED_PRECONDITION,
+  ABORTED: grpc.status.ABORTED,
   RESOURCE_EXHAUSTED: grpc.status.RESOURCE_EXHAUSTED,
   UNAUTHENTICATED: grpc.status.UNAUTHENTICATED,
   UNAVAILABLE: grpc.status.UNAVAILABLE,

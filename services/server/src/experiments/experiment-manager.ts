@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import { checkSpaceLimits, inlineBatchLimits, latencySource, resolveSpace } from '@supernetd/engine/space';
 import {
+  AbortedError,
   AlreadyExistsError,
   CancelledError,
   FailedPreconditionError,
@@ -325,12 +326,15 @@ export class ExperimentManager {
     this.logger.info({ experiment: id }, 'experiment deleted');
   }
 
-  /** Proposals from the serving replica. Count 0 means 1; more than 64 is LIMIT_EXCEEDED. */
+  /**
+   * Proposals from the serving replica. Count 0 means 1; more than 64 is INVALID_ARGUMENT: the
+   * bound is part of the API, not a configured quota, so no retry or later state can make it pass.
+   */
   sample(id: string, constraint: Constraint | undefined, purpose: SamplePurpose, count: number): Promise<SubnetDomain[]> {
     const s = this.session(id);
     if (count < 0) throw new InvalidArgumentError(`count must not be negative, got ${count}`);
     if (count > MAX_SAMPLE_COUNT) {
-      throw new ResourceExhaustedError('LIMIT_EXCEEDED', `count ${count} exceeds the limit of ${MAX_SAMPLE_COUNT} subnets per SampleSubnet call`);
+      throw new InvalidArgumentError(`count ${count} exceeds the limit of ${MAX_SAMPLE_COUNT} subnets per SampleSubnet call`);
     }
     if (constraint?.kind === 'latency') {
       return s.requireLatency('a LATENCY constraint').then(() => s.sample(constraint, purpose, count === 0 ? 1 : count));
@@ -363,7 +367,7 @@ export class ExperimentManager {
 
   /**
    * Runs training steps in the experiment's worker (dataset batches, or one inline batch).
-   * Throws ResourceExhaustedError(TRAINING_IN_PROGRESS) at the concurrency limit, CancelledError
+   * Throws AbortedError(TRAINING_IN_PROGRESS) at the concurrency limit, CancelledError
    * when `signal` aborts before any step ran, and the worker's typed errors (SHAPE_MISMATCH, ...).
    */
   async train(
@@ -376,7 +380,7 @@ export class ExperimentManager {
     if (s.failure !== undefined) throw new FailedPreconditionError('EXPERIMENT_FAILED', `experiment '${id}' failed: ${s.failure}`);
     const limit = this.config.maxConcurrentTrainingPerExperiment;
     if (s.activeTraining >= limit) {
-      throw new ResourceExhaustedError(
+      throw new AbortedError(
         'TRAINING_IN_PROGRESS',
         `experiment '${id}' is already training; the limit max_concurrent_training_per_experiment is ${limit}`,
       );

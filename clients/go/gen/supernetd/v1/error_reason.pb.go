@@ -60,11 +60,11 @@ const (
 	ErrorReason_ERROR_REASON_INVALID_DATASET ErrorReason = 12
 	// INVALID_ARGUMENT: any other invalid field; the message names it.
 	ErrorReason_ERROR_REASON_INVALID_ARGUMENT ErrorReason = 13
-	// RESOURCE_EXHAUSTED: the experiment is already training and the limit on
-	// concurrent training calls per experiment is reached.
+	// ABORTED: the experiment is already training and the limit on concurrent
+	// training calls per experiment is reached; retry once the other call ends.
 	ErrorReason_ERROR_REASON_TRAINING_IN_PROGRESS ErrorReason = 14
-	// RESOURCE_EXHAUSTED: a configured limit (message size, tensor size, count)
-	// was exceeded; the message names the limit and its value.
+	// RESOURCE_EXHAUSTED: a configured limit (message size, tensor size, live
+	// workers, experiments) was exceeded; the message names the limit and its value.
 	ErrorReason_ERROR_REASON_LIMIT_EXCEEDED ErrorReason = 15
 	// UNAUTHENTICATED: a bearer token is configured and the call lacks it or
 	// carries a different one.

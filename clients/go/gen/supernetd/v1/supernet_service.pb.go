@@ -668,7 +668,7 @@ type SampleSubnetRequest struct {
 	ExperimentId string `protobuf:"bytes,1,opt,name=experiment_id,json=experimentId,proto3" json:"experiment_id,omitempty"`
 	// Budget the subnets must fit; absent means any subnet of the space.
 	Constraint *Constraint `protobuf:"bytes,2,opt,name=constraint,proto3" json:"constraint,omitempty"`
-	// Number of subnets (default 1, at most 64).
+	// Number of subnets (default 1, at most 64; more is INVALID_ARGUMENT).
 	Count int32 `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`
 	// Caller's id, recorded with later metrics.
 	ClientId string `protobuf:"bytes,4,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`

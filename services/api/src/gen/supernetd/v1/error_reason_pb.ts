@@ -123,16 +123,16 @@ export enum ErrorReason {
   INVALID_ARGUMENT = 13,
 
   /**
-   * RESOURCE_EXHAUSTED: the experiment is already training and the limit on
-   * concurrent training calls per experiment is reached.
+   * ABORTED: the experiment is already training and the limit on concurrent
+   * training calls per experiment is reached; retry once the other call ends.
    *
    * @generated from enum value: ERROR_REASON_TRAINING_IN_PROGRESS = 14;
    */
   TRAINING_IN_PROGRESS = 14,
 
   /**
-   * RESOURCE_EXHAUSTED: a configured limit (message size, tensor size, count)
-   * was exceeded; the message names the limit and its value.
+   * RESOURCE_EXHAUSTED: a configured limit (message size, tensor size, live
+   * workers, experiments) was exceeded; the message names the limit and its value.
    *
    * @generated from enum value: ERROR_REASON_LIMIT_EXCEEDED = 15;
    */

@@ -289,7 +289,7 @@ export type SampleSubnetRequest = Message<"supernetd.v1.SampleSubnetRequest"> & 
   constraint?: Constraint | undefined;
 
   /**
-   * Number of subnets (default 1, at most 64).
+   * Number of subnets (default 1, at most 64; more is INVALID_ARGUMENT).
    *
    * @generated from field: int32 count = 3;
    */
