@@ -62,8 +62,23 @@ export type GrpcClientConstructor<S extends GenServiceMethods> = new (
   options?: grpc.ClientOptions,
 ) => GrpcClient<S>;
 
+const ENCODED = Symbol('supernetd.encoded');
+
+/**
+ * Attaches `msg`'s own binary encoding to it, so a grpc-js serializer of this adapter sends those
+ * bytes instead of encoding the message again: for a response a server sends many times unchanged
+ * (GetExperiment of an experiment that is not training). `msg` must not change afterwards.
+ */
+export function withEncoding<T extends object>(msg: T, desc: DescMessage): T {
+  const bytes = toBinary(desc, msg as MessageShape<DescMessage>);
+  Object.defineProperty(msg, ENCODED, { value: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), enumerable: false });
+  return msg;
+}
+
 function serializer<D extends DescMessage>(desc: D): (value: MessageShape<D>) => Buffer {
   return (value) => {
+    const encoded = (value as { [ENCODED]?: Buffer })[ENCODED];
+    if (encoded !== undefined) return encoded;
     const bytes = toBinary(desc, value);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   };

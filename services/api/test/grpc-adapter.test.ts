@@ -9,6 +9,7 @@ import {
   TrainResponseSchema,
   makeGrpcClientConstructor,
   toGrpcServiceDefinition,
+  withEncoding,
 } from '../src/index.ts';
 import type { TrainResponse } from '../src/index.ts';
 
@@ -21,6 +22,16 @@ test('service definition: paths, streaming flags and binary round trip', () => {
   assert.equal(def.trainStep.responseStream, false);
   const req = create(TrainRequestSchema, { experimentId: 'e', steps: 3 });
   assert.deepEqual(def.train.requestDeserialize(def.train.requestSerialize(req)), req);
+});
+
+test('withEncoding: the serializer sends the bytes made once, which decode to the message', () => {
+  const def = toGrpcServiceDefinition(SupernetService);
+  const msg = withEncoding(create(ListStrategiesResponseSchema, { strategies: [{ id: 'x', description: 'd', origin: 'builtin' }] }), ListStrategiesResponseSchema);
+  const first = def.listStrategies.responseSerialize(msg);
+  assert.equal(def.listStrategies.responseSerialize(msg), first, 'the same buffer, not encoded again');
+  assert.deepEqual(def.listStrategies.responseDeserialize(first), create(ListStrategiesResponseSchema, { strategies: [{ id: 'x', description: 'd', origin: 'builtin' }] }));
+  // the attached bytes are no field of the message
+  assert.deepEqual(Object.keys(msg), Object.keys(create(ListStrategiesResponseSchema, {})));
 });
 
 test('typed client and server talk over a real socket (unary and server streaming)', async () => {

@@ -19,7 +19,8 @@ import {
   TrainResponseSchema,
   TrainStepResponseSchema,
 } from '@supernetd/api';
-import type { GrpcServiceImpl, SupernetService } from '@supernetd/api';
+import { withEncoding } from '@supernetd/api';
+import type { GetExperimentResponse, GrpcServiceImpl, SupernetService } from '@supernetd/api';
 import { InvalidArgumentError } from '@supernetd/sdk';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { TOKENS } from '../tokens.ts';
@@ -27,6 +28,7 @@ import type { ServerConfig } from '../config.ts';
 import type { ExperimentManager } from '../experiments/experiment-manager.ts';
 import type { StrategyRegistry } from '../strategies/strategy-registry.ts';
 import type { ServerMetrics } from '../observability/server-metrics.ts';
+import type { ExperimentView } from '../domain/experiment-spec.ts';
 import type { RawBatchMessage, TrainProgress } from '../worker/protocol.ts';
 import { CallRunner } from './call-runner.ts';
 import {
@@ -47,6 +49,9 @@ type MethodsOf<T> = T extends GenService<infer S extends GenServiceMethods> ? S 
 export type SupernetServiceImpl = GrpcServiceImpl<MethodsOf<typeof SupernetService>>;
 
 const DEFAULT_CHUNK = 1024 * 1024;
+
+/** The view fields a GetExperiment response is made of, besides the spec. */
+const VIEW_FIELDS = ['id', 'state', 'step', 'checkpointStep', 'lastLosses', 'metricCount', 'phase', 'error', 'createTime', 'updateTime', 'backend', 'device'] as const;
 const MAX_CHUNK = 4 * 1024 * 1024;
 
 /** The SupernetService RPCs: proto in, domain calls on the ExperimentManager, proto out. */
@@ -69,6 +74,22 @@ export class SupernetServiceHandlers {
     return Math.min(4 * 1024 * 1024, Math.floor(this.config.maxMessageBytes / 2));
   }
 
+  /**
+   * The last GetExperiment response of each experiment (by its spec object), encoded once: an
+   * experiment that is not training answers the same bytes call after call, and encoding the
+   * response (the whole spec) was most of the call's own time. A view that differs in any field
+   * (compared by identity; the session replaces `lastLosses` rather than changing it) makes a new one.
+   */
+  private readonly getResponses = new WeakMap<ExperimentView['spec'], { view: ExperimentView; res: GetExperimentResponse }>();
+
+  private getExperimentResponse(view: ExperimentView): GetExperimentResponse {
+    const cached = this.getResponses.get(view.spec);
+    if (cached && VIEW_FIELDS.every((f) => cached.view[f] === view[f])) return cached.res;
+    const res = withEncoding(create(GetExperimentResponseSchema, { experiment: experimentToProto(view) }), GetExperimentResponseSchema);
+    this.getResponses.set(view.spec, { view, res });
+    return res;
+  }
+
   private batch(b: Parameters<typeof batchFromProto>[0], field: string) {
     return batchFromProto(b, field, this.config.maxTensorElements);
   }
@@ -83,9 +104,7 @@ export class SupernetServiceHandlers {
         const view = await m.create(req.experimentId, spec);
         return create(CreateExperimentResponseSchema, { experiment: experimentToProto(view) });
       }),
-      getExperiment: r.unary('GetExperiment', (req) =>
-        create(GetExperimentResponseSchema, { experiment: experimentToProto(m.get(req.experimentId)) }),
-      ),
+      getExperiment: r.unary('GetExperiment', (req) => this.getExperimentResponse(m.get(req.experimentId))),
       listExperiments: r.unary('ListExperiments', (req) => {
         const protos = new Map<string, ReturnType<typeof experimentToProto>>();
         const page = m.list(req.pageSize, req.pageToken, {
