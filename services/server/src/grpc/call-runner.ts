@@ -16,6 +16,96 @@ export interface CallContext {
 
 type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
 
+/** A metric series of one method and status code. */
+interface Series {
+  total: Counter.Internal;
+  seconds: Histogram.Internal<'method' | 'code'>;
+  codeName: string;
+}
+
+const SCOPE = Symbol('supernetd.callScope');
+
+/**
+ * The one 'cancelled' listener of every call (the call is `this`): no closure is made per call.
+ * grpc-js emits 'cancelled' on every call once its stream closes, also after a normal end: only a
+ * cancellation before the status counts (aborting then would only make a DOMException).
+ */
+function onCallCancelled(this: AnyCall & { [SCOPE]?: CallScope }): void {
+  this[SCOPE]?.cancel();
+}
+
+/**
+ * What a call needs from its start to its status, and the CallContext its handler gets. Kept cheap
+ * for the unary calls that do little else: one object per call, its methods on the prototype; the
+ * child logger and the AbortController are made on first use only (an OK call at the default log
+ * level uses neither), and the metric series are looked up once per method and code.
+ */
+class CallScope implements CallContext {
+  readonly requestId: string;
+  private controller: AbortController | undefined;
+  private log: Logger | undefined;
+  private cancelled = false;
+  private deadlineExceeded = false;
+  private finished = false;
+  private readonly started = performance.now();
+
+  constructor(
+    private readonly runner: CallRunner,
+    private readonly method: string,
+    private readonly call: AnyCall,
+  ) {
+    const given = call.metadata.get('x-request-id')[0];
+    this.requestId = typeof given === 'string' && given.length > 0 && given.length <= 128 ? given : randomUUID();
+    (call as AnyCall & { [SCOPE]?: CallScope })[SCOPE] = this;
+    call.on('cancelled', onCallCancelled);
+  }
+
+  get logger(): Logger {
+    return (this.log ??= this.runner.logger.child({ requestId: this.requestId, method: this.method }));
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.cancelled) this.controller.abort();
+    }
+    return this.controller.signal;
+  }
+
+  cancel(): void {
+    if (this.finished || this.cancelled) return;
+    const deadline = this.call.getDeadline();
+    const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+    if (Number.isFinite(ms) && ms <= Date.now()) this.deadlineExceeded = true;
+    this.cancelled = true;
+    this.controller?.abort();
+  }
+
+  private finish(code: grpc.status): void {
+    // (the 'cancelled' listener stays: grpc-js emits it once the stream closes, and it is ignored now)
+    this.finished = true;
+    const seconds = (performance.now() - this.started) / 1000;
+    const series = this.runner.series(this.method, code);
+    series.total.inc();
+    series.seconds.observe(seconds);
+    if (code !== grpc.status.OK) this.logger.info({ code: series.codeName, ms: Math.round(seconds * 1000) }, 'rpc done');
+    else if (this.runner.logger.isLevelEnabled('debug')) this.logger.debug({ code: series.codeName, ms: Math.round(seconds * 1000) }, 'rpc done');
+  }
+
+  /** The call ended without an error; one whose caller went away is recorded as such. */
+  succeed(): void {
+    this.finish(this.cancelled ? (this.deadlineExceeded ? grpc.status.DEADLINE_EXCEEDED : grpc.status.CANCELLED) : grpc.status.OK);
+  }
+
+  /** The status of a handler's error (errors/to-status.ts), recorded. */
+  fail(err: unknown): ReturnType<typeof toStatus> {
+    const st = toStatus(err, this.requestId, this.logger, { deadlineExceeded: this.deadlineExceeded });
+    st.metadata.set('x-request-id', this.requestId);
+    this.finish(st.code);
+    return st;
+  }
+}
+
 /**
  * Wraps handlers with what every SupernetService call needs: a request id and child logger,
  * bearer-token authentication, cancellation/deadline signal, RPC metrics, and the single mapping of
@@ -23,78 +113,18 @@ type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStrea
  */
 export class CallRunner {
   private readonly expectedAuth: Buffer | undefined;
-  private readonly seriesCache = new Map<string, { total: Counter.Internal; seconds: Histogram.Internal<'method' | 'code'>; codeName: string }>();
+  private readonly seriesCache = new Map<string, Series>();
 
   constructor(
     authToken: string | undefined,
-    private readonly logger: Logger,
+    readonly logger: Logger,
     private readonly metrics: ServerMetrics,
   ) {
     this.expectedAuth = authToken === undefined ? undefined : Buffer.from(`Bearer ${authToken}`);
   }
 
-  /**
-   * What a call needs from its start to its status. Kept cheap for the unary calls that do little
-   * else: the child logger and the AbortController are made on first use only, and the metric
-   * series are looked up once per method and code.
-   */
-  private begin(method: string, call: AnyCall) {
-    const given = call.metadata.get('x-request-id')[0];
-    const requestId = typeof given === 'string' && given.length > 0 && given.length <= 128 ? given : randomUUID();
-    const parentLogger = this.logger;
-    let controller: AbortController | undefined;
-    let logger: Logger | undefined;
-    let cancelled = false;
-    let deadlineExceeded = false;
-    let finished = false;
-    // grpc-js emits 'cancelled' on every call once its stream closes, also after a normal end:
-    // only a cancellation before the status counts (aborting then would only make a DOMException)
-    const onCancelled = () => {
-      if (finished || cancelled) return;
-      const deadline = call.getDeadline();
-      const ms = deadline instanceof Date ? deadline.getTime() : deadline;
-      if (Number.isFinite(ms) && ms <= Date.now()) deadlineExceeded = true;
-      cancelled = true;
-      controller?.abort();
-    };
-    call.on('cancelled', onCancelled);
-    const ctx: CallContext = {
-      requestId,
-      get logger() {
-        return (logger ??= parentLogger.child({ requestId, method }));
-      },
-      get signal() {
-        if (!controller) {
-          controller = new AbortController();
-          if (cancelled) controller.abort();
-        }
-        return controller.signal;
-      },
-    };
-    const started = process.hrtime.bigint();
-    const finish = (code: grpc.status) => {
-      finished = true;
-      call.off('cancelled', onCancelled);
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const series = this.series(method, code);
-      series.total.inc();
-      series.seconds.observe(seconds);
-      if (code !== grpc.status.OK) ctx.logger.info({ code: series.codeName, ms: Math.round(seconds * 1000) }, 'rpc done');
-      else if (parentLogger.isLevelEnabled('debug')) ctx.logger.debug({ code: series.codeName, ms: Math.round(seconds * 1000) }, 'rpc done');
-    };
-    // A call whose caller went away is recorded as such, even when the handler ran to the end.
-    const succeed = () => finish(cancelled ? (deadlineExceeded ? grpc.status.DEADLINE_EXCEEDED : grpc.status.CANCELLED) : grpc.status.OK);
-    const fail = (err: unknown) => {
-      const st = toStatus(err, requestId, ctx.logger, { deadlineExceeded });
-      st.metadata.set('x-request-id', requestId);
-      finish(st.code);
-      return st;
-    };
-    return { ctx, succeed, fail };
-  }
-
   /** The metric series of a method and status code, resolved once. */
-  private series(method: string, code: grpc.status): { total: Counter.Internal; seconds: Histogram.Internal<'method' | 'code'>; codeName: string } {
+  series(method: string, code: grpc.status): Series {
     const key = `${method} ${code}`;
     let s = this.seriesCache.get(key);
     if (!s) {
@@ -124,18 +154,18 @@ export class CallRunner {
   /** A unary handler. */
   unary<Req, Res>(method: string, fn: (req: Req, ctx: CallContext) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
-      const { ctx, succeed, fail } = this.begin(method, call as AnyCall);
+      const scope = new CallScope(this, method, call as AnyCall);
       Promise.resolve()
         .then(() => {
           this.authorize(call.metadata);
-          return fn(call.request, ctx);
+          return fn(call.request, scope);
         })
         .then(
           (res) => {
-            succeed();
+            scope.succeed();
             callback(null, res);
           },
-          (err: unknown) => callback(fail(err)),
+          (err: unknown) => callback(scope.fail(err)),
         );
     };
   }
@@ -146,7 +176,7 @@ export class CallRunner {
     fn: (req: Req, ctx: CallContext, send: (msg: Res) => Promise<void>) => Promise<void>,
   ): grpc.handleServerStreamingCall<Req, Res> {
     return (call) => {
-      const { ctx, succeed, fail } = this.begin(method, call as AnyCall);
+      const ctx = new CallScope(this, method, call as AnyCall);
       const send = (msg: Res): Promise<void> => {
         if (ctx.signal.aborted) return Promise.resolve();
         if (call.write(msg)) return Promise.resolve();
@@ -167,10 +197,10 @@ export class CallRunner {
         })
         .then(
           () => {
-            succeed();
+            ctx.succeed();
             call.end();
           },
-          (err: unknown) => call.emit('error', fail(err)),
+          (err: unknown) => call.emit('error', ctx.fail(err)),
         );
     };
   }
