@@ -18,6 +18,7 @@ function memoryIo() {
     content: '',
     syncs: 0,
     opens: 0,
+    closes: 0,
     failWrites: 0,
     openAppend: async () => {
       io.opens++;
@@ -36,7 +37,9 @@ function memoryIo() {
           await new Promise((r) => setImmediate(r));
           io.syncs++;
         },
-        close: async () => undefined,
+        close: async () => {
+          io.closes++;
+        },
       };
     },
   };
@@ -81,6 +84,27 @@ test('a failed batch rejects only its appends, and the next line starts on a lin
   });
   // the torn half of a:2 stays on a line of its own (readers skip it); a:3 is intact
   assert.deepEqual(parsed.map((p) => p.a), [1, 3]);
+});
+
+test('the file stays open from batch to batch, and is closed by idle(), after a failed batch and when no line comes', async () => {
+  const io = memoryIo();
+  const log = new GroupCommitLog('/mem/metrics.jsonl', io);
+  for (let i = 0; i < 5; i++) await Promise.all([log.append(`{"a":${i}}`), log.append(`{"b":${i}}`)]);
+  assert.equal(io.opens, 1, 'one open for batches that follow each other');
+  assert.equal(io.closes, 0);
+  await log.idle();
+  assert.equal(io.closes, 1, 'idle() closes it');
+  await log.append('{"c":1}');
+  assert.equal(io.opens, 2, 'opened again after idle()');
+  io.failWrites = 1;
+  await assert.rejects(log.append('{"c":2}'), /no space left/);
+  assert.equal(io.closes, 2, 'a failed batch closes it');
+  await log.append('{"c":3}');
+  assert.equal(io.opens, 3);
+  await new Promise((r) => setTimeout(r, GroupCommitLog.CLOSE_AFTER_MS + 200));
+  assert.equal(io.closes, 3, 'closed once no line came for a while');
+  await log.idle();
+  assert.equal(io.closes, 3);
 });
 
 test('concurrent ReportMetric: all acknowledged, all there after a restart, sequences unique and contiguous, fewer fsyncs than records', async () => {
