@@ -2,11 +2,23 @@ import { open } from 'node:fs/promises';
 
 /** The file operations a GroupCommitLog uses; tests pass their own to count or fail them. */
 export interface LogIo {
-  /** Opens `file` for appending (created when missing). */
-  openAppend(file: string): Promise<{ write(data: string): Promise<unknown>; sync(): Promise<void>; close(): Promise<void> }>;
+  /**
+   * Opens `file` for appending (created when missing). A handle with `syncedWrites` is durable once
+   * `write` resolves (opened O_SYNC), and `sync` is not called.
+   */
+  openAppend(file: string): Promise<{ write(data: string): Promise<unknown>; sync(): Promise<void>; close(): Promise<void>; syncedWrites?: boolean }>;
 }
 
-const nodeIo: LogIo = { openAppend: (file) => open(file, 'a') };
+/**
+ * The file opened O_APPEND | O_SYNC ('as'): a write returns once its bytes and the file's metadata
+ * are on disk, as write then fsync would, in one thread-pool round trip instead of two.
+ */
+const nodeIo: LogIo = {
+  openAppend: async (file) => {
+    const fh = await open(file, 'as');
+    return { write: (d: string) => fh.write(d), sync: () => fh.sync(), close: () => fh.close(), syncedWrites: true };
+  },
+};
 
 /** Process-wide counts of every GroupCommitLog: records made durable, fsyncs, failed batches. */
 export const groupCommitStats = { records: 0, fsyncs: 0, failedBatches: 0 };
@@ -77,7 +89,7 @@ export class GroupCommitLog {
       try {
         this.fh ??= await this.io.openAppend(this.file);
         await this.fh.write(data);
-        await this.fh.sync();
+        if (!this.fh.syncedWrites) await this.fh.sync();
         groupCommitStats.fsyncs++;
         this.afterFailure = false;
         groupCommitStats.records += batch.length;
