@@ -37,6 +37,10 @@ Options (environment variable in brackets):
   --max-space-params <n>        largest estimated supernet parameter count [SUPERNETD_MAX_SPACE_PARAMS] (default ${DEFAULT_CONFIG.maxSpaceParams})
   --max-space-flops <n>         largest estimated MACs per image [SUPERNETD_MAX_SPACE_FLOPS] (default ${DEFAULT_CONFIG.maxSpaceFlops})
   --max-training-memory-bytes <n> largest estimated training-step memory [SUPERNETD_MAX_TRAINING_MEMORY_BYTES] (default ${DEFAULT_CONFIG.maxTrainingMemoryBytes})
+  --keepalive-time-ms <n>       PING every connection this often, 0 = never [SUPERNETD_KEEPALIVE_TIME_MS] (default ${DEFAULT_CONFIG.keepaliveTimeMs})
+  --keepalive-timeout-ms <n>    close a connection whose PING is unanswered this long [SUPERNETD_KEEPALIVE_TIMEOUT_MS] (default ${DEFAULT_CONFIG.keepaliveTimeoutMs})
+  --max-connection-age-ms <n>   GOAWAY a connection this old (calls in flight go on), 0 = never [SUPERNETD_MAX_CONNECTION_AGE_MS] (default ${DEFAULT_CONFIG.maxConnectionAgeMs})
+  --max-connection-age-grace-ms <n> then close it after this long, 0 = when its calls end [SUPERNETD_MAX_CONNECTION_AGE_GRACE_MS] (default ${DEFAULT_CONFIG.maxConnectionAgeGraceMs})
   --log-level <level>           fatal|error|warn|info|debug|trace|silent [SUPERNETD_LOG_LEVEL] (default info)
   --config <file.json>          JSON file with the same settings in camelCase [SUPERNETD_CONFIG]
   -h, --help                    this text
@@ -69,6 +73,10 @@ const OPTIONS = {
   'max-space-params': { type: 'string' },
   'max-space-flops': { type: 'string' },
   'max-training-memory-bytes': { type: 'string' },
+  'keepalive-time-ms': { type: 'string' },
+  'keepalive-timeout-ms': { type: 'string' },
+  'max-connection-age-ms': { type: 'string' },
+  'max-connection-age-grace-ms': { type: 'string' },
   'log-level': { type: 'string' },
   config: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -117,6 +125,10 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): { config
     maxSpaceParams: int('SUPERNETD_MAX_SPACE_PARAMS', env.SUPERNETD_MAX_SPACE_PARAMS),
     maxSpaceFlops: int('SUPERNETD_MAX_SPACE_FLOPS', env.SUPERNETD_MAX_SPACE_FLOPS),
     maxTrainingMemoryBytes: int('SUPERNETD_MAX_TRAINING_MEMORY_BYTES', env.SUPERNETD_MAX_TRAINING_MEMORY_BYTES),
+    keepaliveTimeMs: int('SUPERNETD_KEEPALIVE_TIME_MS', env.SUPERNETD_KEEPALIVE_TIME_MS),
+    keepaliveTimeoutMs: int('SUPERNETD_KEEPALIVE_TIMEOUT_MS', env.SUPERNETD_KEEPALIVE_TIMEOUT_MS),
+    maxConnectionAgeMs: int('SUPERNETD_MAX_CONNECTION_AGE_MS', env.SUPERNETD_MAX_CONNECTION_AGE_MS),
+    maxConnectionAgeGraceMs: int('SUPERNETD_MAX_CONNECTION_AGE_GRACE_MS', env.SUPERNETD_MAX_CONNECTION_AGE_GRACE_MS),
     logLevel: env.SUPERNETD_LOG_LEVEL,
   };
   const fromFlags: Layer = {
@@ -146,6 +158,10 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): { config
     maxSpaceParams: int('--max-space-params', values['max-space-params']),
     maxSpaceFlops: int('--max-space-flops', values['max-space-flops']),
     maxTrainingMemoryBytes: int('--max-training-memory-bytes', values['max-training-memory-bytes']),
+    keepaliveTimeMs: int('--keepalive-time-ms', values['keepalive-time-ms']),
+    keepaliveTimeoutMs: int('--keepalive-timeout-ms', values['keepalive-timeout-ms']),
+    maxConnectionAgeMs: int('--max-connection-age-ms', values['max-connection-age-ms']),
+    maxConnectionAgeGraceMs: int('--max-connection-age-grace-ms', values['max-connection-age-grace-ms']),
     logLevel: values['log-level'],
   };
   const file = values.config ?? env.SUPERNETD_CONFIG;

@@ -72,6 +72,27 @@ export interface ServerConfig {
   maxSpaceFlops: number;
   /** Largest estimated memory of one training step (weights, gradients, optimizer slots, activations). */
   maxTrainingMemoryBytes: number;
+  /**
+   * Milliseconds between the HTTP/2 PINGs the server sends on every connection (grpc.keepalive_time_ms),
+   * so proxies and NATs see traffic on a quiet hours-long Train stream and a dead peer is noticed;
+   * 0 sends none.
+   */
+  keepaliveTimeMs: number;
+  /** Milliseconds to wait for a PING's answer before closing the connection (grpc.keepalive_timeout_ms). */
+  keepaliveTimeoutMs: number;
+  /**
+   * Milliseconds (±10% jitter) after which a connection is sent GOAWAY, so clients reconnect and a
+   * load balancer can rebalance (grpc.max_connection_age_ms). 0 = never, the default: with grpc-js
+   * 1.14 the first keepalive PING (the server's, or a grpc-js client's) on a connection past its
+   * age fails and drops the calls still in flight on it, a running Train stream included. Set it
+   * only with keepaliveTimeMs 0 and clients that send no keepalive PINGs (docs/configuration.md).
+   */
+  maxConnectionAgeMs: number;
+  /**
+   * Milliseconds calls in flight on a connection past its age may still run before it is closed
+   * (grpc.max_connection_age_grace_ms). 0 = no limit, so a long Train stream is never cut.
+   */
+  maxConnectionAgeGraceMs: number;
   /** pino log level. */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -104,6 +125,10 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   maxSpaceParams: DEFAULT_SPACE_LIMITS.maxParams,
   maxSpaceFlops: DEFAULT_SPACE_LIMITS.maxFlops,
   maxTrainingMemoryBytes: DEFAULT_SPACE_LIMITS.maxTrainingMemoryBytes,
+  keepaliveTimeMs: 30_000,
+  keepaliveTimeoutMs: 10_000,
+  maxConnectionAgeMs: 0,
+  maxConnectionAgeGraceMs: 0,
   logLevel: 'info',
 });
 
@@ -135,6 +160,11 @@ export function resolveConfig(partial: Partial<ServerConfig>): ServerConfig {
   intIn('maxSpaceParams', c.maxSpaceParams, 1, Number.MAX_SAFE_INTEGER);
   intIn('maxSpaceFlops', c.maxSpaceFlops, 1, Number.MAX_SAFE_INTEGER);
   intIn('maxTrainingMemoryBytes', c.maxTrainingMemoryBytes, 1, Number.MAX_SAFE_INTEGER);
+  // grpc-js arms setTimeout with these, whose delay must fit in 2^31-1 milliseconds
+  intIn('keepaliveTimeMs', c.keepaliveTimeMs, 0, 2 ** 31 - 2);
+  intIn('keepaliveTimeoutMs', c.keepaliveTimeoutMs, 1, 2 ** 31 - 2);
+  intIn('maxConnectionAgeMs', c.maxConnectionAgeMs, 0, 2 ** 31 - 2);
+  intIn('maxConnectionAgeGraceMs', c.maxConnectionAgeGraceMs, 0, 2 ** 31 - 2);
   if (!BACKENDS.has(c.backend)) throw new Error(`config backend must be auto, wasm, cpu, tensorflow or gpu, got ${JSON.stringify(c.backend)}`);
   if (!LEVELS.has(c.logLevel)) throw new Error(`config logLevel must be one of ${[...LEVELS].join(', ')}, got ${JSON.stringify(c.logLevel)}`);
   if (typeof c.dataDir !== 'string' || c.dataDir === '') throw new Error('config dataDir must be a non-empty path');
@@ -149,6 +179,25 @@ export function resolveConfig(partial: Partial<ServerConfig>): ServerConfig {
   if (typeof c.metricsHost !== 'string' || c.metricsHost === '') throw new Error('config metricsHost must be a non-empty address');
   if (typeof c.datasetRoot !== 'string' || c.datasetRoot === '') throw new Error('config datasetRoot must be a non-empty path');
   return c;
+}
+
+/** grpc-js marks "no limit" with this value (~(1 << 31)) for the connection-age and keepalive options. */
+const GRPC_UNLIMITED_MS = 2 ** 31 - 1;
+
+/**
+ * The grpc-js server options of a configuration: message sizes, keepalive and connection age (a
+ * 0 in the config, meaning off or no limit, becomes grpc-js's own "unlimited" value).
+ */
+export function grpcServerOptionsOf(c: ServerConfig): Record<string, number> {
+  const orUnlimited = (ms: number) => (ms === 0 ? GRPC_UNLIMITED_MS : ms);
+  return {
+    'grpc.max_receive_message_length': c.maxMessageBytes,
+    'grpc.max_send_message_length': c.maxMessageBytes,
+    'grpc.keepalive_time_ms': orUnlimited(c.keepaliveTimeMs),
+    'grpc.keepalive_timeout_ms': c.keepaliveTimeoutMs,
+    'grpc.max_connection_age_ms': orUnlimited(c.maxConnectionAgeMs),
+    'grpc.max_connection_age_grace_ms': orUnlimited(c.maxConnectionAgeGraceMs),
+  };
 }
 
 /** The search-space limits of a configuration, as the engine's `checkSpaceLimits` takes them. */

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import { SupernetService, toGrpcServiceDefinition } from '@supernetd/api';
 import { TOKENS } from '../tokens.ts';
+import { grpcServerOptionsOf } from '../config.ts';
 import type { ServerConfig } from '../config.ts';
 import type { SupernetServiceHandlers } from './supernet-service-handlers.ts';
 import { reflectionPackageDefinition } from './reflection-descriptors.ts';
@@ -29,10 +30,7 @@ export class GrpcServerHost {
     @inject(TOKENS.SupernetServiceHandlers) handlers: SupernetServiceHandlers,
     @inject(TOKENS.Logger) private readonly logger: Logger,
   ) {
-    this.server = new grpc.Server({
-      'grpc.max_receive_message_length': config.maxMessageBytes,
-      'grpc.max_send_message_length': config.maxMessageBytes,
-    });
+    this.server = new grpc.Server(grpcServerOptionsOf(config));
     this.server.addService(toGrpcServiceDefinition(SupernetService), handlers.implementation());
     this.health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
     this.health.addToServer(this.server);
