@@ -1,5 +1,7 @@
 // Contributor conventions (layout, imports, tests, errors): CONTRIBUTING.md at the repository root.
 export { runSearchCommand, EXIT_USAGE } from './search-command.ts';
+export { runExportCommand, runExport, parseExportArgs, EXPORT_USAGE } from './export-command.ts';
+export type { ExportOptions } from './export-command.ts';
 export { runSearch, EXIT_INTERRUPTED } from './search-run.ts';
 export type { SearchIo, ServerHandle, StartServer } from './search-run.ts';
 export { parseSearchArgs, parseBudgets, stepsForEpochs, UsageError, SEARCH_USAGE, SEARCH_STRATEGIES } from './search-args.ts';

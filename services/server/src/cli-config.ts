@@ -8,7 +8,8 @@ import type { ServerConfig } from './config.ts';
 /** `supernetd --help`. */
 export const HELP = `Usage: supernetd serve [options]
 
-Runs the supernetd gRPC server.
+Runs the supernetd gRPC server. 'supernetd --help' lists the other commands
+(search, report, export).
 
 Options (environment variable in brackets):
   --host <addr>                 interface to listen on [SUPERNETD_HOST] (default ${DEFAULT_CONFIG.host})

@@ -1,0 +1,127 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import { ConstraintKind, ExportFormat } from '@supernetd/api';
+import type { ExportSubnetRequestSchema } from '@supernetd/api';
+import { SearchApi } from './search-api.ts';
+import { EXIT_USAGE } from './search-command.ts';
+import { UsageError } from './search-args.ts';
+
+export const EXPORT_USAGE = `Usage:
+  supernetd export --server HOST:PORT --experiment ID (--subnet ID | --flops N | --params N) --out DIR
+
+Fetches one subnet of an experiment as a TF.js layers model (model.json, weights.bin, arch.json),
+reassembling the ExportSubnet stream and checking every file's size and SHA-256, and writes the
+files into DIR (created if missing).
+
+Flags:
+  --server HOST:PORT     the supernetd server (plaintext)
+  --token TOKEN          bearer token [SUPERNETD_TOKEN]
+  --experiment ID        experiment id
+  --subnet ID            a subnet the experiment handed out (SampleSubnet)
+  --flops N | --params N the strategy's deploy choice for this budget (e.g. 5e6)
+  --out DIR              where to write the files
+  -h, --help             this text
+`;
+
+/** What `supernetd export` was asked for. */
+export interface ExportOptions {
+  server: string;
+  token: string | undefined;
+  experimentId: string;
+  target: NonNullable<MessageInitShape<typeof ExportSubnetRequestSchema>['target']>;
+  out: string;
+}
+
+function budget(flag: string, raw: string): number {
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v <= 0) throw new UsageError(`--${flag} must be a positive number, got '${raw}'`);
+  return v;
+}
+
+/** Parses the arguments after `export`; `help` when -h/--help. Throws UsageError. */
+export function parseExportArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ExportOptions | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        server: { type: 'string' },
+        token: { type: 'string' },
+        experiment: { type: 'string' },
+        subnet: { type: 'string' },
+        flops: { type: 'string' },
+        params: { type: 'string' },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) return 'help';
+  if (!values.server) throw new UsageError('export needs --server HOST:PORT');
+  if (!values.experiment) throw new UsageError('export needs --experiment ID');
+  if (!values.out) throw new UsageError('export needs --out DIR');
+  const chosen = [values.subnet, values.flops, values.params].filter((v) => v !== undefined);
+  if (chosen.length !== 1) throw new UsageError('export needs exactly one of --subnet ID, --flops N, --params N');
+  let target: ExportOptions['target'];
+  if (values.subnet !== undefined) target = { case: 'subnetId', value: values.subnet };
+  else if (values.flops !== undefined) target = { case: 'constraint', value: { kind: ConstraintKind.FLOPS, target: budget('flops', values.flops) } };
+  else target = { case: 'constraint', value: { kind: ConstraintKind.PARAMS, target: budget('params', values.params!) } };
+  return { server: values.server, token: values.token ?? (env.SUPERNETD_TOKEN || undefined), experimentId: values.experiment, target, out: values.out };
+}
+
+/** Joins a server-given relative path under `dir`, refusing one that would lead out of it. */
+function inside(dir: string, rel: string): string {
+  const n = normalize(rel);
+  if (rel === '' || isAbsolute(rel) || n === '..' || n.startsWith(`..${sep}`)) throw new Error(`export: refusing file path '${rel}' outside --out`);
+  return join(dir, n);
+}
+
+/** Fetches the export (SearchApi.exportSubnet verifies sizes and digests) and writes its files; returns their paths. */
+export async function runExport(opts: ExportOptions): Promise<string[]> {
+  const api = new SearchApi(opts.server, opts.token ? { token: opts.token } : {});
+  try {
+    const exported = await api.exportSubnet({ experimentId: opts.experimentId, target: opts.target, format: ExportFormat.TFJS_LAYERS });
+    const written: string[] = [];
+    for (const [path, data] of exported.files) {
+      const file = inside(opts.out, path);
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, data);
+      written.push(file);
+    }
+    return written;
+  } finally {
+    api.close();
+  }
+}
+
+/** `supernetd export ...`: returns the exit code (0 written, 1 failed, 2 usage error). */
+export async function runExportCommand(argv: string[], io: { stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown } } = process): Promise<number> {
+  let opts;
+  try {
+    opts = parseExportArgs(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`supernetd export: ${err.message}\n\n${EXPORT_USAGE}`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+  if (opts === 'help') {
+    io.stdout.write(EXPORT_USAGE);
+    return 0;
+  }
+  try {
+    const written = await runExport(opts);
+    for (const f of written) io.stdout.write(`${f}\n`);
+    return 0;
+  } catch (err) {
+    io.stderr.write(`supernetd export: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
