@@ -2,22 +2,12 @@
 // still exports and loads like a free-mode one.
 import assert from 'node:assert/strict';
 import { describeStrategyOverGrpc } from '@supernetd/server/testing';
+import { SMALL_SEARCH } from './small-search.ts';
 
 describeStrategyOverGrpc({
   strategyId: 'cafenet',
   title: 'cafenet (placement leftmost): train, sample, report, export by budget, load the export with stock TensorFlow.js',
-  config: {
-    placement: 'leftmost',
-    placements: 2,
-    population: 4,
-    topK: 2,
-    generations: 1,
-    mutations: 2,
-    crossovers: 2,
-    recalibrationBatches: 1,
-    validationBatches: 1,
-    finalValidationImages: 32,
-  },
+  config: { placement: 'leftmost', placements: 2, ...SMALL_SEARCH },
   spaceSpec: { preset: 'mbv2-small' },
   totalSteps: 10n,
   trainSteps: 2,

@@ -1,10 +1,11 @@
 // End to end over real gRPC: CafeNet min-min training and evolutionary width search.
 import assert from 'node:assert/strict';
 import { describeStrategyOverGrpc } from '@supernetd/server/testing';
+import { SMALL_SEARCH } from './small-search.ts';
 
 describeStrategyOverGrpc({
   strategyId: 'cafenet',
-  config: { placements: 2, population: 4, topK: 2, generations: 1, mutations: 2, crossovers: 2, recalibrationBatches: 1, validationBatches: 1, finalValidationImages: 32 },
+  config: { placements: 2, ...SMALL_SEARCH },
   spaceSpec: { preset: 'mbv2-small' },
   totalSteps: 10n,
   trainSteps: 2,

@@ -5,6 +5,7 @@ import { Rng } from '@supernetd/sdk';
 import type { Arch, Batch, Constraint, Network, StepLog } from '@supernetd/sdk';
 import { smallTrainingRuntime } from '@supernetd/server/testing';
 import { CafeNetStrategy, parseCafeNetConfig } from '../src/index.ts';
+import { SMALL_SEARCH } from './small-search.ts';
 
 /** True when every width choice keeps channels 0..width-1 (no channelIdx means the same). */
 function isLeftmost(arch: Arch): boolean {
@@ -15,17 +16,7 @@ function isLeftmost(arch: Arch): boolean {
 }
 
 const steps = 4;
-const small = {
-  placements: 4,
-  population: 3,
-  topK: 2,
-  generations: 1,
-  mutations: 2,
-  crossovers: 2,
-  recalibrationBatches: 1,
-  validationBatches: 1,
-  finalValidationImages: 32,
-};
+const small = { ...SMALL_SEARCH, placements: 4, population: 3 };
 
 interface ModeRun {
   strategy: CafeNetStrategy;
