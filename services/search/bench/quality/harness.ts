@@ -1,7 +1,7 @@
 // The search-quality benchmarks' shared part: one small problem, one in-process server, supernet
 // runs at equal compute, standalone training, and a JSON cache so each benchmark runs in parts.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ConstraintKind } from '@supernetd/api';
 import type { Arch } from '@supernetd/sdk';
@@ -62,8 +62,6 @@ export const WIDTH_SPACE_DEFINITION = {
     { type: 'linear', id: 'classifier' },
   ],
 };
-
-export const WIDTH_SPACE: SpaceRef = { preset: 'custom', overrides: { definition: WIDTH_SPACE_DEFINITION } };
 
 /** One MBConv layer with DNA-style candidate ops (independent weights per op). */
 const opLayer = (id: string, out: number, stride = 1) => ({ type: 'mbconv', id, out, stride, ops: OPS });
@@ -224,8 +222,8 @@ export interface SupernetRun {
   scores?: Record<string, number>;
   /** Deploy choices retrained alone from scratch (op space), test accuracy per budget. */
   retrained?: Record<string, number>;
+  /** Last step's losses, plus values logged once at a phase end (DNA's `teacher_val_accuracy`). */
   finalLosses: Record<string, number>;
-  /** Phase log values the strategy reported last (e.g. DNA's teacher accuracy). */
 }
 
 /** One architecture trained alone. */
@@ -249,6 +247,8 @@ interface CacheFile {
 /** Results on disk, keyed by everything that decides them, written after every finished job. */
 export class ResultCache {
   private data: CacheFile;
+  /** Modification time of the file as last read or written; unchanged means nothing to merge. */
+  private seenMtime = -1;
   constructor(private readonly file: string) {
     this.data = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as CacheFile) : { settings: {}, supernets: {}, alone: {} };
   }
@@ -263,6 +263,9 @@ export class ResultCache {
   }
   private refresh(): void {
     if (!existsSync(this.file)) return;
+    const mtime = statSync(this.file).mtimeMs;
+    if (mtime === this.seenMtime) return;
+    this.seenMtime = mtime;
     const disk = JSON.parse(readFileSync(this.file, 'utf8')) as CacheFile;
     this.data.supernets = { ...disk.supernets, ...this.data.supernets };
     this.data.alone = { ...disk.alone, ...this.data.alone };
@@ -290,11 +293,15 @@ export class ResultCache {
     const tmp = `${this.file}.${process.pid}.tmp`;
     writeFileSync(tmp, `${JSON.stringify(this.data, null, 1)}\n`);
     renameSync(tmp, this.file);
+    this.seenMtime = statSync(this.file).mtimeMs;
   }
 }
 
-/** A stable key of an arch: resolution and widths in a fixed order. */
-export function archKey(a: Arch): string {
+/**
+ * A readable, file-name-safe label of an arch (resolution, widths, op digits), used in cache keys
+ * and claim files; the sdk's `archKey` is canonical JSON, with quotes and braces.
+ */
+export function archLabel(a: Arch): string {
   const w = Object.keys(a.width)
     .sort()
     .map((k) => `${k}=${a.width[k]}`)
@@ -319,7 +326,7 @@ export function supernetKey(method: Method, seed: number, s: BenchSettings): str
 }
 
 export function aloneKey(arch: Arch, seed: number, s: BenchSettings, kind: SpaceKind = 'width'): string {
-  return `alone-${archKey(arch)}-s${seed}-${hash({ n: kind === 'ops' ? s.opsAloneSteps : s.aloneSteps, b: s.batchSize, t: s.maxTrain, e: s.maxTest, space: spaceDefinition(kind) })}`;
+  return `alone-${archLabel(arch)}-s${seed}-${hash({ n: kind === 'ops' ? s.opsAloneSteps : s.aloneSteps, b: s.batchSize, t: s.maxTrain, e: s.maxTest, space: spaceDefinition(kind) })}`;
 }
 
 /**
@@ -345,9 +352,9 @@ export function pickRankingArchs(n: number, kind: SpaceKind = 'width'): Arch[] {
   const seen = new Set<string>();
   for (let k = 0; k < n; k++) {
     let i = Math.round((k * (pool.length - 1)) / Math.max(1, n - 1));
-    while (seen.has(archKey((pool[i] as { arch: Arch }).arch)) && i < pool.length - 1) i++;
+    while (seen.has(archLabel((pool[i] as { arch: Arch }).arch)) && i < pool.length - 1) i++;
     const a = (pool[i] as { arch: Arch }).arch;
-    seen.add(archKey(a));
+    seen.add(archLabel(a));
     out.push(a);
   }
   return out;
@@ -448,9 +455,9 @@ export async function runSupernet(server: BenchServer, key: string, method: Meth
         target: { case: 'architecture', value: { resolution: arch.resolution, widths: { ...arch.width }, ops: { ...(arch.op ?? {}) } } },
         maxExamples: s.maxTest,
       });
-      ranking[archKey(arch)] = ev.accuracy;
+      ranking[archLabel(arch)] = ev.accuracy;
       const score = ev.subnet?.score;
-      if (typeof score === 'number' && score !== 0 && Number.isFinite(score)) scores[archKey(arch)] = score;
+      if (typeof score === 'number' && score !== 0 && Number.isFinite(score)) scores[archLabel(arch)] = score;
     }
   }
   // On the op space the searched architectures are retrained alone (DNA's student weights are

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Arch } from '@supernetd/sdk';
 import { kendallTau, meanStd, spearmanRho } from '../../src/rank-stats.ts';
-import { METHODS, OPS_SPACE_DEFINITION, PASSES_PER_STEP, WIDTH_SPACE_DEFINITION, aloneKey, archKey, budgets, supernetKey } from './harness.ts';
+import { METHODS, OPS_SPACE_DEFINITION, PASSES_PER_STEP, WIDTH_SPACE_DEFINITION, aloneKey, archLabel, budgets, supernetKey } from './harness.ts';
 import type { BenchSettings, ResultCache, SpaceKind, SupernetRun } from './harness.ts';
 
 const pct = (x: number) => (x * 100).toFixed(2);
@@ -141,7 +141,7 @@ function rankingSection(L: string[], r: RenderInput, kind: SpaceKind, methods: s
     return;
   }
   const truth = alone.map((a) => a!.accuracy);
-  const predictionOf = (m: string, x: SupernetRun, a: Arch): number | undefined => (m === 'dna' ? x.scores?.[archKey(a)] : x.ranking[archKey(a)]);
+  const predictionOf = (m: string, x: SupernetRun, a: Arch): number | undefined => (m === 'dna' ? x.scores?.[archLabel(a)] : x.ranking[archLabel(a)]);
   const f = (xs: number[]) => `${meanStd(xs).mean.toFixed(3)} ± ${meanStd(xs).std.toFixed(3)}`;
   L.push('| predictor | Kendall tau | Spearman rho | seeds |');
   L.push('| --- | ---: | ---: | ---: |');
