@@ -47,10 +47,7 @@ type Rng = ReturnType<typeof rng>;
 
 const SEARCH = { searchPopulation: 2, searchGenerations: 1, searchTopK: 1, searchMutations: 0, searchCrossovers: 0, recalibrationBatches: 1, fitnessImages: 16, validationImages: 16 };
 
-function spec() {
-  const s = tinySpec({ config: SEARCH });
-  return { ...s, training: { ...s.training, totalSteps: 1000n } };
-}
+const spec = () => tinySpec({ config: SEARCH, totalSteps: 1000n });
 
 const images = (n: number) => encodeTensor(new Float32Array(n * 28 * 28).fill(0.5), [n, 28, 28, 1]);
 const labels = (n: number) => encodeTensor(Int32Array.from({ length: n }, (_, i) => i % 10), [n]);

@@ -68,7 +68,7 @@ export async function assertStatus(p: Promise<unknown>, code: grpc.status, reaso
 }
 
 /** The smallest useful experiment: mbv1-small on a slice of fashion-mnist. */
-export function tinySpec(over: { strategy?: string; config?: Record<string, unknown>; checkpointInterval?: number; seed?: number } = {}) {
+export function tinySpec(over: { strategy?: string; config?: Record<string, unknown>; checkpointInterval?: number; seed?: number; totalSteps?: bigint } = {}) {
   return {
     displayName: 'test',
     searchSpace: { preset: 'mbv1-small' },
@@ -76,7 +76,7 @@ export function tinySpec(over: { strategy?: string; config?: Record<string, unkn
     training: {
       dataset: { name: 'fashion-mnist', maxTrainExamples: 256, maxTestExamples: 64 },
       batchSize: 16,
-      totalSteps: 20n,
+      totalSteps: over.totalSteps ?? 20n,
       seed: over.seed ?? 1,
       checkpointInterval: over.checkpointInterval ?? 50,
     },

@@ -34,10 +34,7 @@ async function withServer(config: Partial<ServerConfig>, fn: (server: RunningSer
   }
 }
 
-function spec() {
-  const s = tinySpec();
-  return { ...s, training: { ...s.training, totalSteps: 1000n } };
-}
+const spec = () => tinySpec({ totalSteps: 1000n });
 
 /** Starts a Train stream; resolves `started` at its first event. */
 function openTrain(client: SupernetClient, experimentId: string, steps: number) {

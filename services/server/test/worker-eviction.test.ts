@@ -69,10 +69,7 @@ async function start(workerIdleSeconds: number): Promise<TestServer> {
   };
 }
 
-function spec() {
-  const s = tinySpec();
-  return { ...s, training: { ...s.training, totalSteps: 1000n } };
-}
+const spec = () => tinySpec({ totalSteps: 1000n });
 
 /** The unlabelled `supernetd_live_workers` gauge. */
 async function liveWorkers(metricsPort: number): Promise<number> {
