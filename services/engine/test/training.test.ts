@@ -140,6 +140,13 @@ test('auxiliary networks: created once, trained through step by variable name', 
   const teacher = engine.auxNetwork('teacher', def);
   assert.equal(engine.auxNetwork('teacher', def), teacher);
   assert.throws(() => engine.auxNetwork('supernet', def), /auxiliary network id/);
+  // a definition from a client is bounded before anything is allocated
+  const huge = structuredClone(def) as { blocks: { layers: { out?: unknown }[] }[] };
+  for (const l of huge.blocks[0]!.layers) if (typeof l.out === 'number' || typeof l.out === 'string') l.out = 1_000_000;
+  const tensors = tf.memory().numTensors;
+  assert.throws(() => engine.auxNetwork('huge', huge as unknown as Record<string, unknown>), /exceeds the limit/);
+  assert.equal(tf.memory().numTensors, tensors);
+  assert.equal(engine.networks().length, 2, 'no network was added for the refused definition');
   const names = teacher.variableNames();
   assert.ok(names.length > 0 && names.every((n) => n.startsWith('teacher/')));
   assert.deepEqual(teacher.variableNames([0]).length < names.length, true);

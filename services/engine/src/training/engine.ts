@@ -1,7 +1,7 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@supernetd/sdk';
 import type { Arch, Batch, EvalResult, Network, OptimizerConfig, SupernetEngine } from '@supernetd/sdk';
-import { resolveSpace } from '../space/index.ts';
+import { DEFAULT_SPACE_LIMITS, checkSpaceLimits, resolveSpace } from '../space/index.ts';
 import type { ResolvedSpace } from '../space/index.ts';
 import { Supernet } from '../network/supernet.ts';
 import type { NamedVariable } from '../network/supernet.ts';
@@ -90,6 +90,9 @@ export class Engine implements SupernetEngine {
     } else {
       space = resolveSpace({ preset: 'custom', overrides: { definition: preset } });
     }
+    // An auxiliary network can come from a strategy config (DNA's teacherDefinition): bound it like
+    // a search space before anything is allocated (the default limits; the server's own apply to spaces).
+    checkSpaceLimits(space, DEFAULT_SPACE_LIMITS, this.batchSize);
     const net = new Supernet(this.tf, id, space, { seed: this.opts.seed, bnMomentum: this.supernet.bnMomentum });
     this.aux.set(id, { net, spec: { id, preset } });
     return net;
