@@ -42,12 +42,24 @@ export type StatusName =
 /** Base of every expected error. The message is sent to the client, so it must not leak internals. */
 export abstract class SupernetdError extends Error {
   abstract readonly code: StatusName;
+  /**
+   * What the error is about, as short strings for the status's `google.rpc.ErrorInfo` metadata
+   * (`field`: the request field's proto path; `limit`: the configured limit's name). Optional: the
+   * server derives `field` and `limit` from the message when they are not set.
+   */
+  details: Readonly<Record<string, string>> = {};
   constructor(
     readonly reason: ErrorReason,
     message: string,
   ) {
     super(message);
     this.name = new.target.name;
+  }
+
+  /** This error with `details` merged into its ErrorInfo metadata; for chaining at the throw site. */
+  with(details: Record<string, string>): this {
+    this.details = { ...this.details, ...details };
+    return this;
   }
 }
 
@@ -132,13 +144,14 @@ export interface SerializedError {
   kind: string;
   reason: ErrorReason;
   message: string;
+  details?: Record<string, string>;
   stack?: string;
 }
 
 export function serializeError(err: unknown): SerializedError {
   if (err instanceof SupernetdError) {
     const kind = err instanceof InvalidArgumentError ? 'InvalidArgumentError' : err.constructor.name;
-    return { kind, reason: err.reason, message: err.message };
+    return { kind, reason: err.reason, message: err.message, ...(Object.keys(err.details).length > 0 ? { details: { ...err.details } } : {}) };
   }
   const e = err instanceof Error ? err : new Error(String(err));
   return { kind: 'Error', reason: 'INTERNAL', message: e.message, ...(e.stack ? { stack: e.stack } : {}) };
@@ -146,12 +159,19 @@ export function serializeError(err: unknown): SerializedError {
 
 /** Rebuilds a typed error from its plain form; unknown kinds come back as plain Error (INTERNAL). */
 export function deserializeError(s: SerializedError): Error {
+  const typed = rebuild(s);
+  if (typed && s.details) typed.with(s.details);
+  if (typed) return typed;
+  const e = new Error(s.message);
+  if (s.stack) e.stack = s.stack;
+  return e;
+}
+
+function rebuild(s: SerializedError): SupernetdError | undefined {
   if (s.kind === 'CancelledError') return new CancelledError(s.message);
   if (s.kind === 'UnauthenticatedError') return new UnauthenticatedError(s.message);
   const cls = (classes as Record<string, new (a: never, b: never) => SupernetdError>)[s.kind];
   if (cls === InvalidArgumentError) return new InvalidArgumentError(s.message, s.reason);
   if (cls) return new (cls as unknown as new (r: ErrorReason, m: string) => SupernetdError)(s.reason, s.message);
-  const e = new Error(s.message);
-  if (s.stack) e.stack = s.stack;
-  return e;
+  return undefined;
 }

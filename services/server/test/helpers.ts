@@ -6,7 +6,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import type { DescMessage, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
-import { SupernetService, makeGrpcClientConstructor } from '@supernetd/api';
+import { ERROR_DOMAIN, STATUS_DETAILS_KEY, SupernetService, decodeStatusDetails, makeGrpcClientConstructor } from '@supernetd/api';
 import type { GrpcClient } from '@supernetd/api';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 
@@ -60,7 +60,16 @@ export async function assertStatus(p: Promise<unknown>, code: grpc.status, reaso
   } catch (e) {
     const err = e as grpc.ServiceError;
     assert.equal(grpc.status[err.code], grpc.status[code], `code of: ${err.details}`);
-    if (reason !== undefined) assert.equal(err.metadata.get('supernetd-error-reason')[0], `ERROR_REASON_${reason}`, `reason of: ${err.details}`);
+    if (reason !== undefined) {
+      // the standard google.rpc.Status details, and the compatibility echo
+      const bin = err.metadata.get(STATUS_DETAILS_KEY)[0];
+      assert.ok(Buffer.isBuffer(bin), `${STATUS_DETAILS_KEY} of: ${err.details}`);
+      const d = decodeStatusDetails(bin);
+      assert.equal(d?.reason, `ERROR_REASON_${reason}`, `ErrorInfo.reason of: ${err.details}`);
+      assert.equal(d.domain, ERROR_DOMAIN);
+      assert.equal(d.code, err.code);
+      assert.equal(err.metadata.get('supernetd-error-reason')[0], `ERROR_REASON_${reason}`, `reason of: ${err.details}`);
+    }
     if (message) assert.match(err.details, message);
     return err;
   }

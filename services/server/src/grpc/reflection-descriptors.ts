@@ -4,11 +4,19 @@ import {
   FieldDescriptorProto_Label,
   FieldDescriptorProto_Type,
   FileDescriptorProtoSchema,
+  file_google_protobuf_any,
+  file_google_protobuf_duration,
   file_google_protobuf_struct,
   file_google_protobuf_timestamp,
 } from '@bufbuild/protobuf/wkt';
 import type { PackageDefinition } from '@grpc/proto-loader';
-import { file_supernetd_v1_error_reason, file_supernetd_v1_supernet_service, file_supernetd_v1_types } from '@supernetd/api';
+import {
+  file_google_rpc_error_details,
+  file_google_rpc_status,
+  file_supernetd_v1_error_reason,
+  file_supernetd_v1_supernet_service,
+  file_supernetd_v1_types,
+} from '@supernetd/api';
 
 /** grpc.health.v1 as served by grpc-health-check (Check and Watch). */
 function healthFile() {
@@ -53,7 +61,18 @@ function healthFile() {
  * the served contract (maps and well-known types included) without parsing .proto files at run time.
  */
 export function reflectionPackageDefinition(): PackageDefinition {
-  const files: DescFile[] = [file_google_protobuf_struct, file_google_protobuf_timestamp, file_supernetd_v1_error_reason, file_supernetd_v1_types, file_supernetd_v1_supernet_service];
+  // google.rpc.Status and its details too, so reflection clients (grpcurl) decode grpc-status-details-bin
+  const files: DescFile[] = [
+    file_google_protobuf_struct,
+    file_google_protobuf_timestamp,
+    file_google_protobuf_any,
+    file_google_protobuf_duration,
+    file_google_rpc_status,
+    file_google_rpc_error_details,
+    file_supernetd_v1_error_reason,
+    file_supernetd_v1_types,
+    file_supernetd_v1_supernet_service,
+  ];
   const encoded = files.map((f) => Buffer.from(toBinary(FileDescriptorProtoSchema, f.proto)));
   encoded.push(Buffer.from(toBinary(FileDescriptorProtoSchema, healthFile())));
   return { 'supernetd.v1': { format: 'Protocol Buffer 3 FileDescriptorProto', fileDescriptorProtos: encoded } } as unknown as PackageDefinition;
