@@ -20,11 +20,6 @@ export async function tensorflowAvailable(): Promise<boolean> {
   }
 }
 
-/** Backend the engine tests run on (SUPERNETD_TEST_BACKEND, default wasm). */
-export async function testBackend(): Promise<string> {
-  return initBackend((process.env.SUPERNETD_TEST_BACKEND ?? 'wasm') as 'wasm');
-}
-
 /** A small space with every layer kind: elastic width, depthwise, residual MBConv, op choice, head. */
 export function tinyDefinition(): SpaceDefinition {
   return {
