@@ -1,7 +1,8 @@
 // One request must not poison an experiment (issue 12, class 2), over real gRPC: a worker that dies
 // or fails with an untyped error is restarted from its last checkpoint and the experiment keeps
 // serving; one that keeps failing is shown FAILED with the reason; inline batches are bounded by
-// what the engine can hold (TrainStep refused, Evaluate split into chunks).
+// what the engine can hold (TrainStep refused, Evaluate split into chunks). Restarts are counted in
+// /metrics.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -10,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ExperimentState, encodeTensor } from '@supernetd/api';
 import { startServer } from '../src/index.ts';
 import type { RunningServer } from '../src/index.ts';
-import { assertStatus, connect, tempDir, tinySpec, unary } from './helpers.ts';
+import { assertStatus, connect, scrape, tempDir, tinySpec, unary } from './helpers.ts';
 import type { SupernetClient } from './helpers.ts';
 
 const S = grpc.status;
@@ -29,6 +30,7 @@ before(async () => {
     strategies: [FIXTURE],
     maxWorkerRestarts: 2,
     maxBatchMemoryBytes: BATCH_MEMORY,
+    metricsPort: 0,
   });
   client = connect(server.address);
 });
@@ -70,6 +72,7 @@ for (const how of ['exit', 'throw'] as const) {
       skipBnRecalibration: true,
     });
     assert.equal(evaluated.examples, 16);
+    assert.equal(await scrape(server.metricsPort!, 'supernetd_worker_restarts_total', { experiment: id }), 1, 'one restart counted');
   });
 }
 
@@ -81,6 +84,8 @@ test('a worker that fails again and again is marked FAILED with the reason, and 
   await assertStatus(steps(id, 2), S.UNAVAILABLE, 'EXPERIMENT_FAILED', /restarted/);
   await assertStatus(steps(id, 2), S.FAILED_PRECONDITION, 'EXPERIMENT_FAILED', /failed 3 times in a row.*trainStep failed at step 1/);
   await assertStatus(steps(id, 1), S.FAILED_PRECONDITION, 'EXPERIMENT_FAILED', /failed 3 times/);
+  // the first two failures were replaced by running workers; the third was not
+  assert.equal(await scrape(server.metricsPort!, 'supernetd_worker_restarts_total', { experiment: id }), 2);
 
   const got = await unary(client, 'getExperiment', { experimentId: id });
   assert.equal(got.experiment?.state, ExperimentState.FAILED);

@@ -123,6 +123,7 @@ export class ExperimentManager {
         seconds: this.config.workerIdleSeconds,
         onEvicted: () => this.metrics.workerEvictions.inc({ experiment: record.id }),
         maxRestarts: this.config.maxWorkerRestarts,
+        onRestarted: () => this.metrics.workerRestarts.inc({ experiment: record.id }),
         acquireSlot: (s) => this.acquireSlot(s),
         releaseSlot: (s) => void this.slots.delete(s),
         workerSpec: (spec) => this.workerSpec(spec),

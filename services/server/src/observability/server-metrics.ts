@@ -3,7 +3,8 @@ import type { ExperimentSession } from '../experiments/experiment-session.ts';
 
 /**
  * The server's Prometheus metrics: RPC counts and latencies by method and code, training steps,
- * per-experiment live tensors and bytes reported by the workers, live workers and idle evictions.
+ * per-experiment live tensors and bytes reported by the workers, live workers, idle evictions and
+ * restarts of failed workers.
  */
 export class ServerMetrics {
   readonly registry = new Registry();
@@ -11,6 +12,7 @@ export class ServerMetrics {
   readonly rpcSeconds: Histogram<'method' | 'code'>;
   readonly trainingSteps: Counter<'experiment'>;
   readonly workerEvictions: Counter<'experiment'>;
+  readonly workerRestarts: Counter<'experiment'>;
   private readonly tracked = new Map<string, ExperimentSession>();
 
   constructor() {
@@ -37,6 +39,12 @@ export class ServerMetrics {
     this.workerEvictions = new Counter({
       name: 'supernetd_worker_evictions_total',
       help: 'Experiment workers checkpointed and stopped after workerIdleSeconds without a call, by experiment.',
+      labelNames: ['experiment'],
+      registers: [this.registry],
+    });
+    this.workerRestarts = new Counter({
+      name: 'supernetd_worker_restarts_total',
+      help: 'Failed experiment workers replaced by a running one, restored from the last checkpoint (up to maxWorkerRestarts in a row), by experiment.',
       labelNames: ['experiment'],
       registers: [this.registry],
     });
