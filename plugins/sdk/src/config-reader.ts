@@ -38,7 +38,8 @@ export class ConfigReader {
   }
 
   private checkNumber(key: string, v: unknown, b: NumberBounds): number {
-    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(key, `must be a finite number, got ${JSON.stringify(v)}`);
+    // NaN and the infinities are numbers JSON cannot write (JSON.stringify makes them null): name them.
+    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(key, `must be a finite number, got ${typeof v === 'number' ? String(v) : JSON.stringify(v)}`);
     if (b.integer && !Number.isInteger(v)) this.fail(key, `must be an integer, got ${v}`);
     if (b.min !== undefined && v < b.min) this.fail(key, `must be >= ${b.min}, got ${v}`);
     if (b.max !== undefined && v > b.max) this.fail(key, `must be <= ${b.max}, got ${v}`);
