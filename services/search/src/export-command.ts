@@ -1,29 +1,31 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
-import { parseArgs } from 'node:util';
+import type { Command } from 'commander';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { ConstraintKind, ExportFormat } from '@supernetd/api';
 import type { ExportSubnetRequestSchema } from '@supernetd/api';
 import { SearchApi } from './search-api.ts';
 import { EXIT_USAGE } from './search-command.ts';
-import { UsageError } from './search-args.ts';
+import { UsageError, cliParser, parseCli } from './cli-parse.ts';
 
-export const EXPORT_USAGE = `Usage:
-  supernetd export --server HOST:PORT --experiment ID (--subnet ID | --flops N | --params N) --out DIR
+/** The `export` command's parser (values stay strings; parseExportArgs checks them). */
+function exportParser(): Command {
+  return cliParser('supernetd export')
+    .usage('--server HOST:PORT --experiment ID (--subnet ID | --flops N | --params N) --out DIR')
+    .description(
+      "Fetches one subnet of an experiment as a TF.js layers model (model.json, weights.bin, arch.json), reassembling the ExportSubnet stream and checking every file's size and SHA-256, and writes the files into DIR (created if missing).",
+    )
+    .option('--server <host:port>', 'the supernetd server (plaintext)')
+    .option('--token <token>', 'bearer token (default: $SUPERNETD_TOKEN)')
+    .option('--experiment <id>', 'experiment id')
+    .option('--subnet <id>', 'a subnet the experiment handed out (SampleSubnet)')
+    .option('--flops <n>', "the strategy's deploy choice for this FLOPs budget (e.g. 5e6)")
+    .option('--params <n>', "the strategy's deploy choice for this parameter budget")
+    .option('--out <dir>', 'where to write the files');
+}
 
-Fetches one subnet of an experiment as a TF.js layers model (model.json, weights.bin, arch.json),
-reassembling the ExportSubnet stream and checking every file's size and SHA-256, and writes the
-files into DIR (created if missing).
-
-Flags:
-  --server HOST:PORT     the supernetd server (plaintext)
-  --token TOKEN          bearer token [SUPERNETD_TOKEN]
-  --experiment ID        experiment id
-  --subnet ID            a subnet the experiment handed out (SampleSubnet)
-  --flops N | --params N the strategy's deploy choice for this budget (e.g. 5e6)
-  --out DIR              where to write the files
-  -h, --help             this text
-`;
+/** `supernetd export --help`. */
+export const EXPORT_USAGE = exportParser().helpInformation();
 
 /** What `supernetd export` was asked for. */
 export interface ExportOptions {
@@ -42,27 +44,8 @@ function budget(flag: string, raw: string): number {
 
 /** Parses the arguments after `export`; `help` when -h/--help. Throws UsageError. */
 export function parseExportArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ExportOptions | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        server: { type: 'string' },
-        token: { type: 'string' },
-        experiment: { type: 'string' },
-        subnet: { type: 'string' },
-        flops: { type: 'string' },
-        params: { type: 'string' },
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  if (values.help) return 'help';
+  const values = parseCli<{ server?: string; token?: string; experiment?: string; subnet?: string; flops?: string; params?: string; out?: string }>(exportParser(), argv);
+  if (values === 'help') return 'help';
   if (!values.server) throw new UsageError('export needs --server HOST:PORT');
   if (!values.experiment) throw new UsageError('export needs --experiment ID');
   if (!values.out) throw new UsageError('export needs --out DIR');

@@ -1,4 +1,5 @@
-import { parseArgs } from 'node:util';
+import type { Command } from 'commander';
+import { UsageError, cliParser, parseCli } from './cli-parse.ts';
 
 /** Strategies `supernetd search` knows how to run (the built-in ones). */
 export const SEARCH_STRATEGIES = ['pss', 'cafenet', 'dna', 'uniform', 'sandwich'] as const;
@@ -48,10 +49,7 @@ export type SearchCommand =
   | { kind: 'report'; runs: string[]; out: string }
   | { kind: 'help'; text: string };
 
-/** A command-line mistake; the message says which flag and why. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export { UsageError };
 
 /** Steps `--quick` never exceeds: it checks the pipeline, not accuracy. */
 export const QUICK_MAX_STEPS = 300;
@@ -84,31 +82,47 @@ export const QUICK_STRATEGY_CONFIG: Readonly<Record<SearchStrategyId, Record<str
 /** Default steps of a full run when neither --steps nor --epochs is given. */
 export const DEFAULT_STEPS = 1000;
 
-export const SEARCH_USAGE = `Usage:
-  supernetd search [flags]                     train a supernet, export one subnet per budget, write a report
-  supernetd search report --runs D1,D2 --out D  combined report (Pareto front across strategies)
+/**
+ * The `search` command's parser: flags, `report` and `run` sub-forms, help text. Values stay
+ * strings; parseSearchArgs checks and converts them, naming the flag.
+ */
+function searchParser(): Command {
+  const cmd = cliParser('supernetd search')
+    .usage('[flags]\n       supernetd search report --runs D1,D2 --out D')
+    .description('Trains a supernet, exports one subnet per budget and writes a report; `report` combines several runs (Pareto front across strategies).')
+    .option('--strategy <pss|cafenet|dna|uniform|sandwich>', 'search strategy (default pss)')
+    .option('--dataset <fashion-mnist|PATH>', 'built-in dataset or a directory on the server (default fashion-mnist)')
+    .option('--format <idx|cifar10|npy>', 'format of a PATH dataset')
+    .option('--budgets <3e6,6e6,9e6>', 'FLOPs targets (default: three evenly spaced between min and max cost)')
+    .option('--space <name>', 'search-space preset (default mbv2-small; dna: dna-small)')
+    .option('--steps <n>', `training length in steps (default ${DEFAULT_STEPS})`)
+    .option('--epochs <n>', 'training length in passes over the training set (instead of --steps)')
+    .option('--batch-size <n>', 'minibatch size (default 64)')
+    .option('--out <dir>', 'run directory (default runs/<strategy>-<seed>)')
+    .option('--seed <n>', 'seed of every random choice (default 0)')
+    .option('--server <host:port>', 'use a running server (default: start one in-process on loopback)')
+    .option('--token <token>', 'bearer token for --server')
+    .option('--max-train <n>', 'cap on training examples used (0 = all)')
+    .option('--max-test <n>', 'cap on test examples used (0 = all)')
+    .option('--progress-interval <n>', 'steps between progress events (default 10)')
+    .option('--strategy-config <json>', 'strategy configuration object')
+    .option('--space-overrides <json>', 'search-space overrides (default for --format cifar10: {"inputShape":[32,32,3]})')
+    .option('--quick', `at most ${QUICK_MAX_STEPS} steps on small subsets and cut-down post-training searches: checks the pipeline, not accuracy`)
+    .option('--resume', 're-attach to the experiment in --out and continue to the target step');
+  return cmd;
+}
 
-Flags:
-  --strategy pss|cafenet|dna|uniform|sandwich  search strategy (default pss)
-  --dataset fashion-mnist | PATH               built-in dataset or a directory on the server (default fashion-mnist)
-  --format idx|cifar10|npy                     format of a PATH dataset
-  --budgets 3e6,6e6,9e6                        FLOPs targets (default: three evenly spaced between min and max cost)
-  --space NAME                                 search-space preset (default mbv2-small; dna: dna-small)
-  --steps N | --epochs N                       training length (default ${DEFAULT_STEPS} steps)
-  --batch-size N                               minibatch size (default 64)
-  --out DIR                                    run directory (default runs/<strategy>-<seed>)
-  --seed N                                     seed of every random choice (default 0)
-  --server HOST:PORT                           use a running server (default: start one in-process on loopback)
-  --token TOKEN                                bearer token for --server
-  --max-train N / --max-test N                 cap examples used (0 = all)
-  --progress-interval N                        steps between progress events (default 10)
-  --strategy-config JSON                       strategy configuration object
-  --space-overrides JSON                       search-space overrides (default for --format cifar10: {"inputShape":[32,32,3]})
-  --quick                                      at most ${QUICK_MAX_STEPS} steps on small subsets and cut-down post-training
-                                               searches: checks the pipeline, not accuracy
-  --resume                                     re-attach to the experiment in --out and continue to the target step
-  -h, --help                                   this text
-`;
+/** `supernetd search report`'s parser. */
+function reportParser(): Command {
+  return cliParser('supernetd search report')
+    .usage('--runs D1,D2 --out D')
+    .description('Builds a combined report (Pareto front across strategies) of several search runs.')
+    .option('--runs <dirs>', 'run directories, comma-separated')
+    .option('--out <dir>', 'where to write report.md, summary.json and plots/');
+}
+
+/** `supernetd search --help`. */
+export const SEARCH_USAGE = searchParser().helpInformation();
 
 function positiveInt(flag: string, raw: string | undefined, allowZero = false): number | undefined {
   if (raw === undefined) return undefined;
@@ -133,45 +147,36 @@ export function parseBudgets(raw: string): number[] {
   return [...new Set(out)].sort((a, b) => a - b);
 }
 
+/** The raw values of `search`'s flags (commander's camelCase names). */
+interface SearchFlags extends Record<string, string | boolean | undefined> {
+  strategy?: string;
+  dataset?: string;
+  format?: string;
+  budgets?: string;
+  space?: string;
+  steps?: string;
+  epochs?: string;
+  batchSize?: string;
+  out?: string;
+  seed?: string;
+  server?: string;
+  token?: string;
+  maxTrain?: string;
+  maxTest?: string;
+  progressInterval?: string;
+  strategyConfig?: string;
+  spaceOverrides?: string;
+  quick?: boolean;
+  resume?: boolean;
+}
+
 /** Parses the arguments after `search`. Throws UsageError naming the offending flag. */
 export function parseSearchArgs(argv: readonly string[]): SearchCommand {
   const args = [...argv];
   if (args[0] === 'report') return parseReportArgs(args.slice(1));
   if (args[0] === 'run') args.shift();
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        strategy: { type: 'string' },
-        dataset: { type: 'string' },
-        format: { type: 'string' },
-        budgets: { type: 'string' },
-        space: { type: 'string' },
-        steps: { type: 'string' },
-        epochs: { type: 'string' },
-        'batch-size': { type: 'string' },
-        out: { type: 'string' },
-        seed: { type: 'string' },
-        server: { type: 'string' },
-        token: { type: 'string' },
-        'max-train': { type: 'string' },
-        'max-test': { type: 'string' },
-        'progress-interval': { type: 'string' },
-        'strategy-config': { type: 'string' },
-        'space-overrides': { type: 'string' },
-        quick: { type: 'boolean' },
-        resume: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const v = parsed.values;
-  if (v.help) return { kind: 'help', text: SEARCH_USAGE };
+  const v = parseCli<SearchFlags>(searchParser(), args);
+  if (v === 'help') return { kind: 'help', text: SEARCH_USAGE };
 
   const strategy = (v.strategy ?? 'pss') as SearchStrategyId;
   if (!SEARCH_STRATEGIES.includes(strategy)) {
@@ -198,8 +203,8 @@ export function parseSearchArgs(argv: readonly string[]): SearchCommand {
   if (steps === undefined && epochsRaw === undefined) steps = quick ? 100 : DEFAULT_STEPS;
   if (quick && steps !== undefined && steps > QUICK_MAX_STEPS) steps = QUICK_MAX_STEPS;
 
-  const strategyConfig = jsonObject('strategy-config', v['strategy-config']);
-  let spaceOverrides = jsonObject('space-overrides', v['space-overrides']);
+  const strategyConfig = jsonObject('strategy-config', v.strategyConfig);
+  let spaceOverrides = jsonObject('space-overrides', v.spaceOverrides);
   // CIFAR-10 images are 32x32x3; the small presets default to 28x28x1 (Fashion-MNIST).
   if (spaceOverrides === undefined && dataset.kind === 'path' && dataset.format === 'cifar10') spaceOverrides = { inputShape: [32, 32, 3] };
 
@@ -213,14 +218,14 @@ export function parseSearchArgs(argv: readonly string[]): SearchCommand {
     strategy,
     dataset,
     space: v.space ?? (strategy === 'dna' ? 'dna-small' : 'mbv2-small'),
-    batchSize: positiveInt('batch-size', v['batch-size']) ?? (quick ? 32 : 64),
+    batchSize: positiveInt('batch-size', v.batchSize) ?? (quick ? 32 : 64),
     out: v.out ?? `runs/${strategy}-${seed}`,
     seed,
     quick,
     resume: v.resume ?? false,
-    maxTrainExamples: positiveInt('max-train', v['max-train'], true) ?? (quick ? 2048 : 0),
-    maxTestExamples: positiveInt('max-test', v['max-test'], true) ?? (quick ? 512 : 0),
-    progressInterval: positiveInt('progress-interval', v['progress-interval']) ?? (quick ? 5 : 10),
+    maxTrainExamples: positiveInt('max-train', v.maxTrain, true) ?? (quick ? 2048 : 0),
+    maxTestExamples: positiveInt('max-test', v.maxTest, true) ?? (quick ? 512 : 0),
+    progressInterval: positiveInt('progress-interval', v.progressInterval) ?? (quick ? 5 : 10),
   };
   if (v.budgets !== undefined) options.budgets = parseBudgets(v.budgets);
   if (steps !== undefined) options.steps = steps;
@@ -246,25 +251,15 @@ function jsonObject(flag: string, raw: string | undefined): Record<string, unkno
 }
 
 function parseReportArgs(argv: string[]): SearchCommand {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: { runs: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  if (parsed.values.help) return { kind: 'help', text: SEARCH_USAGE };
-  const runs = (parsed.values.runs ?? '')
+  const values = parseCli<{ runs?: string; out?: string }>(reportParser(), argv);
+  if (values === 'help') return { kind: 'help', text: reportParser().helpInformation() };
+  const runs = (values.runs ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
   if (runs.length === 0) throw new UsageError('search report needs --runs DIR1,DIR2,...');
-  if (!parsed.values.out) throw new UsageError('search report needs --out DIR');
-  return { kind: 'report', runs, out: parsed.values.out };
+  if (!values.out) throw new UsageError('search report needs --out DIR');
+  return { kind: 'report', runs, out: values.out };
 }
 
 /** Steps for `epochs` passes over `trainExamples` at `batchSize` (at least 1). */
