@@ -23,6 +23,11 @@ export interface ServerConfig {
   tlsKeyPath: string | undefined;
   /** Prometheus metrics HTTP port on `metricsHost`; undefined disables it, 0 picks a free one. */
   metricsPort: number | undefined;
+  /**
+   * Port of Katib's Suggestion service and its health check on `host` (docs/katib.md), plaintext and
+   * without a token as Katib dials it; undefined disables it, 0 picks a free one.
+   */
+  katibPort: number | undefined;
   /** Interface the metrics endpoint listens on (loopback by default: it lists experiment ids). */
   metricsHost: string;
   /** Bearer token `GET /metrics` must carry; undefined leaves it open to whoever reaches `metricsHost`. */
@@ -108,6 +113,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   tlsCertPath: undefined,
   tlsKeyPath: undefined,
   metricsPort: undefined,
+  katibPort: undefined,
   metricsHost: '127.0.0.1',
   metricsToken: undefined,
   datasetRoot: './datasets',
@@ -146,6 +152,7 @@ export function resolveConfig(partial: Partial<ServerConfig>): ServerConfig {
   };
   intIn('port', c.port, 0, 65535);
   if (c.metricsPort !== undefined) intIn('metricsPort', c.metricsPort, 0, 65535);
+  if (c.katibPort !== undefined) intIn('katibPort', c.katibPort, 0, 65535);
   intIn('maxMessageBytes', c.maxMessageBytes, 1024, 2 ** 31 - 1);
   intIn('maxTensorElements', c.maxTensorElements, 1, 2 ** 31 - 1);
   intIn('maxConcurrentTrainingPerExperiment', c.maxConcurrentTrainingPerExperiment, 1, 64);

@@ -17,6 +17,7 @@ import { ServerMetrics } from './observability/server-metrics.ts';
 import { MetricsHttpServer } from './observability/metrics-http-server.ts';
 import { GrpcServerHost } from './grpc/grpc-server-host.ts';
 import { SupernetServiceHandlers } from './grpc/supernet-service-handlers.ts';
+import { KatibServerHost } from './katib/katib-server-host.ts';
 
 /**
  * The composition root: the only place that names concrete classes. Builds the strategy registry
@@ -47,5 +48,6 @@ export async function createContainer(config: ServerConfig, logger: Logger): Pro
   c.registerSingleton(TOKENS.MetricsHttpServer, MetricsHttpServer);
   c.registerSingleton(TOKENS.SupernetServiceHandlers, SupernetServiceHandlers);
   c.registerSingleton(TOKENS.GrpcServerHost, GrpcServerHost);
+  c.registerSingleton(TOKENS.KatibServerHost, KatibServerHost);
   return c;
 }

@@ -22,6 +22,8 @@ export interface RunningServer {
   port: number;
   /** Bound Prometheus port, when `metricsPort` is configured. */
   metricsPort: number | undefined;
+  /** Bound Katib Suggestion port, when `katibPort` is configured. */
+  katibPort: number | undefined;
   /** The resolved configuration. */
   config: ServerConfig;
   /** The engine backend checked at startup: what the workers run on, on which device, and why. */
@@ -56,9 +58,11 @@ export async function startServer(partial: Partial<ServerConfig> = {}, opts: { l
   await manager.init();
   const grpcHost = container.resolve(TOKENS.GrpcServerHost);
   const metricsServer = container.resolve(TOKENS.MetricsHttpServer);
+  const katibHost = container.resolve(TOKENS.KatibServerHost);
   try {
     await metricsServer.start();
     await grpcHost.start();
+    await katibHost.start();
   } catch (err) {
     await container.dispose();
     throw err;
@@ -68,8 +72,9 @@ export async function startServer(partial: Partial<ServerConfig> = {}, opts: { l
     stopping ??= (async () => {
       logger.info('shutting down');
       const drained = grpcHost.stop();
+      const katibDrained = katibHost.stop();
       await manager.shutdown();
-      await drained;
+      await Promise.all([drained, katibDrained, katibHost.drainTraining()]);
       await container.dispose();
       logger.info('stopped');
       logger.flush?.();
@@ -77,5 +82,5 @@ export async function startServer(partial: Partial<ServerConfig> = {}, opts: { l
     return stopping;
   };
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  return { address: `${host}:${grpcHost.port}`, port: grpcHost.port, metricsPort: metricsServer.port, config, backend, stop };
+  return { address: `${host}:${grpcHost.port}`, port: grpcHost.port, metricsPort: metricsServer.port, katibPort: katibHost.port, config, backend, stop };
 }

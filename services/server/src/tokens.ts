@@ -8,6 +8,7 @@ import type { ServerMetrics } from './observability/server-metrics.ts';
 import type { MetricsHttpServer } from './observability/metrics-http-server.ts';
 import type { GrpcServerHost } from './grpc/grpc-server-host.ts';
 import type { SupernetServiceHandlers } from './grpc/supernet-service-handlers.ts';
+import type { KatibServerHost } from './katib/katib-server-host.ts';
 
 /** Every dependency-injection token of the server; container.ts binds them. */
 export const TOKENS = {
@@ -20,4 +21,5 @@ export const TOKENS = {
   MetricsHttpServer: Symbol('MetricsHttpServer') as InjectionToken<MetricsHttpServer>,
   GrpcServerHost: Symbol('GrpcServerHost') as InjectionToken<GrpcServerHost>,
   SupernetServiceHandlers: Symbol('SupernetServiceHandlers') as InjectionToken<SupernetServiceHandlers>,
+  KatibServerHost: Symbol('KatibServerHost') as InjectionToken<KatibServerHost>,
 } as const;

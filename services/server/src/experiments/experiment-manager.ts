@@ -32,7 +32,8 @@ import type { InheritFiles } from './retrain.ts';
 
 /** Largest SampleSubnet count. */
 export const MAX_SAMPLE_COUNT = 64;
-const BUILTIN_DATASETS = ['fashion-mnist'];
+/** Datasets the server ships (named by `training.dataset.name`). */
+export const BUILTIN_DATASETS: readonly string[] = ['fashion-mnist'];
 
 /** Which subnet an Evaluate or ExportSubnet call is about. */
 export type SubnetTarget = { subnetId: string } | { arch: Arch } | { constraint: Constraint };
