@@ -34,6 +34,7 @@ const SETTINGS: readonly Setting[] = [
   { flags: '--metrics-port <n>', key: 'metricsPort', env: 'SUPERNETD_METRICS_PORT', kind: 'int', description: 'Prometheus /metrics port, off when unset' },
   { flags: '--metrics-host <addr>', key: 'metricsHost', env: 'SUPERNETD_METRICS_HOST', kind: 'string', description: `interface of /metrics (default ${d.metricsHost})` },
   { flags: '--metrics-token <token>', key: 'metricsToken', env: 'SUPERNETD_METRICS_TOKEN', kind: 'string', description: 'require "authorization: Bearer <token>" on /metrics' },
+  { flags: '--katib-port <n>', key: 'katibPort', env: 'SUPERNETD_KATIB_PORT', kind: 'int', description: "Kubeflow Katib's Suggestion service (plaintext, no token; docs/katib.md), off when unset" },
   { flags: '--dataset-root <dir>', key: 'datasetRoot', env: 'SUPERNETD_DATASET_ROOT', kind: 'string', description: `dataset files must lie under it (default ${d.datasetRoot})` },
   { flags: '--max-message-bytes <n>', key: 'maxMessageBytes', env: 'SUPERNETD_MAX_MESSAGE_BYTES', kind: 'int', description: `largest message in or out (default ${d.maxMessageBytes})` },
   { flags: '--max-tensor-elements <n>', key: 'maxTensorElements', env: 'SUPERNETD_MAX_TENSOR_ELEMENTS', kind: 'int', description: `largest inline tensor (default ${d.maxTensorElements})` },
