@@ -14,6 +14,21 @@ import type { ExportedModel } from '@supernetd/client';
 import { startServer } from '../index.ts';
 import type { RunningServer, ServerConfig } from '../index.ts';
 
+const E2E_BACKENDS = ['wasm', 'tensorflow', 'gpu', 'cpu'] as const;
+
+/**
+ * The backend the end-to-end server runs its experiments on: `SUPERNETD_E2E_BACKEND` (`wasm`,
+ * `tensorflow`, `gpu` or `cpu`), default `wasm`. CI runs the strategies' end-to-end tests once more
+ * with `tensorflow`. Throws on any other value, so a typo cannot silently test wasm twice.
+ */
+export function e2eBackend(): ServerConfig['backend'] {
+  const v = process.env.SUPERNETD_E2E_BACKEND ?? 'wasm';
+  if (!(E2E_BACKENDS as readonly string[]).includes(v)) {
+    throw new Error(`SUPERNETD_E2E_BACKEND must be one of ${E2E_BACKENDS.join(', ')}, got '${v}'`);
+  }
+  return v as ServerConfig['backend'];
+}
+
 /** What a strategy-specific check of `describeStrategyOverGrpc` is handed. */
 export interface GrpcFlowContext {
   client: SupernetdClient;
@@ -54,9 +69,9 @@ export interface StrategyOverGrpcOptions {
 
 /**
  * Registers, in the calling test file, one `node:test` test that drives a strategy end to end over
- * a real gRPC socket on a server started in this process (wasm backend, fresh data directory):
- * create an experiment on a small fashion-mnist slice, train `trainSteps` steps (finite losses, at
- * least one subnet), sample three EVAL subnets under the FLOPs budget, report a metric (sequence
+ * a real gRPC socket on a server started in this process (backend `e2eBackend()`, fresh data
+ * directory): create an experiment on a small fashion-mnist slice, train `trainSteps` steps (finite
+ * losses, at least one subnet, the experiment reports that backend), sample three EVAL subnets under the FLOPs budget, report a metric (sequence
  * 1), export by budget (the choice fits), check that DEPLOY sampling returns the exported subnet,
  * and load the export with stock TensorFlow.js (a [2, 10] prediction). The hooks add the
  * strategy's own assertions. Starts the server in `before` and stops it in `after`.
@@ -64,12 +79,13 @@ export interface StrategyOverGrpcOptions {
 export function describeStrategyOverGrpc(opts: StrategyOverGrpcOptions): void {
   const { strategyId, budget } = opts;
   const experimentId = `${strategyId}-e2e`;
+  const backend = e2eBackend();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `supernetd-${strategyId}-e2e-`));
   let server: RunningServer | undefined;
   let client: SupernetdClient | undefined;
 
   before(async () => {
-    server = await startServer({ port: 0, dataDir, logLevel: 'warn', backend: 'wasm', ...opts.server });
+    server = await startServer({ port: 0, dataDir, logLevel: 'warn', backend, ...opts.server });
     client = new SupernetdClient({ address: server.address, tls: false, timeoutMs: opts.timeoutMs ?? 600_000 });
   });
 
@@ -80,7 +96,7 @@ export function describeStrategyOverGrpc(opts: StrategyOverGrpcOptions): void {
   });
 
   const title = opts.title ?? `${strategyId}: create, train, sample, report, export by budget, load the export with stock TensorFlow.js`;
-  test(title, async () => {
+  test(`${title} [${opts.server?.backend ?? backend}]`, async () => {
     assert.ok(client, 'the server started');
     const ctx: GrpcFlowContext = { client, experimentId };
     await opts.beforeCreate?.(ctx);
@@ -101,6 +117,12 @@ export function describeStrategyOverGrpc(opts: StrategyOverGrpcOptions): void {
     assert.equal(stepped.step, BigInt(opts.trainSteps));
     for (const [k, v] of Object.entries(stepped.losses)) assert.ok(Number.isFinite(v), `loss ${k}`);
     assert.ok(stepped.subnets.length >= 1);
+    const expected = opts.server?.backend ?? backend;
+    if (expected !== 'auto') {
+      // `gpu` is the tensorflow backend on a GPU device
+      const running = await client.getExperiment(experimentId);
+      assert.equal(running.backend, expected === 'gpu' ? 'tensorflow' : expected, 'the experiment trained on the chosen backend');
+    }
     await opts.afterTrain?.(stepped, ctx);
 
     const sampled = await client.sampleSubnet({ experimentId, constraint: flops(budget), count: 3, purpose: SamplePurpose.EVAL });
