@@ -23,6 +23,7 @@ async function serve(argv: string[]): Promise<void> {
   }
   const server = await startServer(parsed.config);
   process.stdout.write(`supernetd listening on ${server.address}\n`);
+  if (server.katibPort !== undefined) process.stdout.write(`supernetd katib suggestion service on port ${server.katibPort}\n`);
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;
