@@ -24,7 +24,8 @@ export type ErrorReason =
   | 'EXPERIMENT_FAILED'
   | 'SHUTTING_DOWN'
   | 'INTERNAL'
-  | 'CANCELLED';
+  | 'CANCELLED'
+  | 'REQUEST_ID_REUSED';
 
 /** gRPC status names the taxonomy uses. */
 export type StatusName =

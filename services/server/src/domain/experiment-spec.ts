@@ -41,6 +41,14 @@ export interface ExperimentRecord {
   id: string;
   spec: ExperimentSpecDomain;
   createTime: string;
+  /** The CreateExperiment request_id and request fingerprint that made it (idempotency.ts). */
+  request?: RequestKey;
+}
+
+/** A request_id with the fingerprint of the request that carried it (see experiments/idempotency.ts). */
+export interface RequestKey {
+  id: string;
+  hash: string;
 }
 
 /** An experiment's lifecycle state. */
@@ -71,4 +79,6 @@ export interface MetricRecordDomain {
   values: Record<string, number>;
   clientId: string;
   time: string;
+  /** The ReportMetric request_id and fingerprint, stored in the same durable line as the metric. */
+  request?: RequestKey;
 }

@@ -16,7 +16,7 @@ import type { Arch, Constraint, SamplePurpose } from '@supernetd/sdk';
 import { TOKENS } from '../tokens.ts';
 import { spaceLimitsOf } from '../config.ts';
 import type { ServerConfig } from '../config.ts';
-import type { ExperimentRecord, ExperimentSpecDomain, ExperimentView, MetricRecordDomain } from '../domain/experiment-spec.ts';
+import type { ExperimentRecord, ExperimentSpecDomain, ExperimentView, MetricRecordDomain, RequestKey } from '../domain/experiment-spec.ts';
 import type { SubnetDomain } from '../domain/subnet.ts';
 import { EXPERIMENT_ID_PATTERN } from '../persistence/experiment-store.ts';
 import type { ExperimentStore } from '../persistence/experiment-store.ts';
@@ -184,7 +184,7 @@ export class ExperimentManager {
    * EXPERIMENT_NOT_FOUND, SUBNET_NOT_FOUND), and for INHERITED the worker starts from the subnet's
    * source weights, written at once as the new experiment's step-0 checkpoint.
    */
-  async create(requestedId: string, spec: ExperimentSpecDomain): Promise<ExperimentView> {
+  async create(requestedId: string, spec: ExperimentSpecDomain, request?: RequestKey): Promise<ExperimentView> {
     this.assertServing();
     const id = requestedId === '' ? `exp-${randomBytes(5).toString('hex')}` : requestedId;
     if (!EXPERIMENT_ID_PATTERN.test(id)) {
@@ -232,7 +232,7 @@ export class ExperimentManager {
     }
     this.creating.add(id);
     try {
-      const record: ExperimentRecord = { id, spec: filled, createTime: new Date().toISOString() };
+      const record: ExperimentRecord = { id, spec: filled, createTime: new Date().toISOString(), ...(request ? { request } : {}) };
       let session: ExperimentSession | undefined;
       await this.store.create(record);
       try {
@@ -345,7 +345,7 @@ export class ExperimentManager {
   }
 
   /** Stores a metric durably and forwards it to the strategy. Throws SUBNET_NOT_FOUND, NON_FINITE_VALUE. */
-  async reportMetric(id: string, subnet: string, values: Record<string, number>, clientId: string): Promise<number> {
+  async reportMetric(id: string, subnet: string, values: Record<string, number>, clientId: string, request?: RequestKey): Promise<number> {
     const s = this.session(id);
     const arch = s.subnets.get(subnet);
     if (!arch) throw new NotFoundError('SUBNET_NOT_FOUND', `experiment '${id}' has never handed out subnet '${subnet}'`);
@@ -355,7 +355,7 @@ export class ExperimentManager {
       if (name === '') throw new InvalidArgumentError('metric names must not be empty');
       if (!Number.isFinite(v)) throw new InvalidArgumentError(`metric '${name}' is ${v}; metric values must be finite`, 'NON_FINITE_VALUE');
     }
-    return s.reportMetric(subnet, arch, values, clientId);
+    return s.reportMetric(subnet, arch, values, clientId, request);
   }
 
   /** Metric records after `afterSequence`, at most `limit` (default 1000, capped at 10000). */

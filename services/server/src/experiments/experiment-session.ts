@@ -4,7 +4,7 @@ import { FailedPreconditionError, Rng, SupernetdError, UnavailableError, subnetI
 import type { Arch, Constraint, SamplePurpose, SearchStrategy } from '@supernetd/sdk';
 import { latencySource } from '@supernetd/engine/space';
 import type { ResolvedSpace } from '@supernetd/engine/space';
-import type { ExperimentRecord, ExperimentSpecDomain, ExperimentView, MetricRecordDomain } from '../domain/experiment-spec.ts';
+import type { ExperimentRecord, ExperimentSpecDomain, ExperimentView, MetricRecordDomain, RequestKey } from '../domain/experiment-spec.ts';
 import type { SubnetDomain } from '../domain/subnet.ts';
 import { StoredDataError } from '../persistence/experiment-store.ts';
 import type { ExperimentStore, StoredProgress } from '../persistence/experiment-store.ts';
@@ -262,7 +262,7 @@ export class ExperimentSession {
   }
 
   /** Stores a metric durably, then passes it to the replica and the worker. Returns its sequence. */
-  async reportMetric(subnet: string, arch: Arch, values: Record<string, number>, clientId: string): Promise<number> {
+  async reportMetric(subnet: string, arch: Arch, values: Record<string, number>, clientId: string, request?: RequestKey): Promise<number> {
     // a metric never names a subnet whose own line could still be lost
     const subnetWrite = this.subnetWrites.get(subnet);
     if (subnetWrite) await subnetWrite;
@@ -274,6 +274,7 @@ export class ExperimentSession {
       values,
       clientId,
       time: new Date().toISOString(),
+      ...(request ? { request } : {}),
     };
     // appends waiting together share one fsync; each resolves once its record is durable, in order
     await this.store.appendMetric(this.id, record);

@@ -1,9 +1,13 @@
 import { createHash } from 'node:crypto';
-import { create, toBinary } from '@bufbuild/protobuf';
+import path from 'node:path';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import type { DescMessage, MessageShape } from '@bufbuild/protobuf';
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import {
+  CreateExperimentRequestSchema,
   CreateExperimentResponseSchema,
+  DeleteExperimentRequestSchema,
   DeleteExperimentResponseSchema,
   EvaluateResponseSchema,
   ExperimentSchema,
@@ -14,13 +18,15 @@ import {
   ListMetricsResponseSchema,
   MetricRecordSchema,
   ListStrategiesResponseSchema,
+  ReportMetricRequestSchema,
   ReportMetricResponseSchema,
   SampleSubnetResponseSchema,
   TrainResponseSchema,
+  TrainStepRequestSchema,
   TrainStepResponseSchema,
 } from '@supernetd/api';
 import { withEncoding } from '@supernetd/api';
-import type { GetExperimentResponse, GrpcServiceImpl, SupernetService } from '@supernetd/api';
+import type { GetExperimentResponse, GrpcServiceImpl, SupernetService, TrainStepRequest, TrainStepResponse } from '@supernetd/api';
 import { InvalidArgumentError } from '@supernetd/sdk';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { TOKENS } from '../tokens.ts';
@@ -28,9 +34,13 @@ import type { ServerConfig } from '../config.ts';
 import type { ExperimentManager } from '../experiments/experiment-manager.ts';
 import type { StrategyRegistry } from '../strategies/strategy-registry.ts';
 import type { ServerMetrics } from '../observability/server-metrics.ts';
-import type { ExperimentView } from '../domain/experiment-spec.ts';
+import type { ExperimentView, RequestKey } from '../domain/experiment-spec.ts';
+import type { ExperimentSession } from '../experiments/experiment-session.ts';
+import { IdempotentCalls, RecentRequests, REQUEST_ID_RETENTION, RequestLog, RequestLogs, checkRequestId, requestFingerprint } from '../experiments/idempotency.ts';
+import type { Remembered } from '../experiments/idempotency.ts';
 import type { RawBatchMessage, TrainProgress } from '../worker/protocol.ts';
 import { CallRunner } from './call-runner.ts';
+import type { CallContext } from './call-runner.ts';
 import {
   DEFAULT_MAX_SPEC_JSON_BYTES,
   batchFromProto,
@@ -58,6 +68,14 @@ const MAX_CHUNK = 4 * 1024 * 1024;
 @injectable()
 export class SupernetServiceHandlers {
   private readonly runner: CallRunner;
+  /** Request ids (AIP-155): each applied at most once; see experiments/idempotency.ts. */
+  private readonly calls = new IdempotentCalls();
+  /** TrainStep's ids with their responses, one log per experiment (`requests.jsonl`). */
+  private readonly requestLogs: RequestLogs;
+  /** DeleteExperiment's ids, server-wide (the experiment's own directory goes with it). */
+  private readonly deleteLog: RequestLog;
+  /** ReportMetric's ids per experiment, read from the metric log, where each id is stored with its metric. */
+  private readonly metricRequests = new WeakMap<ExperimentSession, RecentRequests<number>>();
 
   constructor(
     @inject(TOKENS.Config) private readonly config: ServerConfig,
@@ -67,6 +85,37 @@ export class SupernetServiceHandlers {
     @inject(TOKENS.Logger) logger: Logger,
   ) {
     this.runner = new CallRunner(config.authToken, logger, metrics);
+    this.requestLogs = new RequestLogs(path.resolve(config.dataDir, 'experiments'));
+    this.deleteLog = new RequestLog(path.resolve(config.dataDir, 'delete-requests.jsonl'));
+  }
+
+  /** The request's id and fingerprint, or undefined without one. Throws InvalidArgumentError for a bad id. */
+  private requestKey<D extends DescMessage>(schema: D, req: MessageShape<D> & { requestId: string }): RequestKey | undefined {
+    if (req.requestId === '') return undefined;
+    checkRequestId(req.requestId);
+    return { id: req.requestId, hash: requestFingerprint(schema, req) };
+  }
+
+  private metricRequestsOf(s: ExperimentSession): RecentRequests<number> {
+    let recent = this.metricRequests.get(s);
+    if (!recent) {
+      recent = new RecentRequests<number>();
+      for (const rec of s.metrics) if (rec.request) recent.remember(rec.request.id, { hash: rec.request.hash, time: Date.parse(rec.time), result: rec.sequence });
+      this.metricRequests.set(s, recent);
+    }
+    return recent;
+  }
+
+  /** The experiment a CreateExperiment request id made, if it is still within the retention. */
+  private createdBy(request: RequestKey): Remembered<ExperimentView> | undefined {
+    for (const s of this.manager.all()) {
+      const made = s.record.request;
+      if (made?.id !== request.id) continue;
+      const time = Date.parse(s.record.createTime);
+      if (Date.now() - time > REQUEST_ID_RETENTION.ageMs) return undefined;
+      return { hash: made.hash, time, result: this.manager.get(s.id) };
+    }
+    return undefined;
   }
 
   /** Bytes a list page may fill: well inside the message limit, whatever each entry holds. */
@@ -94,6 +143,29 @@ export class SupernetServiceHandlers {
     return batchFromProto(b, field, this.config.maxTensorElements);
   }
 
+  /** One TrainStep call: an inline batch (one step) or `steps` steps on the dataset. */
+  private async trainStep(req: TrainStepRequest, ctx: CallContext): Promise<TrainStepResponse> {
+    const m = this.manager;
+    let args: { steps: number; progressInterval: number; batch?: RawBatchMessage };
+    let transfer: ArrayBuffer[] | undefined;
+    if (req.input.case === 'batch') {
+      const decoded = this.batch(req.input.value, 'batch');
+      args = { steps: 1, progressInterval: 1, batch: decoded.batch };
+      transfer = decoded.transfer;
+    } else {
+      const steps = req.input.case === 'steps' ? req.input.value : 0;
+      if (steps <= 0) throw new InvalidArgumentError(`steps must be positive (or send a batch), got ${steps}`);
+      args = { steps, progressInterval: steps };
+    }
+    const out = await m.train(req.experimentId, args, { signal: ctx.signal, ...(transfer ? { transfer } : {}) });
+    return create(TrainStepResponseSchema, {
+      step: BigInt(out.step),
+      losses: out.losses,
+      learningRate: out.learningRate,
+      subnets: out.subnets.map(subnetToProto),
+    });
+  }
+
   /** The grpc-js implementation object. */
   implementation(): SupernetServiceImpl {
     const r = this.runner;
@@ -101,7 +173,9 @@ export class SupernetServiceHandlers {
     return {
       createExperiment: r.unary('CreateExperiment', async (req) => {
         const spec = specFromProto(req.spec, Math.min(DEFAULT_MAX_SPEC_JSON_BYTES, Math.floor(this.config.maxMessageBytes / 4)));
-        const view = await m.create(req.experimentId, spec);
+        const request = this.requestKey(CreateExperimentRequestSchema, req);
+        // a repeat answers with the experiment as it is now
+        const view = await this.calls.run('CreateExperiment', '', request, (r) => this.createdBy(r), () => m.create(req.experimentId, spec, request));
         return create(CreateExperimentResponseSchema, { experiment: experimentToProto(view) });
       }),
       getExperiment: r.unary('GetExperiment', (req) => this.getExperimentResponse(m.get(req.experimentId))),
@@ -121,7 +195,32 @@ export class SupernetServiceHandlers {
         });
       }),
       deleteExperiment: r.unary('DeleteExperiment', async (req) => {
-        await m.delete(req.experimentId);
+        const request = this.requestKey(DeleteExperimentRequestSchema, req);
+        const id = req.experimentId;
+        // the log keeps the deleted experiment's createTime: written before the delete, so a repeat
+        // after a crash in between finishes it, and never deletes a later experiment of the same id
+        const createTimeOf = () => m.all().find((s) => s.id === id)?.record.createTime;
+        const deleted = await this.calls.run(
+          'DeleteExperiment',
+          '',
+          request,
+          async (r) => (await this.deleteLog.recent()).get(r.id),
+          async () => {
+            const createTime = createTimeOf() ?? '';
+            if (request) {
+              m.session(id);
+              await this.deleteLog.append(request, Buffer.from(createTime));
+            }
+            await this.requestLogs.forget(id);
+            await m.delete(id);
+            return Buffer.from(createTime).toString('base64');
+          },
+        );
+        const createTime = createTimeOf();
+        if (request && createTime !== undefined && Buffer.from(createTime).toString('base64') === deleted) {
+          await this.requestLogs.forget(id);
+          await m.delete(id);
+        }
         return create(DeleteExperimentResponseSchema, {});
       }),
       listStrategies: r.unary('ListStrategies', () =>
@@ -138,7 +237,20 @@ export class SupernetServiceHandlers {
         m.session(req.experimentId);
         if (req.subnetId === '') throw new InvalidArgumentError('subnet_id is required');
         const { values, clientId } = metricValuesFromProto(req.metrics, req.clientId);
-        const sequence = await m.reportMetric(req.experimentId, req.subnetId, values, clientId);
+        const request = this.requestKey(ReportMetricRequestSchema, req);
+        const s = m.session(req.experimentId);
+        const sequence = await this.calls.run(
+          'ReportMetric',
+          req.experimentId,
+          request,
+          (r) => this.metricRequestsOf(s).get(r.id),
+          async () => {
+            // the id is stored in the metric's own log line: durable together, never one without the other
+            const seq = await m.reportMetric(req.experimentId, req.subnetId, values, clientId, request);
+            if (request) this.metricRequestsOf(s).remember(request.id, { hash: request.hash, time: Date.now(), result: seq });
+            return seq;
+          },
+        );
         return create(ReportMetricResponseSchema, { sequence: BigInt(sequence) });
       }),
       listMetrics: r.unary('ListMetrics', (req) => {
@@ -156,24 +268,23 @@ export class SupernetServiceHandlers {
       }),
       trainStep: r.unary('TrainStep', async (req, ctx) => {
         m.session(req.experimentId);
-        let args: { steps: number; progressInterval: number; batch?: RawBatchMessage };
-        let transfer: ArrayBuffer[] | undefined;
-        if (req.input.case === 'batch') {
-          const decoded = this.batch(req.input.value, 'batch');
-          args = { steps: 1, progressInterval: 1, batch: decoded.batch };
-          transfer = decoded.transfer;
-        } else {
-          const steps = req.input.case === 'steps' ? req.input.value : 0;
-          if (steps <= 0) throw new InvalidArgumentError(`steps must be positive (or send a batch), got ${steps}`);
-          args = { steps, progressInterval: steps };
-        }
-        const out = await m.train(req.experimentId, args, { signal: ctx.signal, ...(transfer ? { transfer } : {}) });
-        return create(TrainStepResponseSchema, {
-          step: BigInt(out.step),
-          losses: out.losses,
-          learningRate: out.learningRate,
-          subnets: out.subnets.map(subnetToProto),
-        });
+        const request = this.requestKey(TrainStepRequestSchema, req);
+        const log = this.requestLogs.of(req.experimentId);
+        return this.calls.run(
+          'TrainStep',
+          req.experimentId,
+          request,
+          async (r) => {
+            const e = (await log.recent()).get(r.id);
+            return e && { ...e, result: fromBinary(TrainStepResponseSchema, Buffer.from(e.result, 'base64')) };
+          },
+          async () => {
+            const res = await this.trainStep(req, ctx);
+            // recorded once the step's result (and any checkpoint it wrote) is back
+            if (request) await log.append(request, toBinary(TrainStepResponseSchema, res));
+            return res;
+          },
+        );
       }),
       train: r.serverStream('Train', async (req, ctx, send) => {
         m.session(req.experimentId);

@@ -23,10 +23,11 @@ const (
 
 // ErrorReason says why a call failed, independent of the gRPC status code.
 //
-// Every non-OK status the server returns carries the reason's enum name in the
-// trailing metadata key `supernetd-error-reason` (for example
-// `ERROR_REASON_EXPERIMENT_NOT_FOUND`), so clients in any language can match on
-// it without parsing the human-readable message.
+// Every non-OK status the server returns carries the reason's enum name as the
+// `reason` of a `google.rpc.ErrorInfo` (domain `supernetd.dev`) in the status
+// details (`grpc-status-details-bin`), and echoed in the trailing metadata key
+// `supernetd-error-reason` (for example `ERROR_REASON_EXPERIMENT_NOT_FOUND`),
+// so clients in any language can match on it without parsing the message.
 type ErrorReason int32
 
 const (
@@ -81,6 +82,9 @@ const (
 	// DEADLINE_EXCEEDED or CANCELLED: the caller's deadline passed or it
 	// cancelled the call; work done so far is kept.
 	ErrorReason_ERROR_REASON_CANCELLED ErrorReason = 21
+	// ALREADY_EXISTS: the request_id was used before with a different request
+	// (ErrorInfo metadata `field` is `request_id`); make a new id per request.
+	ErrorReason_ERROR_REASON_REQUEST_ID_REUSED ErrorReason = 22
 )
 
 // Enum value maps for ErrorReason.
@@ -108,6 +112,7 @@ var (
 		19: "ERROR_REASON_SHUTTING_DOWN",
 		20: "ERROR_REASON_INTERNAL",
 		21: "ERROR_REASON_CANCELLED",
+		22: "ERROR_REASON_REQUEST_ID_REUSED",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":               0,
@@ -132,6 +137,7 @@ var (
 		"ERROR_REASON_SHUTTING_DOWN":             19,
 		"ERROR_REASON_INTERNAL":                  20,
 		"ERROR_REASON_CANCELLED":                 21,
+		"ERROR_REASON_REQUEST_ID_REUSED":         22,
 	}
 )
 
@@ -166,7 +172,7 @@ var File_supernetd_v1_error_reason_proto protoreflect.FileDescriptor
 
 const file_supernetd_v1_error_reason_proto_rawDesc = "" +
 	"\n" +
-	"\x1fsupernetd/v1/error_reason.proto\x12\fsupernetd.v1*\x92\x06\n" +
+	"\x1fsupernetd/v1/error_reason.proto\x12\fsupernetd.v1*\xb6\x06\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12%\n" +
 	"!ERROR_REASON_EXPERIMENT_NOT_FOUND\x10\x01\x12*\n" +
@@ -190,7 +196,8 @@ const file_supernetd_v1_error_reason_proto_rawDesc = "" +
 	"\x1eERROR_REASON_EXPERIMENT_FAILED\x10\x12\x12\x1e\n" +
 	"\x1aERROR_REASON_SHUTTING_DOWN\x10\x13\x12\x19\n" +
 	"\x15ERROR_REASON_INTERNAL\x10\x14\x12\x1a\n" +
-	"\x16ERROR_REASON_CANCELLED\x10\x15B\\\n" +
+	"\x16ERROR_REASON_CANCELLED\x10\x15\x12\"\n" +
+	"\x1eERROR_REASON_REQUEST_ID_REUSED\x10\x16B\\\n" +
 	"\x10dev.supernetd.v1B\x10ErrorReasonProtoP\x01Z4supernetd.dev/client/go/gen/supernetd/v1;supernetdv1b\x06proto3"
 
 var (

@@ -134,7 +134,15 @@ type CreateExperimentRequest struct {
 	// Requested id; empty lets the server choose one.
 	ExperimentId string `protobuf:"bytes,1,opt,name=experiment_id,json=experimentId,proto3" json:"experiment_id,omitempty"`
 	// What to run.
-	Spec          *ExperimentSpec `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	Spec *ExperimentSpec `protobuf:"bytes,2,opt,name=spec,proto3" json:"spec,omitempty"`
+	// Idempotency key (AIP-155): a UUID the caller makes once per logical
+	// request and sends again unchanged on every retry of it. The server
+	// remembers it durably with the change it made and answers a repeat with
+	// the first result instead of applying the request again; the same id with
+	// a different request is ALREADY_EXISTS (ERROR_REASON_REQUEST_ID_REUSED).
+	// Empty: no deduplication. At most 128 characters. Ids are remembered per
+	// experiment (the latest 10000, for 24 hours); see docs/api.md.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -181,6 +189,13 @@ func (x *CreateExperimentRequest) GetSpec() *ExperimentSpec {
 		return x.Spec
 	}
 	return nil
+}
+
+func (x *CreateExperimentRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // CreateExperimentResponse.
@@ -435,7 +450,15 @@ func (x *ListExperimentsResponse) GetNextPageToken() string {
 type DeleteExperimentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Experiment id.
-	ExperimentId  string `protobuf:"bytes,1,opt,name=experiment_id,json=experimentId,proto3" json:"experiment_id,omitempty"`
+	ExperimentId string `protobuf:"bytes,1,opt,name=experiment_id,json=experimentId,proto3" json:"experiment_id,omitempty"`
+	// Idempotency key (AIP-155): a UUID the caller makes once per logical
+	// request and sends again unchanged on every retry of it. The server
+	// remembers it durably with the change it made and answers a repeat with
+	// the first result instead of applying the request again; the same id with
+	// a different request is ALREADY_EXISTS (ERROR_REASON_REQUEST_ID_REUSED).
+	// Empty: no deduplication. At most 128 characters. Ids are remembered per
+	// experiment (the latest 10000, for 24 hours); see docs/api.md.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -473,6 +496,13 @@ func (*DeleteExperimentRequest) Descriptor() ([]byte, []int) {
 func (x *DeleteExperimentRequest) GetExperimentId() string {
 	if x != nil {
 		return x.ExperimentId
+	}
+	return ""
+}
+
+func (x *DeleteExperimentRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -800,7 +830,15 @@ type ReportMetricRequest struct {
 	// (higher is better) or else `loss` (lower is better).
 	Metrics map[string]float64 `protobuf:"bytes,3,rep,name=metrics,proto3" json:"metrics,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
 	// Reporting client.
-	ClientId      string `protobuf:"bytes,4,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	ClientId string `protobuf:"bytes,4,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// Idempotency key (AIP-155): a UUID the caller makes once per logical
+	// request and sends again unchanged on every retry of it. The server
+	// remembers it durably with the change it made and answers a repeat with
+	// the first result instead of applying the request again; the same id with
+	// a different request is ALREADY_EXISTS (ERROR_REASON_REQUEST_ID_REUSED).
+	// Empty: no deduplication. At most 128 characters. Ids are remembered per
+	// experiment (the latest 10000, for 24 hours); see docs/api.md.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -859,6 +897,13 @@ func (x *ReportMetricRequest) GetMetrics() map[string]float64 {
 func (x *ReportMetricRequest) GetClientId() string {
 	if x != nil {
 		return x.ClientId
+	}
+	return ""
+}
+
+func (x *ReportMetricRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -1030,7 +1075,15 @@ type TrainStepRequest struct {
 	//
 	//	*TrainStepRequest_Batch
 	//	*TrainStepRequest_Steps
-	Input         isTrainStepRequest_Input `protobuf_oneof:"input"`
+	Input isTrainStepRequest_Input `protobuf_oneof:"input"`
+	// Idempotency key (AIP-155): a UUID the caller makes once per logical
+	// request and sends again unchanged on every retry of it. The server
+	// remembers it durably with the change it made and answers a repeat with
+	// the first result instead of applying the request again; the same id with
+	// a different request is ALREADY_EXISTS (ERROR_REASON_REQUEST_ID_REUSED).
+	// Empty: no deduplication. At most 128 characters. Ids are remembered per
+	// experiment (the latest 10000, for 24 hours); see docs/api.md.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1095,6 +1148,13 @@ func (x *TrainStepRequest) GetSteps() int32 {
 		}
 	}
 	return 0
+}
+
+func (x *TrainStepRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type isTrainStepRequest_Input interface {
@@ -2006,10 +2066,12 @@ var File_supernetd_v1_supernet_service_proto protoreflect.FileDescriptor
 
 const file_supernetd_v1_supernet_service_proto_rawDesc = "" +
 	"\n" +
-	"#supernetd/v1/supernet_service.proto\x12\fsupernetd.v1\x1a\x18supernetd/v1/types.proto\"p\n" +
+	"#supernetd/v1/supernet_service.proto\x12\fsupernetd.v1\x1a\x18supernetd/v1/types.proto\"\x8f\x01\n" +
 	"\x17CreateExperimentRequest\x12#\n" +
 	"\rexperiment_id\x18\x01 \x01(\tR\fexperimentId\x120\n" +
-	"\x04spec\x18\x02 \x01(\v2\x1c.supernetd.v1.ExperimentSpecR\x04spec\"T\n" +
+	"\x04spec\x18\x02 \x01(\v2\x1c.supernetd.v1.ExperimentSpecR\x04spec\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"T\n" +
 	"\x18CreateExperimentResponse\x128\n" +
 	"\n" +
 	"experiment\x18\x01 \x01(\v2\x18.supernetd.v1.ExperimentR\n" +
@@ -2026,9 +2088,11 @@ const file_supernetd_v1_supernet_service_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"}\n" +
 	"\x17ListExperimentsResponse\x12:\n" +
 	"\vexperiments\x18\x01 \x03(\v2\x18.supernetd.v1.ExperimentR\vexperiments\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\">\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"]\n" +
 	"\x17DeleteExperimentRequest\x12#\n" +
-	"\rexperiment_id\x18\x01 \x01(\tR\fexperimentId\"\x1a\n" +
+	"\rexperiment_id\x18\x01 \x01(\tR\fexperimentId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"\x1a\n" +
 	"\x18DeleteExperimentResponse\"\x17\n" +
 	"\x15ListStrategiesRequest\"X\n" +
 	"\fStrategyInfo\x12\x0e\n" +
@@ -2048,12 +2112,14 @@ const file_supernetd_v1_supernet_service_proto_rawDesc = "" +
 	"\tclient_id\x18\x04 \x01(\tR\bclientId\x125\n" +
 	"\apurpose\x18\x05 \x01(\x0e2\x1b.supernetd.v1.SamplePurposeR\apurpose\"F\n" +
 	"\x14SampleSubnetResponse\x12.\n" +
-	"\asubnets\x18\x01 \x03(\v2\x14.supernetd.v1.SubnetR\asubnets\"\xfa\x01\n" +
+	"\asubnets\x18\x01 \x03(\v2\x14.supernetd.v1.SubnetR\asubnets\"\x99\x02\n" +
 	"\x13ReportMetricRequest\x12#\n" +
 	"\rexperiment_id\x18\x01 \x01(\tR\fexperimentId\x12\x1b\n" +
 	"\tsubnet_id\x18\x02 \x01(\tR\bsubnetId\x12H\n" +
 	"\ametrics\x18\x03 \x03(\v2..supernetd.v1.ReportMetricRequest.MetricsEntryR\ametrics\x12\x1b\n" +
-	"\tclient_id\x18\x04 \x01(\tR\bclientId\x1a:\n" +
+	"\tclient_id\x18\x04 \x01(\tR\bclientId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\x1a:\n" +
 	"\fMetricsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"2\n" +
@@ -2064,11 +2130,13 @@ const file_supernetd_v1_supernet_service_proto_rawDesc = "" +
 	"\x0eafter_sequence\x18\x02 \x01(\x03R\rafterSequence\x12\x14\n" +
 	"\x05limit\x18\x03 \x01(\x05R\x05limit\"K\n" +
 	"\x13ListMetricsResponse\x124\n" +
-	"\arecords\x18\x01 \x03(\v2\x1a.supernetd.v1.MetricRecordR\arecords\"\x85\x01\n" +
+	"\arecords\x18\x01 \x03(\v2\x1a.supernetd.v1.MetricRecordR\arecords\"\xa4\x01\n" +
 	"\x10TrainStepRequest\x12#\n" +
 	"\rexperiment_id\x18\x01 \x01(\tR\fexperimentId\x12+\n" +
 	"\x05batch\x18\x02 \x01(\v2\x13.supernetd.v1.BatchH\x00R\x05batch\x12\x16\n" +
-	"\x05steps\x18\x03 \x01(\x05H\x00R\x05stepsB\a\n" +
+	"\x05steps\x18\x03 \x01(\x05H\x00R\x05steps\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestIdB\a\n" +
 	"\x05input\"\xfc\x01\n" +
 	"\x11TrainStepResponse\x12\x12\n" +
 	"\x04step\x18\x01 \x01(\x03R\x04step\x12C\n" +

@@ -40,8 +40,16 @@ const (
 // SupernetService trains a weight-sharing supernet per experiment and hands
 // out subnets that fit resource budgets.
 //
-// Errors: every failed call carries the ErrorReason name in the trailing
-// metadata key `supernetd-error-reason`. When the server is started with a
+// Errors: every failed call carries a `google.rpc.Status` in the
+// `grpc-status-details-bin` trailer with a `google.rpc.ErrorInfo` (reason:
+// the ErrorReason name, domain `supernetd.dev`, metadata `field`, `limit`,
+// `limitValue` where they apply), a `google.rpc.RequestInfo`, and for
+// INVALID_ARGUMENT a `google.rpc.BadRequest`; the reason is also echoed in the
+// trailing metadata key `supernetd-error-reason`.
+//
+// Retries: Get/List/Sample/Evaluate calls are safe to retry; CreateExperiment,
+// DeleteExperiment, ReportMetric and TrainStep are when they carry a
+// `request_id`. When the server is started with a
 // bearer token, every call except grpc.health.v1.Health and server reflection
 // needs `authorization: Bearer <token>` metadata.
 type SupernetServiceClient interface {
@@ -237,8 +245,16 @@ type SupernetService_ExportSubnetClient = grpc.ServerStreamingClient[ExportSubne
 // SupernetService trains a weight-sharing supernet per experiment and hands
 // out subnets that fit resource budgets.
 //
-// Errors: every failed call carries the ErrorReason name in the trailing
-// metadata key `supernetd-error-reason`. When the server is started with a
+// Errors: every failed call carries a `google.rpc.Status` in the
+// `grpc-status-details-bin` trailer with a `google.rpc.ErrorInfo` (reason:
+// the ErrorReason name, domain `supernetd.dev`, metadata `field`, `limit`,
+// `limitValue` where they apply), a `google.rpc.RequestInfo`, and for
+// INVALID_ARGUMENT a `google.rpc.BadRequest`; the reason is also echoed in the
+// trailing metadata key `supernetd-error-reason`.
+//
+// Retries: Get/List/Sample/Evaluate calls are safe to retry; CreateExperiment,
+// DeleteExperiment, ReportMetric and TrainStep are when they carry a
+// `request_id`. When the server is started with a
 // bearer token, every call except grpc.health.v1.Health and server reflection
 // needs `authorization: Bearer <token>` metadata.
 type SupernetServiceServer interface {

@@ -27,12 +27,14 @@ EXPORT_FORMAT_UNSPECIFIED: ExportFormat
 EXPORT_FORMAT_TFJS_LAYERS: ExportFormat
 
 class CreateExperimentRequest(_message.Message):
-    __slots__ = ("experiment_id", "spec")
+    __slots__ = ("experiment_id", "spec", "request_id")
     EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     experiment_id: str
     spec: _types_pb2.ExperimentSpec
-    def __init__(self, experiment_id: _Optional[str] = ..., spec: _Optional[_Union[_types_pb2.ExperimentSpec, _Mapping]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, experiment_id: _Optional[str] = ..., spec: _Optional[_Union[_types_pb2.ExperimentSpec, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class CreateExperimentResponse(_message.Message):
     __slots__ = ("experiment",)
@@ -69,10 +71,12 @@ class ListExperimentsResponse(_message.Message):
     def __init__(self, experiments: _Optional[_Iterable[_Union[_types_pb2.Experiment, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class DeleteExperimentRequest(_message.Message):
-    __slots__ = ("experiment_id",)
+    __slots__ = ("experiment_id", "request_id")
     EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     experiment_id: str
-    def __init__(self, experiment_id: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, experiment_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class DeleteExperimentResponse(_message.Message):
     __slots__ = ()
@@ -119,7 +123,7 @@ class SampleSubnetResponse(_message.Message):
     def __init__(self, subnets: _Optional[_Iterable[_Union[_types_pb2.Subnet, _Mapping]]] = ...) -> None: ...
 
 class ReportMetricRequest(_message.Message):
-    __slots__ = ("experiment_id", "subnet_id", "metrics", "client_id")
+    __slots__ = ("experiment_id", "subnet_id", "metrics", "client_id", "request_id")
     class MetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -131,11 +135,13 @@ class ReportMetricRequest(_message.Message):
     SUBNET_ID_FIELD_NUMBER: _ClassVar[int]
     METRICS_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     experiment_id: str
     subnet_id: str
     metrics: _containers.ScalarMap[str, float]
     client_id: str
-    def __init__(self, experiment_id: _Optional[str] = ..., subnet_id: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., client_id: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, experiment_id: _Optional[str] = ..., subnet_id: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., client_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class ReportMetricResponse(_message.Message):
     __slots__ = ("sequence",)
@@ -160,14 +166,16 @@ class ListMetricsResponse(_message.Message):
     def __init__(self, records: _Optional[_Iterable[_Union[_types_pb2.MetricRecord, _Mapping]]] = ...) -> None: ...
 
 class TrainStepRequest(_message.Message):
-    __slots__ = ("experiment_id", "batch", "steps")
+    __slots__ = ("experiment_id", "batch", "steps", "request_id")
     EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
     BATCH_FIELD_NUMBER: _ClassVar[int]
     STEPS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     experiment_id: str
     batch: _types_pb2.Batch
     steps: int
-    def __init__(self, experiment_id: _Optional[str] = ..., batch: _Optional[_Union[_types_pb2.Batch, _Mapping]] = ..., steps: _Optional[int] = ...) -> None: ...
+    request_id: str
+    def __init__(self, experiment_id: _Optional[str] = ..., batch: _Optional[_Union[_types_pb2.Batch, _Mapping]] = ..., steps: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class TrainStepResponse(_message.Message):
     __slots__ = ("step", "losses", "learning_rate", "subnets")
