@@ -149,9 +149,16 @@ export interface SerializedError {
   stack?: string;
 }
 
+/** The built-in class an error crosses as: a subclass (a plug-in's own, InvalidConfigError) as its nearest built-in ancestor. */
+function kindOf(err: SupernetdError): string {
+  if (err instanceof CancelledError) return 'CancelledError';
+  if (err instanceof UnauthenticatedError) return 'UnauthenticatedError';
+  return Object.entries(classes).find(([, cls]) => err instanceof cls)?.[0] ?? 'Error';
+}
+
 export function serializeError(err: unknown): SerializedError {
   if (err instanceof SupernetdError) {
-    const kind = err instanceof InvalidArgumentError ? 'InvalidArgumentError' : err.constructor.name;
+    const kind = kindOf(err);
     return { kind, reason: err.reason, message: err.message, ...(Object.keys(err.details).length > 0 ? { details: { ...err.details } } : {}) };
   }
   const e = err instanceof Error ? err : new Error(String(err));

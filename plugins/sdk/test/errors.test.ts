@@ -81,6 +81,27 @@ describe('errors', () => {
     );
   });
 
+  it("a plug-in's own subclass crosses as its nearest built-in class, keeping status, reason and message", () => {
+    class PoolEmptyError extends FailedPreconditionError {
+      constructor() {
+        super('CONSTRAINT_UNSATISFIABLE', 'no pool holds a subnet under 1000 flops');
+      }
+    }
+    class SlowCancel extends CancelledError {}
+    const back = roundTrip(new PoolEmptyError());
+    assert.equal(back.constructor, FailedPreconditionError);
+    assert.ok(back instanceof FailedPreconditionError);
+    assert.deepEqual([back.code, back.reason, back.message], ['FAILED_PRECONDITION', 'CONSTRAINT_UNSATISFIABLE', 'no pool holds a subnet under 1000 flops']);
+    assert.equal(roundTrip(new SlowCancel('gone')).constructor, CancelledError);
+  });
+
+  it('details cross the boundary with the error', () => {
+    const back = roundTrip(new ResourceExhaustedError('LIMIT_EXCEEDED', 'too big').with({ limit: 'maxSpaceParams' }));
+    assert.ok(back instanceof ResourceExhaustedError);
+    assert.deepEqual(back.details, { limit: 'maxSpaceParams' });
+    assert.equal('details' in serializeError(new NotFoundError('SUBNET_NOT_FOUND', 'm')), false);
+  });
+
   it('anything else is INTERNAL and comes back as a plain Error with its message and stack', () => {
     const boom = new TypeError('boom');
     const s = serializeError(boom);
