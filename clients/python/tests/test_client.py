@@ -1,11 +1,12 @@
 import os
 import time
+from concurrent import futures
 
 import grpc
 import pytest
 
 from search_loop import run_search
-from supernetd import Client, ErrorReason, RetryPolicy, SupernetdError, flops
+from supernetd import ERROR_DOMAIN, Client, ErrorReason, FieldViolation, RetryPolicy, SupernetdError, flops
 from supernetd.v1 import error_reason_pb2, supernet_service_pb2, types_pb2
 
 
@@ -76,20 +77,100 @@ def test_training_while_a_train_stream_runs_is_aborted(server_address):
             client.delete_experiment(experiment.id)
 
 
-def test_unavailable_is_retried_then_raised():
-    # Port 1 on loopback refuses connections: every attempt fails with UNAVAILABLE.
-    attempts = []
-
-    class CountingPolicy(RetryPolicy):
-        def backoff(self, retry: int) -> float:
-            attempts.append(retry)
-            return 0.0
-
-    with Client("127.0.0.1:1", retry=CountingPolicy(max_attempts=3), timeout=5) as client:
+def test_error_details_are_decoded_from_the_standard_status(server_address):
+    with Client(server_address) as client:
         with pytest.raises(SupernetdError) as caught:
-            client.list_strategies()
-    assert caught.value.code == grpc.StatusCode.UNAVAILABLE
-    assert attempts == [0, 1]
+            client.get_experiment("no-such-experiment")
+        error = caught.value
+        assert error.domain == ERROR_DOMAIN
+        assert error.metadata == {"field": "experiment_id"}
+        assert error.request_id, "RequestInfo names the id the server logged the call under"
+        experiment = client.create_experiment()
+        try:
+            with pytest.raises(SupernetdError) as caught:
+                client.sample_subnet(experiment.id, count=65)
+            error = caught.value
+            assert error.reason_name == "ERROR_REASON_INVALID_ARGUMENT"
+            assert error.metadata == {"field": "count", "limitValue": "64"}
+            assert error.field_violations == (FieldViolation("count", error.message),)
+        finally:
+            client.delete_experiment(experiment.id)
+
+
+def test_retry_policy_comes_from_the_service_config():
+    config = RetryPolicy(max_attempts=4).service_config()
+    (method_config,) = config["methodConfig"]
+    names = {n["method"] for n in method_config["name"]}
+    assert {"ReportMetric", "TrainStep", "CreateExperiment", "DeleteExperiment", "GetExperiment", "SampleSubnet"} <= names
+    assert "Train" not in names, "a repeated Train would train again"
+    assert method_config["retryPolicy"]["maxAttempts"] == 4
+    assert method_config["retryPolicy"]["retryableStatusCodes"] == ["UNAVAILABLE"]
+    assert RetryPolicy(max_attempts=1).service_config() == {"methodConfig": []}
+
+
+class _LossyProxy:
+    """A gRPC server in front of the real one that forwards ReportMetric and, the first time,
+    drops the server's reply and answers UNAVAILABLE: a reply lost after the metric was stored."""
+
+    _METHOD = "/supernetd.v1.SupernetService/ReportMetric"
+
+    def __init__(self, upstream: str) -> None:
+        ca = os.environ.get("SUPERNETD_TLS_CA")
+        if ca:
+            with open(ca, "rb") as pem:
+                creds = grpc.ssl_channel_credentials(root_certificates=pem.read())
+            self._upstream = grpc.secure_channel(upstream, creds)
+        else:
+            self._upstream = grpc.insecure_channel(upstream)
+        self._forward = self._upstream.unary_unary(self._METHOD)
+        self.request_ids: list[str] = []
+        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+        handler = grpc.method_handlers_generic_handler(
+            "supernetd.v1.SupernetService", {"ReportMetric": grpc.unary_unary_rpc_method_handler(self._report)}
+        )
+        self._server.add_generic_rpc_handlers((handler,))
+        self.address = f"127.0.0.1:{self._server.add_insecure_port('127.0.0.1:0')}"
+        self._server.start()
+
+    def _report(self, raw: bytes, context: grpc.ServicerContext) -> bytes:
+        self.request_ids.append(supernet_service_pb2.ReportMetricRequest.FromString(raw).request_id)
+        metadata = [(k, v) for k, v in context.invocation_metadata() if k == "authorization"]
+        reply = self._forward(raw, metadata=metadata, timeout=60)
+        if len(self.request_ids) == 1:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "the reply was lost")
+        return reply
+
+    def close(self) -> None:
+        self._server.stop(None)
+        self._upstream.close()
+
+
+def test_report_metric_retried_by_grpc_is_applied_once(server_address):
+    proxy = _LossyProxy(server_address)
+    try:
+        with Client(server_address) as direct, Client(proxy.address, tls=False) as lossy:
+            experiment = direct.create_experiment()
+            try:
+                (subnet,) = direct.sample_subnet(experiment.id)
+                sequence = lossy.report_metric(experiment.id, subnet.id, {"accuracy": 0.5})
+                # gRPC retried the call (the service config's retryPolicy) with the same request id
+                assert len(proxy.request_ids) == 2
+                assert proxy.request_ids[0] and proxy.request_ids[0] == proxy.request_ids[1]
+                records = direct.list_metrics(experiment.id)
+                assert [r.sequence for r in records] == [sequence], "stored once, answered with its sequence"
+                # a caller's own retry with the same id is answered the same way
+                again = direct.report_metric(experiment.id, subnet.id, {"accuracy": 0.5}, request_id=proxy.request_ids[0])
+                assert again == sequence
+                assert len(direct.list_metrics(experiment.id)) == 1
+                with pytest.raises(SupernetdError) as caught:
+                    direct.report_metric(experiment.id, subnet.id, {"accuracy": 0.9}, request_id=proxy.request_ids[0])
+                assert caught.value.code == grpc.StatusCode.ALREADY_EXISTS
+                assert caught.value.reason_name == "ERROR_REASON_REQUEST_ID_REUSED"
+                assert caught.value.metadata["field"] == "request_id"
+            finally:
+                direct.delete_experiment(experiment.id)
+    finally:
+        proxy.close()
 
 
 def test_call_without_the_token_is_unauthenticated(server_address):

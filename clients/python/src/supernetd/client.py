@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-import random
-import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, TypeVar
 
@@ -25,11 +25,32 @@ _T = TypeVar("_T")
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 
 
+_SERVICE = "supernetd.v1.SupernetService"
+
+#: Calls gRPC may retry: the idempotent ones, and those that carry a request_id (the client fills
+#: one per call, and a retry resends the same message, so the server applies it once). Train is
+#: never retried: a repeat would train again.
+RETRIED_METHODS = (
+    "GetExperiment",
+    "ListExperiments",
+    "ListStrategies",
+    "SampleSubnet",
+    "ListMetrics",
+    "Evaluate",
+    "ExportSubnet",
+    "CreateExperiment",
+    "DeleteExperiment",
+    "ReportMetric",
+    "TrainStep",
+)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Retries of calls that fail with UNAVAILABLE, with exponential back-off and full jitter.
+    """gRPC's own retries (the channel's service config ``retryPolicy``) of calls that fail with
+    UNAVAILABLE, with exponential back-off and jitter, for the calls in ``RETRIED_METHODS``.
 
-    ``max_attempts`` counts the first try; 1 disables retries.
+    ``max_attempts`` counts the first try (gRPC caps it at 5); 1 disables retries.
     """
 
     max_attempts: int = 5
@@ -37,9 +58,29 @@ class RetryPolicy:
     max_backoff: float = 5.0
     multiplier: float = 2.0
 
-    def backoff(self, retry: int) -> float:
-        """Seconds to wait before retry number ``retry`` (0-based)."""
-        return random.uniform(0, min(self.max_backoff, self.initial_backoff * self.multiplier**retry))
+    def service_config(self) -> dict[str, Any]:
+        """The service config (``grpc.service_config`` channel option) carrying this policy."""
+        if self.max_attempts <= 1:
+            return {"methodConfig": []}
+        return {
+            "methodConfig": [
+                {
+                    "name": [{"service": _SERVICE, "method": m} for m in RETRIED_METHODS],
+                    "retryPolicy": {
+                        "maxAttempts": self.max_attempts,
+                        "initialBackoff": f"{self.initial_backoff}s",
+                        "maxBackoff": f"{self.max_backoff}s",
+                        "backoffMultiplier": self.multiplier,
+                        "retryableStatusCodes": ["UNAVAILABLE"],
+                    },
+                }
+            ]
+        }
+
+
+def new_request_id() -> str:
+    """A fresh request id (a UUID), as the client makes for each call that takes one."""
+    return str(uuid.uuid4())
 
 
 @dataclass
@@ -98,9 +139,11 @@ def _struct(value: Optional[Mapping[str, Any]]) -> Optional[struct_pb2.Struct]:
 class Client:
     """Client of one supernetd server.
 
-    Every call gets ``timeout`` seconds unless it passes its own; unary calls (and exports that
-    fail before their first message) are retried on UNAVAILABLE per ``retry``. A failed call
-    raises :class:`SupernetdError` carrying the gRPC code and the server's ErrorReason.
+    Every call gets ``timeout`` seconds unless it passes its own. gRPC itself retries the calls in
+    ``RETRIED_METHODS`` on UNAVAILABLE per ``retry`` (the channel's service config); CreateExperiment,
+    DeleteExperiment, ReportMetric and TrainStep carry a ``request_id`` (a fresh UUID unless the
+    caller passes one, the same on every retry), so the server applies each at most once. A failed
+    call raises :class:`SupernetdError` carrying the gRPC code and the server's error details.
 
     Args:
         address: ``host:port``; default ``$SUPERNETD_ADDR`` or ``127.0.0.1:50051``.
@@ -129,6 +172,8 @@ class Client:
         channel_options = [
             ("grpc.max_receive_message_length", 64 * 1024 * 1024),
             ("grpc.max_send_message_length", 64 * 1024 * 1024),
+            ("grpc.enable_retries", 1),
+            ("grpc.service_config", json.dumps(retry.service_config())),
             *options,
         ]
         ca_file = os.environ.get("SUPERNETD_TLS_CA")
@@ -156,20 +201,12 @@ class Client:
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def _with_retry(self, attempt: Callable[[], _T]) -> _T:
-        retries = 0
-        while True:
-            try:
-                return attempt()
-            except grpc.RpcError as error:
-                if error.code() != grpc.StatusCode.UNAVAILABLE or retries + 1 >= self.retry.max_attempts:
-                    raise SupernetdError.from_rpc_error(error) from None
-                time.sleep(self.retry.backoff(retries))
-                retries += 1
-
     def _unary(self, method: Callable[..., _T], request: Any, timeout: Optional[float]) -> _T:
         deadline = self.timeout if timeout is None else timeout
-        return self._with_retry(lambda: method(request, timeout=deadline, metadata=self._metadata))
+        try:
+            return method(request, timeout=deadline, metadata=self._metadata)
+        except grpc.RpcError as error:
+            raise SupernetdError.from_rpc_error(error) from None
 
     # -- experiments ------------------------------------------------------------------------
 
@@ -183,16 +220,20 @@ class Client:
         strategy_config: Optional[Mapping[str, Any]] = None,
         training: Optional[types_pb2.TrainingConfig] = None,
         display_name: str = "",
+        request_id: Optional[str] = None,
         timeout: Optional[float] = None,
     ) -> types_pb2.Experiment:
-        """Creates an experiment and returns it with defaults filled in."""
+        """Creates an experiment and returns it with defaults filled in. ``request_id`` (default: a
+        fresh UUID) makes a repeat of this call return the same experiment instead of a second one."""
         spec = types_pb2.ExperimentSpec(
             display_name=display_name,
             search_space=types_pb2.SearchSpace(preset=search_space, overrides=_struct(search_space_overrides)),
             strategy=types_pb2.StrategySpec(id=strategy, config=_struct(strategy_config)),
             training=training,
         )
-        request = pb.CreateExperimentRequest(experiment_id=experiment_id, spec=spec)
+        request = pb.CreateExperimentRequest(
+            experiment_id=experiment_id, spec=spec, request_id=request_id or new_request_id()
+        )
         return self._unary(self.stub.CreateExperiment, request, timeout).experiment
 
     def get_experiment(self, experiment_id: str, *, timeout: Optional[float] = None) -> types_pb2.Experiment:
@@ -210,9 +251,12 @@ class Client:
             if not token:
                 return out
 
-    def delete_experiment(self, experiment_id: str, *, timeout: Optional[float] = None) -> None:
-        """Deletes an experiment and everything stored for it."""
-        self._unary(self.stub.DeleteExperiment, pb.DeleteExperimentRequest(experiment_id=experiment_id), timeout)
+    def delete_experiment(
+        self, experiment_id: str, *, request_id: Optional[str] = None, timeout: Optional[float] = None
+    ) -> None:
+        """Deletes an experiment and everything stored for it (``request_id``: see create_experiment)."""
+        request = pb.DeleteExperimentRequest(experiment_id=experiment_id, request_id=request_id or new_request_id())
+        self._unary(self.stub.DeleteExperiment, request, timeout)
 
     def list_strategies(self, *, timeout: Optional[float] = None) -> list[pb.StrategyInfo]:
         """Returns the registered search strategies."""
@@ -243,11 +287,20 @@ class Client:
         metrics: Mapping[str, float],
         *,
         client_id: str = "",
+        request_id: Optional[str] = None,
         timeout: Optional[float] = None,
     ) -> int:
-        """Stores a measurement of a subnet durably and returns its sequence number in the log."""
+        """Stores a measurement of a subnet durably and returns its sequence number in the log.
+
+        ``request_id`` (default: a fresh UUID) identifies the measurement: a repeat with the same id
+        is answered with the first sequence and stored once.
+        """
         request = pb.ReportMetricRequest(
-            experiment_id=experiment_id, subnet_id=subnet_id, metrics=dict(metrics), client_id=client_id
+            experiment_id=experiment_id,
+            subnet_id=subnet_id,
+            metrics=dict(metrics),
+            client_id=client_id,
+            request_id=request_id or new_request_id(),
         )
         return self._unary(self.stub.ReportMetric, request, timeout).sequence
 
@@ -265,10 +318,12 @@ class Client:
         labels: Optional[npt.ArrayLike] = None,
         *,
         steps: Optional[int] = None,
+        request_id: Optional[str] = None,
         timeout: Optional[float] = None,
     ) -> pb.TrainStepResponse:
         """One step on an inline batch (``images`` NHWC, ``labels`` [N]), or ``steps`` steps on the
-        experiment's dataset."""
+        experiment's dataset. ``request_id`` (default: a fresh UUID): a repeat returns the first
+        response without training again."""
         if (images is None) != (labels is None):
             raise ValueError("pass images and labels together")
         if images is not None and steps is not None:
@@ -279,6 +334,7 @@ class Client:
             request = pb.TrainStepRequest(experiment_id=experiment_id, steps=steps)
         else:
             raise ValueError("pass a batch (images, labels) or steps")
+        request.request_id = request_id or new_request_id()
         return self._unary(self.stub.TrainStep, request, timeout)
 
     def train(
@@ -338,8 +394,10 @@ class Client:
         else:
             request.constraint.CopyFrom(constraint)
         deadline = self.timeout if timeout is None else timeout
-        model = self._with_retry(lambda: self._collect_export(request, deadline))
-        return model
+        try:
+            return self._collect_export(request, deadline)
+        except grpc.RpcError as error:
+            raise SupernetdError.from_rpc_error(error) from None
 
     def _collect_export(self, request: pb.ExportSubnetRequest, timeout: float) -> ExportedModel:
         header: Optional[pb.ExportHeader] = None
