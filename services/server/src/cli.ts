@@ -91,6 +91,10 @@ function program(): Command {
   passThrough('export', '[options]', "write one subnet's TF.js files (model.json, weights.bin, arch.json) to a directory", async (args) => {
     process.exit(await (await searchPackage('export')).runExportCommand(args));
   });
+  passThrough('trial', '[options]', "a Kubeflow Katib trial: evaluate one subnet's export, print name=value metrics (docs/katib.md)", async (args) => {
+    // loaded on use: it brings TensorFlow.js into this process, which serve never does
+    process.exit(await (await import('./katib/katib-trial.ts')).runTrialCommand(args));
+  });
   return root;
 }
 

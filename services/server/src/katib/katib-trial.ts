@@ -1,0 +1,254 @@
+// `supernetd trial`: the command a Katib trial container runs (docs/katib.md). It fetches the
+// assigned subnet's export from the supernetd API, evaluates it, and prints `name=value` lines for
+// Katib's StdOut metrics collector.
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { create } from '@bufbuild/protobuf';
+import { Command, CommanderError } from 'commander';
+import { EvaluateRequestSchema, ExportSubnetRequestSchema, SupernetService, makeGrpcClientConstructor } from '@supernetd/api';
+import type { ExportSubnetResponse } from '@supernetd/api';
+import type * as tfc from '@tensorflow/tfjs-core';
+
+/** A labelled batch from `.npy` files: NHWC images in [0, 1], int labels. */
+export interface NpyBatch {
+  images: Float32Array;
+  shape: [number, number, number, number];
+  labels: Int32Array;
+}
+
+/** What a trial measured. */
+export interface TrialMetrics {
+  accuracy: number;
+  loss: number;
+  examples: number;
+  flops: number;
+  params: number;
+}
+
+/**
+ * Reads one `.npy` array (format 1.0-3.0, C order): `|u1` (uint8), `<f4`, `<i4`, `<i8` or `|i1`.
+ * Throws Error naming the file for anything else.
+ */
+export function parseNpy(bytes: Uint8Array, file: string): { data: Float32Array | Uint8Array | Int32Array; shape: number[] } {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length < 10 || buf.readUInt8(0) !== 0x93 || buf.toString('latin1', 1, 6) !== 'NUMPY') throw new Error(`${file}: not a .npy file`);
+  const major = buf.readUInt8(6);
+  const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
+  const start = major === 1 ? 10 : 12;
+  const header = buf.toString('latin1', start, start + headerLen);
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  if (/'fortran_order':\s*True/.test(header)) throw new Error(`${file}: Fortran-ordered arrays are not supported`);
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (descr === undefined || shapeText === undefined) throw new Error(`${file}: unreadable .npy header`);
+  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const body = buf.subarray(start + headerLen);
+  const need = (size: number) => {
+    if (body.length < n * size) throw new Error(`${file}: ${body.length} bytes of data, shape ${shapeText} needs ${n * size}`);
+  };
+  const copy = (size: number) => {
+    need(size);
+    const out = new ArrayBuffer(n * size);
+    new Uint8Array(out).set(body.subarray(0, n * size));
+    return out;
+  };
+  switch (descr) {
+    case '|u1':
+      return { data: new Uint8Array(copy(1)), shape };
+    case '<f4':
+      return { data: new Float32Array(copy(4)), shape };
+    case '<i4':
+      return { data: new Int32Array(copy(4)), shape };
+    case '|i1':
+      return { data: Int32Array.from(new Int8Array(copy(1))), shape };
+    case '<i8': {
+      const wide = new BigInt64Array(copy(8));
+      return { data: Int32Array.from(wide, (v) => Number(v)), shape };
+    }
+    default:
+      throw new Error(`${file}: dtype '${descr}' is not supported (uint8, float32, int8, int32 or int64)`);
+  }
+}
+
+/** `images.npy` (N,H,W[,C], uint8 scaled by 1/255 or float32 as is) and `labels.npy` (N) of `dir`. */
+export async function readNpyBatch(dir: string): Promise<NpyBatch> {
+  const img = parseNpy(await readFile(join(dir, 'images.npy')), 'images.npy');
+  const lab = parseNpy(await readFile(join(dir, 'labels.npy')), 'labels.npy');
+  if (img.shape.length !== 3 && img.shape.length !== 4) throw new Error(`images.npy: shape (${img.shape.join(', ')}) must be (N, H, W) or (N, H, W, C)`);
+  const [n, h, w, c] = [img.shape[0] as number, img.shape[1] as number, img.shape[2] as number, img.shape[3] ?? 1];
+  if (lab.shape.length !== 1 || lab.shape[0] !== n || !(lab.data instanceof Int32Array)) {
+    throw new Error(`labels.npy: must hold ${n} integer labels, got shape (${lab.shape.join(', ')})`);
+  }
+  const images = img.data instanceof Float32Array ? img.data : Float32Array.from(img.data, (v) => v / 255);
+  return { images, shape: [n, h, w, c], labels: lab.data };
+}
+
+/** Reassembles an ExportSubnet stream, checking each file's size and SHA-256 against the header. */
+async function collectExport(stream: AsyncIterable<ExportSubnetResponse>): Promise<{ files: Map<string, Buffer>; flops: number; params: number }> {
+  const parts = new Map<string, Buffer[]>();
+  let header: Extract<ExportSubnetResponse['payload'], { case: 'header' }>['value'] | undefined;
+  for await (const msg of stream) {
+    if (msg.payload.case === 'header') {
+      header = msg.payload.value;
+      for (const f of header.files) parts.set(f.path, []);
+    } else if (msg.payload.case === 'chunk') {
+      const list = parts.get(msg.payload.value.path);
+      if (!list) throw new Error(`export chunk of unknown file ${msg.payload.value.path}`);
+      list.push(Buffer.from(msg.payload.value.data));
+    }
+  }
+  if (!header) throw new Error('the export stream had no header');
+  const files = new Map<string, Buffer>();
+  for (const f of header.files) {
+    const data = Buffer.concat(parts.get(f.path) ?? []);
+    const sha = createHash('sha256').update(data).digest('hex');
+    if (data.length !== Number(f.size) || sha !== f.sha256) throw new Error(`export file ${f.path} is corrupt (${data.length} bytes, sha256 ${sha})`);
+    files.set(f.path, data);
+  }
+  return { files, flops: header.subnet?.cost?.flops ?? 0, params: header.subnet?.cost?.params ?? 0 };
+}
+
+/**
+ * Accuracy and mean cross-entropy of an exported model (stock `tf.loadLayersModel`, cpu backend) on
+ * a batch: images resized bilinearly (align corners) to the model's input side, as the supernet
+ * does. Every tensor is disposed.
+ */
+export async function evaluateExport(files: Map<string, Buffer>, batch: NpyBatch): Promise<{ accuracy: number; loss: number }> {
+  const tf = await import('@tensorflow/tfjs-core');
+  await import('@tensorflow/tfjs-backend-cpu');
+  const { loadLayersModel } = await import('@tensorflow/tfjs-layers');
+  tf.env().set('IS_TEST', true);
+  await tf.setBackend('cpu');
+  const modelJson = JSON.parse((files.get('model.json') ?? Buffer.from('{}')).toString('utf8')) as {
+    modelTopology?: object;
+    weightsManifest?: { paths: string[]; weights: tfc.io.WeightsManifestEntry[] }[];
+  };
+  if (!modelJson.modelTopology || !modelJson.weightsManifest) throw new Error('the export has no TF.js model.json');
+  const specs = modelJson.weightsManifest.flatMap((g) => g.weights);
+  const weights = Buffer.concat(modelJson.weightsManifest.flatMap((g) => g.paths.map((p) => files.get(p) ?? Buffer.alloc(0))));
+  const weightData = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength);
+  const model = await loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: specs, weightData }));
+  try {
+    const [n, h, w, c] = batch.shape;
+    const side = model.inputs[0]?.shape[1] ?? h;
+    let correct = 0;
+    let lossSum = 0;
+    const step = 256;
+    for (let at = 0; at < n; at += step) {
+      const m = Math.min(step, n - at);
+      const [hits, loss] = tf.tidy(() => {
+        let x: tfc.Tensor4D = tf.tensor4d(batch.images.subarray(at * h * w * c, (at + m) * h * w * c), [m, h, w, c]);
+        if (side !== h || side !== w) x = tf.image.resizeBilinear(x, [side, side], true);
+        const logits = model.predict(x) as tfc.Tensor2D;
+        const labels = tf.tensor1d(batch.labels.subarray(at, at + m), 'int32');
+        const hitsT = tf.sum(tf.equal(tf.argMax(logits, 1), labels));
+        const lossT = tf.neg(tf.sum(tf.mul(tf.oneHot(labels, logits.shape[1] as number), tf.logSoftmax(logits))));
+        return [hitsT.dataSync()[0] as number, lossT.dataSync()[0] as number];
+      });
+      correct += hits;
+      lossSum += loss;
+    }
+    return { accuracy: n === 0 ? 0 : correct / n, loss: n === 0 ? 0 : lossSum / n };
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * One trial: the export of `subnet` (written to `out` when given), then its accuracy and loss on
+ * `data` (`images.npy` + `labels.npy`, evaluated here), or, without `data`, on the experiment's own
+ * test split by the server's Evaluate (at most `maxExamples` images).
+ */
+export async function runTrial(opts: {
+  server: string;
+  experiment: string;
+  subnet: string;
+  token?: string;
+  tlsCa?: string;
+  data?: string;
+  out?: string;
+  maxExamples: number;
+}): Promise<TrialMetrics> {
+  const Client = makeGrpcClientConstructor(SupernetService);
+  const creds = opts.tlsCa ? grpc.credentials.createSsl(await readFile(opts.tlsCa)) : grpc.credentials.createInsecure();
+  const client = new Client(opts.server, creds);
+  const md = new grpc.Metadata();
+  if (opts.token) md.set('authorization', `Bearer ${opts.token}`);
+  try {
+    const stream = client.exportSubnet(create(ExportSubnetRequestSchema, { experimentId: opts.experiment, target: { case: 'subnetId', value: opts.subnet } }), md);
+    const exported = await collectExport(stream as AsyncIterable<ExportSubnetResponse>);
+    if (opts.out) {
+      await mkdir(opts.out, { recursive: true });
+      for (const [path, data] of exported.files) await writeFile(join(opts.out, path), data);
+    }
+    let accuracy: number;
+    let loss: number;
+    let examples: number;
+    if (opts.data) {
+      const batch = await readNpyBatch(opts.data);
+      const limit = Math.min(batch.shape[0], opts.maxExamples);
+      const [, h, w, c] = batch.shape;
+      const cut: NpyBatch = { images: batch.images.subarray(0, limit * h * w * c), shape: [limit, h, w, c], labels: batch.labels.subarray(0, limit) };
+      ({ accuracy, loss } = await evaluateExport(exported.files, cut));
+      examples = limit;
+    } else {
+      const req = create(EvaluateRequestSchema, { experimentId: opts.experiment, target: { case: 'subnetId', value: opts.subnet }, maxExamples: opts.maxExamples });
+      const res = await new Promise<{ accuracy: number; loss: number; examples: number }>((resolve, reject) =>
+        client.evaluate(req, md, (err, r) => (err || !r ? reject(err ?? new Error('no response')) : resolve(r))),
+      );
+      ({ accuracy, loss, examples } = res);
+    }
+    return { accuracy, loss, examples, flops: exported.flops, params: exported.params };
+  } finally {
+    client.close();
+  }
+}
+
+/** `supernetd trial` with its arguments; returns the exit code (2 for a usage error). */
+export async function runTrialCommand(argv: string[], io: { stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown } } = process): Promise<number> {
+  const cmd = new Command('supernetd trial')
+    .description("a Katib trial: fetch one subnet's export from the supernetd API, evaluate it, print name=value metrics")
+    .requiredOption('--server <host:port>', 'supernetd API address')
+    .requiredOption('--experiment <id>', 'supernetd experiment id (the experiment_id parameter)')
+    .requiredOption('--subnet <id>', 'subnet id (the subnet_id parameter)')
+    .option('--token <token>', 'bearer token of the API (or SUPERNETD_TOKEN)')
+    .option('--tls-ca <file>', 'PEM CA certificate of a TLS server')
+    .option('--data <dir>', "images.npy and labels.npy evaluated here; without it the server evaluates on the experiment's test split")
+    .option('--max-examples <n>', 'images evaluated at most', '1000')
+    .option('--out <dir>', 'also write the export (model.json, weights.bin, arch.json) here')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  try {
+    cmd.parse(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.code === 'commander.helpDisplayed' ? 0 : 2;
+    throw err;
+  }
+  const o = cmd.opts<{ server: string; experiment: string; subnet: string; token?: string; tlsCa?: string; data?: string; maxExamples: string; out?: string }>();
+  const maxExamples = Number(o.maxExamples);
+  if (!Number.isInteger(maxExamples) || maxExamples <= 0) {
+    io.stderr.write(`supernetd trial: --max-examples must be a positive integer, got '${o.maxExamples}'\n`);
+    return 2;
+  }
+  const token = o.token ?? process.env.SUPERNETD_TOKEN;
+  try {
+    const m = await runTrial({
+      server: o.server,
+      experiment: o.experiment,
+      subnet: o.subnet,
+      maxExamples,
+      ...(token ? { token } : {}),
+      ...(o.tlsCa ? { tlsCa: o.tlsCa } : {}),
+      ...(o.data ? { data: o.data } : {}),
+      ...(o.out ? { out: o.out } : {}),
+    });
+    // Katib's StdOut collector reads `name=value` lines
+    io.stdout.write(`accuracy=${m.accuracy}\nloss=${m.loss}\nflops=${m.flops}\nparams=${m.params}\nexamples=${m.examples}\n`);
+    return 0;
+  } catch (err) {
+    io.stderr.write(`supernetd trial: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
