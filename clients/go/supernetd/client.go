@@ -2,21 +2,20 @@ package supernetd
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	supernetdv1 "supernetd.dev/client/go/gen/supernetd/v1"
 )
@@ -24,8 +23,9 @@ import (
 // DefaultAddress is used by DialEnv when SUPERNETD_ADDR is unset.
 const DefaultAddress = "127.0.0.1:50051"
 
-// RetryPolicy retries calls that fail with UNAVAILABLE, waiting a random time up to
-// min(MaxBackoff, InitialBackoff * Multiplier^n) before retry n. MaxAttempts counts the first try.
+// RetryPolicy is the retryPolicy of the channel's service config (grpc.WithDefaultServiceConfig):
+// gRPC itself retries the calls in RetriedMethods that fail with UNAVAILABLE, backing off
+// exponentially with jitter. MaxAttempts counts the first try (gRPC caps it at 5); 1 disables retries.
 type RetryPolicy struct {
 	MaxAttempts    int
 	InitialBackoff time.Duration
@@ -36,16 +36,59 @@ type RetryPolicy struct {
 // DefaultRetryPolicy makes up to five attempts, backing off from 100 ms to at most 5 s.
 var DefaultRetryPolicy = RetryPolicy{MaxAttempts: 5, InitialBackoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second, Multiplier: 2}
 
-func (p RetryPolicy) backoff(retry int) time.Duration {
-	limit := float64(p.InitialBackoff)
-	for i := 0; i < retry; i++ {
-		limit *= p.Multiplier
+// RetriedMethods are the SupernetService calls gRPC may retry: the idempotent ones, and those that
+// carry a request_id (the client fills one when it is empty, and a retry resends the same message,
+// so the server applies it once). Train is never retried: a repeat would train again.
+var RetriedMethods = []string{
+	"GetExperiment", "ListExperiments", "ListStrategies", "SampleSubnet", "ListMetrics", "Evaluate", "ExportSubnet",
+	"CreateExperiment", "DeleteExperiment", "ReportMetric", "TrainStep",
+}
+
+// ServiceConfig is the JSON service config carrying the policy, as Dial installs it.
+func (p RetryPolicy) ServiceConfig() string {
+	type name struct {
+		Service string `json:"service"`
+		Method  string `json:"method"`
 	}
-	limit = min(limit, float64(p.MaxBackoff))
-	if limit <= 0 {
-		return 0
+	type retry struct {
+		MaxAttempts          int      `json:"maxAttempts"`
+		InitialBackoff       string   `json:"initialBackoff"`
+		MaxBackoff           string   `json:"maxBackoff"`
+		BackoffMultiplier    float64  `json:"backoffMultiplier"`
+		RetryableStatusCodes []string `json:"retryableStatusCodes"`
 	}
-	return time.Duration(rand.Int64N(int64(limit) + 1))
+	type methodConfig struct {
+		Name        []name `json:"name"`
+		RetryPolicy *retry `json:"retryPolicy,omitempty"`
+	}
+	cfg := struct {
+		MethodConfig []methodConfig `json:"methodConfig"`
+	}{MethodConfig: []methodConfig{}}
+	if p.MaxAttempts > 1 {
+		mc := methodConfig{RetryPolicy: &retry{
+			MaxAttempts:          p.MaxAttempts,
+			InitialBackoff:       fmt.Sprintf("%gs", p.InitialBackoff.Seconds()),
+			MaxBackoff:           fmt.Sprintf("%gs", p.MaxBackoff.Seconds()),
+			BackoffMultiplier:    p.Multiplier,
+			RetryableStatusCodes: []string{"UNAVAILABLE"},
+		}}
+		for _, m := range RetriedMethods {
+			mc.Name = append(mc.Name, name{Service: "supernetd.v1.SupernetService", Method: m})
+		}
+		cfg.MethodConfig = append(cfg.MethodConfig, mc)
+	}
+	out, _ := json.Marshal(cfg)
+	return string(out)
+}
+
+// NewRequestID is a fresh request id (a random UUID), as the client makes for each call that
+// takes one and has none.
+func NewRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 type options struct {
@@ -76,7 +119,7 @@ func WithToken(token string) Option { return func(o *options) { o.token = token 
 // Train streams get no default deadline.
 func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
 
-// WithRetry replaces DefaultRetryPolicy; MaxAttempts 1 disables retries.
+// WithRetry replaces DefaultRetryPolicy (the service config's retryPolicy); MaxAttempts 1 disables retries.
 func WithRetry(p RetryPolicy) Option { return func(o *options) { o.retry = p } }
 
 // WithDialOptions adds grpc.DialOptions (interceptors, keepalive, ...).
@@ -85,8 +128,10 @@ func WithDialOptions(opts ...grpc.DialOption) Option {
 }
 
 // Client is a connection to one supernetd server. It embeds the generated SupernetServiceClient,
-// so every RPC is a method; each gets the default deadline, UNAVAILABLE retries (unary calls)
-// and returns *Error on failure.
+// so every RPC is a method; each gets the default deadline and returns *Error on failure. gRPC
+// retries the RetriedMethods on UNAVAILABLE (RetryPolicy); CreateExperiment, DeleteExperiment,
+// ReportMetric and TrainStep get a fresh request_id when theirs is empty (set on a copy, the same
+// on every retry), so the server applies each at most once.
 type Client struct {
 	supernetdv1.SupernetServiceClient
 	conn *grpc.ClientConn
@@ -108,6 +153,7 @@ func Dial(target string, opts ...Option) (*Client, error) {
 		grpc.WithChainUnaryInterceptor(o.unaryInterceptor),
 		grpc.WithChainStreamInterceptor(o.streamInterceptor),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64 << 20)),
+		grpc.WithDefaultServiceConfig(o.retry.ServiceConfig()),
 	}
 	if o.token != "" {
 		dial = append(dial, grpc.WithPerRPCCredentials(bearer{token: o.token, secure: o.tls != nil}))
@@ -166,45 +212,52 @@ func (o *options) withDefaultDeadline(ctx context.Context) (context.Context, con
 	return context.WithTimeout(ctx, o.timeout)
 }
 
-// retrying runs attempt until it succeeds, fails with a code other than UNAVAILABLE, runs out of
-// attempts, or ctx ends; the error is converted with the attempt's trailers.
-func (o *options) retrying(ctx context.Context, attempt func(trailer *metadata.MD) error) error {
-	for n := 0; ; n++ {
-		var trailer metadata.MD
-		err := attempt(&trailer)
-		if err == nil {
-			return nil
-		}
-		if status.Code(err) != codes.Unavailable || n+1 >= o.retry.MaxAttempts {
-			return newError(err, trailer)
-		}
-		timer := time.NewTimer(o.retry.backoff(n))
-		select {
-		case <-timer.C:
-		case <-ctx.Done():
-			timer.Stop()
-			return newError(err, trailer)
-		}
+// idempotent is a request with a request_id field (the generated getter, and a setter here).
+type idempotent interface {
+	proto.Message
+	GetRequestId() string
+}
+
+// withRequestID is req, or a copy of it with a fresh request_id when it takes one and has none.
+func withRequestID(req any) any {
+	r, ok := req.(idempotent)
+	if !ok || r.GetRequestId() != "" {
+		return req
 	}
+	id := NewRequestID()
+	switch c := proto.Clone(r).(type) {
+	case *supernetdv1.CreateExperimentRequest:
+		c.RequestId = id
+		return c
+	case *supernetdv1.DeleteExperimentRequest:
+		c.RequestId = id
+		return c
+	case *supernetdv1.ReportMetricRequest:
+		c.RequestId = id
+		return c
+	case *supernetdv1.TrainStepRequest:
+		c.RequestId = id
+		return c
+	}
+	return req
 }
 
 func (o *options) unaryInterceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts ...grpc.CallOption) error {
 	ctx, cancel := o.withDefaultDeadline(ctx)
 	defer cancel()
-	return o.retrying(ctx, func(trailer *metadata.MD) error {
-		return invoker(ctx, method, req, reply, cc, append(callOpts, grpc.Trailer(trailer))...)
-	})
+	// retries happen below interceptors (the service config), so every attempt sends this message
+	return newError(invoker(ctx, method, withRequestID(req), reply, cc, callOpts...))
 }
 
 func (o *options) streamInterceptor(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, callOpts ...grpc.CallOption) (grpc.ClientStream, error) {
 	stream, err := streamer(ctx, desc, cc, method, callOpts...)
 	if err != nil {
-		return nil, newError(err, nil)
+		return nil, newError(err)
 	}
 	return &errorStream{ClientStream: stream}, nil
 }
 
-// errorStream converts a stream's terminal error into *Error with the stream's trailers.
+// errorStream converts a stream's terminal error into *Error.
 type errorStream struct{ grpc.ClientStream }
 
 func (s *errorStream) RecvMsg(m any) error {
@@ -212,7 +265,7 @@ func (s *errorStream) RecvMsg(m any) error {
 	if err == nil || errors.Is(err, io.EOF) {
 		return err
 	}
-	return newError(err, s.ClientStream.Trailer())
+	return newError(err)
 }
 
 type bearer struct {

@@ -2,8 +2,10 @@
 //
 // The generated messages and stub are in supernetd.dev/client/go/gen/supernetd/v1; this package
 // adds a connection with optional TLS and a bearer token, a default deadline on every call,
-// retries of UNAVAILABLE with exponential back-off, errors that expose the server's ErrorReason,
-// helpers between Go slices and Tensor messages, and an export collector.
+// gRPC's own retries of UNAVAILABLE for the safe calls (a service-config retryPolicy), request ids
+// on the calls that change state, errors that expose the server's google.rpc.Status details
+// (ErrorReason, metadata, field violations), helpers between Go slices and Tensor messages, and an
+// export collector.
 //
 //	c, err := supernetd.Dial("127.0.0.1:50051", supernetd.WithToken(token))
 //	exp, err := c.GetExperiment(ctx, &supernetdv1.GetExperimentRequest{ExperimentId: "x"})

@@ -10,8 +10,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"google.golang.org/grpc/metadata"
-
 	supernetdv1 "supernetd.dev/client/go/gen/supernetd/v1"
 )
 
@@ -22,17 +20,15 @@ type ExportedModel struct {
 }
 
 // Export runs ExportSubnet and collects the stream, checking each file's size and SHA-256 against
-// the header. It gets the default deadline and is retried as a whole on UNAVAILABLE.
+// the header. It gets the default deadline; gRPC retries it on UNAVAILABLE before its first message.
 func (c *Client) Export(ctx context.Context, req *supernetdv1.ExportSubnetRequest) (*ExportedModel, error) {
 	ctx, cancel := c.opts.withDefaultDeadline(ctx)
 	defer cancel()
-	var model *ExportedModel
-	err := c.opts.retrying(ctx, func(*metadata.MD) error {
-		var err error
-		model, err = c.collectExport(ctx, req)
-		return err
-	})
-	return model, err
+	model, err := c.collectExport(ctx, req)
+	if err != nil {
+		return nil, newError(err)
+	}
+	return model, nil
 }
 
 func (c *Client) collectExport(ctx context.Context, req *supernetdv1.ExportSubnetRequest) (*ExportedModel, error) {
