@@ -1,12 +1,15 @@
 package dev.supernetd.client;
 
 import java.time.Duration;
-import java.util.concurrent.ThreadLocalRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 
 /**
- * Retries of calls that fail with UNAVAILABLE: before retry n the client waits a random time up
- * to {@code min(maxBackoff, initialBackoff * multiplier^n)}. {@code maxAttempts} counts the first
- * try; 1 disables retries.
+ * gRPC's own retries, installed as the channel's service config ({@code defaultServiceConfig} with
+ * {@code enableRetry}): calls in {@link #RETRIED_METHODS} that fail with UNAVAILABLE are retried
+ * with exponential back-off and jitter. {@code maxAttempts} counts the first try (gRPC caps it at
+ * 5); 1 disables retries.
  */
 public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration maxBackoff, double multiplier) {
   /** Up to five attempts, backing off from 100 ms to at most 5 s. */
@@ -14,16 +17,39 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
       new RetryPolicy(5, Duration.ofMillis(100), Duration.ofSeconds(5), 2.0);
 
   /** No retries. */
-  public static final RetryPolicy NONE = new RetryPolicy(1, Duration.ZERO, Duration.ZERO, 1.0);
+  public static final RetryPolicy NONE = new RetryPolicy(1, Duration.ofMillis(100), Duration.ofMillis(100), 1.0);
+
+  /**
+   * The SupernetService calls gRPC may retry: the idempotent ones, and those that carry a
+   * request_id (the client fills one when it is empty, and a retry resends the same message, so the
+   * server applies it once). Train is never retried: a repeat would train again.
+   */
+  public static final List<String> RETRIED_METHODS = List.of(
+      "GetExperiment", "ListExperiments", "ListStrategies", "SampleSubnet", "ListMetrics", "Evaluate", "ExportSubnet",
+      "CreateExperiment", "DeleteExperiment", "ReportMetric", "TrainStep");
 
   public RetryPolicy {
     if (maxAttempts < 1) throw new IllegalArgumentException("maxAttempts must be at least 1");
+    if (maxAttempts > 1 && (initialBackoff.isZero() || initialBackoff.isNegative() || maxBackoff.isZero() || maxBackoff.isNegative())) {
+      throw new IllegalArgumentException("backoffs must be positive");
+    }
   }
 
-  /** Time to wait before retry number {@code retry} (0-based). */
-  public Duration backoff(int retry) {
-    double limit = Math.min(maxBackoff.toNanos(), initialBackoff.toNanos() * Math.pow(multiplier, retry));
-    long nanos = limit <= 0 ? 0 : ThreadLocalRandom.current().nextLong((long) limit + 1);
-    return Duration.ofNanos(nanos);
+  /** The service config carrying this policy, in the form {@code defaultServiceConfig} takes. */
+  public Map<String, ?> serviceConfig() {
+    if (maxAttempts <= 1) return Map.of("methodConfig", List.of());
+    List<Map<String, ?>> names = new ArrayList<>();
+    for (String m : RETRIED_METHODS) names.add(Map.of("service", "supernetd.v1.SupernetService", "method", m));
+    Map<String, ?> policy = Map.of(
+        "maxAttempts", (double) maxAttempts,
+        "initialBackoff", seconds(initialBackoff),
+        "maxBackoff", seconds(maxBackoff),
+        "backoffMultiplier", multiplier,
+        "retryableStatusCodes", List.of("UNAVAILABLE"));
+    return Map.of("methodConfig", List.of(Map.of("name", names, "retryPolicy", policy)));
+  }
+
+  private static String seconds(Duration d) {
+    return d.toNanos() / 1e9 + "s";
   }
 }

@@ -34,8 +34,8 @@ import io.grpc.Deadline;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
 import io.grpc.Metadata;
-import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.stub.MetadataUtils;
@@ -52,16 +52,19 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
-import java.util.function.Supplier;
 
 /**
  * Client of one supernetd server.
  *
  * <p>Every call gets the default deadline (2 minutes unless configured; {@link #train} streams
- * get none), unary calls and exports are retried on UNAVAILABLE per the {@link RetryPolicy}, and
- * every failure is thrown as {@link SupernetdException} carrying the server's ErrorReason.
+ * get none). gRPC retries the {@link RetryPolicy#RETRIED_METHODS} on UNAVAILABLE (the channel's
+ * service config); CreateExperiment, DeleteExperiment, ReportMetric and TrainStep carry a
+ * request_id (a fresh UUID unless the request has one, the same on every retry), so the server
+ * applies each at most once. Every failure is thrown as {@link SupernetdException} carrying the
+ * server's error details.
  *
  * <pre>{@code
  * try (SupernetdClient client = SupernetdClient.builder("127.0.0.1:50051").token(token).build()) {
@@ -78,7 +81,6 @@ public final class SupernetdClient implements AutoCloseable {
   private final ManagedChannel channel;
   private final SupernetServiceBlockingStub stub;
   private final Duration timeout;
-  private final RetryPolicy retry;
 
   private SupernetdClient(Builder b) {
     ChannelCredentials creds;
@@ -93,7 +95,10 @@ public final class SupernetdClient implements AutoCloseable {
     } else {
       creds = TlsChannelCredentials.create();
     }
-    this.channel = Grpc.newChannelBuilder(b.target, creds).maxInboundMessageSize(64 << 20).build();
+    ManagedChannelBuilder<?> channelBuilder = Grpc.newChannelBuilder(b.target, creds).maxInboundMessageSize(64 << 20);
+    if (b.retry.maxAttempts() > 1) channelBuilder.defaultServiceConfig(b.retry.serviceConfig()).enableRetry();
+    else channelBuilder.disableRetry();
+    this.channel = channelBuilder.build();
     SupernetServiceBlockingStub s = SupernetServiceGrpc.newBlockingStub(channel);
     if (b.token != null && !b.token.isEmpty()) {
       Metadata headers = new Metadata();
@@ -103,7 +108,6 @@ public final class SupernetdClient implements AutoCloseable {
     if (!b.interceptors.isEmpty()) s = s.withInterceptors(b.interceptors.toArray(new ClientInterceptor[0]));
     this.stub = s;
     this.timeout = b.timeout;
-    this.retry = b.retry;
   }
 
   /** A builder for the server at {@code target} ({@code host:port}). */
@@ -169,13 +173,13 @@ public final class SupernetdClient implements AutoCloseable {
       return this;
     }
 
-    /** Retries of UNAVAILABLE (default {@link RetryPolicy#DEFAULT}). */
+    /** gRPC's retries of UNAVAILABLE (default {@link RetryPolicy#DEFAULT}). */
     public Builder retryPolicy(RetryPolicy retry) {
       this.retry = retry;
       return this;
     }
 
-    /** Adds interceptors to every call (logging, tracing, ...); they see each retry attempt. */
+    /** Adds interceptors to every call (logging, tracing, ...); gRPC's retries happen below them. */
     public Builder interceptors(ClientInterceptor... interceptors) {
       this.interceptors.addAll(List.of(interceptors));
       return this;
@@ -202,37 +206,30 @@ public final class SupernetdClient implements AutoCloseable {
     }
   }
 
-  /** Runs {@code call} under one deadline for all attempts, retrying UNAVAILABLE. */
+  /** Runs {@code call} under one deadline for all of gRPC's attempts. */
   private <T> T call(Function<SupernetServiceBlockingStub, T> call) {
     Deadline deadline = Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS);
-    return retrying(deadline, () -> call.apply(stub.withDeadline(deadline)));
+    try {
+      return call.apply(stub.withDeadline(deadline));
+    } catch (StatusRuntimeException e) {
+      throw SupernetdException.from(e);
+    }
   }
 
-  private <T> T retrying(Deadline deadline, Supplier<T> attempt) {
-    for (int n = 0; ; n++) {
-      try {
-        return attempt.get();
-      } catch (StatusRuntimeException e) {
-        Duration wait = retry.backoff(n);
-        if (e.getStatus().getCode() != Status.Code.UNAVAILABLE
-            || n + 1 >= retry.maxAttempts()
-            || deadline.timeRemaining(TimeUnit.NANOSECONDS) <= wait.toNanos()) {
-          throw SupernetdException.from(e);
-        }
-        try {
-          Thread.sleep(wait.toMillis(), wait.toNanosPart() % 1_000_000);
-        } catch (InterruptedException interrupted) {
-          Thread.currentThread().interrupt();
-          throw SupernetdException.from(e);
-        }
-      }
-    }
+  /** A fresh request id (a random UUID), as the client makes for each call that takes one and has none. */
+  public static String newRequestId() {
+    return UUID.randomUUID().toString();
   }
 
   /** Creates an experiment from {@code spec}, with a server-chosen id when {@code id} is empty. */
   public Experiment createExperiment(String id, ExperimentSpec spec) {
-    CreateExperimentRequest req = CreateExperimentRequest.newBuilder().setExperimentId(id).setSpec(spec).build();
-    return call(s -> s.createExperiment(req)).getExperiment();
+    return createExperiment(CreateExperimentRequest.newBuilder().setExperimentId(id).setSpec(spec).build());
+  }
+
+  /** Creates an experiment; a repeat with the request's request_id (filled when empty) returns the same one. */
+  public Experiment createExperiment(CreateExperimentRequest req) {
+    CreateExperimentRequest r = req.getRequestId().isEmpty() ? req.toBuilder().setRequestId(newRequestId()).build() : req;
+    return call(s -> s.createExperiment(r)).getExperiment();
   }
 
   /** Returns one experiment; NOT_FOUND with ERROR_REASON_EXPERIMENT_NOT_FOUND if there is none. */
@@ -255,7 +252,8 @@ public final class SupernetdClient implements AutoCloseable {
 
   /** Deletes an experiment and everything stored for it. */
   public void deleteExperiment(String id) {
-    call(s -> s.deleteExperiment(DeleteExperimentRequest.newBuilder().setExperimentId(id).build()));
+    DeleteExperimentRequest req = DeleteExperimentRequest.newBuilder().setExperimentId(id).setRequestId(newRequestId()).build();
+    call(s -> s.deleteExperiment(req));
   }
 
   /** Returns the registered strategies. */
@@ -277,9 +275,16 @@ public final class SupernetdClient implements AutoCloseable {
 
   /** Stores a measurement of a subnet durably; returns its sequence number in the metric log. */
   public long reportMetric(String experimentId, String subnetId, Map<String, Double> metrics) {
-    ReportMetricRequest req =
-        ReportMetricRequest.newBuilder().setExperimentId(experimentId).setSubnetId(subnetId).putAllMetrics(metrics).build();
-    return call(s -> s.reportMetric(req)).getSequence();
+    return reportMetric(ReportMetricRequest.newBuilder().setExperimentId(experimentId).setSubnetId(subnetId).putAllMetrics(metrics).build());
+  }
+
+  /**
+   * Stores a measurement; a repeat with the same request_id (filled with a fresh one when empty) is
+   * answered with the first sequence and stored once.
+   */
+  public long reportMetric(ReportMetricRequest req) {
+    ReportMetricRequest r = req.getRequestId().isEmpty() ? req.toBuilder().setRequestId(newRequestId()).build() : req;
+    return call(s -> s.reportMetric(r)).getSequence();
   }
 
   /** Returns the experiment's metric log after {@code afterSequence}. */
@@ -289,9 +294,13 @@ public final class SupernetdClient implements AutoCloseable {
     return call(s -> s.listMetrics(req)).getRecordsList();
   }
 
-  /** Runs one training step (inline batch) or {@code steps} steps on the experiment's dataset. */
+  /**
+   * Runs one training step (inline batch) or {@code steps} steps on the experiment's dataset; a
+   * repeat with the same request_id (filled when empty) returns the first response without training.
+   */
   public TrainStepResponse trainStep(TrainStepRequest req) {
-    return call(s -> s.trainStep(req));
+    TrainStepRequest r = req.getRequestId().isEmpty() ? req.toBuilder().setRequestId(newRequestId()).build() : req;
+    return call(s -> s.trainStep(r));
   }
 
   /** Runs one training step on an inline batch (see {@link Tensors#batch}). */
@@ -335,11 +344,11 @@ public final class SupernetdClient implements AutoCloseable {
 
   /**
    * Exports a subnet and collects the stream, checking every file's size and SHA-256 against the
-   * header (IllegalStateException when they disagree). Retried as a whole on UNAVAILABLE.
+   * header (IllegalStateException when they disagree). gRPC retries it on UNAVAILABLE before its
+   * first message.
    */
   public ExportedModel exportSubnet(ExportSubnetRequest req) {
-    Deadline deadline = Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS);
-    return retrying(deadline, () -> collect(stub.withDeadline(deadline).exportSubnet(req)));
+    return call(s -> collect(s.exportSubnet(req)));
   }
 
   /** Exports the subnet with id {@code subnetId}. */
