@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates every client's code from proto/supernetd/v1 with local, version-pinned plug-ins:
-#   TypeScript  buf + protoc-gen-es (root package.json)      -> services/api/src/gen
+#   TypeScript  buf + protoc-gen-es (root package.json)      -> services/api/src/gen (server) and
+#               clients/typescript/src/gen (the client ships its own copy: clients/typescript/buf.gen.ts.yaml)
 #   Go          buf + protoc-gen-go/-go-grpc (clients/go/go.mod `tool` block) -> clients/go/gen
 #   Python      grpcio-tools (clients/python/requirements-dev.txt) -> clients/python/src/supernetd/v1
 #   Java        protoc + protoc-gen-grpc-java from Maven Central (clients/java/pom.xml), at build
@@ -16,6 +17,8 @@ BUF="$ROOT/node_modules/.bin/buf"
 
 echo "generate: typescript"
 PATH="$ROOT/node_modules/.bin:$PATH" "$BUF" generate
+rm -rf clients/typescript/src/gen
+PATH="$ROOT/node_modules/.bin:$PATH" "$BUF" generate --template clients/typescript/buf.gen.ts.yaml
 
 echo "generate: go"
 (cd clients/go && GOBIN="$ROOT/clients/go/.bin" go install tool)

@@ -4,8 +4,8 @@
 //   SUPERNETD_ADDR=127.0.0.1:50051 node --import tsx clients/typescript/examples/search-loop.ts [out-dir]
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Batch } from '@supernetd/api';
-import { SupernetdClient, flops, makeBatch } from '../src/index.ts';
+import type { Batch } from '@supernetd/client';
+import { SupernetdClient, flops, makeBatch } from '@supernetd/client';
 
 /** n 28x28x1 uint8 images of 10 classes (class k: a bright 7x7 block at cell k of a 4x4 grid, on noise). */
 export function syntheticBatch(n: number, seed: number): Batch {

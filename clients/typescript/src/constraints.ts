@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
-import { ConstraintKind, ConstraintSchema } from '@supernetd/api';
-import type { Constraint } from '@supernetd/api';
+import { ConstraintKind, ConstraintSchema } from './proto.ts';
+import type { Constraint } from './proto.ts';
 
 /** A FLOPs (multiply-accumulate) budget. */
 export function flops(target: number): Constraint {

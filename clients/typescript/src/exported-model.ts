@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import type { ExportHeader } from '@supernetd/api';
+import type { ExportHeader } from './proto.ts';
 
 /** An exported subnet: the export header and every file's bytes, checked against their SHA-256. */
 export class ExportedModel {

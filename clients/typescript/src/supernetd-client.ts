@@ -20,7 +20,7 @@ import {
   TrainRequestSchema,
   TrainStepRequestSchema,
   makeGrpcClientConstructor,
-} from '@supernetd/api';
+} from './proto.ts';
 import type {
   EvaluateResponse,
   Experiment,
@@ -33,7 +33,7 @@ import type {
   Subnet,
   TrainResponse,
   TrainStepResponse,
-} from '@supernetd/api';
+} from './proto.ts';
 import { ExportedModel } from './exported-model.ts';
 import { DEFAULT_RETRY_POLICY, backoffMs } from './retry-policy.ts';
 import type { RetryPolicy } from './retry-policy.ts';

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { ErrorReason, ErrorReasonSchema } from '@supernetd/api';
+import { ErrorReason, ErrorReasonSchema } from './proto.ts';
 
 /** Trailing metadata key in which the server names a failed call's reason. */
 export const ERROR_REASON_KEY = 'supernetd-error-reason';

@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
-import { BatchSchema, decodeTensor, encodeTensor } from '@supernetd/api';
-import type { Batch, DecodedTensor, Tensor } from '@supernetd/api';
+import { BatchSchema, decodeTensor, encodeTensor } from './proto.ts';
+import type { Batch, DecodedTensor, Tensor } from './proto.ts';
 
 /**
  * Encodes a typed array as a Tensor (row-major, little-endian): Float32Array is FLOAT32,

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { ErrorReason } from '@supernetd/api';
+import { ErrorReason } from '../src/index.ts';
 import { runSearch } from '../examples/search-loop.ts';
 import { SupernetdClient, SupernetdError, flops } from '../src/index.ts';
 

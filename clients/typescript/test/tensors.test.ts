@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ElementType } from '@supernetd/api';
+import { ElementType } from '../src/index.ts';
 import { fromTensor, makeBatch, toTensor } from '../src/index.ts';
 
 test('float32 tensors are little-endian and round-trip', () => {
