@@ -21,6 +21,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_tools import protoc
 from kubeflow.katib import katib_api_pb2 as katib
@@ -39,6 +40,8 @@ SETTINGS = {
     "budgets": ",".join(f"{b:g}" for b in BUDGETS),
     "train_steps_per_call": "10",
 }
+# the parameters of every assignment, without latency_ms (no latency table here)
+ASSIGNMENT_NAMES = ["experiment_id", "subnet_id", "architecture", "budget", "flops", "params"]
 # how long the driver waits for a condition the server reaches by itself (a hang guard, not a timing check)
 HANG_GUARD_S = 600
 
@@ -168,6 +171,7 @@ class Controller:
             self.status_settings[s.name] = s.value
         for j, pa in enumerate(reply.parameter_assignments):
             params = {a.name: a.value for a in pa.assignments}
+            assert [a.name for a in pa.assignments] == ASSIGNMENT_NAMES
             assert pa.trial_name and pa.trial_name not in self.trials
             assert re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", pa.trial_name), pa.trial_name
             assert pa.labels["supernetd/subnet-id"] == params["subnet_id"]
@@ -327,3 +331,31 @@ def test_controller_call_pattern_with_a_restart(server):
         time.sleep(0.5)
     channel.close()
     api_channel.close()
+
+
+def test_the_documented_experiment_validates(shared_server):
+    """examples/katib/experiment.yaml: its settings pass, and its trial parameters are assigned ones."""
+    doc = yaml.safe_load((ROOT / "examples" / "katib" / "experiment.yaml").read_text())
+    spec = doc["spec"]
+    exp = katib.Experiment(
+        name=doc["metadata"]["name"],
+        spec=katib.ExperimentSpec(
+            objective=katib.ObjectiveSpec(
+                type=katib.MAXIMIZE if spec["objective"]["type"] == "maximize" else katib.MINIMIZE,
+                objective_metric_name=spec["objective"]["objectiveMetricName"],
+            ),
+            algorithm=katib.AlgorithmSpec(
+                algorithm_name=spec["algorithm"]["algorithmName"],
+                algorithm_settings=[katib.AlgorithmSetting(name=s["name"], value=s["value"]) for s in spec["algorithm"]["algorithmSettings"]],
+            ),
+        ),
+    )
+    channel, stub, _ = shared_server.katib()
+    with channel:
+        stub.ValidateAlgorithmSettings(katib.ValidateAlgorithmSettingsRequest(experiment=exp), timeout=KATIB_DEADLINE_S)
+    for p in spec["trialTemplate"]["trialParameters"]:
+        assert p["reference"] in ASSIGNMENT_NAMES, p
+    command = " ".join(spec["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]["containers"][0]["command"])
+    # Katib's validator: every trial parameter is substituted somewhere in the template
+    for p in spec["trialTemplate"]["trialParameters"]:
+        assert "${trialParameters.%s}" % p["name"] in command
