@@ -64,6 +64,8 @@ export async function startServer(partial: Partial<ServerConfig> = {}, opts: { l
     await grpcHost.start();
     await katibHost.start();
   } catch (err) {
+    // a port bound before the failing one (the Katib port is bound last) must not stay taken
+    await Promise.all([grpcHost.stop(0), katibHost.stop(0)]);
     await container.dispose();
     throw err;
   }
