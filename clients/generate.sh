@@ -2,7 +2,7 @@
 # Regenerates every client's code from proto/supernetd/v1 with local, version-pinned plug-ins:
 #   TypeScript  buf + protoc-gen-es (root package.json)      -> services/api/src/gen (server) and
 #               clients/typescript/src/gen (the client ships its own copy: clients/typescript/buf.gen.ts.yaml)
-#   Go          buf + protoc-gen-go/-go-grpc (clients/go/go.mod `tool` block) -> clients/go/gen
+#   Go          buf + protoc-gen-go/-go-grpc (`tool` block of clients/go/tools/go.mod) -> clients/go/gen
 #   Python      grpcio-tools (clients/python/requirements-dev.txt) -> clients/python/src/supernetd/v1
 #   Java        protoc + protoc-gen-grpc-java from Maven Central (clients/java/pom.xml), at build
 #               time into clients/java/target; nothing to commit, so not run here.
@@ -21,7 +21,7 @@ rm -rf clients/typescript/src/gen
 PATH="$ROOT/node_modules/.bin:$PATH" "$BUF" generate --template clients/typescript/buf.gen.ts.yaml
 
 echo "generate: go"
-(cd clients/go && GOBIN="$ROOT/clients/go/.bin" go install tool)
+(cd clients/go/tools && GOBIN="$ROOT/clients/go/.bin" go install tool)
 rm -rf clients/go/gen
 PATH="$ROOT/clients/go/.bin:$PATH" "$BUF" generate --template clients/go/buf.gen.go.yaml
 

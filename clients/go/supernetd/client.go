@@ -17,7 +17,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
-	supernetdv1 "supernetd.dev/client/go/gen/supernetd/v1"
+	supernetdv1 "github.com/supernetd/supernetd/clients/go/gen/supernetd/v1"
 )
 
 // DefaultAddress is used by DialEnv when SUPERNETD_ADDR is unset.

@@ -15,8 +15,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	supernetdv1 "supernetd.dev/client/go/gen/supernetd/v1"
-	"supernetd.dev/client/go/supernetd"
+	supernetdv1 "github.com/supernetd/supernetd/clients/go/gen/supernetd/v1"
+	"github.com/supernetd/supernetd/clients/go/supernetd"
 )
 
 // dial connects to the harness's server as DialEnv does: its address, token and CA from the

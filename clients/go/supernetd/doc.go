@@ -1,6 +1,6 @@
 // Package supernetd is the Go client of supernetd.
 //
-// The generated messages and stub are in supernetd.dev/client/go/gen/supernetd/v1; this package
+// The generated messages and stub are in github.com/supernetd/supernetd/clients/go/gen/supernetd/v1; this package
 // adds a connection with optional TLS and a bearer token, a default deadline on every call,
 // gRPC's own retries of UNAVAILABLE for the safe calls (a service-config retryPolicy), request ids
 // on the calls that change state, errors that expose the server's google.rpc.Status details

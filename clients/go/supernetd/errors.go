@@ -9,7 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	supernetdv1 "supernetd.dev/client/go/gen/supernetd/v1"
+	supernetdv1 "github.com/supernetd/supernetd/clients/go/gen/supernetd/v1"
 )
 
 // ErrorDomain is the google.rpc.ErrorInfo domain of every supernetd error.

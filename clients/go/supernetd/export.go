@@ -10,7 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
-	supernetdv1 "supernetd.dev/client/go/gen/supernetd/v1"
+	supernetdv1 "github.com/supernetd/supernetd/clients/go/gen/supernetd/v1"
 )
 
 // ExportedModel is an exported subnet: the export header and every file's bytes.

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	supernetdv1 "supernetd.dev/client/go/gen/supernetd/v1"
+	supernetdv1 "github.com/supernetd/supernetd/clients/go/gen/supernetd/v1"
 )
 
 // Element is an element type a Tensor message can carry.

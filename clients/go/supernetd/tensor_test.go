@@ -5,8 +5,8 @@ import (
 	"slices"
 	"testing"
 
-	supernetdv1 "supernetd.dev/client/go/gen/supernetd/v1"
-	"supernetd.dev/client/go/supernetd"
+	supernetdv1 "github.com/supernetd/supernetd/clients/go/gen/supernetd/v1"
+	"github.com/supernetd/supernetd/clients/go/supernetd"
 )
 
 func TestFloat32TensorIsLittleEndianAndRoundTrips(t *testing.T) {

@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 
-	supernetdv1 "supernetd.dev/client/go/gen/supernetd/v1"
-	"supernetd.dev/client/go/supernetd"
+	supernetdv1 "github.com/supernetd/supernetd/clients/go/gen/supernetd/v1"
+	"github.com/supernetd/supernetd/clients/go/supernetd"
 )
 
 // Options sizes the run.

@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"supernetd.dev/client/go/examples/searchloop"
-	"supernetd.dev/client/go/supernetd"
+	"github.com/supernetd/supernetd/clients/go/examples/searchloop"
+	"github.com/supernetd/supernetd/clients/go/supernetd"
 )
 
 func TestSearchLoopExportsAModelPerBudget(t *testing.T) {

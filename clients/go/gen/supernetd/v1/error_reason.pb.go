@@ -197,8 +197,8 @@ const file_supernetd_v1_error_reason_proto_rawDesc = "" +
 	"\x1aERROR_REASON_SHUTTING_DOWN\x10\x13\x12\x19\n" +
 	"\x15ERROR_REASON_INTERNAL\x10\x14\x12\x1a\n" +
 	"\x16ERROR_REASON_CANCELLED\x10\x15\x12\"\n" +
-	"\x1eERROR_REASON_REQUEST_ID_REUSED\x10\x16B\\\n" +
-	"\x10dev.supernetd.v1B\x10ErrorReasonProtoP\x01Z4supernetd.dev/client/go/gen/supernetd/v1;supernetdv1b\x06proto3"
+	"\x1eERROR_REASON_REQUEST_ID_REUSED\x10\x16Bn\n" +
+	"\x10dev.supernetd.v1B\x10ErrorReasonProtoP\x01ZFgithub.com/supernetd/supernetd/clients/go/gen/supernetd/v1;supernetdv1b\x06proto3"
 
 var (
 	file_supernetd_v1_error_reason_proto_rawDescOnce sync.Once

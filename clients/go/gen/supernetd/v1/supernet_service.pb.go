@@ -2229,8 +2229,8 @@ const file_supernetd_v1_supernet_service_proto_rawDesc = "" +
 	"\tTrainStep\x12\x1e.supernetd.v1.TrainStepRequest\x1a\x1f.supernetd.v1.TrainStepResponse\x12B\n" +
 	"\x05Train\x12\x1a.supernetd.v1.TrainRequest\x1a\x1b.supernetd.v1.TrainResponse0\x01\x12I\n" +
 	"\bEvaluate\x12\x1d.supernetd.v1.EvaluateRequest\x1a\x1e.supernetd.v1.EvaluateResponse\x12W\n" +
-	"\fExportSubnet\x12!.supernetd.v1.ExportSubnetRequest\x1a\".supernetd.v1.ExportSubnetResponse0\x01B`\n" +
-	"\x10dev.supernetd.v1B\x14SupernetServiceProtoP\x01Z4supernetd.dev/client/go/gen/supernetd/v1;supernetdv1b\x06proto3"
+	"\fExportSubnet\x12!.supernetd.v1.ExportSubnetRequest\x1a\".supernetd.v1.ExportSubnetResponse0\x01Br\n" +
+	"\x10dev.supernetd.v1B\x14SupernetServiceProtoP\x01ZFgithub.com/supernetd/supernetd/clients/go/gen/supernetd/v1;supernetdv1b\x06proto3"
 
 var (
 	file_supernetd_v1_supernet_service_proto_rawDescOnce sync.Once

@@ -1871,9 +1871,9 @@ const file_supernetd_v1_types_proto_rawDesc = "" +
 	"\x1cEXPERIMENT_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16EXPERIMENT_STATE_READY\x10\x01\x12\x1d\n" +
 	"\x19EXPERIMENT_STATE_TRAINING\x10\x02\x12\x1b\n" +
-	"\x17EXPERIMENT_STATE_FAILED\x10\x03BV\n" +
+	"\x17EXPERIMENT_STATE_FAILED\x10\x03Bh\n" +
 	"\x10dev.supernetd.v1B\n" +
-	"TypesProtoP\x01Z4supernetd.dev/client/go/gen/supernetd/v1;supernetdv1b\x06proto3"
+	"TypesProtoP\x01ZFgithub.com/supernetd/supernetd/clients/go/gen/supernetd/v1;supernetdv1b\x06proto3"
 
 var (
 	file_supernetd_v1_types_proto_rawDescOnce sync.Once

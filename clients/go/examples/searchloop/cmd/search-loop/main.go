@@ -9,8 +9,8 @@ import (
 	"log"
 	"os"
 
-	"supernetd.dev/client/go/examples/searchloop"
-	"supernetd.dev/client/go/supernetd"
+	"github.com/supernetd/supernetd/clients/go/examples/searchloop"
+	"github.com/supernetd/supernetd/clients/go/supernetd"
 )
 
 func main() {
