@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { create } from '@bufbuild/protobuf';
 import type { MessageInitShape } from '@bufbuild/protobuf';
@@ -35,7 +35,7 @@ import type {
   TrainStepResponse,
 } from './proto.ts';
 import { ExportedModel } from './exported-model.ts';
-import { DEFAULT_RETRY_POLICY, backoffMs } from './retry-policy.ts';
+import { DEFAULT_RETRY_POLICY, serviceConfig } from './retry-policy.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import { SupernetdError } from './supernetd-error.ts';
 
@@ -59,7 +59,7 @@ export interface SupernetdClientOptions {
   tls?: boolean | { rootCerts?: Buffer };
   /** Deadline of each call in milliseconds (default 120 000); `train` streams get none. */
   timeoutMs?: number;
-  /** Retries of UNAVAILABLE (default DEFAULT_RETRY_POLICY). */
+  /** gRPC's retries of UNAVAILABLE, as the channel's service config (default DEFAULT_RETRY_POLICY). */
   retry?: RetryPolicy;
   /** Extra grpc-js channel options (interceptors, keepalive, ...). */
   channelOptions?: grpc.ClientOptions;
@@ -71,19 +71,24 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
-const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
+/** A fresh request id (a random UUID), as the client makes for each call that takes one and has none. */
+export function newRequestId(): string {
+  return randomUUID();
+}
 
 /**
- * Client of one supernetd server. Every call gets the default deadline, unary calls and exports
- * are retried on UNAVAILABLE, and every failure rejects with SupernetdError carrying the server's
- * ErrorReason. `stub` is the generated grpc-js client for anything not wrapped here.
+ * Client of one supernetd server. Every call gets the default deadline. gRPC retries the
+ * RETRIED_METHODS on UNAVAILABLE (the channel's service config); CreateExperiment,
+ * DeleteExperiment, ReportMetric and TrainStep carry a request_id (a fresh UUID unless the caller
+ * gives one, the same on every retry), so the server applies each at most once. Every failure
+ * rejects with SupernetdError carrying the server's error details. `stub` is the generated grpc-js
+ * client for anything not wrapped here.
  */
 export class SupernetdClient {
   readonly address: string;
   readonly stub: SupernetServiceStub;
   private readonly metadata: grpc.Metadata;
   private readonly timeoutMs: number;
-  private readonly retry: RetryPolicy;
 
   constructor(options: SupernetdClientOptions = {}) {
     this.address = options.address ?? (process.env.SUPERNETD_ADDR || DEFAULT_ADDRESS);
@@ -91,7 +96,7 @@ export class SupernetdClient {
     this.metadata = new grpc.Metadata();
     if (token) this.metadata.set('authorization', `Bearer ${token}`);
     this.timeoutMs = options.timeoutMs ?? 120_000;
-    this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
+    const retry = options.retry ?? DEFAULT_RETRY_POLICY;
     const caFile = process.env.SUPERNETD_TLS_CA;
     const tls = options.tls ?? (caFile ? { rootCerts: readFileSync(caFile) } : false);
     const credentials = tls
@@ -101,6 +106,8 @@ export class SupernetdClient {
     this.stub = new Client(this.address, credentials, {
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
       'grpc.max_send_message_length': 64 * 1024 * 1024,
+      'grpc.enable_retries': 1,
+      'grpc.service_config': serviceConfig(retry),
       ...options.channelOptions,
     }) as SupernetServiceStub;
   }
@@ -114,36 +121,21 @@ export class SupernetdClient {
     return Date.now() + (opts?.timeoutMs ?? this.timeoutMs);
   }
 
-  /** Runs `attempt` until it succeeds, fails with another code than UNAVAILABLE or runs out of attempts or time. */
-  private async retrying<T>(deadline: number, attempt: () => Promise<T>): Promise<T> {
-    for (let n = 0; ; n++) {
-      try {
-        return await attempt();
-      } catch (err) {
-        const error = SupernetdError.from(err);
-        const wait = backoffMs(this.retry, n);
-        if (error.code !== grpc.status.UNAVAILABLE || n + 1 >= this.retry.maxAttempts || Date.now() + wait >= deadline) {
-          throw error;
-        }
-        await sleep(wait);
-      }
-    }
-  }
-
+  /** One unary call under one deadline for all of gRPC's attempts. */
   private unary<I, O>(fn: GrpcUnaryInvoker<I, O>, req: I, opts?: CallOptions): Promise<O> {
     const deadline = this.deadline(opts);
-    return this.retrying(
-      deadline,
-      () =>
-        new Promise<O>((res, rej) => {
-          fn.call(this.stub, req, this.metadata.clone(), { deadline }, (err, out) => (err ? rej(err) : res(out as O)));
-        }),
-    );
+    return new Promise<O>((res, rej) => {
+      fn.call(this.stub, req, this.metadata.clone(), { deadline }, (err, out) => (err ? rej(SupernetdError.from(err)) : res(out as O)));
+    });
   }
 
-  /** Creates an experiment; returns it with defaults filled in. */
+  /**
+   * Creates an experiment; returns it with defaults filled in. `requestId` (default: a fresh UUID)
+   * makes a repeat of this call return the same experiment instead of a second one.
+   */
   async createExperiment(init: MessageInitShape<typeof CreateExperimentRequestSchema>, opts?: CallOptions): Promise<Experiment> {
-    const res = await this.unary(this.stub.createExperiment, create(CreateExperimentRequestSchema, init), opts);
+    const req = create(CreateExperimentRequestSchema, { ...init, requestId: init.requestId || newRequestId() });
+    const res = await this.unary(this.stub.createExperiment, req, opts);
     if (!res.experiment) throw new SupernetdError(grpc.status.INTERNAL, 0, '', 'CreateExperiment returned no experiment');
     return res.experiment;
   }
@@ -167,9 +159,10 @@ export class SupernetdClient {
     return out;
   }
 
-  /** Deletes an experiment and everything stored for it. */
-  async deleteExperiment(experimentId: string, opts?: CallOptions): Promise<void> {
-    await this.unary(this.stub.deleteExperiment, create(DeleteExperimentRequestSchema, { experimentId }), opts);
+  /** Deletes an experiment and everything stored for it (`requestId`: see createExperiment). */
+  async deleteExperiment(experimentId: string, opts?: CallOptions & { requestId?: string }): Promise<void> {
+    const req = create(DeleteExperimentRequestSchema, { experimentId, requestId: opts?.requestId || newRequestId() });
+    await this.unary(this.stub.deleteExperiment, req, opts);
   }
 
   /** Returns the registered strategies. */
@@ -182,9 +175,14 @@ export class SupernetdClient {
     return (await this.unary(this.stub.sampleSubnet, create(SampleSubnetRequestSchema, init), opts)).subnets;
   }
 
-  /** Stores a measurement durably; resolves to its sequence number in the metric log. */
+  /**
+   * Stores a measurement durably; resolves to its sequence number in the metric log. `requestId`
+   * (default: a fresh UUID) identifies the measurement: a repeat with the same id is answered with
+   * the first sequence and stored once.
+   */
   async reportMetric(init: MessageInitShape<typeof ReportMetricRequestSchema>, opts?: CallOptions): Promise<bigint> {
-    return (await this.unary(this.stub.reportMetric, create(ReportMetricRequestSchema, init), opts)).sequence;
+    const req = create(ReportMetricRequestSchema, { ...init, requestId: init.requestId || newRequestId() });
+    return (await this.unary(this.stub.reportMetric, req, opts)).sequence;
   }
 
   /** Returns the experiment's metric log after `afterSequence`. */
@@ -192,9 +190,13 @@ export class SupernetdClient {
     return (await this.unary(this.stub.listMetrics, create(ListMetricsRequestSchema, init), opts)).records;
   }
 
-  /** One step on an inline batch (`input: { case: 'batch', value: makeBatch(...) }`) or `steps` steps. */
+  /**
+   * One step on an inline batch (`input: { case: 'batch', value: makeBatch(...) }`) or `steps` steps.
+   * `requestId` (default: a fresh UUID): a repeat returns the first response without training again.
+   */
   trainStep(init: MessageInitShape<typeof TrainStepRequestSchema>, opts?: CallOptions): Promise<TrainStepResponse> {
-    return this.unary(this.stub.trainStep, create(TrainStepRequestSchema, init), opts);
+    const req = create(TrainStepRequestSchema, { ...init, requestId: init.requestId || newRequestId() });
+    return this.unary(this.stub.trainStep, req, opts);
   }
 
   /** Measures a subnet's accuracy and loss on the test split or an inline batch. */
@@ -217,16 +219,17 @@ export class SupernetdClient {
 
   /**
    * Exports a subnet and collects the stream, checking every file's size and SHA-256 against the
-   * header (rejects with Error when they disagree). Retried as a whole on UNAVAILABLE.
+   * header (rejects with Error when they disagree). gRPC retries it on UNAVAILABLE before its first
+   * message.
    */
-  exportSubnet(init: MessageInitShape<typeof ExportSubnetRequestSchema>, opts?: CallOptions): Promise<ExportedModel> {
+  async exportSubnet(init: MessageInitShape<typeof ExportSubnetRequestSchema>, opts?: CallOptions): Promise<ExportedModel> {
     const req = create(ExportSubnetRequestSchema, { format: ExportFormat.TFJS_LAYERS, ...init });
     const deadline = this.deadline(opts);
-    return this.retrying(deadline, async () => {
-      const stream = this.stub.exportSubnet(req, this.metadata.clone(), { deadline });
-      let header: ExportHeader | undefined;
-      const parts = new Map<string, Uint8Array[]>();
-      const sizes = new Map<string, number>();
+    const stream = this.stub.exportSubnet(req, this.metadata.clone(), { deadline });
+    let header: ExportHeader | undefined;
+    const parts = new Map<string, Uint8Array[]>();
+    const sizes = new Map<string, number>();
+    try {
       for await (const msg of stream as AsyncIterable<ExportSubnetResponse>) {
         if (msg.payload.case === 'header') {
           header = msg.payload.value;
@@ -238,17 +241,21 @@ export class SupernetdClient {
           sizes.set(path, size + data.byteLength);
         }
       }
-      if (!header) throw new Error('export stream ended without a header');
-      const files = new Map<string, Uint8Array>();
-      for (const f of header.files) {
-        const data = Buffer.concat(parts.get(f.path) ?? []);
-        const sha = createHash('sha256').update(data).digest('hex');
-        if (BigInt(data.byteLength) !== f.size || sha !== f.sha256) {
-          throw new Error(`exported file ${f.path} does not match its size or SHA-256`);
-        }
-        files.set(f.path, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    } catch (err) {
+      throw typeof (err as { code?: unknown }).code === 'number' ? SupernetdError.from(err) : err;
+    } finally {
+      stream.cancel();
+    }
+    if (!header) throw new Error('export stream ended without a header');
+    const files = new Map<string, Uint8Array>();
+    for (const f of header.files) {
+      const data = Buffer.concat(parts.get(f.path) ?? []);
+      const sha = createHash('sha256').update(data).digest('hex');
+      if (BigInt(data.byteLength) !== f.size || sha !== f.sha256) {
+        throw new Error(`exported file ${f.path} does not match its size or SHA-256`);
       }
-      return new ExportedModel(header, files);
-    });
+      files.set(f.path, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    }
+    return new ExportedModel(header, files);
   }
 }
