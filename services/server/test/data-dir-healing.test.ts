@@ -117,7 +117,8 @@ test('state.json / spec.json that cannot load: listed FAILED with the reason, no
     assert.equal(got.state, ExperimentState.FAILED);
     await assertStatus(unary(client, 'sampleSubnet', { experimentId: id }), S.FAILED_PRECONDITION, 'EXPERIMENT_FAILED', reason);
     await assertStatus(unary(client, 'createExperiment', { experimentId: id, spec: tinySpec() }), S.ALREADY_EXISTS, 'EXPERIMENT_ALREADY_EXISTS');
-    await unary(client, 'deleteExperiment', { experimentId: id });
+    // with a request id, as the clients send one
+    await unary(client, 'deleteExperiment', { experimentId: id, requestId: `delete-${id}` });
     await assertStatus(unary(client, 'getExperiment', { experimentId: id }), S.NOT_FOUND, 'EXPERIMENT_NOT_FOUND');
     assert.ok(!readdirSync(root).includes(id));
   }

@@ -27,7 +27,7 @@ import {
 } from '@supernetd/api';
 import { withEncoding } from '@supernetd/api';
 import type { GetExperimentResponse, GrpcServiceImpl, SupernetService, TrainStepRequest, TrainStepResponse } from '@supernetd/api';
-import { InvalidArgumentError } from '@supernetd/sdk';
+import { InvalidArgumentError, NotFoundError } from '@supernetd/sdk';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { TOKENS } from '../tokens.ts';
 import type { ServerConfig } from '../config.ts';
@@ -208,7 +208,12 @@ export class SupernetServiceHandlers {
           async () => {
             const createTime = createTimeOf() ?? '';
             if (request) {
-              m.session(id);
+              // an unknown id is NOT_FOUND before anything is logged; one that failed to load is deleted
+              try {
+                m.session(id);
+              } catch (err) {
+                if (err instanceof NotFoundError) throw err;
+              }
               await this.deleteLog.append(request, Buffer.from(createTime));
             }
             await this.requestLogs.forget(id);
