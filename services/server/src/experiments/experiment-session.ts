@@ -55,6 +55,25 @@ function failureReason(err: unknown): string {
   return message.replace(/(^|[\s'"`(])(?:file:\/\/)?\/[^\s'"`,)]+/g, '$1<path>').slice(0, 300);
 }
 
+/** Most proposals drawn ahead for one purpose and constraint (see ExperimentSession.sample). */
+const MAX_DRAWN_AHEAD = 64;
+/** Most (purpose, constraint) kinds with proposals drawn ahead at once. */
+const MAX_DRAW_KINDS = 16;
+
+/** Proposals drawn ahead for one purpose and constraint, and how many to keep. */
+interface DrawnAhead {
+  /** Proposals not handed out yet, written or being written to subnets.jsonl. */
+  items: SubnetDomain[];
+  /** How many to keep drawn ahead (0: none). */
+  target: number;
+  /** Calls of this kind waiting for their lines to be durable now. */
+  waiting: number;
+}
+
+function drawKey(c: Constraint | undefined, purpose: SamplePurpose): string {
+  return c ? `${purpose}|${c.kind}|${c.target}|${c.tolerance ?? 0}` : `${purpose}|`;
+}
+
 /**
  * One experiment as the RPC thread holds it: spec, cached progress, the serving replica of the
  * strategy (restored from the worker's latest state, with its own RNG), handed-out subnets, the
@@ -92,6 +111,8 @@ export class ExperimentSession {
   private closed = false;
   /** Worker failures (crashes, failed starts) since the last successful call. */
   private consecutiveFailures = 0;
+  /** Subnets drawn ahead per purpose and constraint (see `sample`), by drawKey. */
+  private readonly ahead = new Map<string, DrawnAhead>();
 
   constructor(
     readonly record: ExperimentRecord,
@@ -167,6 +188,7 @@ export class ExperimentSession {
       if (m.sequence > this.progress.metricSequence && arch) replica.onMetric?.({ arch, values: m.values });
     }
     this.replicaInst = replica;
+    this.dropDrawnAhead();
     return replica;
   }
 
@@ -196,15 +218,82 @@ export class ExperimentSession {
     };
   }
 
-  /** Proposals of the serving replica (plain JavaScript on the RPC thread). */
+  /**
+   * Proposals of the serving replica (plain JavaScript on the RPC thread), each durable in
+   * subnets.jsonl before the call returns.
+   *
+   * Drawing ahead: almost every constrained sample of a large space is a subnet never handed out,
+   * so each call would wait for its own line to reach the disk. When calls for the same purpose and
+   * constraint wait for such writes at the same time, the session draws further proposals for them
+   * from the same replica and writes them with the calls' own lines (one group commit); later calls
+   * take those already durable proposals and return without waiting for the disk. They are the
+   * proposals the replica would have made next (same replica state, same serving RNG stream), so
+   * a client cannot tell them apart. Whatever may change the replica's decisions (a reported metric,
+   * a state loaded from the worker, a rebuilt replica) drops the proposals drawn before it, and the
+   * amount drawn ahead grows only while calls keep waiting together and shrinks when proposals are
+   * dropped unused: a client that samples now and then never has anything drawn ahead. Dropped
+   * proposals stay known subnets (their lines are in subnets.jsonl), as handed-out ones do.
+   */
   async sample(constraint: Constraint | undefined, purpose: SamplePurpose, count: number): Promise<SubnetDomain[]> {
     const replica = await this.replica();
+    const key = drawKey(constraint, purpose);
+    const slot = this.aheadSlot(key);
     const out: SubnetDomain[] = [];
-    for (let i = 0; i < count; i++) {
-      const p = replica.sample(constraint, purpose, this.servingRng);
-      out.push(this.describe(p.arch, p.source, p.score ?? this.strategyScore(replica, p.arch) ?? 0));
+    while (out.length < count && slot.items.length > 0) out.push(slot.items.shift() as SubnetDomain);
+    while (out.length < count) out.push(this.draw(replica, constraint, purpose));
+    // a call that has to wait for a line to reach the disk while others of its kind wait too
+    // (for new lines, or for proposals drawn ahead too recently): draw further ahead
+    if (slot.waiting > 0 && out.some((s) => !this.subnets.has(s.id) || this.subnetWrites.has(s.id))) {
+      slot.target = Math.min(MAX_DRAWN_AHEAD, Math.max(2, slot.target * 2));
     }
-    return this.remember(out);
+    const written = this.remember(out);
+    if (slot.target > 0 && slot.items.length <= slot.target / 2) this.drawAhead(replica, slot, constraint, purpose);
+    slot.waiting++;
+    try {
+      return await written;
+    } finally {
+      slot.waiting--;
+    }
+  }
+
+  private draw(replica: SearchStrategy, constraint: Constraint | undefined, purpose: SamplePurpose): SubnetDomain {
+    const p = replica.sample(constraint, purpose, this.servingRng);
+    return this.describe(p.arch, p.source, p.score ?? this.strategyScore(replica, p.arch) ?? 0);
+  }
+
+  private aheadSlot(key: string): DrawnAhead {
+    let slot = this.ahead.get(key);
+    if (!slot) {
+      // a bounded number of (purpose, constraint) kinds: the oldest one is forgotten
+      if (this.ahead.size >= MAX_DRAW_KINDS) this.ahead.delete(this.ahead.keys().next().value as string);
+      slot = { items: [], target: 0, waiting: 0 };
+      this.ahead.set(key, slot);
+    }
+    return slot;
+  }
+
+  /** Fills `slot` up to its target with proposals whose lines join the current group commit. */
+  private drawAhead(replica: SearchStrategy, slot: DrawnAhead, constraint: Constraint | undefined, purpose: SamplePurpose): void {
+    const more: SubnetDomain[] = [];
+    try {
+      while (slot.items.length + more.length < slot.target) more.push(this.draw(replica, constraint, purpose));
+    } catch {
+      // (nothing more fits, or the strategy failed: the calls themselves report it)
+    }
+    if (more.length === 0) return;
+    slot.items.push(...more);
+    // a failed write forgets them (remember), and the call that takes one writes it again
+    this.remember(more).catch(() => undefined);
+  }
+
+  /** Drops the proposals drawn ahead: the replica's decisions may have changed. */
+  private dropDrawnAhead(): void {
+    for (const slot of this.ahead.values()) {
+      if (slot.items.length === 0) continue;
+      slot.items.length = 0;
+      // drawn for nothing: draw less ahead next time
+      slot.target = slot.target >> 1;
+    }
   }
 
   /**
@@ -282,6 +371,7 @@ export class ExperimentSession {
     this.touch();
     // a replica not built yet replays the metric log when it is
     this.replicaInst?.onMetric?.({ arch, values });
+    this.dropDrawnAhead();
     // a worker still starting was handed the metric log before this record: forward it once it runs
     // (the worker ignores sequences it has already seen)
     const target = this.worker ? Promise.resolve(this.worker) : this.starting;
@@ -526,6 +616,7 @@ export class ExperimentSession {
       // built here once the table arrived, from this snapshot's state
       if (this.replicaInst) this.replicaInst.load(s.strategyState);
       else if (!this.latencyPending) this.buildReplica().load(s.strategyState);
+      this.dropDrawnAhead();
     } catch (err) {
       // the replica keeps serving from its previous state; the worker's own instance is unaffected
       this.logger.error({ err, experiment: this.id }, 'serving replica could not load the strategy state');
