@@ -26,7 +26,7 @@ import {
   TrainStepResponseSchema,
 } from '@supernetd/api';
 import { withEncoding } from '@supernetd/api';
-import type { GetExperimentResponse, GrpcServiceImpl, SupernetService, TrainStepRequest, TrainStepResponse } from '@supernetd/api';
+import type { GetExperimentResponse, GrpcServiceImpl, ListMetricsRequest, SupernetService, TrainStepRequest, TrainStepResponse } from '@supernetd/api';
 import { InvalidArgumentError, NotFoundError } from '@supernetd/sdk';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { TOKENS } from '../tokens.ts';
@@ -53,6 +53,25 @@ import {
   subnetToProto,
   targetFromProto,
 } from './converters.ts';
+
+/**
+ * Where a ListMetrics page starts and how long it may be: `page_token`/`page_size`, or the
+ * deprecated `after_sequence`/`limit` (not mixed with them). Throws InvalidArgumentError.
+ */
+function metricsPage(req: ListMetricsRequest): { after: number; size: number } {
+  const oldAfter = Number(req.afterSequence);
+  const oldLimit = req.limit;
+  if (req.pageToken !== '' && oldAfter !== 0) throw new InvalidArgumentError('page_token and the deprecated after_sequence are exclusive; send page_token only');
+  if (req.pageSize !== 0 && oldLimit !== 0) throw new InvalidArgumentError('page_size and the deprecated limit are exclusive; send page_size only');
+  if (req.pageSize < 0) throw new InvalidArgumentError(`page_size must not be negative, got ${req.pageSize}`);
+  let after = oldAfter;
+  if (req.pageToken !== '') {
+    const m = /^m(\d{1,15})$/.exec(Buffer.from(req.pageToken, 'base64url').toString('utf8'));
+    if (!m || req.pageToken.length > 64) throw new InvalidArgumentError('page_token is not a token this server issued');
+    after = Number(m[1]);
+  }
+  return { after, size: req.pageSize !== 0 ? req.pageSize : oldLimit };
+}
 
 type MethodsOf<T> = T extends GenService<infer S extends GenServiceMethods> ? S : never;
 /** The grpc-js implementation type of SupernetService. */
@@ -259,17 +278,20 @@ export class SupernetServiceHandlers {
         return create(ReportMetricResponseSchema, { sequence: BigInt(sequence) });
       }),
       listMetrics: r.unary('ListMetrics', (req) => {
-        // a page also ends at the byte budget; the caller continues after its last sequence
+        const { after, size } = metricsPage(req);
+        // a page also ends at the byte budget; the next page starts after its last sequence
         const records = [];
         let bytes = 0;
-        for (const rec of m.listMetrics(req.experimentId, Number(req.afterSequence), req.limit)) {
+        for (const rec of m.listMetrics(req.experimentId, after, size)) {
           const p = metricToProto(rec);
           const b = toBinary(MetricRecordSchema, p).byteLength + 8;
           if (records.length > 0 && bytes + b > this.pageBytes) break;
           records.push(p);
           bytes += b;
         }
-        return create(ListMetricsResponseSchema, { records });
+        const last = records.length > 0 ? Number(records[records.length - 1]!.sequence) : after;
+        const more = m.listMetrics(req.experimentId, last, 1).length > 0;
+        return create(ListMetricsResponseSchema, { records, nextPageToken: more ? Buffer.from(`m${last}`, 'utf8').toString('base64url') : '' });
       }),
       trainStep: r.unary('TrainStep', async (req, ctx) => {
         m.session(req.experimentId);

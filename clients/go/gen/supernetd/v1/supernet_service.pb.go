@@ -954,15 +954,26 @@ func (x *ReportMetricResponse) GetSequence() int64 {
 	return 0
 }
 
-// ListMetricsRequest.
+// ListMetricsRequest pages through an experiment's metric log with
+// `page_size` and `page_token`, as ListExperiments does.
 type ListMetricsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Experiment id.
 	ExperimentId string `protobuf:"bytes,1,opt,name=experiment_id,json=experimentId,proto3" json:"experiment_id,omitempty"`
-	// Return records with sequence greater than this.
+	// Deprecated: use page_token. Return records with sequence greater than
+	// this; not together with page_token.
+	//
+	// Deprecated: Marked as deprecated in supernetd/v1/supernet_service.proto.
 	AfterSequence int64 `protobuf:"varint,2,opt,name=after_sequence,json=afterSequence,proto3" json:"after_sequence,omitempty"`
-	// Maximum records (default 1000, at most 10000).
-	Limit         int32 `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	// Deprecated: use page_size. Maximum records; not together with page_size.
+	//
+	// Deprecated: Marked as deprecated in supernetd/v1/supernet_service.proto.
+	Limit int32 `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	// Maximum records per page (default 1000, at most 10000); a page also ends
+	// before it would outgrow the response size budget.
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// `next_page_token` of the previous page; empty for the first page.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1004,6 +1015,7 @@ func (x *ListMetricsRequest) GetExperimentId() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in supernetd/v1/supernet_service.proto.
 func (x *ListMetricsRequest) GetAfterSequence() int64 {
 	if x != nil {
 		return x.AfterSequence
@@ -1011,6 +1023,7 @@ func (x *ListMetricsRequest) GetAfterSequence() int64 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in supernetd/v1/supernet_service.proto.
 func (x *ListMetricsRequest) GetLimit() int32 {
 	if x != nil {
 		return x.Limit
@@ -1018,11 +1031,27 @@ func (x *ListMetricsRequest) GetLimit() int32 {
 	return 0
 }
 
+func (x *ListMetricsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListMetricsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 // ListMetricsResponse.
 type ListMetricsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Records in sequence order.
-	Records       []*MetricRecord `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	Records []*MetricRecord `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	// Token for the next page; empty when no record follows this page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1062,6 +1091,13 @@ func (x *ListMetricsResponse) GetRecords() []*MetricRecord {
 		return x.Records
 	}
 	return nil
+}
+
+func (x *ListMetricsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // TrainStepRequest.
@@ -2124,13 +2160,17 @@ const file_supernetd_v1_supernet_service_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"2\n" +
 	"\x14ReportMetricResponse\x12\x1a\n" +
-	"\bsequence\x18\x01 \x01(\x03R\bsequence\"v\n" +
+	"\bsequence\x18\x01 \x01(\x03R\bsequence\"\xba\x01\n" +
 	"\x12ListMetricsRequest\x12#\n" +
-	"\rexperiment_id\x18\x01 \x01(\tR\fexperimentId\x12%\n" +
-	"\x0eafter_sequence\x18\x02 \x01(\x03R\rafterSequence\x12\x14\n" +
-	"\x05limit\x18\x03 \x01(\x05R\x05limit\"K\n" +
+	"\rexperiment_id\x18\x01 \x01(\tR\fexperimentId\x12)\n" +
+	"\x0eafter_sequence\x18\x02 \x01(\x03B\x02\x18\x01R\rafterSequence\x12\x18\n" +
+	"\x05limit\x18\x03 \x01(\x05B\x02\x18\x01R\x05limit\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"s\n" +
 	"\x13ListMetricsResponse\x124\n" +
-	"\arecords\x18\x01 \x03(\v2\x1a.supernetd.v1.MetricRecordR\arecords\"\xa4\x01\n" +
+	"\arecords\x18\x01 \x03(\v2\x1a.supernetd.v1.MetricRecordR\arecords\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa4\x01\n" +
 	"\x10TrainStepRequest\x12#\n" +
 	"\rexperiment_id\x18\x01 \x01(\tR\fexperimentId\x12+\n" +
 	"\x05batch\x18\x02 \x01(\v2\x13.supernetd.v1.BatchH\x00R\x05batch\x12\x16\n" +

@@ -150,20 +150,26 @@ class ReportMetricResponse(_message.Message):
     def __init__(self, sequence: _Optional[int] = ...) -> None: ...
 
 class ListMetricsRequest(_message.Message):
-    __slots__ = ("experiment_id", "after_sequence", "limit")
+    __slots__ = ("experiment_id", "after_sequence", "limit", "page_size", "page_token")
     EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
     AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     experiment_id: str
     after_sequence: int
     limit: int
-    def __init__(self, experiment_id: _Optional[str] = ..., after_sequence: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+    page_size: int
+    page_token: str
+    def __init__(self, experiment_id: _Optional[str] = ..., after_sequence: _Optional[int] = ..., limit: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListMetricsResponse(_message.Message):
-    __slots__ = ("records",)
+    __slots__ = ("records", "next_page_token")
     RECORDS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     records: _containers.RepeatedCompositeFieldContainer[_types_pb2.MetricRecord]
-    def __init__(self, records: _Optional[_Iterable[_Union[_types_pb2.MetricRecord, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, records: _Optional[_Iterable[_Union[_types_pb2.MetricRecord, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class TrainStepRequest(_message.Message):
     __slots__ = ("experiment_id", "batch", "steps", "request_id")

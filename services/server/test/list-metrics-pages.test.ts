@@ -1,0 +1,65 @@
+// ListMetrics pages with page_size/page_token as ListExperiments does; the deprecated
+// after_sequence/limit still work, and the two styles are not mixed.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { startServer } from '../src/index.ts';
+import type { RunningServer } from '../src/index.ts';
+import { assertStatus, connect, tempDir, tinySpec, unary } from './helpers.ts';
+import type { SupernetClient } from './helpers.ts';
+
+const S = grpc.status;
+let server: RunningServer;
+let client: SupernetClient;
+const data = tempDir();
+const experimentId = 'pages';
+
+before(async () => {
+  server = await startServer({ port: 0, dataDir: data.dir, logLevel: 'silent', backend: 'wasm' });
+  client = connect(server.address);
+  await unary(client, 'createExperiment', { experimentId, spec: tinySpec() });
+  const subnetId = (await unary(client, 'sampleSubnet', { experimentId })).subnets[0]!.id;
+  for (let i = 0; i < 7; i++) await unary(client, 'reportMetric', { experimentId, subnetId, metrics: { accuracy: i / 10 } });
+});
+
+after(async () => {
+  client?.close();
+  await server?.stop();
+  data.remove();
+});
+
+test('page_size and page_token walk the whole log once, in order, and the last page has no token', async () => {
+  const seen: bigint[] = [];
+  const sizes: number[] = [];
+  let pageToken = '';
+  do {
+    const page = await unary(client, 'listMetrics', { experimentId, pageSize: 3, pageToken });
+    seen.push(...page.records.map((r) => r.sequence));
+    sizes.push(page.records.length);
+    pageToken = page.nextPageToken;
+  } while (pageToken !== '');
+  assert.deepEqual(seen, [1n, 2n, 3n, 4n, 5n, 6n, 7n]);
+  assert.deepEqual(sizes, [3, 3, 1]);
+  // a page that ends exactly at the last record says so
+  const exact = await unary(client, 'listMetrics', { experimentId, pageSize: 7 });
+  assert.equal(exact.records.length, 7);
+  assert.equal(exact.nextPageToken, '');
+});
+
+test('the deprecated after_sequence and limit still page, and are not mixed with the new fields', async () => {
+  const old = await unary(client, 'listMetrics', { experimentId, afterSequence: 5n, limit: 1 });
+  assert.deepEqual(
+    old.records.map((r) => r.sequence),
+    [6n],
+  );
+  assert.notEqual(old.nextPageToken, '');
+  const next = await unary(client, 'listMetrics', { experimentId, pageToken: old.nextPageToken });
+  assert.deepEqual(
+    next.records.map((r) => r.sequence),
+    [7n],
+  );
+  await assertStatus(unary(client, 'listMetrics', { experimentId, pageToken: old.nextPageToken, afterSequence: 2n }), S.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /page_token and the deprecated after_sequence/);
+  await assertStatus(unary(client, 'listMetrics', { experimentId, pageSize: 2, limit: 2 }), S.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /page_size and the deprecated limit/);
+  await assertStatus(unary(client, 'listMetrics', { experimentId, pageToken: 'bm9wZQ' }), S.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /page_token is not a token this server issued/);
+  await assertStatus(unary(client, 'listMetrics', { experimentId, pageSize: -1 }), S.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /page_size must not be negative/);
+});
