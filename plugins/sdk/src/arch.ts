@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 /** Resource kinds a constraint can bound. FLOPs are multiply-accumulates per image. */
 export type CostKind = 'flops' | 'params' | 'latency';
@@ -40,28 +40,79 @@ export function fits(cost: Cost, c: Constraint): boolean {
   return costOf(cost, c.kind) <= c.target;
 }
 
+/** JSON strings of object keys seen so far (a bounded cache: the keys of a space are few). */
+const quotedKeys = new Map<string, string>();
+
+function quoteKey(k: string): string {
+  let q = quotedKeys.get(k);
+  if (q === undefined) {
+    q = JSON.stringify(k);
+    if (quotedKeys.size < 4096) quotedKeys.set(k, q);
+  }
+  return q;
+}
+
+/**
+ * JSON with object keys sorted by UTF-16 code units and undefined members left out. Built by
+ * string concatenation with a key's JSON form cached, since this runs for every id of every
+ * sampled subnet; the text equals the one the tests pin.
+ */
 function stable(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stable).join(',')}]`;
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
+  if (Array.isArray(value)) {
+    let s = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) s += ',';
+      // as Array.prototype.join: an element with no JSON form (undefined, a hole) adds nothing
+      const e = stable(value[i]) as string | undefined;
+      if (e !== undefined) s += e;
+    }
+    return `${s}]`;
+  }
   if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stable(v)}`).join(',')}}`;
+    const obj = value as Record<string, unknown>;
+    const keys = Object.keys(obj);
+    // usually in order already; the default sort compares UTF-16 code units, as `<` does
+    for (let i = 1; i < keys.length; i++) {
+      if ((keys[i - 1] as string) > (keys[i] as string)) {
+        keys.sort();
+        break;
+      }
+    }
+    let s = '{';
+    for (const k of keys) {
+      const v = obj[k];
+      if (v === undefined) continue;
+      if (s.length > 1) s += ',';
+      s += `${quoteKey(k)}:${stable(v)}`;
+    }
+    return `${s}}`;
   }
   return JSON.stringify(value);
 }
 
 /** Canonical key of an architecture: equal architectures give equal keys (pool/dictionary key). */
 export function archKey(a: Arch): string {
-  const canon: Arch = { resolution: a.resolution, width: a.width };
-  if (a.channelIdx && Object.keys(a.channelIdx).length > 0) canon.channelIdx = a.channelIdx;
-  if (a.op && Object.keys(a.op).length > 0) canon.op = a.op;
-  return stable(canon);
+  const channelIdx = a.channelIdx && Object.keys(a.channelIdx).length > 0 ? a.channelIdx : undefined;
+  const op = a.op && Object.keys(a.op).length > 0 ? a.op : undefined;
+  if (a.resolution === undefined || a.width === undefined) {
+    const canon = { resolution: a.resolution, width: a.width, channelIdx, op };
+    return stable(canon);
+  }
+  // the members in sorted order: channelIdx, op, resolution, width
+  let s = '{';
+  if (channelIdx !== undefined) s += `"channelIdx":${stable(channelIdx)},`;
+  if (op !== undefined) s += `"op":${stable(op)},`;
+  return `${s}"resolution":${stable(a.resolution)},"width":${stable(a.width)}}`;
 }
+
+/** SHA-256 in hex: the one-shot `crypto.hash` where Node has it (20.12+), else a Hash object. */
+const sha256Hex: (text: string) => string =
+  typeof crypto.hash === 'function' ? (text) => crypto.hash('sha256', text, 'hex') : (text) => crypto.createHash('sha256').update(text).digest('hex');
 
 /** Stable public id of an architecture (`sn-` + 16 hex digits of SHA-256 of its key). */
 export function subnetId(a: Arch): string {
-  return `sn-${createHash('sha256').update(archKey(a)).digest('hex').slice(0, 16)}`;
+  return `sn-${sha256Hex(archKey(a)).slice(0, 16)}`;
 }
 
 /** PSS-Net's make_divisible: floor((v + d/2)/d)*d, at least min, never below 0.9 v. */

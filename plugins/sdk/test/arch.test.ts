@@ -81,6 +81,45 @@ describe('subnetId', () => {
   });
 });
 
+/** The canonical form as first written (entry arrays, sorted, joined): the reference the fast one must equal. */
+function referenceStable(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(referenceStable).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${referenceStable(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function referenceKey(a: Arch): string {
+  const canon: Arch = { resolution: a.resolution, width: a.width };
+  if (a.channelIdx && Object.keys(a.channelIdx).length > 0) canon.channelIdx = a.channelIdx;
+  if (a.op && Object.keys(a.op).length > 0) canon.op = a.op;
+  return referenceStable(canon);
+}
+
+describe('archKey equals the reference canonical form', () => {
+  it('on 2000 random architectures (key order, numeric and escaped keys, fractions, empty and undefined members)', () => {
+    let seed = 12345;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+    const names = ['stem', 's1', 's2', 'b.c', '10', '9', 'Z', 'a', 'é"\\', 'x y', ''];
+    const map = <T>(value: () => T): Record<string, T> => {
+      const out: Record<string, T> = {};
+      for (let i = Math.floor(rand() * 6); i > 0; i--) out[pick(names)] = value();
+      return out;
+    };
+    for (let i = 0; i < 2000; i++) {
+      const a = { resolution: pick([20, 24, 28, 32, 0.5, -0, 1e21]), width: map(() => pick([8, 16, 24, 1.5, undefined])) } as unknown as Arch;
+      if (rand() < 0.5) a.channelIdx = map(() => Array.from({ length: Math.floor(rand() * 4) }, () => Math.floor(rand() * 32)));
+      if (rand() < 0.5) a.op = map(() => Math.floor(rand() * 3));
+      assert.equal(archKey(a), referenceKey(a), JSON.stringify(a));
+    }
+  });
+});
+
 describe('makeDivisible', () => {
   it('rounds to the nearest multiple of the divisor, at least the minimum and never below 90%', () => {
     assert.deepEqual(
