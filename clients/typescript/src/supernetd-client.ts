@@ -185,9 +185,16 @@ export class SupernetdClient {
     return (await this.unary(this.stub.reportMetric, req, opts)).sequence;
   }
 
-  /** Returns the experiment's metric log after `afterSequence`. */
+  /** Returns the experiment's metric log from `pageToken` (default: the start) to its end, following pages. */
   async listMetrics(init: MessageInitShape<typeof ListMetricsRequestSchema>, opts?: CallOptions): Promise<MetricRecord[]> {
-    return (await this.unary(this.stub.listMetrics, create(ListMetricsRequestSchema, init), opts)).records;
+    const out: MetricRecord[] = [];
+    let pageToken = init.pageToken ?? '';
+    do {
+      const page = await this.unary(this.stub.listMetrics, create(ListMetricsRequestSchema, { ...init, pageToken }), opts);
+      out.push(...page.records);
+      pageToken = page.nextPageToken;
+    } while (pageToken !== '');
+    return out;
   }
 
   /**

@@ -305,11 +305,19 @@ class Client:
         return self._unary(self.stub.ReportMetric, request, timeout).sequence
 
     def list_metrics(
-        self, experiment_id: str, *, after_sequence: int = 0, limit: int = 0, timeout: Optional[float] = None
+        self, experiment_id: str, *, page_size: int = 0, timeout: Optional[float] = None
     ) -> list[types_pb2.MetricRecord]:
-        """Returns the experiment's metric log after ``after_sequence``."""
-        request = pb.ListMetricsRequest(experiment_id=experiment_id, after_sequence=after_sequence, limit=limit)
-        return list(self._unary(self.stub.ListMetrics, request, timeout).records)
+        """Returns the experiment's whole metric log, following pages of ``page_size`` (0: the
+        server's default)."""
+        out: list[types_pb2.MetricRecord] = []
+        token = ""
+        while True:
+            request = pb.ListMetricsRequest(experiment_id=experiment_id, page_size=page_size, page_token=token)
+            page = self._unary(self.stub.ListMetrics, request, timeout)
+            out.extend(page.records)
+            token = page.next_page_token
+            if not token:
+                return out
 
     def train_step(
         self,

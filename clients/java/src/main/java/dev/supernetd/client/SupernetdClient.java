@@ -16,6 +16,7 @@ import dev.supernetd.v1.GetExperimentRequest;
 import dev.supernetd.v1.ListExperimentsRequest;
 import dev.supernetd.v1.ListExperimentsResponse;
 import dev.supernetd.v1.ListMetricsRequest;
+import dev.supernetd.v1.ListMetricsResponse;
 import dev.supernetd.v1.ListStrategiesRequest;
 import dev.supernetd.v1.MetricRecord;
 import dev.supernetd.v1.ReportMetricRequest;
@@ -287,11 +288,17 @@ public final class SupernetdClient implements AutoCloseable {
     return call(s -> s.reportMetric(r)).getSequence();
   }
 
-  /** Returns the experiment's metric log after {@code afterSequence}. */
-  public List<MetricRecord> listMetrics(String experimentId, long afterSequence) {
-    ListMetricsRequest req =
-        ListMetricsRequest.newBuilder().setExperimentId(experimentId).setAfterSequence(afterSequence).build();
-    return call(s -> s.listMetrics(req)).getRecordsList();
+  /** Returns the experiment's whole metric log, following pages. */
+  public List<MetricRecord> listMetrics(String experimentId) {
+    List<MetricRecord> out = new ArrayList<>();
+    String token = "";
+    do {
+      ListMetricsRequest req = ListMetricsRequest.newBuilder().setExperimentId(experimentId).setPageToken(token).build();
+      ListMetricsResponse page = call(s -> s.listMetrics(req));
+      out.addAll(page.getRecordsList());
+      token = page.getNextPageToken();
+    } while (!token.isEmpty());
+    return out;
   }
 
   /**

@@ -190,7 +190,7 @@ class SupernetdClientTest {
         assertEquals(2, proxy.requestIds.size(), proxy.requestIds.toString());
         assertFalse(proxy.requestIds.get(0).isEmpty());
         assertEquals(proxy.requestIds.get(0), proxy.requestIds.get(1));
-        List<MetricRecord> records = direct.listMetrics(exp, 0);
+        List<MetricRecord> records = direct.listMetrics(exp);
         assertEquals(1, records.size(), "stored once");
         assertEquals(sequence, records.get(0).getSequence(), "answered with its sequence");
         SupernetdException reused = assertThrows(SupernetdException.class, () -> direct.reportMetric(
