@@ -5,7 +5,7 @@ export default tseslint.config(
   {
     ignores: [
       '**/node_modules/**', '**/gen/**', '**/dist/**', 'clients/java/**', 'clients/go/**', 'clients/python/**',
-      'data/**', 'runs/**',
+      'data/**', 'runs/**', '**/.venv/**',
     ],
   },
   ...tseslint.configs.recommended,
