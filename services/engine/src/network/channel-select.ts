@@ -58,11 +58,14 @@ export function selectVec(tf: typeof tfc, v: tfc.Tensor1D, sel: ChannelSel): tfc
   return tf.slice(v, [0], [sel.n]);
 }
 
-/** A [max] vector that is `v` ([n]) at the selected channels and 0 elsewhere. */
-export function scatterVec(tf: typeof tfc, v: tfc.Tensor1D, sel: ChannelSel): tfc.Tensor1D {
+/** A [max] vector that is `v` ([n]) at the selected channels and `rest` ([max]) elsewhere. */
+export function mergeVec(tf: typeof tfc, v: tfc.Tensor1D, rest: tfc.Tensor1D, sel: ChannelSel): tfc.Tensor1D {
   if (sel.full) return v;
-  if (sel.s) return tf.reshape(tf.matMul(sel.s, tf.reshape(v, [sel.n, 1])), [sel.max]);
-  return tf.pad(v, [[0, sel.max - sel.n]]);
+  if (sel.s) {
+    const delta = tf.sub(v, selectVec(tf, rest, sel));
+    return tf.add(rest, tf.reshape(tf.matMul(sel.s, tf.reshape(delta, [sel.n, 1])), [sel.max]));
+  }
+  return tf.concat([v, tf.slice(rest, [sel.n], [sel.max - sel.n])]);
 }
 
 /** Output channels (last axis) of a kxk conv kernel [k, k, cin, max]. */

@@ -5,16 +5,15 @@ import type { ResolvedLayer, ResolvedSpace, WidthSlot } from '../space/index.ts'
 import {
   channelSelector,
   leftmost,
-  scatterVec,
   selectCols,
   selectConvIn,
   selectConvOut,
   selectRows,
   selectVec,
+  mergeVec,
   type ChannelSel,
 } from './channel-select.ts';
-import { untaped } from './tape.ts';
-import { batchNormTrain } from '../backend/batch-norm-train.ts';
+import { opForms, type RunningStats } from '../backend/op-forms.ts';
 
 /** Shared batch norm of one conv at max width; running statistics are non-trainable variables. */
 export interface BNParams {
@@ -271,7 +270,6 @@ export class Supernet implements Network {
     }
   }
 
-  /** Conv (1x1 as matMul, kxk, depthwise) + shared BN + optional ReLU6 on selected channels. */
   /**
    * A conv's weight restricted to the selected channels, in its stored layout: [cin, cout] for 1x1
    * convs, [k, k, cin, cout] for kxk ones, [k, k, c, 1] for depthwise ones.
@@ -287,73 +285,42 @@ export class Supernet implements Network {
     return selectConvOut(tf, selectConvIn(tf, p.w as tfc.Tensor4D, inSel), outSel);
   }
 
-  /** Conv (1x1 as matMul, kxk, depthwise) + shared BN + optional ReLU6 on selected channels. */
+  /**
+   * Conv (1x1, kxk, depthwise) + shared BN + optional ReLU6 on selected channels. The 1x1 conv and
+   * the training-mode BN take the active backend's op forms (backend/op-forms.ts).
+   */
   private conv(x: tfc.Tensor4D, p: ConvParams, inSel: ChannelSel, outSel: ChannelSel, act: boolean, training: boolean): tfc.Tensor4D {
     const tf = this.tf;
-    const [n, hh, ww, c] = x.shape;
+    const forms = opForms();
     const w = this.convWeight(p, inSel, outSel);
-    let y: tfc.Tensor;
+    let y: tfc.Tensor4D;
     if (p.depthwise) y = tf.depthwiseConv2d(x, w as tfc.Tensor4D, p.stride, 'same');
-    else if (w.rank === 2) y = tf.matMul(tf.reshape(x, [n * hh * ww, c]), w as tfc.Tensor2D);
+    else if (w.rank === 2) y = forms.pointwiseConv(x, w as tfc.Tensor2D);
     else y = tf.conv2d(x, w as tfc.Tensor4D, p.stride, 'same');
-    y = this.batchNorm(y, p.bn, outSel, training);
-    if (act) y = tf.relu6(y);
-    if (y.rank === 2) y = tf.reshape(y, [n, hh, ww, outSel.n]);
-    return y as tfc.Tensor4D;
-  }
-
-  private batchNorm(x: tfc.Tensor, bn: BNParams, sel: ChannelSel, training: boolean): tfc.Tensor {
-    const tf = this.tf;
-    const gamma = selectVec(tf, bn.gamma as tfc.Tensor1D, sel);
-    const beta = selectVec(tf, bn.beta as tfc.Tensor1D, sel);
-    if (training) {
-      const r = batchNormTrain(x, gamma, beta, this.space.bnEpsilon);
-      this.updateRunning(bn, sel, r.mean, r.variance, x.size / sel.n);
-      return r.y;
-    }
-    const mean = selectVec(tf, bn.mean as tfc.Tensor1D, sel);
-    const variance = selectVec(tf, bn.variance as tfc.Tensor1D, sel);
+    const gamma = selectVec(tf, p.bn.gamma as tfc.Tensor1D, outSel);
+    const beta = selectVec(tf, p.bn.beta as tfc.Tensor1D, outSel);
+    if (training) return forms.batchNormTrain(y, gamma, beta, this.space.bnEpsilon, act, this.runningStats(p.bn, outSel)) as tfc.Tensor4D;
+    const mean = selectVec(tf, p.bn.mean as tfc.Tensor1D, outSel);
+    const variance = selectVec(tf, p.bn.variance as tfc.Tensor1D, outSel);
     const scale = tf.mul(gamma, tf.rsqrt(tf.add(variance, this.space.bnEpsilon)));
     const shift = tf.sub(beta, tf.mul(mean, scale));
-    return tf.add(tf.mul(x, scale), shift);
+    const z = tf.add(tf.mul(y, scale), shift) as tfc.Tensor4D;
+    return act ? tf.relu6(z) : z;
   }
 
-  private updateRunning(bn: BNParams, sel: ChannelSel, mean: tfc.Tensor1D, variance: tfc.Tensor1D, count: number): void {
+  /** The running statistics a training-mode BN on `sel` updates (running variance unbiased, as PyTorch). */
+  private runningStats(bn: BNParams, sel: ChannelSel): RunningStats {
     const tf = this.tf;
-    const m = this.momentumOverride ?? this.bnMomentum;
-    // Running variance is unbiased, as in PyTorch.
-    const unbias = count > 1 ? count / (count - 1) : 1;
-    const backend = tf.getBackend();
-    if (backend === 'wasm' || backend === 'cpu') {
-      // These backends compute synchronously in host memory: reading the [C] statistics and writing
-      // the update from JS costs two uploads per BN instead of seven kernel dispatches.
-      const batchMean = mean.dataSync();
-      const batchVar = variance.dataSync();
-      for (const [v, batch, scale] of [
-        [bn.mean, batchMean, 1],
-        [bn.variance, batchVar, unbias],
-      ] as const) {
-        const next = Float32Array.from(v.dataSync() as Float32Array);
-        for (let j = 0; j < sel.n; j++) {
-          const c = sel.idx ? (sel.idx[j] as number) : j;
-          next[c] = (next[c] as number) + m * ((batch[j] as number) * scale - (next[c] as number));
-        }
-        const t = tf.tensor1d(next, 'float32');
-        v.assign(t);
-        t.dispose();
-      }
-      return;
-    }
-    untaped(tf, () =>
-      tf.tidy(() => {
-        const update = (v: tfc.Variable, batch: tfc.Tensor1D) => {
-          const delta = tf.sub(batch, selectVec(tf, v as tfc.Tensor1D, sel)) as tfc.Tensor1D;
-          v.assign(tf.add(v, tf.mul(scatterVec(tf, delta, sel), m)));
-        };
-        update(bn.mean, mean);
-        update(bn.variance, tf.mul(variance, unbias) as tfc.Tensor1D);
-      }),
-    );
+    const stats: RunningStats = {
+      mean: bn.mean,
+      variance: bn.variance,
+      momentum: this.momentumOverride ?? this.bnMomentum,
+      n: sel.n,
+      select: (v) => selectVec(tf, v as tfc.Tensor1D, sel),
+      merge: (v, rest) => mergeVec(tf, v, rest as tfc.Tensor1D, sel),
+    };
+    if (sel.idx) stats.idx = sel.idx;
+    return stats;
   }
 
   /** Every BN's running statistics back to mean 0, variance 1. */

@@ -1,0 +1,115 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { batchNormTrain } from './batch-norm-train.ts';
+import { nativeBatchNormAct } from './native-batch-norm.ts';
+
+/**
+ * A batch norm's running statistics at max width and the slice of them a training forward updates:
+ * `new = old + momentum * (batch - old)` on the selected channels, with the batch's unbiased
+ * variance (PyTorch's convention).
+ */
+export interface RunningStats {
+  mean: tf.Variable;
+  variance: tf.Variable;
+  momentum: number;
+  /** Channels in use: the first `n` of `mean.size`, or the ascending indices `idx` (then n = idx.length). */
+  n: number;
+  idx?: readonly number[];
+  /** Selects the used channels of a [max] vector (leftmost slice or index matrix). */
+  select(v: tf.Tensor): tf.Tensor1D;
+  /** A [max] vector holding `v` ([n]) at the used channels and `rest` elsewhere. */
+  merge(v: tf.Tensor1D, rest: tf.Tensor): tf.Tensor1D;
+}
+
+/**
+ * The forms the supernet's layers take on one TensorFlow.js backend: the same arithmetic, in the ops
+ * that backend runs fastest. Network code calls these and never asks which backend is active.
+ */
+export interface OpForms {
+  /** The backend these forms are for. */
+  readonly backend: string;
+  /** A 1x1 stride-1 convolution: x [N, H, W, cin] times w [cin, cout] (the weight's stored layout). */
+  pointwiseConv(x: tf.Tensor4D, w: tf.Tensor2D): tf.Tensor4D;
+  /**
+   * Batch norm in training mode over every axis but the last (batch statistics), then ReLU6 when
+   * `relu6`, differentiable in x, gamma and beta; updates `running` (no gradient). Returns y.
+   */
+  batchNormTrain(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number, relu6: boolean, running: RunningStats): tf.Tensor;
+}
+
+/**
+ * wasm and cpu keep tensors in host memory and compute synchronously: 1x1 convs are matMuls on
+ * [N*H*W, C] (matMul is the wasm backend's fastest kernel and reshapes there are free), batch norm is
+ * `batchNormTrain` (one fused SIMD kernel each way on wasm), and running statistics are updated in JS
+ * over host copies (two uploads per BN instead of seven kernel dispatches).
+ */
+function hostForms(backend: string): OpForms {
+  return {
+    backend,
+    pointwiseConv(x, w) {
+      const [n, h, ww, c] = x.shape;
+      const y = tf.matMul(tf.reshape(x, [n * h * ww, c]), w);
+      return tf.reshape(y, [n, h, ww, w.shape[1]]);
+    },
+    batchNormTrain(x, gamma, beta, epsilon, relu6, running) {
+      const r = batchNormTrain(x, gamma, beta, epsilon);
+      const count = x.size / running.n;
+      updateInHost(running, r.mean.dataSync() as Float32Array, r.variance.dataSync() as Float32Array, count > 1 ? count / (count - 1) : 1);
+      tf.dispose([r.mean, r.variance]);
+      return relu6 ? tf.relu6(r.y) : r.y;
+    },
+  };
+}
+
+function updateInHost(running: RunningStats, batchMean: Float32Array, batchVar: Float32Array, unbias: number): void {
+  const m = running.momentum;
+  for (const [v, batch, scale] of [
+    [running.mean, batchMean, 1],
+    [running.variance, batchVar, unbias],
+  ] as const) {
+    const next = Float32Array.from(v.dataSync() as Float32Array);
+    for (let j = 0; j < running.n; j++) {
+      const c = running.idx ? (running.idx[j] as number) : j;
+      next[c] = (next[c] as number) + m * ((batch[j] as number) * scale - (next[c] as number));
+    }
+    const t = tf.tensor1d(next, 'float32');
+    v.assign(t);
+    t.dispose();
+  }
+}
+
+/**
+ * The native TensorFlow backend runs each op as one eager TensorFlow op, so what costs is the number
+ * of ops and their kind, not passes over memory: 1x1 convs are Conv2D (no reshapes around a
+ * BatchMatMul), and batch norm + ReLU6 is one FusedBatchNormV3 (which also updates the running
+ * statistics) and one Relu6 forward, Relu6Grad + FusedBatchNormGradV3 backward, where tfjs's own
+ * gradients of the moments form and of relu6 take about forty ops.
+ */
+function tensorflowForms(): OpForms {
+  return {
+    backend: 'tensorflow',
+    pointwiseConv(x, w) {
+      const [cin, cout] = w.shape;
+      return tf.conv2d(x, tf.reshape(w, [1, 1, cin, cout]) as tf.Tensor4D, 1, 'valid');
+    },
+    batchNormTrain(x, gamma, beta, epsilon, relu6, running) {
+      if (x.rank === 4) return nativeBatchNormAct(x as tf.Tensor4D, gamma, beta, epsilon, relu6, running);
+      // FusedBatchNormV3 takes NHWC only: any other rank normalises the same way as [1, 1, rows, C].
+      const c = x.shape[x.rank - 1] as number;
+      const y = nativeBatchNormAct(tf.reshape(x, [1, 1, x.size / c, c]), gamma, beta, epsilon, relu6, running);
+      return tf.reshape(y, x.shape);
+    },
+  };
+}
+
+let cached: OpForms | undefined;
+
+/**
+ * The op forms of the active backend. Chosen per backend in this one place, so the supernet (and
+ * the benchmark's reference net) run the same code on every backend.
+ */
+export function opForms(): OpForms {
+  const name = tf.engine().backendName ?? tf.getBackend();
+  if (cached?.backend === name) return cached;
+  cached = name === 'tensorflow' ? tensorflowForms() : hostForms(name);
+  return cached;
+}
