@@ -237,6 +237,7 @@ def test_health_answers_for_katibs_service_name(shared_server):
         ({"training": "{not json"}, "training"),
         ({"training": '{"batch_size": -1}'}, "training"),
         ({"strategy_config": "[1]"}, "strategy_config"),
+        ({"strategy_config": '{"costKinds": ["latency"]}'}, "strategy_config"),
         ({"dataset": "imagenet-22k"}, "dataset"),
         ({"experiment_id": "no-such-experiment"}, "experiment_id"),
         ({"train_steps_per_call": "1.5"}, "train_steps_per_call"),

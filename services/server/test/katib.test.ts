@@ -80,6 +80,7 @@ test('ValidateAlgorithmSettings names the bad setting in INVALID_ARGUMENT', asyn
     [{ preset: 'nope' }, 'preset'],
     [{ budgets: '1e6,x' }, 'budgets'],
     [{ strategy_config: '{' }, 'strategy_config'],
+    [{ strategy: 'pss', strategy_config: '{"costKinds": ["flops", "latency"]}' }, 'strategy_config'],
     [{ typo_setting: '1' }, 'typo_setting'],
   ] as const) {
     await assert.rejects(
