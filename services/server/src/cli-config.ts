@@ -8,21 +8,22 @@ import { DEFAULT_CONFIG, resolveConfig } from './config.ts';
 import type { ServerConfig } from './config.ts';
 
 /** How a setting's text becomes its value: as is, an integer, a list, or a switch. */
-type Kind = 'string' | 'int' | 'list' | 'switch';
+export type SettingKind = 'string' | 'int' | 'list' | 'switch';
 
-interface Setting {
+/** One `serve` setting: its flag, ServerConfig field, environment variable and value kind. */
+export interface Setting {
   /** commander flags, e.g. `--port <n>`. */
   flags: string;
   key: keyof ServerConfig;
   env: string;
-  kind: Kind;
+  kind: SettingKind;
   description: string;
 }
 
 const d = DEFAULT_CONFIG;
 
 /** Every `serve` setting, in help order. */
-const SETTINGS: readonly Setting[] = [
+export const SERVE_SETTINGS: readonly Setting[] = [
   { flags: '--host <addr>', key: 'host', env: 'SUPERNETD_HOST', kind: 'string', description: `interface to listen on (default ${d.host})` },
   { flags: '--port <n>', key: 'port', env: 'SUPERNETD_PORT', kind: 'int', description: `gRPC port, 0 = any free port (default ${d.port})` },
   { flags: '--data-dir <dir>', key: 'dataDir', env: 'SUPERNETD_DATA_DIR', kind: 'string', description: `experiment storage (default ${d.dataDir})` },
@@ -82,7 +83,7 @@ const SETTINGS: readonly Setting[] = [
 ];
 
 /** Keys a config file may hold: every ServerConfig field. */
-const FILE_KEYS = new Set<string>([...Object.keys(DEFAULT_CONFIG), ...SETTINGS.map((s) => s.key)]);
+const FILE_KEYS = new Set<string>([...Object.keys(DEFAULT_CONFIG), ...SERVE_SETTINGS.map((s) => s.key)]);
 
 /** The `serve` command's parser: its options, their environment variables and the help text. */
 function serveParser(): Command {
@@ -93,7 +94,7 @@ function serveParser(): Command {
     .exitOverride()
     .configureOutput({ writeOut: () => undefined, writeErr: () => undefined })
     .helpOption('-h, --help', 'this text');
-  for (const s of SETTINGS) {
+  for (const s of SERVE_SETTINGS) {
     const o = new Option(s.flags, s.description).env(s.env);
     if (s.kind === 'list') o.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
     cmd.addOption(o);
@@ -169,7 +170,7 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv): { config
   const opts = cmd.opts<Record<string, unknown>>();
   const file = opts.config as string | undefined;
   const merged: Partial<Record<keyof ServerConfig, unknown>> = file ? readConfigFile(file) : {};
-  for (const s of SETTINGS) {
+  for (const s of SERVE_SETTINGS) {
     const attr = new Option(s.flags).attributeName();
     const source = cmd.getOptionValueSource(attr);
     const value = source === 'cli' ? fromFlag(s, opts[attr]) : source === 'env' ? fromEnv(s, env[s.env] ?? '') : undefined;
