@@ -56,7 +56,7 @@ function failureReason(err: unknown): string {
 }
 
 /** Most proposals drawn ahead for one purpose and constraint (see ExperimentSession.sample). */
-const MAX_DRAWN_AHEAD = 64;
+const MAX_DRAWN_AHEAD = 128;
 /** Most (purpose, constraint) kinds with proposals drawn ahead at once. */
 const MAX_DRAW_KINDS = 16;
 
@@ -247,7 +247,8 @@ export class ExperimentSession {
       slot.target = Math.min(MAX_DRAWN_AHEAD, Math.max(2, slot.target * 2));
     }
     const written = this.remember(out);
-    if (slot.target > 0 && slot.items.length <= slot.target / 2) this.drawAhead(replica, slot, constraint, purpose);
+    // kept full: the proposal taken next is the oldest, the one most likely on disk already
+    if (slot.items.length < slot.target) this.drawAhead(replica, slot, constraint, purpose);
     slot.waiting++;
     try {
       return await written;
