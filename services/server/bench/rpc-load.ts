@@ -37,6 +37,8 @@ export interface LoadResult {
   rps: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU time (user + system) the load generator itself spent per completed call, in microseconds. */
+  clientCpuUs?: number;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -67,7 +69,8 @@ export function runGhz(ghzPath: string, job: LoadJob): Promise<LoadResult> {
     job.address,
   ];
   return new Promise((resolve, reject) => {
-    const p = spawn(ghzPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // through bash, whose `times` then prints ghz's user and system CPU time (the second line)
+    const p = spawn('bash', ['-c', '"$@"; rc=$?; times >&2; exit $rc', 'ghz', ghzPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -100,7 +103,17 @@ export function runGhz(ghzPath: string, job: LoadJob): Promise<LoadResult> {
       cutOff = Math.min(cutOff, job.concurrency);
       const errors = failed - cutOff;
       const firstError = real[0] ?? (errors > 0 ? Object.keys(r.errorDistribution ?? {})[0] : undefined);
-      resolve({ count: r.count - cutOff, errors, ...(firstError ? { firstError } : {}), rps: r.rps, p50Ms: at(50) / 1e6, p99Ms: at(99) / 1e6 });
+      const times = [...err.matchAll(/^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/gm)].at(-1);
+      const cpuS = times ? Number(times[1]) * 60 + Number(times[2]) + Number(times[3]) * 60 + Number(times[4]) : Number.NaN;
+      resolve({
+        count: r.count - cutOff,
+        errors,
+        ...(firstError ? { firstError } : {}),
+        rps: r.rps,
+        p50Ms: at(50) / 1e6,
+        p99Ms: at(99) / 1e6,
+        clientCpuUs: (cpuS * 1e6) / Math.max(1, r.count),
+      });
     });
   });
 }
@@ -149,6 +162,7 @@ async function nodeLoad(job: LoadJob): Promise<LoadResult> {
   let errors = 0;
   let firstError: string | undefined;
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
   const end = started + job.seconds * 1000;
   const worker = async (i: number) => {
     const c = clients[i % clients.length] as grpc.Client;
@@ -170,9 +184,18 @@ async function nodeLoad(job: LoadJob): Promise<LoadResult> {
   };
   await Promise.all(Array.from({ length: job.concurrency }, (_, i) => worker(i)));
   const elapsed = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   for (const c of clients) c.close();
   const sorted = latencies.subarray(0, count).sort();
-  return { count, errors, ...(firstError ? { firstError } : {}), rps: count / elapsed, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99) };
+  return {
+    count,
+    errors,
+    ...(firstError ? { firstError } : {}),
+    rps: count / elapsed,
+    p50Ms: percentile(sorted, 0.5),
+    p99Ms: percentile(sorted, 0.99),
+    clientCpuUs: (cpu.user + cpu.system) / Math.max(1, count),
+  };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -4,7 +4,8 @@
  *   rpc-servers.ts bare                 a bare grpc-js server with only grpc.health.v1.Health
  *   rpc-servers.ts supernetd <dataDir>  supernetd (wasm backend, default configuration otherwise)
  *
- * It sends `{ address }` over the IPC channel once it listens, and stops on SIGTERM.
+ * It sends `{ address }` over the IPC channel once it listens, answers `'cpu'` with
+ * `{ cpu: process.cpuUsage() }` (every thread of the process), and stops on SIGTERM.
  */
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
@@ -29,6 +30,10 @@ if (kind === 'bare') {
   console.error('usage: rpc-servers.ts bare | supernetd <dataDir>');
   process.exit(2);
 }
+
+process.on('message', (m) => {
+  if (m === 'cpu') process.send?.({ cpu: process.cpuUsage() });
+});
 
 process.on('SIGTERM', () => {
   void stop().then(() => process.exit(0));

@@ -1,5 +1,5 @@
 /**
- * The RPC path of supernetd beside a bare grpc-js server, in one run (issue 12):
+ * The RPC path of supernetd beside a bare grpc-js server, in one run:
  *
  *   npm run bench:rpc -- [--quick] [--seconds 8] [--concurrency 50] [--connections 2]
  *                        [--report-clients 32] [--loadgen auto|ghz|node] [--ghz PATH]
@@ -8,10 +8,13 @@
  * health service, and supernetd (wasm backend) holding one small experiment (mbv1-small on a slice
  * of Fashion-MNIST). Then drives both with the same load generator (ghz when installed, else a Node
  * one on grpc-js; the first line says which): `concurrency` calls in flight over `connections`
- * connections for `seconds` per case. One line per case: throughput and p99 as ratios to the bare
- * server's Health/Check, and for ReportMetric (which the bare server has no counterpart of) its
- * absolute p50 under `report-clients` concurrent callers. `--quick` runs 1.5 s per case, to check
- * the benchmark works; its numbers mean nothing. Exits 1 when a case had failed calls.
+ * connections for `seconds` per case. Every supernetd case is measured right after a bare
+ * Health/Check run under the same conditions (the same background training for the cases that run
+ * while a Train stream trains the experiment), and its line gives throughput and p99 as ratios to
+ * that bare run, plus the CPU time per call of each server process and of the load generator.
+ * ReportMetric (which the bare server has no counterpart of) gets its absolute p50 under
+ * `report-clients` concurrent callers. `--quick` runs 1.5 s per case, to check the benchmark works;
+ * its numbers mean nothing. Exits 1 when a case had failed calls.
  *
  * ghz: GOBIN=$PWD/node_modules/.cache/ghz go install github.com/bojand/ghz/cmd/ghz@v0.120.0
  */
@@ -78,6 +81,20 @@ async function startChild(args: string[]): Promise<{ child: ChildProcess; addres
   return { child, address };
 }
 
+/** CPU time (user + system, all threads) of a server process so far, in microseconds. */
+function cpuOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const on = (m: unknown) => {
+      if (typeof m !== 'object' || m === null || !('cpu' in m)) return;
+      child.off('message', on);
+      const c = (m as { cpu: NodeJS.CpuUsage }).cpu;
+      resolve(c.user + c.system);
+    };
+    child.on('message', on);
+    child.send('cpu');
+  });
+}
+
 function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
@@ -95,9 +112,14 @@ function request<D extends DescMessage>(schema: D, init: MessageInitShape<D>, js
   return { json, binary: Buffer.from(toBinary(schema, create(schema, init))).toString('base64') };
 }
 
-function load(address: string, method: string, req: { json: unknown; binary: string }, clients = concurrency): Promise<LoadResult> {
+/** One load case against a server, with that server process's CPU time per call. */
+interface Measured extends LoadResult {
+  serverCpuUs: number;
+}
+
+async function load(server: { child: ChildProcess; address: string }, method: string, req: { json: unknown; binary: string }, clients = concurrency): Promise<Measured> {
   const job: LoadJob = {
-    address,
+    address: server.address,
     method,
     ...req,
     proto: method === HEALTH ? HEALTH_PROTO : SUPERNETD_PROTO,
@@ -105,11 +127,14 @@ function load(address: string, method: string, req: { json: unknown; binary: str
     connections,
     seconds,
   };
-  return ghz ? runGhz(ghz, job) : runNodeLoad(job);
+  const before = await cpuOf(server.child);
+  const r = await (ghz ? runGhz(ghz, job) : runNodeLoad(job));
+  return { ...r, serverCpuUs: ((await cpuOf(server.child)) - before) / Math.max(1, r.count) };
 }
 
 const failures: string[] = [];
-const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+const fmt = (n: number | undefined, digits = 2) => (n !== undefined && Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+const generator = ghz ? 'ghz' : 'node generator';
 
 function checkErrors(name: string, r: LoadResult): string {
   if (r.errors === 0) return '';
@@ -117,11 +142,13 @@ function checkErrors(name: string, r: LoadResult): string {
   return `  [${r.errors} failed calls]`;
 }
 
-function ratioLine(name: string, r: LoadResult, bare: LoadResult): void {
+/** One case's line: ratios to the bare run beside it, then CPU per call (server, load generator). */
+function ratioLine(name: string, r: Measured, bare: Measured, serverCpuNote = ''): void {
   const line =
     `${name.padEnd(40)} throughput ${fmt(r.rps / bare.rps).padStart(5)}x bare (${fmt(r.rps, 0)}/s vs ${fmt(bare.rps, 0)}/s)` +
-    `   p99 ${fmt(r.p99Ms / bare.p99Ms).padStart(5)}x bare (${fmt(r.p99Ms, 1)} ms vs ${fmt(bare.p99Ms, 1)} ms)`;
-  console.log(line + checkErrors(name, r));
+    `   p99 ${fmt(r.p99Ms / bare.p99Ms).padStart(5)}x bare (${fmt(r.p99Ms, 1)} ms vs ${fmt(bare.p99Ms, 1)} ms)` +
+    `   CPU/call: server ${fmt(r.serverCpuUs, 0)} us${serverCpuNote} vs bare ${fmt(bare.serverCpuUs, 0)} us, ${generator} ${fmt(r.clientCpuUs, 0)} us vs ${fmt(bare.clientCpuUs, 0)} us`;
+  console.log(line + checkErrors(name, r) + checkErrors(`${name}: bare beside it`, bare));
 }
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'supernetd-bench-rpc-'));
@@ -185,15 +212,18 @@ try {
       `${concurrency} concurrent, ${connections} connections, ${seconds} s per case${values.quick ? ' (--quick: a check that it runs, not a measurement)' : ''}`,
   );
   // warm both servers (JIT, connections) before anything is measured
-  await Promise.all([load(bare.address, HEALTH, health), load(sup.address, method('GetExperiment'), get)].map((p) => p.catch(() => undefined)));
+  await Promise.all([load(bare, HEALTH, health), load(sup, method('GetExperiment'), get)].map((p) => p.catch(() => undefined)));
 
-  const baseline = await load(bare.address, HEALTH, health);
-  console.log(`${'bare grpc-js Health/Check'.padEnd(40)} ${fmt(baseline.rps, 0)}/s, p50 ${fmt(baseline.p50Ms, 1)} ms, p99 ${fmt(baseline.p99Ms, 1)} ms${checkErrors('bare Health/Check', baseline)}`);
-  ratioLine('supernetd Health/Check', await load(sup.address, HEALTH, health), baseline);
-  ratioLine('GetExperiment', await load(sup.address, method('GetExperiment'), get), baseline);
-  ratioLine(`SampleSubnet (FLOPs <= ${target})`, await load(sup.address, method('SampleSubnet'), sample), baseline);
+  /** A supernetd case right after a bare Health/Check run under the same conditions. */
+  const beside = async (name: string, m: string, req: { json: unknown; binary: string }, serverCpuNote = '') => {
+    const baseline = await load(bare, HEALTH, health);
+    ratioLine(name, await load(sup, m, req), baseline, serverCpuNote);
+  };
+  await beside('supernetd Health/Check', HEALTH, health);
+  await beside('GetExperiment', method('GetExperiment'), get);
+  await beside(`SampleSubnet (FLOPs <= ${target})`, method('SampleSubnet'), sample);
 
-  // a Train stream that runs through the whole case: measured once its first progress event came
+  // a Train stream that runs through the cases below (and their bare runs), once its first progress event came
   const trainClient = new Client(sup.address, grpc.credentials.createInsecure());
   const stream = trainClient.train(create(SupernetService.method.train.input, { experimentId: EXPERIMENT, steps: 1_000_000, progressInterval: 5 }));
   train = stream;
@@ -210,16 +240,18 @@ try {
     stream.once('error', reject);
   });
   const stepBefore = lastStep;
-  const during = await load(sup.address, method('SampleSubnet'), sample);
+  // the supernetd process's CPU includes the training thread here
+  await beside('GetExperiment while a Train stream runs', method('GetExperiment'), get, ' (with training)');
+  await beside('SampleSubnet while a Train stream runs', method('SampleSubnet'), sample, ' (with training)');
   const stepsDuring = lastStep - stepBefore;
   stream.cancel();
   await trainEnded;
   train = undefined;
   trainClient.close();
-  ratioLine('SampleSubnet while a Train stream runs', during, baseline);
-  if (stepsDuring <= 0n) failures.push('the Train stream reported no progress during its case');
+  if (stepsDuring <= 0n) failures.push('the Train stream reported no progress during its cases');
+  console.log(`${''.padEnd(40)} (the Train stream took ${stepsDuring} steps during the cases above)`);
 
-  const rep = await load(sup.address, method('ReportMetric'), report, reportClients);
+  const rep = await load(sup, method('ReportMetric'), report, reportClients);
   console.log(
     `${`ReportMetric, ${reportClients} clients`.padEnd(40)} p50 ${fmt(rep.p50Ms, 1)} ms, p99 ${fmt(rep.p99Ms, 1)} ms, ${fmt(rep.rps, 0)}/s (absolute: bare has no such call)` +
       checkErrors('ReportMetric', rep),
