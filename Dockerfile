@@ -2,30 +2,28 @@
 #   docker build -t supernetd .
 # On a machine whose containers have no bridge network, build and run with `--network host`.
 #
+# The engine runs on its wasm backend here; Dockerfile.native builds the variant with the native
+# TensorFlow backend.
+#
 # Build arguments:
-#   WITH_NATIVE_TF=1   also install @tensorflow/tfjs-node(-gpu) (their install script downloads
-#                      libtensorflow); without it the engine uses its wasm backend.
 #   NPM_EXTRA_CA       PEM text of extra CA certificates npm must trust (a TLS-inspecting proxy).
 
 # --- manifests: package.json files and the lock, rewritten for a production install -------------
 FROM node:20-bookworm-slim AS manifests
-ARG WITH_NATIVE_TF=0
 WORKDIR /src
 COPY . .
-RUN WITH_NATIVE_TF="$WITH_NATIVE_TF" node docker/prepare-manifests.cjs /src /manifests
+RUN node docker/prepare-manifests.cjs /src /manifests
 
 # --- deps: production dependencies of the server workspace (cached until a manifest changes) ----
 FROM node:20-bookworm-slim AS deps
-ARG WITH_NATIVE_TF=0
 ARG NPM_EXTRA_CA=""
 WORKDIR /app
 COPY --from=manifests /manifests/ ./
 RUN set -eu; \
     if [ -n "$NPM_EXTRA_CA" ]; then printf '%s\n' "$NPM_EXTRA_CA" > /tmp/extra-ca.pem; export NODE_EXTRA_CA_CERTS=/tmp/extra-ca.pem; fi; \
     npm ci --omit=dev --ignore-scripts --no-audit --no-fund --workspace services/server --include-workspace-root; \
-    if [ "$WITH_NATIVE_TF" = 1 ] || [ "$WITH_NATIVE_TF" = true ]; then \
-      npm rebuild @tensorflow/tfjs-node @tensorflow/tfjs-node-gpu || echo "native TensorFlow unavailable; the wasm backend will be used"; \
-    fi; \
+    # source maps of the dependencies (about 50 MB, mostly @tensorflow/*): nothing reads them at run time
+    find node_modules -name '*.map' -type f -delete; \
     rm -rf /root/.npm /tmp/extra-ca.pem
 
 # --- runtime ---------------------------------------------------------------------------------------

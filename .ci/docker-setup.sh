@@ -8,11 +8,19 @@
 #   3. builds node:20-bookworm-slim locally when it is missing: debootstrap --variant=minbase
 #      bookworm, this machine's Node under /usr/local and a `node` user (uid 1000), as in the
 #      official image; the root file system tarball is cached for the next run;
-#   4. with --build, also builds the supernetd image (`docker build --network host`).
+#   4. with --build, also builds the supernetd image (`docker build --network host`);
+#   5. with --build-native, also builds the image with the native TensorFlow backend
+#      (Dockerfile.native). When `npm run setup:tensorflow` has cached the pinned tensorflow-cpu
+#      wheel on this machine (and its sha256 matches), the wheel goes into the build as a local
+#      image (`supernetd-tensorflow-wheel:<sha256 prefix>`, TF_WHEEL_FROM) instead of being
+#      downloaded again; otherwise the build downloads it from PyPI.
 #
 # Environment:
 #   SUPERNETD_BASE_IMAGE     base image name (default node:20-bookworm-slim)
 #   SUPERNETD_IMAGE          image tag built by --build (default supernetd:dev)
+#   SUPERNETD_NATIVE_IMAGE   image tag built by --build-native (default supernetd:native-dev)
+#   SUPERNETD_TF_CACHE       setup:tensorflow's cache, where --build-native looks for the wheel
+#                            (default node_modules/.cache/supernetd-tensorflow)
 #   SUPERNETD_CACHE_DIR      where the rootfs tarball and dockerd's log go (default ~/.cache/supernetd)
 #   SUPERNETD_DEBIAN_MIRROR  Debian mirror for debootstrap (default: the first Debian URI in apt's sources)
 set -euo pipefail
@@ -20,13 +28,15 @@ cd "$(dirname "$0")/.."
 
 BASE_IMAGE="${SUPERNETD_BASE_IMAGE:-node:20-bookworm-slim}"
 IMAGE="${SUPERNETD_IMAGE:-supernetd:dev}"
+NATIVE_IMAGE="${SUPERNETD_NATIVE_IMAGE:-supernetd:native-dev}"
 CACHE_DIR="${SUPERNETD_CACHE_DIR:-${HOME:-/root}/.cache/supernetd}"
-BUILD=0
+BUILD=0 BUILD_NATIVE=0
 for arg in "$@"; do
   case "$arg" in
     --build) BUILD=1 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
-    *) echo "docker-setup: unknown argument '$arg' (expected --build)" >&2; exit 2 ;;
+    --build-native) BUILD_NATIVE=1 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    *) echo "docker-setup: unknown argument '$arg' (expected --build, --build-native)" >&2; exit 2 ;;
   esac
 done
 
@@ -131,16 +141,48 @@ else
 fi
 
 # 4. the service image
+build_args=()
+# Extra CA certificates this machine trusts (e.g. a TLS-inspecting proxy in front of the npm
+# registry and PyPI) are handed to npm and pip inside the build.
+shopt -s nullglob
+cas=(/usr/local/share/ca-certificates/*.crt)
+shopt -u nullglob
+if ((${#cas[@]})); then build_args+=(--build-arg "NPM_EXTRA_CA=$(cat "${cas[@]}")"); fi
+
 if ((BUILD)); then
-  build_args=()
-  # Extra CA certificates this machine trusts (e.g. a TLS-inspecting proxy in front of the npm
-  # registry) are handed to npm inside the build.
-  shopt -s nullglob
-  cas=(/usr/local/share/ca-certificates/*.crt)
-  shopt -u nullglob
-  if ((${#cas[@]})); then build_args+=(--build-arg "NPM_EXTRA_CA=$(cat "${cas[@]}")"); fi
   log "docker build --network host -t $IMAGE ."
   docker build --network host "${build_args[@]}" -t "$IMAGE" . || die "docker build failed"
+fi
+
+# 5. the image with the native TensorFlow backend
+if ((BUILD_NATIVE)); then
+  # The pin is setup-tensorflow.sh's own, so that the two cannot disagree.
+  wheel=$(sed -n 's/^CPU_WHEEL=//p' scripts/setup-tensorflow.sh)
+  sha=$(sed -n 's/^CPU_SHA256=//p' scripts/setup-tensorflow.sh)
+  [ -n "$wheel" ] && [ -n "$sha" ] || die "scripts/setup-tensorflow.sh names no CPU_WHEEL/CPU_SHA256"
+  cached="${SUPERNETD_TF_CACHE:-$PWD/node_modules/.cache/supernetd-tensorflow}/wheels/$wheel"
+  native_args=("${build_args[@]}")
+  if [ -f "$cached" ] && echo "$sha  $cached" | sha256sum -c --status; then
+    wheel_image="supernetd-tensorflow-wheel:${sha:0:16}"
+    if ! docker image inspect "$wheel_image" >/dev/null 2>&1; then
+      log "importing $cached as $wheel_image"
+      stage_dir=$(mktemp -d "${TMPDIR:-/tmp}/supernetd-wheel.XXXXXX")
+      mkdir "$stage_dir/wheels"
+      ln "$cached" "$stage_dir/wheels/" 2>/dev/null || cp "$cached" "$stage_dir/wheels/"
+      tar -C "$stage_dir" -cf - wheels | docker import - "$wheel_image" >/dev/null \
+        || { rm -rf "$stage_dir"; die "docker import of $cached failed"; }
+      rm -rf "$stage_dir"
+    fi
+    native_args+=(--build-arg "TF_WHEEL_FROM=$wheel_image")
+  else
+    log "no verified $wheel in the setup:tensorflow cache; the build downloads it from PyPI"
+  fi
+  log "docker build --network host -f Dockerfile.native -t $NATIVE_IMAGE ."
+  started=$SECONDS
+  docker build --network host "${native_args[@]}" -f Dockerfile.native -t "$NATIVE_IMAGE" . \
+    || die "docker build -f Dockerfile.native failed"
+  size=$(docker image inspect --format '{{.Size}}' "$NATIVE_IMAGE")
+  log "$NATIVE_IMAGE built in $((SECONDS - started))s, $((size / 1000000)) MB"
 fi
 
 log "done in ${SECONDS}s"

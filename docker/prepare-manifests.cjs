@@ -3,8 +3,8 @@
 // - the root's devDependencies are dropped except tsx, which becomes a dependency: the server runs
 //   its TypeScript through tsx, so tsx is needed at run time;
 // - unless WITH_NATIVE_TF=1, the optional native TensorFlow bindings (@tensorflow/tfjs-node*) are
-//   dropped: their install script downloads libtensorflow from outside the npm registry, and the
-//   engine falls back to its wasm backend without them.
+//   dropped: the wasm image (Dockerfile) has no use for them. Dockerfile.native keeps them and
+//   builds tfjs-node's binding with scripts/setup-tensorflow.sh.
 // Only these files reach the install stage, so its layer stays cached while sources change.
 'use strict';
 const fs = require('node:fs');

@@ -45,3 +45,35 @@ async function extraCaCertificates(): Promise<string | undefined> {
   // both builds share the cached dependency layer (a build argument is part of the cache key).
   return pems.length ? pems.join('').replace(/\n+$/, '') : undefined;
 }
+
+let nativeBuilt: Promise<string> | undefined;
+
+/**
+ * The image variant with the native TensorFlow backend (Dockerfile.native). With
+ * SUPERNETD_NATIVE_IMAGE set, that tag is used as it is (built beforehand by
+ * `.ci/docker-setup.sh --build-native`); otherwise that script builds the working tree as
+ * `supernetd:native-integration`, handing it the tensorflow-cpu wheel `npm run setup:tensorflow`
+ * cached (the build downloads it from PyPI when there is none).
+ */
+export function nativeServerImage(): Promise<string> {
+  nativeBuilt ??= (async () => {
+    await ensureDocker();
+    const given = process.env['SUPERNETD_NATIVE_IMAGE'];
+    if (given) return given;
+    const tag = 'supernetd:native-integration';
+    const started = Date.now();
+    try {
+      await run('bash', [`${REPO_ROOT}.ci/docker-setup.sh`, '--build-native'], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, SUPERNETD_NATIVE_IMAGE: tag },
+        maxBuffer: 256 * 1024 * 1024,
+      });
+    } catch (err) {
+      const e = err as { stdout?: string; stderr?: string; message: string };
+      throw new Error(`native image build failed: ${e.message}\n${(e.stdout ?? '').slice(-4000)}${e.stderr ?? ''}`);
+    }
+    console.log(`# image ${tag} built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return tag;
+  })();
+  return nativeBuilt;
+}

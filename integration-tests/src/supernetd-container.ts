@@ -24,6 +24,8 @@ export interface SupernetdContainerOptions {
   metricsPort?: number;
   /** Extra environment (SUPERNETD_* configuration). */
   env?: Record<string, string>;
+  /** Image to run; the working tree's image (`serverImage()`) when omitted. */
+  image?: string;
   /**
    * Keep the image's own HEALTHCHECK timing (5 s interval). By default the test polls the same
    * check script every 500 ms so that a start is not held up by the interval.
@@ -53,7 +55,7 @@ export class SupernetdContainer {
    * does not become healthy within two minutes.
    */
   static async start(opts: SupernetdContainerOptions): Promise<SupernetdContainer> {
-    const image = await serverImage();
+    const image = opts.image ?? (await serverImage());
     const port = opts.port ?? (await freeLoopbackPort());
     const metricsPort = opts.metricsPort ?? (await freeLoopbackPort());
     let builder = new GenericContainer(image)
