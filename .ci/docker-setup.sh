@@ -35,7 +35,7 @@ for arg in "$@"; do
   case "$arg" in
     --build) BUILD=1 ;;
     --build-native) BUILD_NATIVE=1 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "docker-setup: unknown argument '$arg' (expected --build, --build-native)" >&2; exit 2 ;;
   esac
 done
