@@ -1,13 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { batchNormTrain } from '../src/backend/batch-norm-train.ts';
+import { opForms, type RunningStats } from '../src/backend/op-forms.ts';
 import type { CaseSpec, LayerSpec, PassSpec } from './net-spec.ts';
 
 /**
- * A CaseSpec built directly with tfjs-core ops, in the op forms the engine uses: 1x1 convs as matMul
- * on [N*H*W, C], BN by batchNormTrain, ReLU6, widths by leftmost slices of max-width variables. One step
- * runs every pass (forward, backward), adds up the gradients and applies SGD with momentum 0.9, as
- * torch_bench.py does.
+ * A CaseSpec built directly with tfjs-core ops, in the op forms the engine uses on the active backend
+ * (backend/op-forms.ts: the 1x1 conv, and training-mode BN + ReLU6 with its running statistics),
+ * widths by leftmost slices of max-width variables. One step runs every pass (forward, backward), adds
+ * up the gradients and applies SGD with momentum 0.9, as torch_bench.py does.
  */
+/** Where a forward is in the variable list, the width list and the BN list. */
+interface Cursor {
+  v: number;
+  w: number;
+  bn: number;
+}
+
 export class SpecNet {
   private readonly vars: tf.Variable[] = [];
   private readonly running: { mean: tf.Variable; variance: tf.Variable }[] = [];
@@ -65,15 +72,13 @@ export class SpecNet {
     this.running.push({ mean: tf.variable(tf.zeros([c]), false), variance: tf.variable(tf.ones([c]), false) });
   }
 
-  /** One training step; resolves to the summed loss. */
+  /** One training step; returns the summed loss. */
   step(): number {
     let grads: tf.Tensor[] | null = null;
     let total = 0;
     let teacher: tf.Tensor2D | null = null;
-    const stats: tf.Tensor[][] = [];
     for (const pass of this.spec.passes) {
-      const batchStats: tf.Tensor[] = [];
-      const { value, grads: g } = tf.variableGrads(() => this.loss(pass, teacher, batchStats, (t) => {
+      const { value, grads: g } = tf.variableGrads(() => this.loss(pass, teacher, (t) => {
         if (teacher === null) teacher = tf.keep(tf.softmax(t)) as tf.Tensor2D;
       }), this.vars);
       total += value.dataSync()[0]!;
@@ -85,32 +90,18 @@ export class SpecNet {
         tf.dispose([...grads, ...list]);
         grads = sum;
       }
-      stats.push(batchStats);
     }
     this.optimizer.applyGradients(this.vars.map((v, i) => ({ name: v.name, tensor: grads![i]! })));
     tf.dispose(grads!);
     if (teacher !== null) tf.dispose(teacher);
-    // Running statistics of the max pass, as PyTorch's BN updates them in training mode.
-    tf.tidy(() => {
-      const first = stats[0] ?? [];
-      for (let i = 0; i < first.length / 2 && i < this.running.length; i++) {
-        const r = this.running[i]!;
-        const mean = first[2 * i]!;
-        const variance = first[2 * i + 1]!;
-        if (mean.shape[0] !== r.mean.shape[0]) continue;
-        r.mean.assign(tf.add(tf.mul(r.mean, 0.9), tf.mul(mean, 0.1)));
-        r.variance.assign(tf.add(tf.mul(r.variance, 0.9), tf.mul(variance, 0.1)));
-      }
-    });
-    tf.dispose(stats.flat());
     return total;
   }
 
-  private loss(pass: PassSpec, teacher: tf.Tensor2D | null, stats: tf.Tensor[], onLogits: (t: tf.Tensor2D) => void): tf.Scalar {
+  private loss(pass: PassSpec, teacher: tf.Tensor2D | null, onLogits: (t: tf.Tensor2D) => void): tf.Scalar {
     let x: tf.Tensor4D = this.x;
     if (pass.resolution !== this.spec.input[0]) x = tf.image.resizeBilinear(x, [pass.resolution, pass.resolution]);
-    const cursor = { v: 0, w: 0 };
-    const logits = this.forward(this.spec.layers, x, pass.widths, cursor, stats) as tf.Tensor2D;
+    const cursor = { v: 0, w: 0, bn: 0 };
+    const logits = this.forward(this.spec.layers, x, pass.widths, cursor) as tf.Tensor2D;
     // A tensor kept from this pass is a constant on the next pass's tape.
     onLogits(logits as tf.Tensor2D);
     const logp = tf.logSoftmax(logits);
@@ -120,7 +111,7 @@ export class SpecNet {
     return tf.div(tf.sum(tf.mul(t, tf.sub(tf.log(tf.add(t, 1e-12)), logp))), n) as tf.Scalar;
   }
 
-  private forward(layers: LayerSpec[], x: tf.Tensor, widths: number[], cur: { v: number; w: number }, stats: tf.Tensor[]): tf.Tensor {
+  private forward(layers: LayerSpec[], x: tf.Tensor, widths: number[], cur: Cursor): tf.Tensor {
     for (const l of layers) {
       const cin = x.shape[x.shape.length - 1]!;
       switch (l.op) {
@@ -128,26 +119,24 @@ export class SpecNet {
           const out = widths[cur.w++]!;
           const w = this.vars[cur.v++]!;
           const ws = w.shape[2] === cin && w.shape[3] === out ? w : tf.slice(w, [0, 0, 0, 0], [-1, -1, cin, out]);
-          x = this.bnAct(tf.conv2d(x as tf.Tensor4D, ws as tf.Tensor4D, l.stride, 'same'), out, cur, stats, l.act ?? true);
+          x = this.bnAct(tf.conv2d(x as tf.Tensor4D, ws as tf.Tensor4D, l.stride, 'same'), out, cur, l.act ?? true);
           break;
         }
         case 'dw': {
           const w = this.vars[cur.v++]!;
           const ws = w.shape[2] === cin ? w : tf.slice(w, [0, 0, 0, 0], [-1, -1, cin, -1]);
-          x = this.bnAct(tf.depthwiseConv2d(x as tf.Tensor4D, ws as tf.Tensor4D, l.stride, 'same'), cin, cur, stats, l.act ?? true);
+          x = this.bnAct(tf.depthwiseConv2d(x as tf.Tensor4D, ws as tf.Tensor4D, l.stride, 'same'), cin, cur, l.act ?? true);
           break;
         }
         case 'pw': {
           const out = widths[cur.w++]!;
           const w = this.vars[cur.v++]!;
           const ws = w.shape[0] === cin && w.shape[1] === out ? w : tf.slice(w, [0, 0], [cin, out]);
-          const [n, h, ww] = x.shape as [number, number, number, number];
-          const y = tf.reshape(tf.matMul(tf.reshape(x, [n * h * ww, cin]), ws as tf.Tensor2D), [n, h, ww, out]);
-          x = this.bnAct(y, out, cur, stats, l.act ?? true);
+          x = this.bnAct(opForms().pointwiseConv(x as tf.Tensor4D, ws as tf.Tensor2D), out, cur, l.act ?? true);
           break;
         }
         case 'block': {
-          const y = this.forward(l.layers, x, widths, cur, stats);
+          const y = this.forward(l.layers, x, widths, cur);
           x = l.residual && y.shape.join() === x.shape.join() ? tf.add(x, y) : y;
           break;
         }
@@ -166,14 +155,23 @@ export class SpecNet {
     return x;
   }
 
-  private bnAct(y: tf.Tensor, c: number, cur: { v: number }, stats: tf.Tensor[], act: boolean): tf.Tensor {
+  private bnAct(y: tf.Tensor, c: number, cur: Cursor, act: boolean): tf.Tensor {
     const gamma = this.vars[cur.v++]!;
     const beta = this.vars[cur.v++]!;
+    const r = this.running[cur.bn++]!;
     const g = gamma.shape[0] === c ? gamma : tf.slice(gamma, [0], [c]);
     const b = beta.shape[0] === c ? beta : tf.slice(beta, [0], [c]);
-    const { y: z, mean, variance } = batchNormTrain(y, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5);
-    stats.push(tf.keep(mean), tf.keep(variance));
-    return act ? tf.relu6(z) : z;
+    const max = r.mean.shape[0]!;
+    // Running statistics of the channels in use, as PyTorch's BN updates its slices in every pass.
+    const running: RunningStats = {
+      mean: r.mean,
+      variance: r.variance,
+      momentum: 0.1,
+      n: c,
+      select: (v) => (c === max ? v : tf.slice(v, [0], [c])) as tf.Tensor1D,
+      merge: (v, rest) => (c === max ? v : tf.concat([v, tf.slice(rest, [c], [max - c])])) as tf.Tensor1D,
+    };
+    return opForms().batchNormTrain(y, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5, act, running);
   }
 
   dispose(): void {
