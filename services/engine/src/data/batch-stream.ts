@@ -1,6 +1,6 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, Rng, type Batch } from '@supernetd/sdk';
-import type { ArrayDataset } from './dataset.ts';
+import { copyImage, UINT8_SCALE, type ArrayDataset } from './dataset.ts';
 import { shuffleInPlace } from './load-dataset.ts';
 
 /** Zero padding of the random-crop augmentation, in pixels per side. */
@@ -68,8 +68,8 @@ export class BatchStream {
       if (this.epoch === 0 || this.cursor >= ds.count) this.startEpoch(this.epoch + 1);
       const i = this.perm[this.cursor++] as number;
       y[b] = ds.labels[i] as number;
-      if (this.augment) this.augmentInto(x, b * size, i * size);
-      else x.set(ds.images.subarray(i * size, (i + 1) * size), b * size);
+      if (this.augment) this.augmentInto(x, b * size, i);
+      else copyImage(ds, i, x, b * size);
     }
     return { x: tf.tensor4d(x, [batchSize, h, w, c], 'float32'), y: tf.tensor1d(y, 'int32') };
   }
@@ -119,14 +119,16 @@ export class BatchStream {
     this.cursor = 0;
   }
 
-  /** Pad-by-2, random crop, optional mirror of example `src` into `out` at `dst`. */
-  private augmentInto(out: Float32Array, dst: number, src: number): void {
+  /** Pad-by-2, random crop, optional mirror of example `k` into `out` at `dst`. */
+  private augmentInto(out: Float32Array, dst: number, k: number): void {
     const [h, w, c] = this.ds.shape;
+    const src = (this.ds.index[k] as number) * h * w * c;
     const span = 2 * CROP_PADDING + 1;
     const dy = this.augRng.int(span) - CROP_PADDING;
     const dx = this.augRng.int(span) - CROP_PADDING;
     const mirror = this.flip && this.augRng.next() < 0.5;
-    const img = this.ds.images;
+    const img = this.ds.pixels;
+    const bytes = img instanceof Uint8Array;
     for (let yy = 0; yy < h; yy++) {
       const sy = yy + dy;
       const rowOut = dst + yy * w * c;
@@ -136,7 +138,8 @@ export class BatchStream {
         if (sx < 0 || sx >= w) continue;
         const o = rowOut + xx * c;
         const p = src + (sy * w + sx) * c;
-        for (let k = 0; k < c; k++) out[o + k] = img[p + k] as number;
+        if (bytes) for (let j = 0; j < c; j++) out[o + j] = UINT8_SCALE[img[p + j] as number] as number;
+        else for (let j = 0; j < c; j++) out[o + j] = img[p + j] as number;
       }
     }
   }

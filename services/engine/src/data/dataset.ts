@@ -1,17 +1,44 @@
 import { InvalidArgumentError } from '@supernetd/sdk';
 
 /**
- * A labelled image set in memory. `images` is N*H*W*C float32 in NHWC order with values in [0, 1]
- * (float files are used as they are); `labels` are class indices in [0, numClasses).
- * Datasets returned by `loadDataset` and `subset` may share memory: treat them as read-only.
+ * A labelled image set: `count` examples drawn, in this dataset's order, from the pixels of a
+ * source split, which stay as the reader produced them (uint8, scaled by 1/255 when an image is
+ * read, or float32 used as they are), NHWC. Example k is source example `index[k]` with label
+ * `labels[k]` in [0, numClasses). Datasets returned by `loadDataset` share their `pixels` with every
+ * other dataset of the same source in the process (SharedArrayBuffer memory), and `subset` shares
+ * `index` and `labels` too: treat them as read-only. Read images with `copyImage` or `imagesOf`.
  */
 export interface ArrayDataset {
-  images: Float32Array;
+  pixels: Uint8Array | Float32Array;
+  index: Int32Array;
   labels: Int32Array;
   count: number;
   /** [height, width, channels] of one image. */
   shape: [number, number, number];
   numClasses: number;
+}
+
+/** v / 255 as float32, for v in 0..255: the value a uint8 pixel is read as. */
+export const UINT8_SCALE = Float32Array.from({ length: 256 }, (_, v) => v / 255);
+
+/** Writes example `k` of `ds` as float32 into `out` at `offset` (H*W*C values). */
+export function copyImage(ds: ArrayDataset, k: number, out: Float32Array, offset: number): void {
+  const size = ds.shape[0] * ds.shape[1] * ds.shape[2];
+  const src = (ds.index[k] as number) * size;
+  const px = ds.pixels;
+  if (px instanceof Float32Array) {
+    out.set(px.subarray(src, src + size), offset);
+    return;
+  }
+  for (let j = 0; j < size; j++) out[offset + j] = UINT8_SCALE[px[src + j] as number] as number;
+}
+
+/** Examples [start, start + count) of `ds` as one dense float32 NHWC array (a copy). */
+export function imagesOf(ds: ArrayDataset, start = 0, count = ds.count - start): Float32Array {
+  const size = ds.shape[0] * ds.shape[1] * ds.shape[2];
+  const out = new Float32Array(count * size);
+  for (let k = 0; k < count; k++) copyImage(ds, start + k, out, k * size);
+  return out;
 }
 
 /**
@@ -38,9 +65,9 @@ export function subset(ds: ArrayDataset, start: number, count: number): ArrayDat
   if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 0 || start + count > ds.count) {
     throw new InvalidArgumentError(`subset [${start}, ${start}+${count}) is outside the dataset of ${ds.count} examples`);
   }
-  const size = ds.shape[0] * ds.shape[1] * ds.shape[2];
   return {
-    images: ds.images.subarray(start * size, (start + count) * size),
+    pixels: ds.pixels,
+    index: ds.index.subarray(start, start + count),
     labels: ds.labels.subarray(start, start + count),
     count,
     shape: [...ds.shape],

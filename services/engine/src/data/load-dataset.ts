@@ -5,6 +5,7 @@ import { datasetError, type ArrayDataset, type RawSplit } from './dataset.ts';
 import { loadFashionMnist } from './fashion-mnist.ts';
 import { readIdx } from './idx-reader.ts';
 import { readNpy } from './npy-reader.ts';
+import { sharedSource, sourceKey, type SharedDataset } from './shared-datasets.ts';
 
 /** Names accepted as `DatasetSpec.name` when `format` is not set. */
 export const BUILTIN_DATASETS = ['fashion-mnist'] as const;
@@ -19,6 +20,9 @@ export const BUILTIN_DATASETS = ['fashion-mnist'] as const;
  * keep that many examples from the front of this order, so small runs still see every class.
  * `numClasses` is 10 for fashion-mnist and CIFAR-10, else the largest label of both splits + 1.
  *
+ * The source's pixels are read once per process and shared (see shared-datasets.ts): the datasets
+ * returned hold the source's pixels and only their own order and labels (8 bytes per example).
+ *
  * Throws InvalidArgumentError with reason INVALID_DATASET: unknown built-in name (the message lists
  * the known ones), missing `path`, unreadable or malformed files (the message names the file),
  * train/test image shapes that differ, an empty split, a bad `maxTrainExamples`/`maxTestExamples`.
@@ -26,6 +30,15 @@ export const BUILTIN_DATASETS = ['fashion-mnist'] as const;
 export async function loadDataset(spec: DatasetSpec, seed: number): Promise<{ train: ArrayDataset; test: ArrayDataset }> {
   const maxTrain = checkMax(spec.maxTrainExamples, 'maxTrainExamples');
   const maxTest = checkMax(spec.maxTestExamples, 'maxTestExamples');
+  const source = await sharedSource(await sourceKey(spec), () => readSource(spec));
+  return {
+    train: arrange(source.train, source.numClasses, new Rng(`dataset-order:train:${seed}`), maxTrain),
+    test: arrange(source.test, source.numClasses, new Rng(`dataset-order:test:${seed}`), maxTest),
+  };
+}
+
+/** Reads and checks the raw splits of `spec`'s source. */
+async function readSource(spec: DatasetSpec): Promise<Omit<SharedDataset, 'key'>> {
   let raw: { train: RawSplit; test: RawSplit };
   let numClasses: number | undefined;
   switch (spec.format) {
@@ -64,10 +77,7 @@ export async function loadDataset(spec: DatasetSpec, seed: number): Promise<{ tr
     throw datasetError(`${where}: train images are [${raw.train.shape.join(',')}] but test images are [${raw.test.shape.join(',')}]`);
   }
   numClasses ??= Math.max(maxLabel(raw.train.labels), maxLabel(raw.test.labels)) + 1;
-  return {
-    train: arrange(raw.train, numClasses, new Rng(`dataset-order:train:${seed}`), maxTrain),
-    test: arrange(raw.test, numClasses, new Rng(`dataset-order:test:${seed}`), maxTest),
-  };
+  return { train: raw.train, test: raw.test, numClasses };
 }
 
 function checkMax(v: number | undefined, field: string): number {
@@ -82,7 +92,7 @@ function maxLabel(labels: Int32Array): number {
   return m;
 }
 
-/** Seeded shuffle, class round robin, prefix of `max`, gathered into float32 (uint8 scaled by 1/255). */
+/** Seeded shuffle, class round robin, prefix of `max`: the order and labels over the source's pixels. */
 function arrange(raw: RawSplit, numClasses: number, rng: Rng, max: number): ArrayDataset {
   const perm = new Int32Array(raw.count);
   for (let i = 0; i < perm.length; i++) perm[i] = i;
@@ -97,22 +107,9 @@ function arrange(raw: RawSplit, numClasses: number, rng: Rng, max: number): Arra
       if (round < b.length && n < count) order[n++] = b[round] as number;
     }
   }
-  const size = raw.shape[0] * raw.shape[1] * raw.shape[2];
-  const images = new Float32Array(count * size);
   const labels = new Int32Array(count);
-  const bytes = raw.pixels instanceof Uint8Array;
-  const scaled = Float32Array.from({ length: 256 }, (_, v) => v / 255);
-  for (let k = 0; k < count; k++) {
-    const src = (order[k] as number) * size;
-    const dst = k * size;
-    if (!bytes) {
-      images.set(raw.pixels.subarray(src, src + size), dst);
-    } else {
-      for (let j = 0; j < size; j++) images[dst + j] = scaled[raw.pixels[src + j] as number] as number;
-    }
-    labels[k] = raw.labels[order[k] as number] as number;
-  }
-  return { images, labels, count, shape: [...raw.shape], numClasses };
+  for (let k = 0; k < count; k++) labels[k] = raw.labels[order[k] as number] as number;
+  return { pixels: raw.pixels, index: order, labels, count, shape: [...raw.shape], numClasses };
 }
 
 /** Fisher-Yates with the sdk Rng, on a typed array (same draws as Rng.shuffle). */

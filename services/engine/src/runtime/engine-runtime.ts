@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@supernetd/sdk';
 import type { Arch, Batch, Cost, EvalResult } from '@supernetd/sdk';
 import { initBackend } from '../backend/select-backend.ts';
-import { BatchStream, loadDataset, subset } from '../data/index.ts';
+import { BatchStream, imagesOf, loadDataset, subset } from '../data/index.ts';
 import type { ArrayDataset } from '../data/index.ts';
 import type { EngineRuntime, EngineRuntimeOptions, EvaluateOptions, ExportedFileData, RawTensor } from '../runtime-types.ts';
 import { resolveSpace } from '../space/index.ts';
@@ -158,7 +158,7 @@ class Runtime implements EngineRuntime {
       let loss = 0;
       for (let start = 0; start < total; start += EVAL_CHUNK) {
         const part = subset(this.test, start, Math.min(EVAL_CHUNK, total - start));
-        const b: Batch = { x: tf.tensor4d(part.images, [part.count, h, w, c]), y: tf.tensor1d(part.labels, 'int32') };
+        const b: Batch = { x: tf.tensor4d(imagesOf(part), [part.count, h, w, c]), y: tf.tensor1d(part.labels, 'int32') };
         try {
           const r = this.engine.evaluate(this.engine.supernet, arch, [b]);
           acc += r.accuracy * r.examples;

@@ -3,7 +3,7 @@ import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { InvalidArgumentError } from '@supernetd/sdk';
-import { BatchStream, type ArrayDataset } from '../../src/data/index.ts';
+import { BatchStream, imagesOf, type ArrayDataset } from '../../src/data/index.ts';
 
 /** count images of h x w x c; image k has pixel values (k * 7 + i) % 97 / 96 and label k % classes. */
 function dataset(count: number, h = 4, w = 5, c = 1, classes = 3): ArrayDataset {
@@ -11,7 +11,11 @@ function dataset(count: number, h = 4, w = 5, c = 1, classes = 3): ArrayDataset 
   const images = new Float32Array(count * size);
   for (let k = 0; k < count; k++) for (let i = 0; i < size; i++) images[k * size + i] = ((k * 7 + i) % 97) / 96;
   const labels = Int32Array.from({ length: count }, (_, k) => k % classes);
-  return { images, labels, count, shape: [h, w, c], numClasses: classes };
+  return { pixels: images, index: identity(count), labels, count, shape: [h, w, c], numClasses: classes };
+}
+
+function identity(n: number): Int32Array {
+  return Int32Array.from({ length: n }, (_, k) => k);
 }
 
 /** Reads and disposes a batch. */
@@ -28,8 +32,9 @@ function take(stream: BatchStream): { x: Float32Array; y: Int32Array; shape: num
 /** Index of an unaugmented image in `ds` equal to `x`. */
 function indexOf(ds: ArrayDataset, x: Float32Array): number {
   const size = x.length;
+  const images = imagesOf(ds);
   for (let k = 0; k < ds.count; k++) {
-    if (ds.images.subarray(k * size, (k + 1) * size).every((v, i) => v === x[i])) return k;
+    if (images.subarray(k * size, (k + 1) * size).every((v, i) => v === x[i])) return k;
   }
   return -1;
 }
@@ -125,7 +130,7 @@ describe('BatchStream', () => {
     const w = 8;
     // one image: a distinct value per pixel, all > 0, so shifts and flips can be recognised
     const images = Float32Array.from({ length: h * w }, (_, i) => (i + 1) / (h * w));
-    const ds: ArrayDataset = { images, labels: Int32Array.from([0]), count: 1, shape: [h, w, 1], numClasses: 1 };
+    const ds: ArrayDataset = { pixels: images, index: identity(1), labels: Int32Array.from([0]), count: 1, shape: [h, w, 1], numClasses: 1 };
     const at = (y: number, x: number) => (y >= 0 && y < h && x >= 0 && x < w ? (images[y * w + x] as number) : 0);
     const seen = new Set<string>();
     let flips = 0;
@@ -175,5 +180,18 @@ describe('BatchStream', () => {
     b.x.dispose();
     b.y.dispose();
     assert.equal(tf.memory().numTensors, before);
+  });
+
+  it('reads uint8 source pixels through the dataset order, as v / 255, with and without augment', () => {
+    // source: 3 images of 2x2x1, image n has pixels 10n+1..10n+4; the dataset is source images 2, 0
+    const pixels = Uint8Array.from({ length: 12 }, (_, i) => 10 * Math.floor(i / 4) + (i % 4) + 1);
+    const ds: ArrayDataset = { pixels, index: Int32Array.from([2, 0]), labels: Int32Array.from([1, 0]), count: 2, shape: [2, 2, 1], numClasses: 2 };
+    assert.deepEqual(Array.from(imagesOf(ds)), [21, 22, 23, 24, 1, 2, 3, 4].map((v) => Math.fround(v / 255)));
+    const plain = take(new BatchStream(ds, { batchSize: 2, seed: 3, augment: false }));
+    const seen = examples(ds, plain).sort();
+    assert.deepEqual(seen, [0, 1]);
+    const aug = take(new BatchStream(ds, { batchSize: 8, seed: 3, augment: true }));
+    const allowed = new Set([0, ...Array.from(pixels, (v) => Math.fround(v / 255))]);
+    assert.ok(Array.from(aug.x).every((v) => allowed.has(v)), 'augmented values are source pixels / 255 or padding');
   });
 });

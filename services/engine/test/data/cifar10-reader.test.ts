@@ -3,7 +3,7 @@ import { mkdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readCifar10 } from '../../src/data/cifar10-reader.ts';
-import { loadDataset } from '../../src/data/index.ts';
+import { imagesOf, loadDataset } from '../../src/data/index.ts';
 import { cifarRecord, rejectsDataset, withTempDir } from './fixtures.ts';
 
 const BATCHES = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin'];
@@ -48,7 +48,7 @@ describe('CIFAR-10 binary reader', () => {
       const { train, test } = await loadDataset({ format: 'cifar10', path: dir }, 1);
       assert.equal(train.numClasses, 10);
       assert.equal(test.count, 3);
-      assert.ok(train.images.every((v) => v >= 0 && v <= 1));
+      assert.ok(imagesOf(train).every((v) => v >= 0 && v <= 1));
     });
   });
 

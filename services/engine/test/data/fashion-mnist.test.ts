@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadDataset, type ArrayDataset } from '../../src/data/index.ts';
+import { imagesOf, loadDataset, type ArrayDataset } from '../../src/data/index.ts';
 import { loadFashionMnist, parseRows } from '../../src/data/fashion-mnist.ts';
 
 /** 52-bit content hashes (two FNV-1a variants over the float bits) of examples start..start+count. */
 function hashes(ds: ArrayDataset, start = 0, count = ds.count, step = 1): number[] {
   const size = 28 * 28;
-  const bits = new Uint32Array(ds.images.buffer, ds.images.byteOffset, ds.images.length);
+  const bits = new Uint32Array(imagesOf(ds).buffer);
   const out: number[] = [];
   for (let i = start; i < start + count; i += step) {
     let a = 0x811c9dc5;
@@ -34,12 +34,12 @@ describe('built-in fashion-mnist', () => {
     assert.equal(test.count, 10000);
     assert.deepEqual(train.shape, [28, 28, 1]);
     assert.equal(train.numClasses, 10);
-    assert.equal(train.images.length, 60000 * 784);
+    assert.equal(imagesOf(train).length, 60000 * 784);
     assert.deepEqual(perClass(train.labels), Array(10).fill(6000));
     assert.deepEqual(perClass(test.labels), Array(10).fill(1000));
     let min = Infinity;
     let max = -Infinity;
-    for (const v of test.images) {
+    for (const v of imagesOf(test)) {
       if (v < min) min = v;
       if (v > max) max = v;
     }
@@ -65,7 +65,7 @@ describe('built-in fashion-mnist', () => {
     assert.equal(train.count, 95);
     assert.deepEqual(perClass(train.labels), [10, 10, 10, 10, 10, 9, 9, 9, 9, 9]);
     assert.deepEqual(perClass(test.labels), Array(10).fill(2));
-    assert.equal(train.images.length, 95 * 784);
+    assert.equal(imagesOf(train).length, 95 * 784);
   });
 
   it('keeps the package file order: train first, test from the tail of each class', async () => {

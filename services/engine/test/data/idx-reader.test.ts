@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { loadDataset } from '../../src/data/index.ts';
+import { imagesOf, loadDataset } from '../../src/data/index.ts';
 import { readIdx } from '../../src/data/idx-reader.ts';
 import { gz, idxBytes, makeImages, rejectsDataset, withTempDir } from './fixtures.ts';
 
@@ -44,7 +44,7 @@ describe('IDX reader', () => {
       await writeIdx(dir, { gzip: true });
       return loadDataset({ format: 'idx', path: dir }, 3);
     });
-    assert.deepEqual(zipped.train.images, plain.train.images);
+    assert.deepEqual(imagesOf(zipped.train), imagesOf(plain.train));
     assert.deepEqual(zipped.test.labels, plain.test.labels);
     assert.equal(plain.train.numClasses, 3);
     // loadDataset reorders but keeps every (image, label) pair, scaled by 1/255
@@ -54,7 +54,7 @@ describe('IDX reader', () => {
     for (let n = 0; n < 12; n++) byContent.set(Array.from(ref.pixels.subarray(n * size, (n + 1) * size), (v) => Math.fround(v / 255)).join(), n);
     const seen = new Set<number>();
     for (let k = 0; k < plain.train.count; k++) {
-      const src = byContent.get(Array.from(plain.train.images.subarray(k * size, (k + 1) * size)).join());
+      const src = byContent.get(Array.from(imagesOf(plain.train, k, 1)).join());
       assert.ok(src !== undefined, `train image ${k} is not one of the file's images`);
       assert.equal(plain.train.labels[k], ref.labels[src]);
       seen.add(src);

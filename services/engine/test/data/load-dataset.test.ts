@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { InvalidArgumentError } from '@supernetd/sdk';
-import { loadDataset, subset, type ArrayDataset } from '../../src/data/index.ts';
+import { imagesOf, loadDataset, subset, type ArrayDataset } from '../../src/data/index.ts';
 import { npyBytes, rejectsDataset, withTempDir } from './fixtures.ts';
 
 /** NPY dataset: `perClass` examples of each of `classes` classes, image k has every pixel = k (as u1). */
@@ -50,15 +50,15 @@ describe('loadDataset', () => {
       assert.equal(a.test.count, 6);
       assert.deepEqual(classCounts(a.train), [3, 3, 3]);
       assert.deepEqual(classCounts(a.test), [2, 2, 2]);
-      assert.deepEqual(a.train.images, b.train.images);
-      assert.notDeepEqual(a.train.images, c.train.images);
+      assert.deepEqual(imagesOf(a.train), imagesOf(b.train));
+      assert.notDeepEqual(imagesOf(a.train), imagesOf(c.train));
       // the small class runs out first; the rest comes from the others
       const big = await loadDataset({ ...spec, maxTrainExamples: 30 }, 1);
       assert.deepEqual(classCounts(big.train), [13, 5, 12]);
       // the cap is a prefix of the uncapped order
       const all = await loadDataset({ format: 'npy', path: dir }, 1);
       assert.equal(all.train.count, 45);
-      assert.deepEqual(a.train.images, all.train.images.subarray(0, a.train.images.length));
+      assert.deepEqual(imagesOf(a.train), imagesOf(all.train, 0, a.train.count));
     });
   });
 
@@ -81,8 +81,9 @@ describe('loadDataset', () => {
       const { train } = await loadDataset({ format: 'npy', path: dir }, 0);
       const s = subset(train, 2, 3);
       assert.equal(s.count, 3);
-      assert.equal(s.images.length, 3 * 4);
-      assert.equal(s.images[0], train.images[8]);
+      assert.equal(imagesOf(s).length, 3 * 4);
+      assert.equal(imagesOf(s)[0], imagesOf(train)[8]);
+      assert.equal(s.pixels, train.pixels, 'the same pixels, not a copy');
       assert.equal(s.labels[2], train.labels[4]);
       assert.throws(() => subset(train, 4, 3), InvalidArgumentError);
       assert.throws(() => subset(train, -1, 1), InvalidArgumentError);

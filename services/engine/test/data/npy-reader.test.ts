@@ -3,7 +3,7 @@ import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { InvalidArgumentError } from '@supernetd/sdk';
-import { loadDataset } from '../../src/data/index.ts';
+import { imagesOf, loadDataset } from '../../src/data/index.ts';
 import { parseNpy, readNpy } from '../../src/data/npy-reader.ts';
 import { npyBytes, rejectsDataset, withTempDir } from './fixtures.ts';
 
@@ -47,7 +47,7 @@ describe('NPY reader', () => {
         assert.equal(raw.train.pixels instanceof Float32Array, float, 'floats stay floats, integers are bytes to scale');
         // integer pixels are scaled by 1/255, floats used as they are
         const multiset = (a: ArrayLike<number>) => Array.from(a).sort((p, q) => p - q);
-        assert.deepEqual(multiset(ds.train.images), multiset(expected.map((v) => (float ? v : Math.fround(v / 255)))));
+        assert.deepEqual(multiset(imagesOf(ds.train)), multiset(expected.map((v) => (float ? v : Math.fround(v / 255)))));
       });
     });
   }

@@ -1,7 +1,7 @@
 // Entry of one experiment's worker thread: hosts the EngineRuntime and the training instance of the
 // strategy, runs jobs for the RPC thread and publishes snapshots of its state.
 import { parentPort, workerData } from 'node:worker_threads';
-import { backendInfo, createEngineRuntime, latencySource } from '@supernetd/engine';
+import { backendInfo, createEngineRuntime, latencySource, shareDatasets } from '@supernetd/engine';
 import type { EngineRuntime } from '@supernetd/engine';
 import { CancelledError, FailedPreconditionError, InvalidArgumentError, Rng, serializeError } from '@supernetd/sdk';
 import type { SearchControl, SearchStrategy, StepContext, StrategyFactory, StrategyModule } from '@supernetd/sdk';
@@ -38,6 +38,8 @@ async function main(): Promise<void> {
   const factory = factories.find((f) => f.id === init.spec.strategy.id);
   if (!factory) throw new Error(`module ${init.strategyModule} no longer exports strategy '${init.spec.strategy.id}'`);
   const t = init.spec.training;
+  // One copy of each dataset per process: reuse what other workers loaded, publish what this one loads.
+  shareDatasets(init.datasets ?? [], (dataset, loaded) => post({ kind: 'dataset', dataset, loaded }));
   const runtime = await createEngineRuntime({
     space: init.spec.space,
     training: {

@@ -1,5 +1,5 @@
 import type { Arch, Constraint, Cost, Proposal, SerializedError } from '@supernetd/sdk';
-import type { RawTensor } from '@supernetd/engine';
+import type { RawTensor, SharedDataset } from '@supernetd/engine';
 import type { ExperimentSpecDomain } from '../domain/experiment-spec.ts';
 
 /** An inline tensor as it crosses into the worker (already checked for byte length by the codec). */
@@ -23,6 +23,8 @@ export interface WorkerInit {
   metrics: { sequence: number; arch: Arch; values: Record<string, number> }[];
   /** The experiment's stored latency table, if one was measured; absent with `measureLatency`: measure it. */
   latencyTable?: Record<string, number>;
+  /** Dataset sources other workers of this process loaded (shared memory, not copies). */
+  datasets?: SharedDataset[];
   /** Absolute URL of the worker's TypeScript entry (read by the bootstrap). */
   entry: string;
 }
@@ -112,4 +114,6 @@ export type WorkerMessage =
   | { kind: 'progress'; id: number; event: TrainProgress }
   | { kind: 'search-progress'; id: number; event: SearchProgress }
   | { kind: 'snapshot'; snapshot: WorkerSnapshot }
-  | { kind: 'checkpointed'; snapshot: WorkerSnapshot };
+  | { kind: 'checkpointed'; snapshot: WorkerSnapshot }
+  /** The worker uses this dataset source: read by it (`loaded`), or one it was handed. */
+  | { kind: 'dataset'; dataset: SharedDataset; loaded: boolean };

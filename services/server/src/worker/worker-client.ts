@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { deserializeError, FailedPreconditionError, SupernetdError } from '@supernetd/sdk';
 import type { Logger } from 'pino';
+import { processDatasets } from './dataset-shelf.ts';
 import type { SearchProgress, TrainProgress, WorkerInit, WorkerMessage, WorkerOpName, WorkerOps, WorkerSnapshot } from './protocol.ts';
 
 const BOOTSTRAP = new URL('./worker-bootstrap.mjs', import.meta.url);
@@ -52,7 +53,9 @@ export class WorkerClient {
   /** Starts the thread and resolves with its first snapshot once the runtime is built and restored. */
   start(): Promise<WorkerSnapshot> {
     return new Promise((resolve, reject) => {
-      const worker = new Worker(BOOTSTRAP, { workerData: { ...this.init, entry: ENTRY } satisfies WorkerInit });
+      const worker = new Worker(BOOTSTRAP, { workerData: { ...this.init, datasets: processDatasets.available(), entry: ENTRY } satisfies WorkerInit });
+      // dataset sources this thread uses, released from the process's shelf when it exits
+      const datasets = new Set<string>();
       this.worker = worker;
       let ready = false;
       worker.on('message', (m: WorkerMessage) => {
@@ -73,6 +76,12 @@ export class WorkerClient {
             return;
           case 'checkpointed':
             this.events.onCheckpoint(m.snapshot);
+            return;
+          case 'dataset':
+            if (!datasets.has(m.dataset.key)) {
+              datasets.add(m.dataset.key);
+              processDatasets.acquire(m.dataset, m.loaded);
+            }
             return;
           case 'progress':
             this.pending.get(m.id)?.onProgress?.(m.event);
@@ -110,6 +119,8 @@ export class WorkerClient {
         this.fail(err);
       });
       worker.on('exit', (code) => {
+        for (const key of datasets) processDatasets.release(key);
+        datasets.clear();
         const err = new Error(`experiment worker exited with code ${code}`);
         if (!ready) reject(err);
         if (!this.exiting) this.fail(err);
