@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	supernetdv1 "github.com/supernetd/supernetd/clients/go/gen/supernetd/v1"
 	"github.com/supernetd/supernetd/clients/go/supernetd"
@@ -252,5 +253,34 @@ func TestCallWithoutTheTokenIsUnauthenticated(t *testing.T) {
 	var e *supernetd.Error
 	if !errors.As(err, &e) || e.Code() != codes.Unauthenticated || e.Reason() != supernetdv1.ErrorReason_ERROR_REASON_UNAUTHENTICATED {
 		t.Fatalf("want UNAUTHENTICATED, got %v", err)
+	}
+}
+
+// Fields with explicit presence are pointers: proto.Float64(0) sends 0, nil takes the default.
+func TestExplicitZeroIsSentAndKeptAndAbsentTakesTheDefault(t *testing.T) {
+	c := dial(t)
+	create := func(tc *supernetdv1.TrainingConfig) *supernetdv1.TrainingConfig {
+		t.Helper()
+		res, err := c.CreateExperiment(context.Background(), &supernetdv1.CreateExperimentRequest{Spec: &supernetdv1.ExperimentSpec{
+			SearchSpace: &supernetdv1.SearchSpace{Preset: "mbv2-small"},
+			Strategy:    &supernetdv1.StrategySpec{Id: "uniform"},
+			Training:    tc,
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := res.GetExperiment().GetId()
+		t.Cleanup(func() {
+			_, _ = c.DeleteExperiment(context.Background(), &supernetdv1.DeleteExperimentRequest{ExperimentId: id})
+		})
+		return res.GetExperiment().GetSpec().GetTraining()
+	}
+	plain := create(&supernetdv1.TrainingConfig{BatchSize: 8, Momentum: proto.Float64(0), Nesterov: proto.Bool(false), WeightDecay: proto.Float64(0)})
+	if plain.Momentum == nil || *plain.Momentum != 0 || plain.Nesterov == nil || *plain.Nesterov || plain.WeightDecay == nil || *plain.WeightDecay != 0 {
+		t.Errorf("explicit zeros: got momentum %v nesterov %v weight_decay %v", plain.Momentum, plain.Nesterov, plain.WeightDecay)
+	}
+	d := create(&supernetdv1.TrainingConfig{BatchSize: 8})
+	if d.GetMomentum() != 0.9 || !d.GetNesterov() || d.GetWeightDecay() != 1e-4 {
+		t.Errorf("defaults: got momentum %v nesterov %v weight_decay %v", d.GetMomentum(), d.GetNesterov(), d.GetWeightDecay())
 	}
 }

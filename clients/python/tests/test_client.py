@@ -181,3 +181,25 @@ def test_call_without_the_token_is_unauthenticated(server_address):
             client.list_experiments()
     assert caught.value.code == grpc.StatusCode.UNAUTHENTICATED
     assert caught.value.reason == error_reason_pb2.ERROR_REASON_UNAUTHENTICATED
+
+
+def test_an_explicit_zero_is_sent_and_kept_and_an_absent_field_takes_the_default(server_address):
+    assert not flops(1e9).HasField("tolerance")
+    assert flops(1e9, 0.0).HasField("tolerance")
+    with Client(server_address) as client:
+        plain = client.create_experiment(
+            training=types_pb2.TrainingConfig(momentum=0.0, nesterov=False, weight_decay=0.0)
+        )
+        default = client.create_experiment()
+        try:
+            t = plain.spec.training
+            assert t.HasField("momentum") and t.momentum == 0.0
+            assert t.HasField("nesterov") and t.nesterov is False
+            assert t.HasField("weight_decay") and t.weight_decay == 0.0
+            d = default.spec.training
+            assert (d.momentum, d.nesterov, d.weight_decay) == (0.9, True, 1e-4)
+            (subnet,) = client.sample_subnet(default.id, flops(1e12, 0.0))
+            assert subnet.cost.flops <= 1e12
+        finally:
+            client.delete_experiment(plain.id)
+            client.delete_experiment(default.id)

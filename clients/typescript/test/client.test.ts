@@ -204,3 +204,24 @@ test('a ReportMetric that gRPC retries after a lost reply is applied once', { sk
     proxy.forceShutdown();
   }
 });
+
+test('an explicit 0 or false is sent and kept; an absent field takes the default', { skip }, async () => {
+  assert.equal(flops(1e9).tolerance, undefined);
+  assert.equal(flops(1e9, 0).tolerance, 0);
+  const client = new SupernetdClient({ address: address ?? '' });
+  const spec = { searchSpace: { preset: 'mbv2-small' }, strategy: { id: 'uniform' } };
+  const plain = await client.createExperiment({ spec: { ...spec, training: { batchSize: 8, momentum: 0, nesterov: false, weightDecay: 0 } } });
+  const byDefault = await client.createExperiment({ spec: { ...spec, training: { batchSize: 8 } } });
+  try {
+    const t = plain.spec?.training;
+    assert.deepEqual([t?.momentum, t?.nesterov, t?.weightDecay], [0, false, 0]);
+    const d = byDefault.spec?.training;
+    assert.deepEqual([d?.momentum, d?.nesterov, d?.weightDecay], [0.9, true, 1e-4]);
+    const [subnet] = await client.sampleSubnet({ experimentId: byDefault.id, constraint: flops(1e12, 0) });
+    assert.ok(subnet!.cost!.flops <= 1e12);
+  } finally {
+    await client.deleteExperiment(plain.id);
+    await client.deleteExperiment(byDefault.id);
+    client.close();
+  }
+});

@@ -113,19 +113,26 @@ class ExportedModel:
         return written
 
 
-def flops(target: float, tolerance: float = 0.0) -> types_pb2.Constraint:
-    """A FLOPs (multiply-accumulate) budget."""
-    return types_pb2.Constraint(kind=types_pb2.CONSTRAINT_KIND_FLOPS, target=target, tolerance=tolerance)
+def _constraint(kind: int, target: float, tolerance: Optional[float]) -> types_pb2.Constraint:
+    c = types_pb2.Constraint(kind=kind, target=target)
+    if tolerance is not None:
+        c.tolerance = tolerance  # explicit presence: 0 is sent as 0
+    return c
 
 
-def params(target: float, tolerance: float = 0.0) -> types_pb2.Constraint:
-    """A parameter-count budget."""
-    return types_pb2.Constraint(kind=types_pb2.CONSTRAINT_KIND_PARAMS, target=target, tolerance=tolerance)
+def flops(target: float, tolerance: Optional[float] = None) -> types_pb2.Constraint:
+    """A FLOPs (multiply-accumulate) budget; ``tolerance`` None leaves the strategy's default, 0 asks for no slack."""
+    return _constraint(types_pb2.CONSTRAINT_KIND_FLOPS, target, tolerance)
 
 
-def latency_ms(target: float, tolerance: float = 0.0) -> types_pb2.Constraint:
-    """A latency budget in milliseconds."""
-    return types_pb2.Constraint(kind=types_pb2.CONSTRAINT_KIND_LATENCY, target=target, tolerance=tolerance)
+def params(target: float, tolerance: Optional[float] = None) -> types_pb2.Constraint:
+    """A parameter-count budget; ``tolerance`` None leaves the strategy's default, 0 asks for no slack."""
+    return _constraint(types_pb2.CONSTRAINT_KIND_PARAMS, target, tolerance)
+
+
+def latency_ms(target: float, tolerance: Optional[float] = None) -> types_pb2.Constraint:
+    """A latency budget in milliseconds; ``tolerance`` None leaves the strategy's default, 0 asks for no slack."""
+    return _constraint(types_pb2.CONSTRAINT_KIND_LATENCY, target, tolerance)
 
 
 def _struct(value: Optional[Mapping[str, Any]]) -> Optional[struct_pb2.Struct]:

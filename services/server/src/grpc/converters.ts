@@ -156,9 +156,12 @@ function trainingFromProto(t: TrainingConfig | undefined): TrainingSpecDomain {
   if (t && !isKnownEnum(LrScheduleKind, t.schedule)) bad(`${f}.schedule ${t.schedule} is not a known LrScheduleKind`);
   const kind = t?.optimizer === OptimizerKind.ADAM ? 'adam' : 'sgd';
   const lr = finiteNonNegative(`${f}.learning_rate`, t?.learningRate ?? 0);
-  const momentum = finiteNonNegative(`${f}.momentum`, t?.momentum ?? 0);
+  // momentum, nesterov and weight_decay have explicit presence: absent takes the default, 0 and false are honoured
+  const momentum = finiteNonNegative(`${f}.momentum`, t?.momentum ?? 0.9);
   if (momentum >= 1) bad(`${f}.momentum must be below 1, got ${momentum}`);
-  const weightDecay = t?.weightDecay ?? 0;
+  const nesterov = t?.nesterov ?? momentum > 0;
+  if (kind === 'sgd' && nesterov && momentum === 0) bad(`${f}.nesterov needs a momentum above 0, got momentum 0`);
+  const weightDecay = t?.weightDecay ?? 1e-4;
   if (!Number.isFinite(weightDecay) || weightDecay < 0) bad(`${f}.weight_decay must be finite and non-negative, got ${weightDecay}`);
   const schedule = t?.schedule === LrScheduleKind.STEP ? 'step' : t?.schedule === LrScheduleKind.CONSTANT ? 'constant' : 'cosine';
   const warmupSteps = t?.warmupSteps ?? 0;
@@ -174,15 +177,14 @@ function trainingFromProto(t: TrainingConfig | undefined): TrainingSpecDomain {
   const optimizer: OptimizerConfig = {
     kind,
     learningRate: lr === 0 ? (kind === 'adam' ? 0.002 : 0.05) : lr,
-    weightDecay: weightDecay === 0 ? 1e-4 : weightDecay,
+    weightDecay,
     schedule,
     warmupSteps,
     totalSteps: total,
   };
   if (kind === 'sgd') {
-    // proto3 cannot tell an unset bool from false: with momentum unset too, take both defaults
-    optimizer.momentum = momentum === 0 ? 0.9 : momentum;
-    optimizer.nesterov = momentum === 0 && !(t?.nesterov ?? false) ? true : (t?.nesterov ?? false);
+    optimizer.momentum = momentum;
+    optimizer.nesterov = nesterov;
   }
   if (schedule === 'step') {
     optimizer.stepSize = stepSize === 0 ? Math.max(1, Math.floor(total / 3)) : stepSize;
@@ -248,8 +250,8 @@ export function specToProto(s: ExperimentSpecDomain): ExperimentSpec {
       totalSteps: BigInt(t.totalSteps),
       optimizer: o.kind === 'adam' ? OptimizerKind.ADAM : OptimizerKind.SGD,
       learningRate: o.learningRate,
-      momentum: o.momentum ?? 0,
-      nesterov: o.nesterov ?? false,
+      // presence mirrors the stored optimiser: SGD's momentum and nesterov, absent for Adam
+      ...(o.kind === 'sgd' ? { momentum: o.momentum ?? 0, nesterov: o.nesterov ?? false } : {}),
       weightDecay: o.weightDecay ?? 0,
       schedule: o.schedule === 'step' ? LrScheduleKind.STEP : o.schedule === 'constant' ? LrScheduleKind.CONSTANT : LrScheduleKind.COSINE,
       warmupSteps: o.warmupSteps ?? 0,
@@ -302,11 +304,14 @@ export function constraintFromProto(c: ConstraintMsg | undefined, field = 'const
   if (!Number.isFinite(c.target) || c.target <= 0) {
     throw new InvalidArgumentError(`${field}.target must be positive and finite, got ${c.target}`, 'INVALID_CONSTRAINT');
   }
-  if (!Number.isFinite(c.tolerance) || c.tolerance < 0 || c.tolerance >= 1) {
-    throw new InvalidArgumentError(`${field}.tolerance must be in [0, 1), got ${c.tolerance}`, 'INVALID_CONSTRAINT');
-  }
   const out: Constraint = { kind, target: c.target };
-  if (c.tolerance > 0) out.tolerance = c.tolerance;
+  // explicit presence: absent leaves the strategy's default, 0 asks for no slack
+  if (c.tolerance !== undefined) {
+    if (!Number.isFinite(c.tolerance) || c.tolerance < 0 || c.tolerance >= 1) {
+      throw new InvalidArgumentError(`${field}.tolerance must be in [0, 1), got ${c.tolerance}`, 'INVALID_CONSTRAINT');
+    }
+    out.tolerance = c.tolerance;
+  }
   return out;
 }
 

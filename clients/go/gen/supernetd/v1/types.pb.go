@@ -548,8 +548,9 @@ type Constraint struct {
 	// latency in milliseconds). Must be positive and finite.
 	Target float64 `protobuf:"fixed64,2,opt,name=target,proto3" json:"target,omitempty"`
 	// Relative slack below the target a strategy may aim for (0.05 = within
-	// 5% under the target); 0 means the strategy's default.
-	Tolerance     float64 `protobuf:"fixed64,3,opt,name=tolerance,proto3" json:"tolerance,omitempty"`
+	// 5% under the target), in [0, 1); 0 asks for no slack. Absent: the
+	// strategy's default.
+	Tolerance     *float64 `protobuf:"fixed64,3,opt,name=tolerance,proto3,oneof" json:"tolerance,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -599,8 +600,8 @@ func (x *Constraint) GetTarget() float64 {
 }
 
 func (x *Constraint) GetTolerance() float64 {
-	if x != nil {
-		return x.Tolerance
+	if x != nil && x.Tolerance != nil {
+		return *x.Tolerance
 	}
 	return 0
 }
@@ -1099,13 +1100,15 @@ type TrainingConfig struct {
 	Optimizer OptimizerKind `protobuf:"varint,4,opt,name=optimizer,proto3,enum=supernetd.v1.OptimizerKind" json:"optimizer,omitempty"`
 	// Peak learning rate (default 0.05 for SGD, 0.002 for Adam).
 	LearningRate float64 `protobuf:"fixed64,5,opt,name=learning_rate,json=learningRate,proto3" json:"learning_rate,omitempty"`
-	// SGD momentum (default 0.9).
-	Momentum float64 `protobuf:"fixed64,6,opt,name=momentum,proto3" json:"momentum,omitempty"`
-	// Nesterov momentum for SGD (default true).
-	Nesterov bool `protobuf:"varint,7,opt,name=nesterov,proto3" json:"nesterov,omitempty"`
+	// SGD momentum, in [0, 1); 0 is plain SGD. Absent: 0.9.
+	Momentum *float64 `protobuf:"fixed64,6,opt,name=momentum,proto3,oneof" json:"momentum,omitempty"`
+	// Nesterov momentum for SGD; true needs a momentum above 0. Absent: true
+	// when the momentum is above 0, else false.
+	Nesterov *bool `protobuf:"varint,7,opt,name=nesterov,proto3,oneof" json:"nesterov,omitempty"`
 	// Weight decay on conv and classifier weights, not on BN, bias or
-	// depthwise weights (default 1e-4; negative values are rejected).
-	WeightDecay float64 `protobuf:"fixed64,8,opt,name=weight_decay,json=weightDecay,proto3" json:"weight_decay,omitempty"`
+	// depthwise weights; 0 turns it off, negative values are rejected.
+	// Absent: 1e-4.
+	WeightDecay *float64 `protobuf:"fixed64,8,opt,name=weight_decay,json=weightDecay,proto3,oneof" json:"weight_decay,omitempty"`
 	// Learning-rate schedule.
 	Schedule LrScheduleKind `protobuf:"varint,9,opt,name=schedule,proto3,enum=supernetd.v1.LrScheduleKind" json:"schedule,omitempty"`
 	// Linear warm-up steps (default 0).
@@ -1191,22 +1194,22 @@ func (x *TrainingConfig) GetLearningRate() float64 {
 }
 
 func (x *TrainingConfig) GetMomentum() float64 {
-	if x != nil {
-		return x.Momentum
+	if x != nil && x.Momentum != nil {
+		return *x.Momentum
 	}
 	return 0
 }
 
 func (x *TrainingConfig) GetNesterov() bool {
-	if x != nil {
-		return x.Nesterov
+	if x != nil && x.Nesterov != nil {
+		return *x.Nesterov
 	}
 	return false
 }
 
 func (x *TrainingConfig) GetWeightDecay() float64 {
-	if x != nil {
-		return x.WeightDecay
+	if x != nil && x.WeightDecay != nil {
+		return *x.WeightDecay
 	}
 	return 0
 }
@@ -1726,12 +1729,14 @@ const file_supernetd_v1_types_proto_rawDesc = "" +
 	"\x04data\x18\x03 \x01(\fR\x04data\"c\n" +
 	"\x05Batch\x12,\n" +
 	"\x06images\x18\x01 \x01(\v2\x14.supernetd.v1.TensorR\x06images\x12,\n" +
-	"\x06labels\x18\x02 \x01(\v2\x14.supernetd.v1.TensorR\x06labels\"t\n" +
+	"\x06labels\x18\x02 \x01(\v2\x14.supernetd.v1.TensorR\x06labels\"\x87\x01\n" +
 	"\n" +
 	"Constraint\x120\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1c.supernetd.v1.ConstraintKindR\x04kind\x12\x16\n" +
-	"\x06target\x18\x02 \x01(\x01R\x06target\x12\x1c\n" +
-	"\ttolerance\x18\x03 \x01(\x01R\ttolerance\"*\n" +
+	"\x06target\x18\x02 \x01(\x01R\x06target\x12!\n" +
+	"\ttolerance\x18\x03 \x01(\x01H\x00R\ttolerance\x88\x01\x01B\f\n" +
+	"\n" +
+	"_tolerance\"*\n" +
 	"\x0eChannelIndices\x12\x18\n" +
 	"\aindices\x18\x01 \x03(\x05R\aindices\"\xd2\x03\n" +
 	"\fArchitecture\x12\x1e\n" +
@@ -1774,7 +1779,7 @@ const file_supernetd_v1_types_proto_rawDesc = "" +
 	"\x06format\x18\x03 \x01(\x0e2\x1b.supernetd.v1.DatasetFormatR\x06format\x12,\n" +
 	"\x12max_train_examples\x18\x04 \x01(\x05R\x10maxTrainExamples\x12*\n" +
 	"\x11max_test_examples\x18\x05 \x01(\x05R\x0fmaxTestExamples\x12\x18\n" +
-	"\aaugment\x18\x06 \x01(\bR\aaugment\"\xbd\x04\n" +
+	"\aaugment\x18\x06 \x01(\bR\aaugment\"\xf7\x04\n" +
 	"\x0eTrainingConfig\x122\n" +
 	"\adataset\x18\x01 \x01(\v2\x18.supernetd.v1.DatasetRefR\adataset\x12\x1d\n" +
 	"\n" +
@@ -1782,10 +1787,10 @@ const file_supernetd_v1_types_proto_rawDesc = "" +
 	"\vtotal_steps\x18\x03 \x01(\x03R\n" +
 	"totalSteps\x129\n" +
 	"\toptimizer\x18\x04 \x01(\x0e2\x1b.supernetd.v1.OptimizerKindR\toptimizer\x12#\n" +
-	"\rlearning_rate\x18\x05 \x01(\x01R\flearningRate\x12\x1a\n" +
-	"\bmomentum\x18\x06 \x01(\x01R\bmomentum\x12\x1a\n" +
-	"\bnesterov\x18\a \x01(\bR\bnesterov\x12!\n" +
-	"\fweight_decay\x18\b \x01(\x01R\vweightDecay\x128\n" +
+	"\rlearning_rate\x18\x05 \x01(\x01R\flearningRate\x12\x1f\n" +
+	"\bmomentum\x18\x06 \x01(\x01H\x00R\bmomentum\x88\x01\x01\x12\x1f\n" +
+	"\bnesterov\x18\a \x01(\bH\x01R\bnesterov\x88\x01\x01\x12&\n" +
+	"\fweight_decay\x18\b \x01(\x01H\x02R\vweightDecay\x88\x01\x01\x128\n" +
 	"\bschedule\x18\t \x01(\x0e2\x1c.supernetd.v1.LrScheduleKindR\bschedule\x12!\n" +
 	"\fwarmup_steps\x18\n" +
 	" \x01(\x05R\vwarmupSteps\x12\x1b\n" +
@@ -1793,7 +1798,10 @@ const file_supernetd_v1_types_proto_rawDesc = "" +
 	"\x05gamma\x18\f \x01(\x01R\x05gamma\x12'\n" +
 	"\x0flabel_smoothing\x18\r \x01(\x01R\x0elabelSmoothing\x12\x12\n" +
 	"\x04seed\x18\x0e \x01(\rR\x04seed\x12/\n" +
-	"\x13checkpoint_interval\x18\x0f \x01(\x05R\x12checkpointInterval\"\x98\x02\n" +
+	"\x13checkpoint_interval\x18\x0f \x01(\x05R\x12checkpointIntervalB\v\n" +
+	"\t_momentumB\v\n" +
+	"\t_nesterovB\x0f\n" +
+	"\r_weight_decay\"\x98\x02\n" +
 	"\x0eExperimentSpec\x12!\n" +
 	"\fdisplay_name\x18\x01 \x01(\tR\vdisplayName\x12<\n" +
 	"\fsearch_space\x18\x02 \x01(\v2\x19.supernetd.v1.SearchSpaceR\vsearchSpace\x126\n" +
@@ -1963,6 +1971,8 @@ func file_supernetd_v1_types_proto_init() {
 	if File_supernetd_v1_types_proto != nil {
 		return
 	}
+	file_supernetd_v1_types_proto_msgTypes[2].OneofWrappers = []any{}
+	file_supernetd_v1_types_proto_msgTypes[10].OneofWrappers = []any{}
 	file_supernetd_v1_types_proto_msgTypes[12].OneofWrappers = []any{
 		(*RetrainSpec_SubnetId)(nil),
 		(*RetrainSpec_Architecture)(nil),

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.supernetd.examples.SearchLoop;
 import dev.supernetd.v1.ErrorReason;
+import dev.supernetd.v1.Experiment;
 import dev.supernetd.v1.ExperimentSpec;
 import dev.supernetd.v1.ExperimentState;
 import dev.supernetd.v1.ExportSubnetRequest;
@@ -207,6 +208,35 @@ class SupernetdClientTest {
   }
 
   /** A small experiment (uniform over mbv2-small, batch size 8); the caller deletes it. */
+  @Test
+  void anExplicitZeroIsSentAndKeptAndAnAbsentFieldTakesTheDefault() {
+    try (SupernetdClient client = connect()) {
+      ExperimentSpec.Builder spec = ExperimentSpec.newBuilder()
+          .setSearchSpace(SearchSpace.newBuilder().setPreset("mbv2-small"))
+          .setStrategy(StrategySpec.newBuilder().setId("uniform"));
+      Experiment plainExp = client.createExperiment("", spec.clone()
+          .setTraining(TrainingConfig.newBuilder().setBatchSize(8).setMomentum(0).setNesterov(false).setWeightDecay(0))
+          .build());
+      Experiment defaultExp = client.createExperiment("", spec.clone()
+          .setTraining(TrainingConfig.newBuilder().setBatchSize(8))
+          .build());
+      try {
+        TrainingConfig plain = plainExp.getSpec().getTraining();
+        TrainingConfig byDefault = defaultExp.getSpec().getTraining();
+        assertTrue(plain.hasMomentum() && plain.hasNesterov() && plain.hasWeightDecay(), plain.toString());
+        assertEquals(0.0, plain.getMomentum());
+        assertFalse(plain.getNesterov());
+        assertEquals(0.0, plain.getWeightDecay());
+        assertEquals(0.9, byDefault.getMomentum());
+        assertTrue(byDefault.getNesterov());
+        assertEquals(1e-4, byDefault.getWeightDecay());
+      } finally {
+        client.deleteExperiment(plainExp.getId());
+        client.deleteExperiment(defaultExp.getId());
+      }
+    }
+  }
+
   private static String createExperiment(SupernetdClient client) {
     return client.createExperiment("", ExperimentSpec.newBuilder()
         .setSearchSpace(SearchSpace.newBuilder().setPreset("mbv2-small"))
