@@ -71,7 +71,7 @@ interface DrawnAhead {
 }
 
 function drawKey(c: Constraint | undefined, purpose: SamplePurpose): string {
-  return c ? `${purpose}|${c.kind}|${c.target}|${c.tolerance ?? 0}` : `${purpose}|`;
+  return c ? `${purpose}|${c.kind}|${c.target}|${c.tolerance ?? ''}` : `${purpose}|`;
 }
 
 /**
