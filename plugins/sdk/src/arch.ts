@@ -19,7 +19,7 @@ export interface Arch {
 export interface Constraint {
   kind: CostKind;
   target: number;
-  /** Relative slack below target a strategy may aim for; 0/undefined = strategy default. */
+  /** Relative slack below target a strategy may aim for, in [0, 1): 0 asks for none; undefined = the strategy's default. */
   tolerance?: number;
 }
 
