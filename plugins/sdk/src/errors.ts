@@ -1,31 +1,39 @@
 /**
  * The closed error taxonomy of supernetd. Each class documents the gRPC status it maps to;
- * the server maps them in one place (services/server/src/errors/to-status.ts). `reason` is the
+ * the server maps them in one place (services/server/src/errors/to-status.ts). A reason is the
  * proto ErrorReason name without its `ERROR_REASON_` prefix.
+ *
+ * Every reason, in the order of the proto enum (proto/supernetd/v1/error_reason.proto). The SDK
+ * imports no generated code, so this list is written out; services/server/test/error-reasons.test.ts
+ * fails when it and the generated enum differ.
  */
-export type ErrorReason =
-  | 'EXPERIMENT_NOT_FOUND'
-  | 'EXPERIMENT_ALREADY_EXISTS'
-  | 'SUBNET_NOT_FOUND'
-  | 'UNKNOWN_STRATEGY'
-  | 'INVALID_STRATEGY_CONFIG'
-  | 'INVALID_SEARCH_SPACE'
-  | 'INVALID_TENSOR'
-  | 'SHAPE_MISMATCH'
-  | 'NON_FINITE_VALUE'
-  | 'INVALID_CONSTRAINT'
-  | 'CONSTRAINT_UNSATISFIABLE'
-  | 'INVALID_DATASET'
-  | 'INVALID_ARGUMENT'
-  | 'TRAINING_IN_PROGRESS'
-  | 'LIMIT_EXCEEDED'
-  | 'UNAUTHENTICATED'
-  | 'UNSUPPORTED'
-  | 'EXPERIMENT_FAILED'
-  | 'SHUTTING_DOWN'
-  | 'INTERNAL'
-  | 'CANCELLED'
-  | 'REQUEST_ID_REUSED';
+export const ERROR_REASONS = [
+  'EXPERIMENT_NOT_FOUND',
+  'EXPERIMENT_ALREADY_EXISTS',
+  'SUBNET_NOT_FOUND',
+  'UNKNOWN_STRATEGY',
+  'INVALID_STRATEGY_CONFIG',
+  'INVALID_SEARCH_SPACE',
+  'INVALID_TENSOR',
+  'SHAPE_MISMATCH',
+  'NON_FINITE_VALUE',
+  'INVALID_CONSTRAINT',
+  'CONSTRAINT_UNSATISFIABLE',
+  'INVALID_DATASET',
+  'INVALID_ARGUMENT',
+  'TRAINING_IN_PROGRESS',
+  'LIMIT_EXCEEDED',
+  'UNAUTHENTICATED',
+  'UNSUPPORTED',
+  'EXPERIMENT_FAILED',
+  'SHUTTING_DOWN',
+  'INTERNAL',
+  'CANCELLED',
+  'REQUEST_ID_REUSED',
+] as const;
+
+/** One of ERROR_REASONS. */
+export type ErrorReason = (typeof ERROR_REASONS)[number];
 
 /** gRPC status names the taxonomy uses. */
 export type StatusName =
