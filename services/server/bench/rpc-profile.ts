@@ -5,14 +5,15 @@
  * how many subnets.jsonl lines went out in how many durable writes. Run it under a profiler:
  *
  *   node --cpu-prof --cpu-prof-dir DIR --import tsx services/server/bench/rpc-profile.ts \
- *        [--method SampleSubnet|GetExperiment] [--seconds 8] [--train] [--skip-subnet-log]
+ *        [--method SampleSubnet|GetExperiment] [--seconds 8] [--train] [--skip-subnet-log] [--no-draw-ahead] [--renice-trainer NICE]
  *
- * --train keeps a Train stream running through the measurement. --skip-subnet-log is for
+ * --train keeps a Train stream running through the measurement; --renice-trainer then sets the
+ * scheduling priority (nice value) of the thread that trains, for comparison. --skip-subnet-log is for
  * measurement only: handed-out subnets are not written, which shows what waiting for the
  * durable subnets.jsonl line costs (the server then breaks its durability promise).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,6 +23,7 @@ import type { DescMessage } from '@bufbuild/protobuf';
 import { SupernetService, makeGrpcClientConstructor } from '@supernetd/api';
 import { DEFAULT_GHZ, repoRoot } from './rpc-load.ts';
 import { startServer } from '../src/index.ts';
+import { ExperimentSession } from '../src/experiments/experiment-session.ts';
 import { ExperimentStore } from '../src/persistence/experiment-store.ts';
 import { groupCommitStats } from '../src/persistence/group-commit-log.ts';
 
@@ -31,9 +33,13 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '8' },
     train: { type: 'boolean', default: false },
     'skip-subnet-log': { type: 'boolean', default: false },
+    'no-draw-ahead': { type: 'boolean', default: false },
+    'renice-trainer': { type: 'string' },
   },
 });
 if (values['skip-subnet-log']) ExperimentStore.prototype.appendSubnet = () => Promise.resolve();
+// (for comparison: SampleSubnet without drawing ahead, each call waiting for its own line)
+if (values['no-draw-ahead']) (ExperimentSession.prototype as unknown as { drawAhead(): void }).drawAhead = () => undefined;
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'supernetd-rpc-profile-'));
 const server = await startServer({ host: '127.0.0.1', port: 0, dataDir, backend: 'wasm', logLevel: 'warn' });
 const Client = makeGrpcClientConstructor(SupernetService);
@@ -62,6 +68,21 @@ if (values.train) {
   stream = client.train(create(SupernetService.method.train.input, { experimentId: id, steps: 1_000_000, progressInterval: 5 }));
   await new Promise((r) => stream!.once('data', r));
   stream.on('error', () => undefined);
+  if (values['renice-trainer']) {
+    // (for comparison) the thread that used the most CPU in a second of training is the training worker
+    const ticks = () =>
+      new Map(
+        readdirSync('/proc/self/task').map((tid) => {
+          const f = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+          return [Number(tid), Number(f[11]) + Number(f[12])] as const;
+        }),
+      );
+    const t0 = ticks();
+    await new Promise((r) => setTimeout(r, 1000));
+    const busiest = [...ticks()].filter(([tid]) => tid !== process.pid).sort((a, b) => b[1] - (t0.get(b[0]) ?? 0) - (a[1] - (t0.get(a[0]) ?? 0)))[0]!;
+    os.setPriority(busiest[0], Number(values['renice-trainer']));
+    console.log(`reniced thread ${busiest[0]} (${busiest[1] - (t0.get(busiest[0]) ?? 0)} ticks in 1 s) to ${values['renice-trainer']}`);
+  }
 }
 const json = values.method === 'SampleSubnet' ? { experimentId: id, constraint: { kind: 'CONSTRAINT_KIND_FLOPS', target } } : { experimentId: id };
 const args = [
