@@ -39,6 +39,11 @@ export interface EngineRuntimeOptions {
   space: SpaceSpec;
   training: TrainingSpec;
   backend?: BackendPreference;
+  /**
+   * Threads of the `wasm` backend (a positive integer; at most 8 are used), default every core the
+   * machine gives the process. Fixed by the first runtime of a thread that starts `wasm`.
+   */
+  threads?: number;
   /** Latency table (ms per `latencyKey`) measured earlier; overrides `space.overrides.latencyTable`. */
   latencyTable?: Record<string, number>;
 }

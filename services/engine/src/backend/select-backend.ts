@@ -9,12 +9,12 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from './wasm-training-kernels.ts';
+import { registerThreadedWasmBackend, resolveWasmThreads } from './wasm-threads.ts';
 
-/**
- * Which TensorFlow.js backend to run on. `auto`: tensorflow if it loads, else wasm. `gpu`: the
- * tensorflow backend of @tensorflow/tfjs-node-gpu on a GPU, or an error.
- */
-export type BackendName = 'auto' | 'tensorflow' | 'gpu' | 'wasm' | 'cpu';
+import type { BackendPreference } from '../runtime-types.ts';
+
+/** Which TensorFlow.js backend to run on: the engine's BackendPreference. */
+export type BackendName = BackendPreference;
 
 /** What `initBackend` chose, on which device, and why. */
 export interface BackendInfo {
@@ -26,6 +26,8 @@ export interface BackendInfo {
   nativePackage?: string;
   /** Version of the TensorFlow C library (tensorflow backend only). */
   tensorflowVersion?: string;
+  /** Threads the backend computes on (wasm only: the calling thread plus its pthreads). */
+  threads?: number;
   /** Why this backend: the preference, and for `auto` what was tried. */
   reason: string;
 }
@@ -41,6 +43,17 @@ let wasmPathsSet = false;
 let nativeLoaded: string | undefined;
 let lastReason = '';
 let gpuName: string | undefined;
+let wasmThreads: number | undefined;
+
+/** Options of `initBackend`. */
+export interface BackendOptions {
+  /**
+   * Threads of the `wasm` backend: a positive integer (at most 8 are used), default every core the
+   * machine gives this process (`os.availableParallelism()`). The first activation of `wasm` in a
+   * thread fixes it for that thread; later values are ignored. Other backends ignore it.
+   */
+  threads?: number;
+}
 
 /**
  * Makes `pref` the active TensorFlow.js backend and resolves to the active backend's name
@@ -55,10 +68,10 @@ let gpuName: string | undefined;
  * - `auto`: `tensorflow` if it loads, else `wasm`.
  *
  * Idempotent and safe to call concurrently: calls are serialised, and a call for the backend that is
- * already active returns at once.
+ * already active returns at once. Throws RangeError when `options.threads` is not a positive integer.
  */
-export function initBackend(pref: BackendName): Promise<string> {
-  const next = pending.catch(() => '').then(() => init(pref));
+export function initBackend(pref: BackendName, options: BackendOptions = {}): Promise<string> {
+  const next = pending.catch(() => '').then(() => init(pref, options));
   pending = next;
   return next;
 }
@@ -76,6 +89,7 @@ export function activeBackend(): string {
  */
 export function backendInfo(): BackendInfo {
   const backend = activeBackend();
+  if (backend === 'wasm') return { backend, device: 'CPU', reason: lastReason, threads: wasmThreads ?? 1 };
   if (backend !== 'tensorflow') return { backend, device: backend === '' ? '' : 'CPU', reason: lastReason };
   const b = tf.backend() as unknown as { isUsingGpuDevice?: boolean; binding?: { TF_Version?: string } };
   const info: BackendInfo = { backend, device: b.isUsingGpuDevice ? gpuDevice() : 'CPU', reason: lastReason };
@@ -84,14 +98,15 @@ export function backendInfo(): BackendInfo {
   return info;
 }
 
-async function init(pref: BackendName): Promise<string> {
+async function init(pref: BackendName, options: BackendOptions): Promise<string> {
+  const threads = resolveWasmThreads(options.threads);
   switch (pref) {
     case 'cpu':
       lastReason = "backend 'cpu' was asked for";
       return activate('cpu');
     case 'wasm':
       lastReason = "backend 'wasm' was asked for";
-      return activateWasm();
+      return activateWasm(threads);
     case 'tensorflow': {
       const err = await loadNative(NATIVE_PACKAGES);
       if (err !== undefined) throw err;
@@ -121,7 +136,7 @@ async function init(pref: BackendName): Promise<string> {
         lastReason = `auto: ${nativeLoaded} loads, so the native tensorflow backend`;
         return name;
       }
-      const name = await activateWasm();
+      const name = await activateWasm(threads);
       lastReason = `auto: wasm, because no native binding loads (${err.message})`;
       return name;
     }
@@ -156,7 +171,17 @@ async function activate(name: string): Promise<string> {
   return tf.engine().backendName;
 }
 
-async function activateWasm(): Promise<string> {
+async function activateWasm(threads: number): Promise<string> {
+  if (wasmThreads === undefined) {
+    // The thread count is fixed when the backend first starts in this thread (a wasm backend that
+    // something else started already is the single-threaded one).
+    if (tf.findBackend('wasm') == null) {
+      registerThreadedWasmBackend(threads);
+      wasmThreads = threads;
+    } else {
+      wasmThreads = 1;
+    }
+  }
   if (!wasmPathsSet) {
     // In Node the wasm binaries are read from the package's dist folder as files; a path prefix
     // ending in a separator is what setWasmPaths expects.

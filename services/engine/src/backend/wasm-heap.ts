@@ -58,8 +58,9 @@ export class WasmHeap {
   /** The SIMD routines over this heap, or null where SIMD is unavailable or turned off. */
   simd(): SimdRoutines | null {
     if (!simdEnabled) return null;
-    const module = this.backend.wasm as unknown as { asm?: { memory?: WasmMemory } };
-    return simdRoutines(module.asm?.memory);
+    // The single-threaded build exports its memory; the threaded build imports a shared one.
+    const module = this.backend.wasm as unknown as { asm?: { memory?: WasmMemory }; wasmMemory?: WasmMemory };
+    return simdRoutines(module.asm?.memory ?? module.wasmMemory);
   }
 
   /** The SIMD multiply-accumulate routine, or null (see `simd`). */

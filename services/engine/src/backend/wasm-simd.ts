@@ -294,12 +294,17 @@ function outer4Fn(): number[] {
   return body([[13, I32], [4, V128], [4, F32]], code);
 }
 
-function moduleBytes(): Uint8Array {
+/** Pages of a wasm32 memory's largest size (4 GiB), the maximum a shared memory import declares. */
+const MAX_PAGES = 65536;
+
+function moduleBytes(shared: boolean): Uint8Array {
   const types = vec([
     [0x60, ...vec(Array.from({ length: 8 }, () => [I32])), 0],
     [0x60, ...vec([[I32], [I32], [I32], [I32], [F32]]), 0],
   ]);
-  const imports = vec([[...str('env'), ...str('memory'), 0x02, 0x00, 0x00]]);
+  // memory limits: flags 0 (min only) or 3 (shared, min and max), min 0 pages
+  const limits = shared ? [0x03, 0x00, ...uleb(MAX_PAGES)] : [0x00, 0x00];
+  const imports = vec([[...str('env'), ...str('memory'), 0x02, ...limits]]);
   const funcs = vec([[0], [0], [1], [0], [0]]);
   const exports = vec([
     [...str('mac'), 0x00, 0],
@@ -340,7 +345,8 @@ export function simdRoutines(memory: WasmMemory | undefined): SimdRoutines | nul
   let routines: SimdRoutines | null = null;
   try {
     const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-    const bytes = moduleBytes();
+    // The threaded build's memory is shared, and a shared memory only fits a shared import.
+    const bytes = moduleBytes((memory as { buffer?: unknown }).buffer instanceof SharedArrayBuffer);
     if (wasm.validate(bytes)) {
       const { exports } = new wasm.Instance(new wasm.Module(bytes), { env: { memory } });
       routines = { mac: exports['mac'] as MacFn, affine: exports['affine'] as AffineFn, reluGrad: exports['reluGrad'] as ReluGradFn, outer: exports['outer'] as OuterFn, outer4: exports['outer4'] as OuterFn };

@@ -29,7 +29,7 @@ const EVAL_CHUNK = 500;
  * space's input shape or classes contradict the dataset.
  */
 export async function createEngineRuntime(opts: EngineRuntimeOptions): Promise<EngineRuntime> {
-  const backend = await initBackend(opts.backend ?? 'auto');
+  const backend = await initBackend(opts.backend ?? 'auto', opts.threads !== undefined ? { threads: opts.threads } : {});
   const { training } = opts;
   if (!Number.isInteger(training.batchSize) || training.batchSize <= 0) {
     throw new InvalidArgumentError(`training.batchSize must be a positive integer, got ${training.batchSize}`);
