@@ -12,3 +12,4 @@ export * from './loss-parts.ts';
 export * from './reported-deploy-strategy.ts';
 export * from './single-path-step.ts';
 export * from './evolution-search.ts';
+export * from './atomic-file.ts';

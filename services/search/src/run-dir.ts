@@ -1,5 +1,6 @@
-import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '@supernetd/sdk';
 import type { SearchOptions } from './search-args.ts';
 
 /** Where one search run keeps its files. Relative paths inside are what report.md links to. */
@@ -140,12 +141,9 @@ export class RunDir {
     await mkdir(this.root, { recursive: true });
   }
 
-  /** Writes `data` to a temporary file and renames it into place, so readers never see half a file. */
+  /** Writes `data` atomically (`writeFileAtomic`), so readers never see half a file, nor a crash an empty one. */
   async writeAtomic(rel: string, data: string | Uint8Array): Promise<void> {
-    const file = this.path(rel);
-    const tmp = `${file}.tmp-${process.pid}`;
-    await writeFile(tmp, data);
-    await rename(tmp, file);
+    await writeFileAtomic(this.path(rel), data);
   }
 
   async writeJson(rel: string, value: unknown): Promise<void> {

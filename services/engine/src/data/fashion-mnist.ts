@@ -1,7 +1,8 @@
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '@supernetd/sdk';
 import type { RawSplit } from './dataset.ts';
 
 const SIZE = 28;
@@ -86,13 +87,8 @@ async function writeCache(file: string, s: { train: RawSplit; test: RawSplit }):
   head.writeUInt32LE(CACHE_MAGIC, 0);
   head.writeUInt32LE(CACHE_FORMAT, 4);
   const parts = [head, s.train.pixels, Uint8Array.from(s.train.labels), s.test.pixels, Uint8Array.from(s.test.labels)];
-  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  try {
-    await writeFile(tmp, parts);
-    await rename(tmp, file);
-  } catch {
-    await unlink(tmp).catch(() => undefined);
-  }
+  // a cache: a failed write leaves no file behind and costs only the next parse
+  await writeFileAtomic(file, parts).catch(() => undefined);
 }
 
 /**

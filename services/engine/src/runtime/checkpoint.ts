@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { InvalidArgumentError } from '@supernetd/sdk';
+import { InvalidArgumentError, syncDir, writeFileAtomic } from '@supernetd/sdk';
 import type { OptimizerConfig } from '@supernetd/sdk';
 import type { AuxSpec, Engine } from '../training/engine.ts';
 
@@ -36,28 +36,6 @@ interface Manifest {
   weights: string;
   state: string;
   sha256: string;
-}
-
-/** Writes `data` to `file` atomically: temp file, fsync, rename. */
-async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const h = await fs.open(tmp, 'w');
-  try {
-    await h.writeFile(data);
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-  await fs.rename(tmp, file);
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const h = await fs.open(dir, 'r');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
 }
 
 /**
@@ -106,10 +84,10 @@ export async function saveCheckpoint(dir: string, c: { engine: Engine; stream: u
     state: `state-${tag}.json`,
     sha256: createHash('sha256').update(bytes).digest('hex'),
   };
-  await writeAtomic(path.join(dir, manifest.weights), bytes);
-  await writeAtomic(path.join(dir, manifest.state), JSON.stringify(state));
-  await writeAtomic(path.join(dir, manifestName(tag)), JSON.stringify(manifest));
-  await writeAtomic(path.join(dir, MANIFEST), JSON.stringify(manifest));
+  await writeFileAtomic(path.join(dir, manifest.weights), bytes);
+  await writeFileAtomic(path.join(dir, manifest.state), JSON.stringify(state));
+  await writeFileAtomic(path.join(dir, manifestName(tag)), JSON.stringify(manifest));
+  await writeFileAtomic(path.join(dir, MANIFEST), JSON.stringify(manifest));
   await syncDir(dir);
   const kept = (await manifestsNewestFirst(dir)).slice(0, CHECKPOINTS_KEPT);
   const keep = new Set(kept.flatMap((m) => [m, `weights-${m.slice(9, -5)}.bin`, `state-${m.slice(9, -5)}.json`]));

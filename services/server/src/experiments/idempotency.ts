@@ -5,7 +5,7 @@ import { clone, toBinary } from '@bufbuild/protobuf';
 import type { DescMessage, MessageShape } from '@bufbuild/protobuf';
 import { AlreadyExistsError, InvalidArgumentError } from '@supernetd/sdk';
 import type { RequestKey } from '../domain/experiment-spec.ts';
-import { writeFileAtomic } from '../persistence/atomic-file.ts';
+import { writeFileAtomic } from '@supernetd/sdk';
 import { GroupCommitLog } from '../persistence/group-commit-log.ts';
 
 /** Longest request_id, in characters. */

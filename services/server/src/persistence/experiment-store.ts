@@ -2,12 +2,11 @@ import { mkdir, readFile, readdir, rm, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
-import { AlreadyExistsError } from '@supernetd/sdk';
+import { AlreadyExistsError, syncDir, writeFileAtomic } from '@supernetd/sdk';
 import type { Arch } from '@supernetd/sdk';
 import { TOKENS } from '../tokens.ts';
 import type { ServerConfig } from '../config.ts';
 import type { ExperimentRecord, MetricRecordDomain } from '../domain/experiment-spec.ts';
-import { syncDir, writeFileAtomic } from './atomic-file.ts';
 import { GroupCommitLog } from './group-commit-log.ts';
 
 /** What the server remembers about an experiment's progress between checkpoints (`state.json`). */
