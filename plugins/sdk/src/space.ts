@@ -1,5 +1,14 @@
 import type { Arch, Cost } from './arch.ts';
 
+/**
+ * A search space as an experiment names it: a preset (`mbv2-small`, `custom`, ...) plus JSON
+ * overrides (the proto SearchSpace). The engine resolves it; this is its one declaration.
+ */
+export interface SpaceSpec {
+  preset: string;
+  overrides?: Record<string, unknown>;
+}
+
 /** A candidate operation of an op-choice layer (DNA): an MBConv with this kernel and expansion, or skip. */
 export interface OpChoice {
   name: string;

@@ -1,5 +1,5 @@
 // Contributor conventions (layout, imports, tests, errors): CONTRIBUTING.md at the repository root.
-import type { Arch, Batch, Cost, EvalResult, OptimizerConfig, SearchSpaceView, SupernetEngine } from '@supernetd/sdk';
+import type { Arch, Batch, Cost, EvalResult, OptimizerConfig, SearchSpaceView, SpaceSpec, SupernetEngine } from '@supernetd/sdk';
 
 /**
  * Which TensorFlow.js backend to run on. `auto`: tensorflow if it loads, else wasm. `gpu`: the
@@ -29,11 +29,8 @@ export interface TrainingSpec {
   seed: number;
 }
 
-/** A search space by preset name plus JSON overrides (domain form of the proto SearchSpace). */
-export interface SpaceSpec {
-  preset: string;
-  overrides?: Record<string, unknown>;
-}
+/** A search space by preset name plus JSON overrides (domain form of the proto SearchSpace; declared by the SDK). */
+export type { SpaceSpec };
 
 export interface EngineRuntimeOptions {
   space: SpaceSpec;

@@ -8,7 +8,7 @@ import type { Arch, Constraint } from '../arch.ts';
 import type { Batch, SupernetEngine } from '../engine.ts';
 import { CancelledError, FailedPreconditionError, InvalidConfigError } from '../errors.ts';
 import { Rng } from '../rng.ts';
-import type { SearchSpaceView } from '../space.ts';
+import type { SearchSpaceView, SpaceSpec } from '../space.ts';
 import type { SamplePurpose, SearchControl, SearchStrategy, StepContext, StepLog, StrategyFactory } from '../strategy.ts';
 
 /** The part of the engine's EngineRuntime the kit drives (structural, so the sdk need not import the engine). */
@@ -18,12 +18,6 @@ export interface ConformanceRuntime {
   readonly stepsPerEpoch: number;
   nextTrainBatch(): Batch;
   dispose(): void;
-}
-
-/** A search space by preset name plus overrides (the engine's SpaceSpec). */
-export interface ConformanceSpace {
-  preset: string;
-  overrides?: Record<string, unknown>;
 }
 
 /** A config the strategy must refuse, and the key its InvalidConfigError message must name. */
@@ -36,9 +30,9 @@ export interface ConformanceOptions<C> {
   factory: StrategyFactory<C>;
   /** A valid raw config (keep it small: the kit trains and searches with it). */
   config: unknown;
-  space: ConformanceSpace;
+  space: SpaceSpec;
   /** Builds a fresh real runtime; equal calls must give equal runtimes (same seed, weights, batches). */
-  makeRuntime: (space: ConformanceSpace) => ConformanceRuntime | Promise<ConformanceRuntime>;
+  makeRuntime: (space: SpaceSpec) => ConformanceRuntime | Promise<ConformanceRuntime>;
   /** Extra bad configs to check beyond the unknown key the kit always tries. */
   badConfigs?: BadConfig[];
   /** Training steps of the reproducibility and state checks (default 3). */

@@ -1,5 +1,5 @@
 import type { DatasetSpec, TrainingSpec } from '@supernetd/engine';
-import type { Arch } from '@supernetd/sdk';
+import type { Arch, SpaceSpec } from '@supernetd/sdk';
 
 /** Domain form of a DatasetRef: the engine's DatasetSpec (type-only, so the RPC thread loads no tfjs). */
 export type DatasetSpecDomain = DatasetSpec;
@@ -13,7 +13,7 @@ export interface TrainingSpecDomain extends TrainingSpec {
 /** What an experiment runs: stored as `spec.json`, converted at the gRPC edge. */
 export interface ExperimentSpecDomain {
   displayName: string;
-  space: { preset: string; overrides?: Record<string, unknown> };
+  space: SpaceSpec;
   /** Strategy id and its parsed config (defaults filled, JSON). */
   strategy: { id: string; config: unknown };
   training: TrainingSpecDomain;
