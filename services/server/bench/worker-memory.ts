@@ -2,13 +2,14 @@
  * Resident memory per live experiment worker, per backend and dataset size:
  *
  *   npm run bench:memory -- [--backends wasm,tensorflow] [--sizes 2000,0] [--experiments 3]
- *                           [--preset mbv2-small] [--batch 32] [--steps 2]
+ *                           [--preset mbv2-small] [--batch 32] [--steps 2] [--evaluate 1]
  *
  * For each backend and each size of the built-in fashion-mnist (`maxTrainExamples`; 0 = all
  * 60,000, with a test split of a quarter of it, at most 10,000) a fresh process starts a server
  * (real gRPC on a local port) and creates `experiments` experiments on that dataset one after
- * another, each with its own seed, and trains each `steps` steps with TrainStep so its worker is
- * fully built. It reads the process's RSS after the server started and after each experiment, and
+ * another, each with its own seed, trains each `steps` steps with TrainStep and (with `evaluate`
+ * 1) evaluates the trained subnet on the whole test split, so its worker has built and used
+ * everything a worker holds. It reads the process's RSS after the server started and after each experiment, and
  * prints one line per experiment: RSS and what that worker added. The first worker also pays for
  * loading the backend in a thread; later ones show what one more experiment costs.
  */
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     preset: { type: 'string', default: 'mbv2-small' },
     batch: { type: 'string', default: '32' },
     steps: { type: 'string', default: '2' },
+    evaluate: { type: 'string', default: '1' },
     child: { type: 'string' },
   },
 });
@@ -81,7 +83,8 @@ async function child(backend: string, size: number): Promise<ChildResult> {
           },
         },
       });
-      await client.trainStep({ experimentId, input: { case: 'steps', value: Number(values.steps) } });
+      const stepped = await client.trainStep({ experimentId, input: { case: 'steps', value: Number(values.steps) } });
+      if (values.evaluate === '1') await client.evaluate({ experimentId, target: { case: 'subnetId', value: stepped.subnets[0]!.id } });
       rss.push(await settle());
     }
     return { backend, size, baseRss, rss };
@@ -111,7 +114,7 @@ if (values.child) {
   process.exit(0);
 } else {
   console.log(
-    `worker memory: ${values.preset}, batch ${values.batch}, ${values.steps} TrainStep steps per experiment, fashion-mnist; ` +
+    `worker memory: ${values.preset}, batch ${values.batch}, ${values.steps} TrainStep steps${values.evaluate === '1' ? ' and an Evaluate of the test split' : ''} per experiment, fashion-mnist; ` +
       `${os.cpus().length} cores, Node ${process.version}`,
   );
   console.log('backend     train/test       server RSS  per experiment: RSS after (added by that worker)');
