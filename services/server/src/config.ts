@@ -15,6 +15,12 @@ export interface ServerConfig {
   dataDir: string;
   /** TensorFlow.js backend of the experiment workers. */
   backend: BackendPreference;
+  /**
+   * Threads each experiment worker's `wasm` backend computes on (the worker's thread plus XNNPACK
+   * pthreads; at most 8 are used); 0 means every core the machine gives the process
+   * (`os.availableParallelism()`). Other backends ignore it.
+   */
+  engineThreads: number;
   /** Third-party strategy modules: npm package names or file paths (relative to the working directory). */
   strategies: string[];
   /** Bearer token every SupernetService call must carry; undefined disables authentication. */
@@ -126,6 +132,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   maxLiveWorkers: 8,
   maxExperiments: 1000,
   maxWorkerRestarts: 3,
+  engineThreads: 0,
   maxBatchMemoryBytes: 1024 ** 3,
   maxSpaceResolution: DEFAULT_SPACE_LIMITS.maxResolution,
   maxSpaceChannels: DEFAULT_SPACE_LIMITS.maxChannels,
@@ -162,6 +169,7 @@ export function resolveConfig(partial: Partial<ServerConfig>): ServerConfig {
   intIn('maxLiveWorkers', c.maxLiveWorkers, 1, 4096);
   intIn('maxExperiments', c.maxExperiments, 1, 1_000_000);
   intIn('maxWorkerRestarts', c.maxWorkerRestarts, 0, 100);
+  intIn('engineThreads', c.engineThreads, 0, 1024);
   intIn('maxBatchMemoryBytes', c.maxBatchMemoryBytes, 1024 * 1024, Number.MAX_SAFE_INTEGER);
   intIn('maxSpaceResolution', c.maxSpaceResolution, 1, 16_384);
   intIn('maxSpaceChannels', c.maxSpaceChannels, 1, 1 << 20);

@@ -33,6 +33,12 @@ test('precedence: flag > environment > config file > default', () => {
   }
 });
 
+test('engineThreads: flag and environment; default 0 (every core)', () => {
+  assert.equal(configFromArgs(['serve'], {}).config.engineThreads, 0);
+  assert.equal(configFromArgs(['serve'], { SUPERNETD_ENGINE_THREADS: '1' }).config.engineThreads, 1);
+  assert.equal(configFromArgs(['serve', '--engine-threads', '2'], { SUPERNETD_ENGINE_THREADS: '1' }).config.engineThreads, 2);
+});
+
 test('workerIdleSeconds: flag, environment and file; default 600; 0 allowed, negatives refused', () => {
   const dir = tempDir();
   try {
@@ -59,6 +65,7 @@ test('bad settings are refused with the setting named', () => {
   assert.throws(() => configFromArgs(['serve', '--bogus'], {}), /bogus/);
   assert.throws(() => resolveConfig({ port: 70000 }), /port must be an integer in \[0, 65535\]/);
   assert.throws(() => resolveConfig({ tlsCertPath: '/c.pem' }), /tlsCertPath and tlsKeyPath must be set together/);
+  assert.throws(() => resolveConfig({ engineThreads: -1 }), /engineThreads must be an integer in \[0, 1024\]/);
   assert.equal(configFromArgs(['--help'], {}).help, true);
 });
 

@@ -44,6 +44,8 @@ export interface WorkerPolicy {
   releaseSlot?(session: ExperimentSession): void;
   /** The spec the worker is built from (dataset paths resolved inside the dataset root). */
   workerSpec?(spec: ExperimentSpecDomain): Promise<ExperimentSpecDomain>;
+  /** Threads of the worker's `wasm` backend; absent: every core. */
+  engineThreads?: number;
 }
 
 /** @deprecated the former name of WorkerPolicy. */
@@ -427,6 +429,7 @@ export class ExperimentSession {
             experimentId: this.id,
             spec,
             backend: this.backend,
+            ...(this.idle.engineThreads !== undefined ? { threads: this.idle.engineThreads } : {}),
             strategyModule: this.strategy.moduleSpecifier,
             checkpointDir: this.store.checkpointDir(this.id),
             ...(this.measuredTable ? { latencyTable: this.measuredTable } : {}),

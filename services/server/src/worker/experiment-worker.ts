@@ -51,6 +51,7 @@ async function main(): Promise<void> {
       seed: t.seed,
     },
     backend: init.backend as 'auto',
+    ...(init.threads !== undefined ? { threads: init.threads } : {}),
     ...(init.latencyTable ? { latencyTable: init.latencyTable } : {}),
   });
   // Measured before the strategy exists, so it sees latency costs from its first call.

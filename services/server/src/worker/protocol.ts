@@ -16,6 +16,8 @@ export interface WorkerInit {
   experimentId: string;
   spec: ExperimentSpecDomain;
   backend: string;
+  /** Threads of the worker's `wasm` backend; absent: every core. */
+  threads?: number;
   /** Import specifier of the module exporting the experiment's strategy. */
   strategyModule: string;
   checkpointDir: string;
