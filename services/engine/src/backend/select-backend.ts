@@ -9,7 +9,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from './wasm-training-kernels.ts';
-import { registerThreadedWasmBackend, resolveWasmThreads } from './wasm-threads.ts';
+import { registerThreadedWasmBackend, resolveWasmThreads, threadedWasmFailure, wasmPoolThreads } from './wasm-threads.ts';
 
 import type { BackendPreference } from '../runtime-types.ts';
 
@@ -175,12 +175,7 @@ async function activateWasm(threads: number): Promise<string> {
   if (wasmThreads === undefined) {
     // The thread count is fixed when the backend first starts in this thread (a wasm backend that
     // something else started already is the single-threaded one).
-    if (tf.findBackend('wasm') == null) {
-      registerThreadedWasmBackend(threads);
-      wasmThreads = threads;
-    } else {
-      wasmThreads = 1;
-    }
+    if (tf.findBackend('wasm') == null) registerThreadedWasmBackend(threads);
   }
   if (!wasmPathsSet) {
     // In Node the wasm binaries are read from the package's dist folder as files; a path prefix
@@ -190,7 +185,13 @@ async function activateWasm(threads: number): Promise<string> {
     wasmPathsSet = true;
   }
   registerWasmTrainingKernels();
-  return activate('wasm');
+  const name = await activate('wasm');
+  if (wasmThreads === undefined) {
+    wasmThreads = wasmPoolThreads();
+    const failure = threadedWasmFailure();
+    if (failure !== undefined) lastReason += `; on 1 thread, because the threaded build did not start (${failure})`;
+  }
+  return name;
 }
 
 /**

@@ -129,11 +129,35 @@ export function registerThreadedWasmBackend(threads: number): void {
   if (threads <= 1) return;
   if (tf.findBackend('wasm') != null) throw new Error('the wasm backend already runs in this thread; its thread count is fixed');
   tf.removeBackend('wasm');
+  const singleThreaded = tf.findBackendFactory('wasm');
   tf.registerBackend('wasm', async () => {
-    const module = await createThreadedModule(threads);
+    let module: BackendWasm['wasm'];
+    try {
+      module = await createThreadedModule(threads);
+    } catch (e) {
+      // A build that cannot start here (no SharedArrayBuffer, a glue that changed) is no reason to
+      // have no wasm backend: the single-threaded one runs, and threadedWasmFailure() says why.
+      if (singleThreaded == null) throw e;
+      failure = e instanceof Error ? e.message : String(e);
+      return singleThreaded() as Promise<tf.KernelBackend>;
+    }
     setThreadsCount(threads);
     return new ThreadedBackendWasm(module);
   }, 2);
+}
+
+let failure: string | undefined;
+
+/** Why the threaded build did not start in this thread (the single-threaded one runs), or undefined. */
+export function threadedWasmFailure(): string | undefined {
+  return failure;
+}
+
+/** Threads the active wasm backend's XNNPACK pool runs on (1 for the single-threaded build). */
+export function wasmPoolThreads(): number {
+  const b = tf.backend() as unknown as { wasm?: { tfjs?: { getThreadsCount?(): number } } };
+  const n = b.wasm?.tfjs?.getThreadsCount?.() ?? 1;
+  return n > 0 ? n : 1;
 }
 
 /** BackendWasm whose dispose also ends the pthreads. */
