@@ -38,6 +38,7 @@ COPY --from=deps /app/ ./
 COPY tsconfig.json ./
 COPY docker/healthcheck.cjs ./docker/
 COPY services/api/src ./services/api/src
+COPY clients/typescript/src ./clients/typescript/src
 COPY services/engine/src ./services/engine/src
 COPY services/server/src ./services/server/src
 COPY plugins ./plugins

@@ -48,9 +48,7 @@ export interface KnownException {
 /** The imports against the graph that remain; the check fails when one of them no longer occurs. */
 export const KNOWN_EXCEPTIONS: readonly KnownException[] = [
   { from: '@supernetd/api', to: '@supernetd/sdk', reason: 'the Tensor codec throws the SDK\'s typed errors' },
-  { from: '@supernetd/search', to: '@supernetd/api', reason: 'the search CLI has its own promise client over the generated stub' },
   { from: '@supernetd/search', to: '@supernetd/engine', reason: 'the FLOPs range of the default budgets is computed from the space locally' },
-  { from: '@supernetd/search', to: '@supernetd/server', reason: 'without --server the search CLI starts the server in its own process' },
 ];
 
 /** One import (or dependency) against the graph. */

@@ -19,8 +19,8 @@ import {
   TrainRequestSchema,
 } from '@supernetd/api';
 import type { MetricRecord, TrainResponse } from '@supernetd/api';
+import { collectExport } from '@supernetd/client';
 import {
-  collectExport,
   connectRpc,
   followTrain,
   loadExportedModel,

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { create } from '@bufbuild/protobuf';
 import type { MessageInitShape } from '@bufbuild/protobuf';
@@ -24,7 +24,6 @@ import {
 import type {
   EvaluateResponse,
   Experiment,
-  ExportHeader,
   ExportSubnetResponse,
   GrpcClient,
   GrpcUnaryInvoker,
@@ -34,7 +33,8 @@ import type {
   TrainResponse,
   TrainStepResponse,
 } from './proto.ts';
-import { ExportedModel } from './exported-model.ts';
+import { collectExport } from './exported-model.ts';
+import type { ExportedModel } from './exported-model.ts';
 import { DEFAULT_RETRY_POLICY, serviceConfig } from './retry-policy.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import { SupernetdError } from './supernetd-error.ts';
@@ -69,6 +69,17 @@ export interface SupernetdClientOptions {
 export interface CallOptions {
   /** Deadline of this call in milliseconds. */
   timeoutMs?: number;
+  /** Aborting it cancels the call, which then rejects with CANCELLED (a `train` stream: the server stops after the current step). */
+  signal?: AbortSignal;
+}
+
+/** Cancels `call` when `signal` aborts (at once if it already has); returns the listener's removal. */
+function cancelOnAbort(call: { cancel(): void }, signal: AbortSignal | undefined): () => void {
+  if (!signal) return () => {};
+  const cancel = (): void => call.cancel();
+  if (signal.aborted) cancel();
+  else signal.addEventListener('abort', cancel, { once: true });
+  return () => signal.removeEventListener('abort', cancel);
 }
 
 /** A fresh request id (a random UUID), as the client makes for each call that takes one and has none. */
@@ -125,7 +136,13 @@ export class SupernetdClient {
   private unary<I, O>(fn: GrpcUnaryInvoker<I, O>, req: I, opts?: CallOptions): Promise<O> {
     const deadline = this.deadline(opts);
     return new Promise<O>((res, rej) => {
-      fn.call(this.stub, req, this.metadata.clone(), { deadline }, (err, out) => (err ? rej(SupernetdError.from(err)) : res(out as O)));
+      let release = (): void => {};
+      const call = fn.call(this.stub, req, this.metadata.clone(), { deadline }, (err, out) => {
+        release();
+        if (err) rej(SupernetdError.from(err));
+        else res(out as O);
+      });
+      release = cancelOnAbort(call, opts?.signal);
     });
   }
 
@@ -215,11 +232,13 @@ export class SupernetdClient {
   async *train(init: MessageInitShape<typeof TrainRequestSchema>, opts?: CallOptions): AsyncGenerator<TrainResponse> {
     const options = opts?.timeoutMs === undefined ? {} : { deadline: Date.now() + opts.timeoutMs };
     const stream = this.stub.train(create(TrainRequestSchema, init), this.metadata.clone(), options);
+    const release = cancelOnAbort(stream, opts?.signal);
     try {
       for await (const event of stream) yield event as TrainResponse;
     } catch (err) {
       throw SupernetdError.from(err);
     } finally {
+      release();
       stream.cancel();
     }
   }
@@ -233,36 +252,14 @@ export class SupernetdClient {
     const req = create(ExportSubnetRequestSchema, { format: ExportFormat.TFJS_LAYERS, ...init });
     const deadline = this.deadline(opts);
     const stream = this.stub.exportSubnet(req, this.metadata.clone(), { deadline });
-    let header: ExportHeader | undefined;
-    const parts = new Map<string, Uint8Array[]>();
-    const sizes = new Map<string, number>();
+    const release = cancelOnAbort(stream, opts?.signal);
     try {
-      for await (const msg of stream as AsyncIterable<ExportSubnetResponse>) {
-        if (msg.payload.case === 'header') {
-          header = msg.payload.value;
-        } else if (msg.payload.case === 'chunk') {
-          const { path, offset, data } = msg.payload.value;
-          const size = sizes.get(path) ?? 0;
-          if (BigInt(size) !== offset) throw new Error(`export chunk of ${path} at offset ${offset}, expected ${size}`);
-          parts.set(path, [...(parts.get(path) ?? []), data]);
-          sizes.set(path, size + data.byteLength);
-        }
-      }
+      return await collectExport(stream as AsyncIterable<ExportSubnetResponse>);
     } catch (err) {
       throw typeof (err as { code?: unknown }).code === 'number' ? SupernetdError.from(err) : err;
     } finally {
+      release();
       stream.cancel();
     }
-    if (!header) throw new Error('export stream ended without a header');
-    const files = new Map<string, Uint8Array>();
-    for (const f of header.files) {
-      const data = Buffer.concat(parts.get(f.path) ?? []);
-      const sha = createHash('sha256').update(data).digest('hex');
-      if (BigInt(data.byteLength) !== f.size || sha !== f.sha256) {
-        throw new Error(`exported file ${f.path} does not match its size or SHA-256`);
-      }
-      files.set(f.path, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    }
-    return new ExportedModel(header, files);
   }
 }

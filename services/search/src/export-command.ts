@@ -1,10 +1,8 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import type { Command } from 'commander';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { ConstraintKind, ExportFormat } from '@supernetd/api';
-import type { ExportSubnetRequestSchema } from '@supernetd/api';
-import { SearchApi } from './search-api.ts';
+import { ConstraintKind, ExportFormat } from '@supernetd/client';
+import type { ExportSubnetRequestSchema } from '@supernetd/client';
+import { searchClient } from './search-client.ts';
 import { EXIT_USAGE } from './search-command.ts';
 import { UsageError, cliParser, parseCli } from './cli-parse.ts';
 
@@ -58,26 +56,15 @@ export function parseExportArgs(argv: string[], env: NodeJS.ProcessEnv = process
   return { server: values.server, token: values.token ?? (env.SUPERNETD_TOKEN || undefined), experimentId: values.experiment, target, out: values.out };
 }
 
-/** Joins a server-given relative path under `dir`, refusing one that would lead out of it. */
-function inside(dir: string, rel: string): string {
-  const n = normalize(rel);
-  if (rel === '' || isAbsolute(rel) || n === '..' || n.startsWith(`..${sep}`)) throw new Error(`export: refusing file path '${rel}' outside --out`);
-  return join(dir, n);
-}
-
-/** Fetches the export (SearchApi.exportSubnet verifies sizes and digests) and writes its files; returns their paths. */
+/**
+ * Fetches the export (the client checks every file's size and SHA-256) and writes its files under
+ * `opts.out`, refusing a path that would lead out of it; returns their paths.
+ */
 export async function runExport(opts: ExportOptions): Promise<string[]> {
-  const api = new SearchApi(opts.server, opts.token ? { token: opts.token } : {});
+  const api = searchClient(opts.server, opts.token);
   try {
     const exported = await api.exportSubnet({ experimentId: opts.experimentId, target: opts.target, format: ExportFormat.TFJS_LAYERS });
-    const written: string[] = [];
-    for (const [path, data] of exported.files) {
-      const file = inside(opts.out, path);
-      await mkdir(dirname(file), { recursive: true });
-      await writeFile(file, data);
-      written.push(file);
-    }
-    return written;
+    return await exported.writeTo(opts.out);
   } finally {
     api.close();
   }

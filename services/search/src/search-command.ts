@@ -2,7 +2,6 @@ import { loadRun, writeCombinedReport } from './report.ts';
 import { UsageError, parseSearchArgs, SEARCH_USAGE } from './search-args.ts';
 import { EXIT_INTERRUPTED, runSearch } from './search-run.ts';
 import type { StartServer } from './search-run.ts';
-import { startInProcessServer } from './in-process-server.ts';
 
 /** Exit code for a command-line mistake. */
 export const EXIT_USAGE = 2;
@@ -11,9 +10,10 @@ export const EXIT_USAGE = 2;
  * `supernetd search ...`: parses `argv` (the arguments after `search`), runs a search or builds a
  * combined report, and returns the process exit code: 0 done, 1 failed, 2 usage error, 130
  * interrupted (Ctrl-C; the server checkpointed, `--resume` continues). The first Ctrl-C stops
- * training cleanly; a second one exits at once.
+ * training cleanly; a second one exits at once. Without `--server` the run starts its server with
+ * `startServer` (the `supernetd` command passes the server package's in-process start).
  */
-export async function runSearchCommand(argv: string[], startServer: StartServer = startInProcessServer): Promise<number> {
+export async function runSearchCommand(argv: string[], startServer: StartServer): Promise<number> {
   let command;
   try {
     command = parseSearchArgs(argv);

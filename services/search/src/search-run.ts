@@ -1,19 +1,18 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   ConstraintKind,
   DatasetFormat,
   ExperimentState,
   ExportFormat,
   SamplePurpose,
-} from '@supernetd/api';
-import type { Experiment, Subnet, TrainResponse } from '@supernetd/api';
+} from '@supernetd/client';
+import type { Experiment, Subnet, SupernetdClient, TrainResponse } from '@supernetd/client';
 import { ProgressBar, RateEstimator } from './progress-bar.ts';
 import type { ProgressSink } from './progress-bar.ts';
 import { loadRun, writeRunReport } from './report.ts';
 import { RUN_FILES, RunDir, budgetDirName } from './run-dir.ts';
 import type { BudgetResult, MetricLine, ProbeRecord, ProgressRecord, RunManifest, RunSummary } from './run-dir.ts';
-import { SearchApi } from './search-api.ts';
+import { searchClient, trainWithProgress } from './search-client.ts';
 import { UsageError, stepsForEpochs } from './search-args.ts';
 import type { SearchOptions } from './search-args.ts';
 import { defaultBudgets, spaceFlopsRange } from './space-costs.ts';
@@ -86,7 +85,7 @@ function subnetArchitecture(s: Subnet | undefined): BudgetResult['architecture']
  * `budget-<target>/` and Evaluate the exported architecture on the test split, then ListMetrics,
  * summary.json and report.md. Returns the process exit code (0, or EXIT_INTERRUPTED when the signal
  * stopped training). Throws UsageError for a run directory that does not fit the request, and
- * ApiCallError when the server refuses a call.
+ * SupernetdError when the server refuses a call.
  */
 export async function runSearch(options: SearchOptions, io: SearchIo, startServer: StartServer): Promise<number> {
   const dir = new RunDir(options.out);
@@ -107,7 +106,7 @@ export async function runSearch(options: SearchOptions, io: SearchIo, startServe
   const server: ServerHandle = opts.server
     ? { address: opts.server, stop: async () => {} }
     : await startServer(dir.path(RUN_FILES.serverData));
-  const api = new SearchApi(server.address, opts.token === undefined ? {} : { token: opts.token });
+  const api = searchClient(server.address, opts.token);
   try {
     let manifest: RunManifest;
     let experiment: Experiment;
@@ -164,7 +163,8 @@ export async function runSearch(options: SearchOptions, io: SearchIo, startServe
       let firstEvent = true;
       const queue: ProgressRecord[] = [];
       let writing: Promise<void> = Promise.resolve();
-      const outcome = await api.train(
+      const outcome = await trainWithProgress(
+        api,
         { experimentId: experiment.id, steps: remaining, progressInterval: opts.progressInterval },
         (e) => {
           if (firstEvent) {
@@ -234,11 +234,7 @@ export async function runSearch(options: SearchOptions, io: SearchIo, startServe
         format: ExportFormat.TFJS_LAYERS,
       });
       const exportDir = budgetDirName(target);
-      for (const [path, data] of exported.files) {
-        const file = dir.path(exportDir, path);
-        await mkdir(dirname(file), { recursive: true });
-        await writeFile(file, data);
-      }
+      await exported.writeTo(dir.path(exportDir));
       const subnet = exported.header.subnet;
       if (!subnet?.architecture) throw new Error(`ExportSubnet for ${target} FLOPs returned no architecture`);
       const ev = await api.evaluate({
@@ -272,7 +268,7 @@ export async function runSearch(options: SearchOptions, io: SearchIo, startServe
         .catch((err: unknown) => bar.log(`ReportMetric for ${r.subnetId} failed (kept going): ${(err as Error).message}`));
     }
 
-    const metrics: MetricLine[] = (await api.listAllMetrics(experiment.id)).map((r) => ({
+    const metrics: MetricLine[] = (await api.listMetrics({ experimentId: experiment.id })).map((r) => ({
       sequence: Number(r.sequence),
       subnetId: r.subnetId,
       values: numbers(r.values),
@@ -323,7 +319,7 @@ export async function runSearch(options: SearchOptions, io: SearchIo, startServe
  * subnet). Sampling is served from the strategy's latest state, concurrently with training.
  * A budget nothing fits yet is skipped.
  */
-async function probe(api: SearchApi, experimentId: string, step: number, budgets: readonly number[], dir: RunDir): Promise<void> {
+async function probe(api: SupernetdClient, experimentId: string, step: number, budgets: readonly number[], dir: RunDir): Promise<void> {
   const records: ProbeRecord[] = [];
   for (const budget of budgets) {
     try {

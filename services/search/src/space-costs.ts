@@ -1,18 +1,12 @@
-import type { Arch } from '@supernetd/sdk';
+import type { Arch, SpaceSpec } from '@supernetd/sdk';
 import { resolveSpace } from '@supernetd/engine/space';
-
-/** A search-space preset plus overrides, as sent in `SearchSpace`. */
-export interface SpaceRef {
-  preset: string;
-  overrides?: Record<string, unknown>;
-}
 
 /**
  * The FLOPs of the space's cheapest and most expensive subnet. Widths and resolution come from
  * `minArch`/`maxArch`; op choices are chosen per layer (layer costs add up, so the per-layer
  * cheapest op gives the cheapest net), because op 0 is not always the cheapest one.
  */
-export function spaceFlopsRange(ref: SpaceRef): { minFlops: number; maxFlops: number } {
+export function spaceFlopsRange(ref: SpaceSpec): { minFlops: number; maxFlops: number } {
   const space = resolveSpace(ref);
   const pick = (base: Arch, better: (a: number, b: number) => boolean): Arch => {
     const arch: Arch = structuredClone(base);

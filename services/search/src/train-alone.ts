@@ -1,7 +1,7 @@
-import { ExperimentState, RetrainInit } from '@supernetd/api';
-import type { Arch } from '@supernetd/sdk';
-import type { SearchApi } from './search-api.ts';
-import type { SpaceRef } from './space-costs.ts';
+import { ExperimentState, RetrainInit } from '@supernetd/client';
+import type { SupernetdClient } from '@supernetd/client';
+import type { Arch, SpaceSpec } from '@supernetd/sdk';
+import { trainWithProgress } from './search-client.ts';
 
 /** How a standalone architecture is trained: the same data and schedule as the supernet run. */
 export interface TrainAloneSettings {
@@ -11,7 +11,7 @@ export interface TrainAloneSettings {
    */
   sourceExperimentId?: string;
   /** The space `arch` belongs to; needed without `sourceExperimentId`. */
-  space?: SpaceRef;
+  space?: SpaceSpec;
   steps: number;
   batchSize: number;
   seed: number;
@@ -46,7 +46,7 @@ export interface TrainAloneResult {
  * the test split after BN recalibration. The experiment is kept (its checkpoint stays inspectable in
  * the server's data directory) unless `deleteAfter` is set.
  */
-export async function trainAlone(api: SearchApi, arch: Arch, s: TrainAloneSettings): Promise<TrainAloneResult> {
+export async function trainAlone(api: SupernetdClient, arch: Arch, s: TrainAloneSettings): Promise<TrainAloneResult> {
   const training = { dataset: s.dataset, batchSize: s.batchSize, totalSteps: BigInt(s.steps), seed: s.seed };
   let source = s.sourceExperimentId;
   let temporary: string | undefined;
@@ -88,7 +88,8 @@ export async function trainAlone(api: SearchApi, arch: Arch, s: TrainAloneSettin
     if (temporary !== undefined) await api.deleteExperiment(temporary);
   }
   const started = performance.now();
-  const outcome = await api.train(
+  const outcome = await trainWithProgress(
+    api,
     { experimentId: experiment.id, steps: s.steps, progressInterval: s.progressInterval ?? 10 },
     (e) => s.onProgress?.(Number(e.step), Number(e.targetStep)),
     s.signal,

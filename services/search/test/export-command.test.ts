@@ -12,9 +12,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadLayersModel } from '@tensorflow/tfjs-layers';
 import { startServer } from '@supernetd/server';
-import { ConstraintKind } from '@supernetd/api';
+import { ConstraintKind } from '@supernetd/client';
 import { parseExportArgs, runExportCommand } from '../src/export-command.ts';
-import { SearchApi } from '../src/search-api.ts';
+import { searchClient } from '../src/search-client.ts';
 import { UsageError } from '../src/search-args.ts';
 
 const BIN = fileURLToPath(new URL('../../server/src/bin/supernetd.mjs', import.meta.url));
@@ -65,7 +65,7 @@ test('supernetd export writes a verified export that stock tfjs loads', async ()
   const data = await mkdtemp(join(tmpdir(), 'export-cmd-data-'));
   const out = await mkdtemp(join(tmpdir(), 'export-cmd-out-'));
   const server = await startServer({ host: '127.0.0.1', port: 0, dataDir: data, logLevel: 'silent', backend: 'wasm' });
-  const api = new SearchApi(server.address);
+  const api = searchClient(server.address);
   try {
     const exp = await api.createExperiment({
       experimentId: 'export-cli',

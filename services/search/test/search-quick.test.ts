@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadLayersModel } from '@tensorflow/tfjs-layers';
-import { startInProcessServer } from '../src/in-process-server.ts';
+import { startInProcessServer } from '@supernetd/server';
 import { RUN_FILES } from '../src/run-dir.ts';
 import type { RunManifest, RunSummary } from '../src/run-dir.ts';
 import { parseSearchArgs } from '../src/search-args.ts';

@@ -5,16 +5,16 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RetrainInit } from '@supernetd/api';
+import { RetrainInit } from '@supernetd/client';
 import { resolveSpace } from '@supernetd/engine/space';
-import { startInProcessServer } from '../src/in-process-server.ts';
-import { SearchApi } from '../src/search-api.ts';
+import { startInProcessServer } from '@supernetd/server';
+import { searchClient } from '../src/search-client.ts';
 import { trainAlone } from '../src/train-alone.ts';
 
 test('trainAlone retrains the architecture from scratch through ExperimentSpec.retrain', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'train-alone-'));
   const server = await startInProcessServer(dir);
-  const api = new SearchApi(server.address);
+  const api = searchClient(server.address);
   try {
     const space = { preset: 'mbv1-small' };
     const min = resolveSpace(space).minArch();

@@ -86,3 +86,12 @@ export async function startServer(partial: Partial<ServerConfig> = {}, opts: { l
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   return { address: `${host}:${grpcHost.port}`, port: grpcHost.port, metricsPort: metricsServer.port, katibPort: katibHost.port, config, backend, stop };
 }
+
+/**
+ * Starts supernetd for a command of this process (`supernetd search` without `--server`) on a free
+ * loopback port, storing experiments in `dataDir`. Its datasets may be any local path: they are the
+ * caller's own files.
+ */
+export function startInProcessServer(dataDir: string): Promise<RunningServer> {
+  return startServer({ host: '127.0.0.1', port: 0, dataDir, logLevel: 'error', datasetRoot: '/' });
+}

@@ -10,6 +10,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ConstraintKind, ExperimentState, ExportSubnetRequestSchema, SamplePurpose, TrainRequestSchema } from '@supernetd/api';
 import type { ExportSubnetResponse, TrainResponse } from '@supernetd/api';
+import { collectExport } from '@supernetd/client';
 import { startServer } from '../src/index.ts';
 import type { RunningServer } from '../src/index.ts';
 import { connect, scrape, tempDir, tinySpec, unary } from './helpers.ts';
@@ -118,32 +119,12 @@ test('create, train (streamed) while the server stays responsive, sample, report
   assert.ok(step.subnets.length >= 1, 'TrainStep names the subnets it trained');
   assert.equal(await liveTensors(), tensorsAfterTrain, 'no tensor leak across TrainStep');
 
-  // export and load with stock TensorFlow.js
-  const parts: ExportSubnetResponse[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const s = client.exportSubnet(create(ExportSubnetRequestSchema, { experimentId: EXP, target: { case: 'subnetId', value: subnet.id }, chunkSize: 4096 }));
-    s.on('data', (m: ExportSubnetResponse) => parts.push(m));
-    s.on('error', reject);
-    s.on('end', resolve);
-  });
-  const header = parts[0]?.payload;
-  assert.equal(header?.case, 'header');
-  if (header?.case !== 'header') return;
-  assert.equal(header.value.subnet?.id, subnet.id);
-  const files = new Map<string, Buffer>();
-  for (const f of header.value.files) {
-    const chunks = parts.flatMap((p) => (p.payload.case === 'chunk' && p.payload.value.path === f.path ? [p.payload.value] : []));
-    let offset = 0n;
-    for (const c of chunks) {
-      assert.equal(c.offset, offset, 'chunks arrive in order');
-      offset += BigInt(c.data.byteLength);
-    }
-    const buf = Buffer.concat(chunks.map((c) => c.data));
-    assert.equal(BigInt(buf.byteLength), f.size);
-    const { createHash } = await import('node:crypto');
-    assert.equal(createHash('sha256').update(buf).digest('hex'), f.sha256);
-    files.set(f.path, buf);
-  }
+  // export (collectExport checks one header first, in-order chunks, sizes and SHA-256) and load with stock TensorFlow.js
+  const exported = await collectExport(
+    client.exportSubnet(create(ExportSubnetRequestSchema, { experimentId: EXP, target: { case: 'subnetId', value: subnet.id }, chunkSize: 4096 })) as AsyncIterable<ExportSubnetResponse>,
+  );
+  assert.equal(exported.header.subnet?.id, subnet.id);
+  const files = new Map([...exported.files].map(([path, data]) => [path, Buffer.from(data)]));
   assert.deepEqual([...files.keys()].sort(), ['arch.json', 'model.json', 'weights.bin']);
   const modelJson = JSON.parse((files.get('model.json') as Buffer).toString('utf8')) as { modelTopology: object; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] };
   const weights = files.get('weights.bin') as Buffer;

@@ -4,13 +4,13 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ConstraintKind } from '@supernetd/api';
-import type { Arch } from '@supernetd/sdk';
+import type { Arch, SpaceSpec } from '@supernetd/sdk';
 import { Rng } from '@supernetd/sdk';
 import { resolveSpace } from '@supernetd/engine/space';
 import { startServer } from '@supernetd/server';
-import { SearchApi } from '../../src/search-api.ts';
+import type { SupernetdClient } from '@supernetd/client';
+import { searchClient, trainWithProgress } from '../../src/search-client.ts';
 import { defaultBudgets, spaceFlopsRange } from '../../src/space-costs.ts';
-import type { SpaceRef } from '../../src/space-costs.ts';
 import { trainAlone } from '../../src/train-alone.ts';
 
 /**
@@ -104,7 +104,7 @@ export function spaceDefinition(kind: SpaceKind): Record<string, unknown> {
   return kind === 'ops' ? OPS_SPACE_DEFINITION : WIDTH_SPACE_DEFINITION;
 }
 
-export function spaceRef(kind: SpaceKind): SpaceRef {
+export function spaceRef(kind: SpaceKind): SpaceSpec {
   return { preset: 'custom', overrides: { definition: spaceDefinition(kind) } };
 }
 
@@ -363,7 +363,7 @@ export function pickRankingArchs(n: number, kind: SpaceKind = 'width'): Arch[] {
 /** The benchmark's server and client, with the data kept under `dir`. */
 export class BenchServer {
   private constructor(
-    readonly api: SearchApi,
+    readonly api: SupernetdClient,
     private readonly stopServer: () => Promise<void>,
   ) {}
 
@@ -371,7 +371,7 @@ export class BenchServer {
     mkdirSync(dir, { recursive: true });
     // one data dir per process: a server resumes every experiment it finds, including another's
     const server = await startServer({ host: '127.0.0.1', port: 0, dataDir: join(dir, `server-${process.pid}`), logLevel: 'error', backend: 'wasm' });
-    return new BenchServer(new SearchApi(server.address), () => server.stop());
+    return new BenchServer(searchClient(server.address), () => server.stop());
   }
 
   async stop(): Promise<void> {
@@ -413,7 +413,7 @@ export async function runSupernet(server: BenchServer, key: string, method: Meth
   const started = performance.now();
   let lastLog = started;
   const phaseLog: Record<string, number> = {};
-  await api.train({ experimentId: key, steps, progressInterval: 50 }, (e) => {
+  await trainWithProgress(api, { experimentId: key, steps, progressInterval: 50 }, (e) => {
     // values a strategy logs once, at the end of a phase (DNA: the teacher's held-out accuracy)
     for (const [k, val] of Object.entries(e.losses)) if (k.startsWith('teacher_val')) phaseLog[k] = Number(val);
     const now = performance.now();

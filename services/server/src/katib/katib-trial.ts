@@ -1,14 +1,10 @@
 // `supernetd trial`: the command a Katib trial container runs (docs/katib.md). It fetches the
 // assigned subnet's export from the supernetd API, evaluates it, and prints `name=value` lines for
 // Katib's StdOut metrics collector.
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
-import { create } from '@bufbuild/protobuf';
 import { Command, CommanderError } from 'commander';
-import { EvaluateRequestSchema, ExportSubnetRequestSchema, SupernetService, makeGrpcClientConstructor } from '@supernetd/api';
-import type { ExportSubnetResponse } from '@supernetd/api';
+import { SupernetdClient } from '@supernetd/client';
 import type * as tfc from '@tensorflow/tfjs-core';
 
 /** A labelled batch from `.npy` files: NHWC images in [0, 1], int labels. */
@@ -17,6 +13,9 @@ export interface NpyBatch {
   shape: [number, number, number, number];
   labels: Int32Array;
 }
+
+/** Deadline of each call of a trial, in milliseconds (a day: in effect none). */
+const TRIAL_CALL_TIMEOUT_MS = 86_400_000;
 
 /** What a trial measured. */
 export interface TrialMetrics {
@@ -85,43 +84,18 @@ export async function readNpyBatch(dir: string): Promise<NpyBatch> {
   return { images, shape: [n, h, w, c], labels: lab.data };
 }
 
-/** Reassembles an ExportSubnet stream, checking each file's size and SHA-256 against the header. */
-async function collectExport(stream: AsyncIterable<ExportSubnetResponse>): Promise<{ files: Map<string, Buffer>; flops: number; params: number }> {
-  const parts = new Map<string, Buffer[]>();
-  let header: Extract<ExportSubnetResponse['payload'], { case: 'header' }>['value'] | undefined;
-  for await (const msg of stream) {
-    if (msg.payload.case === 'header') {
-      header = msg.payload.value;
-      for (const f of header.files) parts.set(f.path, []);
-    } else if (msg.payload.case === 'chunk') {
-      const list = parts.get(msg.payload.value.path);
-      if (!list) throw new Error(`export chunk of unknown file ${msg.payload.value.path}`);
-      list.push(Buffer.from(msg.payload.value.data));
-    }
-  }
-  if (!header) throw new Error('the export stream had no header');
-  const files = new Map<string, Buffer>();
-  for (const f of header.files) {
-    const data = Buffer.concat(parts.get(f.path) ?? []);
-    const sha = createHash('sha256').update(data).digest('hex');
-    if (data.length !== Number(f.size) || sha !== f.sha256) throw new Error(`export file ${f.path} is corrupt (${data.length} bytes, sha256 ${sha})`);
-    files.set(f.path, data);
-  }
-  return { files, flops: header.subnet?.cost?.flops ?? 0, params: header.subnet?.cost?.params ?? 0 };
-}
-
 /**
  * Accuracy and mean cross-entropy of an exported model (stock `tf.loadLayersModel`, cpu backend) on
  * a batch: images resized bilinearly (align corners) to the model's input side, as the supernet
  * does. Every tensor is disposed.
  */
-export async function evaluateExport(files: Map<string, Buffer>, batch: NpyBatch): Promise<{ accuracy: number; loss: number }> {
+export async function evaluateExport(files: ReadonlyMap<string, Uint8Array>, batch: NpyBatch): Promise<{ accuracy: number; loss: number }> {
   const tf = await import('@tensorflow/tfjs-core');
   await import('@tensorflow/tfjs-backend-cpu');
   const { loadLayersModel } = await import('@tensorflow/tfjs-layers');
   tf.env().set('IS_TEST', true);
   await tf.setBackend('cpu');
-  const modelJson = JSON.parse((files.get('model.json') ?? Buffer.from('{}')).toString('utf8')) as {
+  const modelJson = JSON.parse(Buffer.from(files.get('model.json') ?? Buffer.from('{}')).toString('utf8')) as {
     modelTopology?: object;
     weightsManifest?: { paths: string[]; weights: tfc.io.WeightsManifestEntry[] }[];
   };
@@ -171,18 +145,16 @@ export async function runTrial(opts: {
   out?: string;
   maxExamples: number;
 }): Promise<TrialMetrics> {
-  const Client = makeGrpcClientConstructor(SupernetService);
-  const creds = opts.tlsCa ? grpc.credentials.createSsl(await readFile(opts.tlsCa)) : grpc.credentials.createInsecure();
-  const client = new Client(opts.server, creds);
-  const md = new grpc.Metadata();
-  if (opts.token) md.set('authorization', `Bearer ${opts.token}`);
+  const client = new SupernetdClient({
+    address: opts.server,
+    token: opts.token ?? '',
+    tls: opts.tlsCa ? { rootCerts: await readFile(opts.tlsCa) } : false,
+    // Katib bounds a trial's time itself
+    timeoutMs: TRIAL_CALL_TIMEOUT_MS,
+  });
   try {
-    const stream = client.exportSubnet(create(ExportSubnetRequestSchema, { experimentId: opts.experiment, target: { case: 'subnetId', value: opts.subnet } }), md);
-    const exported = await collectExport(stream as AsyncIterable<ExportSubnetResponse>);
-    if (opts.out) {
-      await mkdir(opts.out, { recursive: true });
-      for (const [path, data] of exported.files) await writeFile(join(opts.out, path), data);
-    }
+    const exported = await client.exportSubnet({ experimentId: opts.experiment, target: { case: 'subnetId', value: opts.subnet } });
+    if (opts.out) await exported.writeTo(opts.out);
     let accuracy: number;
     let loss: number;
     let examples: number;
@@ -194,13 +166,10 @@ export async function runTrial(opts: {
       ({ accuracy, loss } = await evaluateExport(exported.files, cut));
       examples = limit;
     } else {
-      const req = create(EvaluateRequestSchema, { experimentId: opts.experiment, target: { case: 'subnetId', value: opts.subnet }, maxExamples: opts.maxExamples });
-      const res = await new Promise<{ accuracy: number; loss: number; examples: number }>((resolve, reject) =>
-        client.evaluate(req, md, (err, r) => (err || !r ? reject(err ?? new Error('no response')) : resolve(r))),
-      );
-      ({ accuracy, loss, examples } = res);
+      ({ accuracy, loss, examples } = await client.evaluate({ experimentId: opts.experiment, target: { case: 'subnetId', value: opts.subnet }, maxExamples: opts.maxExamples }));
     }
-    return { accuracy, loss, examples, flops: exported.flops, params: exported.params };
+    const cost = exported.header.subnet?.cost;
+    return { accuracy, loss, examples, flops: cost?.flops ?? 0, params: cost?.params ?? 0 };
   } finally {
     client.close();
   }
