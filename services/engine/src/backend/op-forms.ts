@@ -34,6 +34,8 @@ export interface OpForms {
    * `relu6`, differentiable in x, gamma and beta; updates `running` (no gradient). Returns y.
    */
   batchNormTrain(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number, relu6: boolean, running: RunningStats): tf.Tensor;
+  /** Batch norm with given statistics (inference), then ReLU6 when `relu6`. */
+  batchNormInfer(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, mean: tf.Tensor1D, variance: tf.Tensor1D, epsilon: number, relu6: boolean): tf.Tensor;
 }
 
 /**
@@ -56,6 +58,13 @@ function hostForms(backend: string): OpForms {
       updateInHost(running, r.mean.dataSync() as Float32Array, r.variance.dataSync() as Float32Array, count > 1 ? count / (count - 1) : 1);
       tf.dispose([r.mean, r.variance]);
       return relu6 ? tf.relu6(r.y) : r.y;
+    },
+    batchNormInfer(x, gamma, beta, mean, variance, epsilon, relu6) {
+      // [C]-sized scale and shift, then two passes over x
+      const scale = tf.mul(gamma, tf.rsqrt(tf.add(variance, epsilon)));
+      const shift = tf.sub(beta, tf.mul(mean, scale));
+      const y = tf.add(tf.mul(x, scale), shift);
+      return relu6 ? tf.relu6(y) : y;
     },
   };
 }
@@ -82,7 +91,7 @@ function updateInHost(running: RunningStats, batchMean: Float32Array, batchVar: 
  * of ops and their kind, not passes over memory: 1x1 convs are Conv2D (no reshapes around a
  * BatchMatMul), and batch norm + ReLU6 is one FusedBatchNormV3 (which also updates the running
  * statistics) and one Relu6 forward, Relu6Grad + FusedBatchNormGradV3 backward, where tfjs's own
- * gradients of the moments form and of relu6 take about forty ops.
+ * gradients of the moments form and of relu6 take about forty ops; inference BN is one FusedBatchNorm.
  */
 function tensorflowForms(): OpForms {
   return {
@@ -97,6 +106,14 @@ function tensorflowForms(): OpForms {
       const c = x.shape[x.rank - 1] as number;
       const y = nativeBatchNormAct(tf.reshape(x, [1, 1, x.size / c, c]), gamma, beta, epsilon, relu6, running);
       return tf.reshape(y, x.shape);
+    },
+    batchNormInfer(x, gamma, beta, mean, variance, epsilon, relu6) {
+      // tfjs-node runs tf.batchNorm on NHWC as one FusedBatchNorm op (inference).
+      const c = x.shape[x.rank - 1] as number;
+      const x4 = x.rank === 4 ? (x as tf.Tensor4D) : tf.reshape(x, [1, 1, x.size / c, c]);
+      let y: tf.Tensor = tf.batchNorm(x4, mean, variance, beta, gamma, epsilon);
+      if (relu6) y = tf.relu6(y);
+      return x.rank === 4 ? y : tf.reshape(y, x.shape);
     },
   };
 }

@@ -287,7 +287,7 @@ export class Supernet implements Network {
 
   /**
    * Conv (1x1, kxk, depthwise) + shared BN + optional ReLU6 on selected channels. The 1x1 conv and
-   * the training-mode BN take the active backend's op forms (backend/op-forms.ts).
+   * the BN take the active backend's op forms (backend/op-forms.ts).
    */
   private conv(x: tfc.Tensor4D, p: ConvParams, inSel: ChannelSel, outSel: ChannelSel, act: boolean, training: boolean): tfc.Tensor4D {
     const tf = this.tf;
@@ -302,10 +302,7 @@ export class Supernet implements Network {
     if (training) return forms.batchNormTrain(y, gamma, beta, this.space.bnEpsilon, act, this.runningStats(p.bn, outSel)) as tfc.Tensor4D;
     const mean = selectVec(tf, p.bn.mean as tfc.Tensor1D, outSel);
     const variance = selectVec(tf, p.bn.variance as tfc.Tensor1D, outSel);
-    const scale = tf.mul(gamma, tf.rsqrt(tf.add(variance, this.space.bnEpsilon)));
-    const shift = tf.sub(beta, tf.mul(mean, scale));
-    const z = tf.add(tf.mul(y, scale), shift) as tfc.Tensor4D;
-    return act ? tf.relu6(z) : z;
+    return forms.batchNormInfer(y, gamma, beta, mean, variance, this.space.bnEpsilon, act) as tfc.Tensor4D;
   }
 
   /** The running statistics a training-mode BN on `sel` updates (running variance unbiased, as PyTorch). */

@@ -109,3 +109,18 @@ test('1x1 convolution: values and gradients equal cpu on every backend', async (
   const want = await on('cpu', f);
   for (const backend of backends) assertClose(backend, want, await on(backend, f));
 });
+
+test('inference batch norm (+ ReLU6) equals cpu on every backend', async () => {
+  for (const [shape, relu6] of [[[3, 4, 4, 8], true], [[3, 4, 4, 8], false], [[21, 8], true]] as const) {
+    const f = () => {
+      const x = tf.add(seeded([...shape], 31, 4), 2);
+      const gamma = tf.add(seeded([8], 32, 1), 2) as tf.Tensor1D;
+      const beta = seeded([8], 33, 1) as tf.Tensor1D;
+      const mean = seeded([8], 34) as tf.Tensor1D;
+      const variance = tf.add(tf.abs(seeded([8], 35)), 0.5) as tf.Tensor1D;
+      return { y: opForms().batchNormInfer(x, gamma, beta, mean, variance, 1e-5, relu6) };
+    };
+    const want = await on('cpu', f);
+    for (const backend of backends) assertClose(`${backend} [${shape}] relu6=${relu6}`, want, await on(backend, f));
+  }
+});
