@@ -5,5 +5,8 @@ export * from './gen/supernetd/v1/supernet_service_pb.ts';
 export * from './gen/google/rpc/status_pb.ts';
 export * from './gen/google/rpc/error_details_pb.ts';
 export * from './grpc-adapter.ts';
-export * from './status-details.ts';
-export * from './tensor-codec.ts';
+// The Tensor and google.rpc.Status details codecs have one home, the TypeScript client, which
+// applications install alone; the server's typed checks of request tensors are its own
+// (services/server/src/grpc/request-tensor.ts).
+export { STATUS_DETAILS_KEY, ERROR_DOMAIN, encodeStatusDetails, decodeStatusDetails, decodeTensor, encodeTensor } from '@supernetd/client';
+export type { StatusDetails, TensorDType, DecodedTensor } from '@supernetd/client';

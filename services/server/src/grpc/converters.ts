@@ -17,7 +17,6 @@ import {
   RetrainSpecSchema,
   SamplePurpose,
   SubnetSchema,
-  decodeTensor,
 } from '@supernetd/api';
 import type {
   Architecture,
@@ -32,6 +31,7 @@ import type {
 } from '@supernetd/api';
 import { InvalidArgumentError } from '@supernetd/sdk';
 import type { Arch, Constraint, ErrorReason, OptimizerConfig, SamplePurpose as SamplePurposeName } from '@supernetd/sdk';
+import { decodeRequestTensor } from './request-tensor.ts';
 import type {
   DatasetSpecDomain,
   ExperimentSpecDomain,
@@ -371,8 +371,8 @@ export function metricToProto(m: MetricRecordDomain): MetricRecord {
 
 /** Decodes an inline batch; the buffers to transfer to the worker come with it. */
 export function batchFromProto(b: Batch, field: string, maxElements: number): { batch: RawBatchMessage; transfer: ArrayBuffer[] } {
-  const images = decodeTensor(b.images, `${field}.images`, { maxElements });
-  const labels = decodeTensor(b.labels, `${field}.labels`, { maxElements });
+  const images = decodeRequestTensor(b.images, `${field}.images`, maxElements);
+  const labels = decodeRequestTensor(b.labels, `${field}.labels`, maxElements);
   return { batch: { images, labels }, transfer: [images.data.buffer as ArrayBuffer, labels.data.buffer as ArrayBuffer] };
 }
 

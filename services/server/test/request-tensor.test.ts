@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { create } from '@bufbuild/protobuf';
-import { ElementType, TensorSchema, decodeTensor, encodeTensor } from '../src/index.ts';
+import { ElementType, TensorSchema, encodeTensor } from '@supernetd/api';
+import type { Tensor } from '@supernetd/api';
+import { decodeRequestTensor } from '../src/grpc/request-tensor.ts';
+
+const decodeTensor = (t: Tensor | undefined, field: string, opts: { maxElements?: number } = {}) =>
+  decodeRequestTensor(t, field, opts.maxElements ?? Number.MAX_SAFE_INTEGER);
 
 test('round trip of every dtype, little-endian on the wire', () => {
   const f = encodeTensor(new Float32Array([1.5, -2, 3.25, 0]), [2, 2]);
