@@ -21,7 +21,7 @@ export interface LoadJob {
   json: unknown;
   /** ... and as its binary encoding, base64 (for the Node generator). */
   binary: string;
-  /** ghz's proto file and import path for the method. */
+  /** ghz's proto file and import paths (comma-separated) for the method. */
   proto: { file: string; importPath: string };
   concurrency: number;
   connections: number;
@@ -43,6 +43,11 @@ export interface LoadResult {
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '../../..');
+/** ghz's import paths for supernetd's protos: the module roots of buf.yaml (proto, then the vendored ones). */
+export const SUPERNETD_IMPORT_PATHS = ['proto', 'third_party/googleapis', 'third_party/bufbuild']
+  .map((d) => path.join(repoRoot, d))
+  .filter((d) => existsSync(d))
+  .join(',');
 /** Where `GOBIN=$PWD/node_modules/.cache/ghz go install github.com/bojand/ghz/cmd/ghz@v0.120.0` puts ghz. */
 export const DEFAULT_GHZ = path.join(repoRoot, 'node_modules/.cache/ghz/ghz');
 

@@ -21,7 +21,7 @@ import * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import type { DescMessage } from '@bufbuild/protobuf';
 import { SupernetService, makeGrpcClientConstructor } from '@supernetd/api';
-import { DEFAULT_GHZ, repoRoot } from './rpc-load.ts';
+import { DEFAULT_GHZ, SUPERNETD_IMPORT_PATHS, repoRoot } from './rpc-load.ts';
 import { startServer } from '../src/index.ts';
 import { ExperimentSession } from '../src/experiments/experiment-session.ts';
 import { ExperimentStore } from '../src/persistence/experiment-store.ts';
@@ -86,7 +86,7 @@ if (values.train) {
 }
 const json = values.method === 'SampleSubnet' ? { experimentId: id, constraint: { kind: 'CONSTRAINT_KIND_FLOPS', target } } : { experimentId: id };
 const args = [
-  '--insecure', '--proto', path.join(repoRoot, 'proto/supernetd/v1/supernet_service.proto'), '--import-paths', path.join(repoRoot, 'proto'),
+  '--insecure', '--proto', path.join(repoRoot, 'proto/supernetd/v1/supernet_service.proto'), '--import-paths', SUPERNETD_IMPORT_PATHS,
   '--call', `supernetd.v1.SupernetService.${values.method}`, '-d', JSON.stringify(json), '-c', '50', '--connections', '2',
   '-z', `${values.seconds}s`, '-n', '0', '-O', 'json', server.address,
 ];

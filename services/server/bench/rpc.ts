@@ -37,7 +37,7 @@ import {
   makeGrpcClientConstructor,
 } from '@supernetd/api';
 import type { TrainResponse } from '@supernetd/api';
-import { DEFAULT_GHZ, ghzAt, repoRoot, runGhz, runNodeLoad } from './rpc-load.ts';
+import { DEFAULT_GHZ, SUPERNETD_IMPORT_PATHS, ghzAt, repoRoot, runGhz, runNodeLoad } from './rpc-load.ts';
 import type { LoadJob, LoadResult } from './rpc-load.ts';
 
 const { values } = parseArgs({
@@ -68,7 +68,7 @@ if (values.loadgen === 'ghz' && !ghz) {
 const here = path.dirname(fileURLToPath(import.meta.url));
 const HEALTH = '/grpc.health.v1.Health/Check';
 const HEALTH_PROTO = { file: path.join(repoRoot, 'node_modules/grpc-health-check/proto/health/v1/health.proto'), importPath: repoRoot };
-const SUPERNETD_PROTO = { file: path.join(repoRoot, 'proto/supernetd/v1/supernet_service.proto'), importPath: path.join(repoRoot, 'proto') };
+const SUPERNETD_PROTO = { file: path.join(repoRoot, 'proto/supernetd/v1/supernet_service.proto'), importPath: SUPERNETD_IMPORT_PATHS };
 const EXPERIMENT = 'bench-rpc';
 
 /** A server process of rpc-servers.ts and its address. */
