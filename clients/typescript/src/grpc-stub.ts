@@ -1,6 +1,6 @@
 // The grpc-js client of a protobuf-es v2 service: typed methods by local name, binary protobuf
-// (de)serialisation through toBinary/fromBinary. The server's adapter in services/api has the
-// same client side; this copy keeps the client free of server packages.
+// (de)serialisation through toBinary/fromBinary. The server's adapter (services/api) takes its
+// client-side types from here and adds the server side.
 import * as grpc from '@grpc/grpc-js';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { DescMessage, DescMethod, DescService, MessageShape } from '@bufbuild/protobuf';

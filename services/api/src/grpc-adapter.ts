@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { DescMessage, DescMethod, DescService, MessageShape } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+import type { GrpcClientConstructor } from '@supernetd/client';
 
 type MethodShape = GenServiceMethods[string];
 type In<M extends MethodShape> = MessageShape<M['input']>;
@@ -19,48 +20,8 @@ export type GrpcHandlerOf<M extends MethodShape> = M['methodKind'] extends 'unar
 /** A full grpc-js implementation of a protobuf-es service: one handler per method, by local name. */
 export type GrpcServiceImpl<S extends GenServiceMethods> = { [K in keyof S]: GrpcHandlerOf<S[K]> };
 
-/** The grpc-js client method type of one protobuf-es method. */
-export type GrpcClientMethodOf<M extends MethodShape> = M['methodKind'] extends 'unary'
-  ? {
-      (req: In<M>, callback: grpc.requestCallback<Out<M>>): grpc.ClientUnaryCall;
-      (req: In<M>, metadata: grpc.Metadata, callback: grpc.requestCallback<Out<M>>): grpc.ClientUnaryCall;
-      (
-        req: In<M>,
-        metadata: grpc.Metadata,
-        options: Partial<grpc.CallOptions>,
-        callback: grpc.requestCallback<Out<M>>,
-      ): grpc.ClientUnaryCall;
-    }
-  : M['methodKind'] extends 'server_streaming'
-    ? (req: In<M>, metadata?: grpc.Metadata, options?: Partial<grpc.CallOptions>) => grpc.ClientReadableStream<Out<M>>
-    : M['methodKind'] extends 'client_streaming'
-      ? (
-          metadata: grpc.Metadata,
-          options: Partial<grpc.CallOptions>,
-          callback: grpc.requestCallback<Out<M>>,
-        ) => grpc.ClientWritableStream<In<M>>
-      : (metadata?: grpc.Metadata, options?: Partial<grpc.CallOptions>) => grpc.ClientDuplexStream<In<M>, Out<M>>;
-
-/**
- * The four-argument form of a unary grpc-js client method, as promise wrappers call it
- * (`client.sampleSubnet.bind(client)`): request, metadata, call options (deadline), callback.
- */
-export type GrpcUnaryInvoker<I, O> = (
-  req: I,
-  metadata: grpc.Metadata,
-  options: Partial<grpc.CallOptions>,
-  callback: grpc.requestCallback<O>,
-) => grpc.ClientUnaryCall;
-
-/** A grpc-js client of a protobuf-es service: one method per RPC, by local name (`sampleSubnet`). */
-export type GrpcClient<S extends GenServiceMethods> = grpc.Client & { [K in keyof S]: GrpcClientMethodOf<S[K]> };
-
-/** Constructor of a typed grpc-js client (same arguments as `grpc.Client`). */
-export type GrpcClientConstructor<S extends GenServiceMethods> = new (
-  address: string,
-  credentials: grpc.ChannelCredentials,
-  options?: grpc.ClientOptions,
-) => GrpcClient<S>;
+// The client side's types are the TypeScript client's (one copy); the server side is this file's.
+export type { GrpcClient, GrpcClientConstructor, GrpcClientMethodOf, GrpcUnaryInvoker } from '@supernetd/client';
 
 const ENCODED = Symbol('supernetd.encoded');
 
