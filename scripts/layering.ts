@@ -36,6 +36,10 @@ export const FORBIDDEN_EXTERNAL: Readonly<Record<string, readonly string[]>> = {
   // installed by applications: the generated contract and the gRPC glue only
   '@supernetd/client': ['@tensorflow/', 'tsx'],
   '@supernetd/api': ['@tensorflow/', 'tsx'],
+  // below the wire: protos stay at the server's edge
+  '@supernetd/sdk': ['@grpc/', '@bufbuild/'],
+  '@supernetd/engine': ['@grpc/', '@bufbuild/'],
+  ...Object.fromEntries(STRATEGIES.map((s) => [s, ['@grpc/', '@bufbuild/']])),
 };
 
 /** An import against the graph that stays until the code is changed, with why. */
