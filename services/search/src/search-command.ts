@@ -1,7 +1,7 @@
 import { loadRun, writeCombinedReport } from './report.ts';
 import { UsageError, parseSearchArgs, SEARCH_USAGE } from './search-args.ts';
 import { EXIT_INTERRUPTED, runSearch } from './search-run.ts';
-import type { StartServer } from './search-run.ts';
+import type { SearchHost } from './search-run.ts';
 
 /** Exit code for a command-line mistake. */
 export const EXIT_USAGE = 2;
@@ -10,10 +10,10 @@ export const EXIT_USAGE = 2;
  * `supernetd search ...`: parses `argv` (the arguments after `search`), runs a search or builds a
  * combined report, and returns the process exit code: 0 done, 1 failed, 2 usage error, 130
  * interrupted (Ctrl-C; the server checkpointed, `--resume` continues). The first Ctrl-C stops
- * training cleanly; a second one exits at once. Without `--server` the run starts its server with
- * `startServer` (the `supernetd` command passes the server package's in-process start).
+ * training cleanly; a second one exits at once. `host` (from the `supernetd` command) starts the
+ * in-process server when `--server` is not given and prices the space for the default budgets.
  */
-export async function runSearchCommand(argv: string[], startServer: StartServer): Promise<number> {
+export async function runSearchCommand(argv: string[], host: SearchHost): Promise<number> {
   let command;
   try {
     command = parseSearchArgs(argv);
@@ -45,7 +45,7 @@ export async function runSearchCommand(argv: string[], startServer: StartServer)
     };
     process.on('SIGINT', onSigint);
     try {
-      return await runSearch(command.options, { stderr: process.stderr, stdout: process.stdout, signal: controller.signal }, startServer);
+      return await runSearch(command.options, { stderr: process.stderr, stdout: process.stdout, signal: controller.signal }, host);
     } finally {
       process.off('SIGINT', onSigint);
     }

@@ -7,6 +7,7 @@ import {
   SamplePurpose,
 } from '@supernetd/client';
 import type { Experiment, Subnet, SupernetdClient, TrainResponse } from '@supernetd/client';
+import type { SpaceSpec } from '@supernetd/sdk';
 import { ProgressBar, RateEstimator } from './progress-bar.ts';
 import type { ProgressSink } from './progress-bar.ts';
 import { loadRun, writeRunReport } from './report.ts';
@@ -15,7 +16,7 @@ import type { BudgetResult, MetricLine, ProbeRecord, ProgressRecord, RunManifest
 import { searchClient, trainWithProgress } from './search-client.ts';
 import { UsageError, stepsForEpochs } from './search-args.ts';
 import type { SearchOptions } from './search-args.ts';
-import { defaultBudgets, spaceFlopsRange } from './space-costs.ts';
+import { defaultBudgets } from './space-costs.ts';
 
 /** A server the run talks to: started in-process, or a handle on `--server`. */
 export interface ServerHandle {
@@ -25,6 +26,17 @@ export interface ServerHandle {
 
 /** Starts a loopback server keeping its data in `dataDir` (in-process mode). */
 export type StartServer = (dataDir: string) => Promise<ServerHandle>;
+
+/**
+ * What a search takes from the `supernetd` command that runs it, so that this package imports
+ * neither the server nor the engine: the in-process server, and the space's cost model.
+ */
+export interface SearchHost {
+  /** Used when `--server` is not given. */
+  startServer: StartServer;
+  /** The FLOPs of the space's cheapest and most expensive subnet (the default budgets lie between). */
+  spaceFlopsRange(space: SpaceSpec): { minFlops: number; maxFlops: number };
+}
 
 /** Where a run writes and what can stop it. */
 export interface SearchIo {
@@ -87,7 +99,7 @@ function subnetArchitecture(s: Subnet | undefined): BudgetResult['architecture']
  * stopped training). Throws UsageError for a run directory that does not fit the request, and
  * SupernetdError when the server refuses a call.
  */
-export async function runSearch(options: SearchOptions, io: SearchIo, startServer: StartServer): Promise<number> {
+export async function runSearch(options: SearchOptions, io: SearchIo, host: SearchHost): Promise<number> {
   const dir = new RunDir(options.out);
   await dir.ensure();
   const existing = await dir.readJson<RunManifest>(RUN_FILES.manifest);
@@ -99,13 +111,13 @@ export async function runSearch(options: SearchOptions, io: SearchIo, startServe
   if (existing && options.server !== undefined) opts.server = options.server;
   const targetStep = existing?.targetStep ?? trainingSteps(opts);
   const spaceRef = { preset: opts.space, ...(opts.spaceOverrides ? { overrides: opts.spaceOverrides } : {}) };
-  const spaceCost = spaceFlopsRange(spaceRef);
+  const spaceCost = host.spaceFlopsRange(spaceRef);
   const budgets = opts.budgets ?? defaultBudgets(spaceCost.minFlops, spaceCost.maxFlops);
   const bar = new ProgressBar(io.stderr, Math.max(opts.progressInterval, Math.round(targetStep / 20)));
 
   const server: ServerHandle = opts.server
     ? { address: opts.server, stop: async () => {} }
-    : await startServer(dir.path(RUN_FILES.serverData));
+    : await host.startServer(dir.path(RUN_FILES.serverData));
   const api = searchClient(server.address, opts.token);
   try {
     let manifest: RunManifest;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadLayersModel } from '@tensorflow/tfjs-layers';
-import { startInProcessServer } from '@supernetd/server';
+import { spaceFlopsRange, startInProcessServer } from '@supernetd/server';
 import { RUN_FILES } from '../src/run-dir.ts';
 import type { RunManifest, RunSummary } from '../src/run-dir.ts';
 import { parseSearchArgs } from '../src/search-args.ts';
@@ -46,6 +46,8 @@ async function loadAndPredict(dir: string): Promise<number[]> {
   return outShape;
 }
 
+const host = { startServer: startInProcessServer, spaceFlopsRange };
+
 test('search --quick end to end in-process: interrupt, resume, exports, summary, report', async () => {
   await tf.setBackend('cpu');
   const out = await mkdtemp(join(tmpdir(), 'search-quick-'));
@@ -55,16 +57,16 @@ test('search --quick end to end in-process: interrupt, resume, exports, summary,
     const first = await runSearch(
       quickOptions(out),
       { stderr: quiet, stdout: quiet, signal: controller.signal, onTrainEvent: () => controller.abort() },
-      startInProcessServer,
+      host,
     );
     assert.equal(first, EXIT_INTERRUPTED);
     const manifest = JSON.parse(await readFile(join(out, RUN_FILES.manifest), 'utf8')) as RunManifest;
     assert.equal(manifest.status, 'interrupted');
     await assert.rejects(stat(join(out, RUN_FILES.summary)), 'no summary before the run finishes');
-    await assert.rejects(runSearch(quickOptions(out), { stderr: quiet, stdout: quiet }, startInProcessServer), /--resume/);
+    await assert.rejects(runSearch(quickOptions(out), { stderr: quiet, stdout: quiet }, host), /--resume/);
 
     // --resume re-attaches to the same experiment and continues to the target step.
-    const resumed = await runSearch({ ...quickOptions(out), resume: true }, { stderr: quiet, stdout: quiet }, startInProcessServer);
+    const resumed = await runSearch({ ...quickOptions(out), resume: true }, { stderr: quiet, stdout: quiet }, host);
     assert.equal(resumed, 0);
 
     const summary = JSON.parse(await readFile(join(out, RUN_FILES.summary), 'utf8')) as RunSummary;

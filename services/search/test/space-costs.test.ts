@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveSpace } from '@supernetd/engine/space';
-import { defaultBudgets, roundSignificant, singleArchDefinition, spaceFlopsRange } from '../src/space-costs.ts';
+import { singleArchDefinition } from '@supernetd/engine/space';
+import { spaceFlopsRange } from '@supernetd/server';
+import { defaultBudgets, roundSignificant } from '../src/space-costs.ts';
 
 test('mbv2-small cost range and the default budgets inside it', () => {
   const r = spaceFlopsRange({ preset: 'mbv2-small' });

@@ -4,7 +4,7 @@
 // container image ships the server only). Each subcommand parses its own options.
 import { Command, CommanderError } from 'commander';
 import { configFromArgs, serveHelp } from './cli-config.ts';
-import { startInProcessServer, startServer } from './index.ts';
+import { spaceFlopsRange, startInProcessServer, startServer } from './index.ts';
 
 /** Exit code of a command-line mistake. */
 const EXIT_USAGE = 2;
@@ -41,9 +41,11 @@ async function serve(argv: string[]): Promise<void> {
   process.on('SIGINT', onSignal);
 }
 
+/** What the search package takes from this command, as it imports neither the server nor the engine. */
+const SEARCH_HOST = { startServer: startInProcessServer, spaceFlopsRange };
+
 interface SearchPackage {
-  /** `startServer` runs a search without `--server`: the search package does not depend on the server. */
-  runSearchCommand(argv: string[], startServer: (dataDir: string) => Promise<{ address: string; stop(): Promise<void> }>): Promise<number>;
+  runSearchCommand(argv: string[], host: typeof SEARCH_HOST): Promise<number>;
   runExportCommand(argv: string[]): Promise<number>;
 }
 
@@ -84,10 +86,10 @@ function program(): Command {
       .action(async (_args: string[], _opts: unknown, cmd: Command) => run(cmd.args));
   passThrough('serve', '[options]', 'run the gRPC server', (args) => serve(['serve', ...args]));
   passThrough('search', '[options]', 'train a supernet, export one subnet per budget, write a report', async (args) => {
-    process.exit(await (await searchPackage('search')).runSearchCommand(args, startInProcessServer));
+    process.exit(await (await searchPackage('search')).runSearchCommand(args, SEARCH_HOST));
   });
   passThrough('report', '[options]', 'combined report (Pareto front) of several search runs: --runs D1,D2 --out D', async (args) => {
-    process.exit(await (await searchPackage('report')).runSearchCommand(['report', ...args], startInProcessServer));
+    process.exit(await (await searchPackage('report')).runSearchCommand(['report', ...args], SEARCH_HOST));
   });
   passThrough('export', '[options]', "write one subnet's TF.js files (model.json, weights.bin, arch.json) to a directory", async (args) => {
     process.exit(await (await searchPackage('export')).runExportCommand(args));

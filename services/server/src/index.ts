@@ -13,6 +13,7 @@ export { DEFAULT_CONFIG, resolveConfig } from './config.ts';
 export { ERROR_REASON_KEY } from './errors/to-status.ts';
 export { archFromProto, archToProto } from './grpc/converters.ts';
 export { BackendUnavailableError } from './worker/probe-backend.ts';
+export { spaceFlopsRange } from './space-flops-range.ts';
 export type { ChosenBackend } from './worker/probe-backend.ts';
 
 /** A started server. */

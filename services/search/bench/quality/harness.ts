@@ -7,10 +7,10 @@ import { ConstraintKind } from '@supernetd/api';
 import type { Arch, SpaceSpec } from '@supernetd/sdk';
 import { Rng } from '@supernetd/sdk';
 import { resolveSpace } from '@supernetd/engine/space';
-import { startServer } from '@supernetd/server';
+import { spaceFlopsRange, startServer } from '@supernetd/server';
 import type { SupernetdClient } from '@supernetd/client';
 import { searchClient, trainWithProgress } from '../../src/search-client.ts';
-import { defaultBudgets, spaceFlopsRange } from '../../src/space-costs.ts';
+import { defaultBudgets } from '../../src/space-costs.ts';
 import { trainAlone } from '../../src/train-alone.ts';
 
 /**
