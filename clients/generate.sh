@@ -3,7 +3,8 @@
 #   TypeScript  buf + protoc-gen-es (root package.json)      -> services/api/src/gen (server) and
 #               clients/typescript/src/gen (the client ships its own copy: clients/typescript/buf.gen.ts.yaml)
 #   Go          buf + protoc-gen-go/-go-grpc (`tool` block of clients/go/tools/go.mod) -> clients/go/gen
-#   Python      grpcio-tools (clients/python/requirements-dev.txt) -> clients/python/src/supernetd/v1
+#   Python      grpcio-tools (clients/python/requirements-dev.txt) -> clients/python/src/supernetd/v1,
+#               from a descriptor set without the buf.validate rules (clients/strip_validate.py)
 #   Java        protoc + protoc-gen-grpc-java from Maven Central (clients/java/pom.xml), at build
 #               time into clients/java/target; nothing to commit, so not run here.
 set -euo pipefail
@@ -30,9 +31,17 @@ ensure_python_venv
 py_out=clients/python/src/supernetd/v1
 rm -rf "$py_out"
 mkdir -p "$py_out"
-"$PYTHON_VENV/bin/python" -m grpc_tools.protoc -I proto \
-  --python_out=clients/python/src --pyi_out=clients/python/src proto/supernetd/v1/*.proto
-"$PYTHON_VENV/bin/python" -m grpc_tools.protoc -I proto \
-  --grpc_python_out=clients/python/src proto/supernetd/v1/supernet_service.proto
+# from a descriptor set without the buf.validate rules, which only the server checks
+fds="$(mktemp -d)"
+trap 'rm -rf "$fds"' EXIT
+"$PYTHON_VENV/bin/python" -m grpc_tools.protoc -I proto -I third_party/bufbuild --include_imports --include_source_info \
+  --descriptor_set_out="$fds/with-rules.binpb" proto/supernetd/v1/*.proto
+"$PYTHON_VENV/bin/python" clients/strip_validate.py "$fds/with-rules.binpb" "$fds/protos.binpb"
+py_protos=()
+for f in proto/supernetd/v1/*.proto; do py_protos+=("${f#proto/}"); done
+"$PYTHON_VENV/bin/python" -m grpc_tools.protoc --descriptor_set_in="$fds/protos.binpb" \
+  --python_out=clients/python/src --pyi_out=clients/python/src "${py_protos[@]}"
+"$PYTHON_VENV/bin/python" -m grpc_tools.protoc --descriptor_set_in="$fds/protos.binpb" \
+  --grpc_python_out=clients/python/src supernetd/v1/supernet_service.proto
 # protoc writes `from supernetd.v1 import ...`, which resolves inside this package as it is.
 printf '"""Generated from proto/supernetd/v1 by clients/generate.sh; do not edit."""\n' > "$py_out/__init__.py"
