@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { activeBackend, initBackend } from '../../src/backend/select-backend.ts';
-import { tensorflowAvailable } from '../helpers.ts';
+import { describeBackends } from '../describe-backends.ts';
 
 function values(shape: number[], seed: number, scale: number): Float32Array {
   const size = shape.reduce((a, b) => a * b, 1);
@@ -93,21 +93,13 @@ async function assertMatchesCpu(backend: 'wasm' | 'tensorflow', tolerance: numbe
   }
 }
 
-describe('training a MobileNet-style net on tensorflow (native binding, when built)', () => {
-  test('gives the same loss and variable gradients as cpu', async (t) => {
-    if (!(await tensorflowAvailable())) {
-      t.skip('no native binding here; npm run setup:tensorflow builds one');
-      return;
-    }
-    await assertMatchesCpu('tensorflow', 1e-4);
+describeBackends('training a MobileNet-style net', (backend) => {
+  test('gives the same loss and variable gradients as cpu', async () => {
+    await assertMatchesCpu(backend, 1e-4);
   });
 });
 
 describe('training a MobileNet-style net on wasm', () => {
-  test('gives the same loss and variable gradients as cpu', async () => {
-    await assertMatchesCpu('wasm', 1e-4);
-  });
-
   test('leaks no tensors and no wasm heap allocations across steps', async () => {
     assert.equal(await initBackend('wasm'), 'wasm');
     assert.equal(activeBackend(), 'wasm');
