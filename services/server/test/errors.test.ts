@@ -84,7 +84,7 @@ test('CreateExperiment rejects bad specs with the reason that names the part', a
   await assertStatus(unary(client, 'createExperiment', { experimentId: 'g' }), S.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /spec is required/);
   const listed = await unary(client, 'listExperiments', {});
   assert.deepEqual(listed.experiments.map((e) => e.id), [EXP], 'no failed creation leaves anything behind');
-  await assertStatus(unary(client, 'listExperiments', { pageSize: -1 }), S.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /page_size must not be negative/);
+  await assertStatus(unary(client, 'listExperiments', { pageSize: -1 }), S.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /page_size must be greater than or equal to 0, got -1 \[int32\.gte\]/);
   await assertStatus(unary(client, 'listExperiments', { pageToken: '!!' }), S.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /page_token/);
   await assertStatus(unary(client, 'listMetrics', { experimentId: EXP, limit: -5 }), S.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /limit must not be negative/);
 });
@@ -112,15 +112,15 @@ test('TrainStep inline batches: malformed tensors, NaN, shape mismatch, limits',
 
 test('SampleSubnet, ReportMetric, Evaluate, ExportSubnet and Train reject bad arguments', async () => {
   const sample = (req: object) => unary(client, 'sampleSubnet', { experimentId: EXP, ...req });
-  await assertStatus(sample({ count: 65 }), S.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /count 65 exceeds the limit of 64/);
-  await assertStatus(sample({ constraint: { target: 1e6 } }), S.INVALID_ARGUMENT, 'INVALID_CONSTRAINT', /constraint\.kind is unset/);
-  await assertStatus(sample({ constraint: { kind: ConstraintKind.FLOPS, target: -1 } }), S.INVALID_ARGUMENT, 'INVALID_CONSTRAINT', /target must be positive/);
+  await assertStatus(sample({ count: 65 }), S.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /count must be greater than or equal to 0 and less than or equal to 64, got 65/);
+  await assertStatus(sample({ constraint: { target: 1e6 } }), S.INVALID_ARGUMENT, 'INVALID_CONSTRAINT', /constraint\.kind must not be in list \[0\], got 0/);
+  await assertStatus(sample({ constraint: { kind: ConstraintKind.FLOPS, target: -1 } }), S.INVALID_ARGUMENT, 'INVALID_CONSTRAINT', /constraint\.target must be greater than 0, got -1/);
   await assertStatus(sample({ constraint: { kind: ConstraintKind.FLOPS, target: 10 } }), S.FAILED_PRECONDITION, 'CONSTRAINT_UNSATISFIABLE', undefined);
 
   const report = (req: object) => unary(client, 'reportMetric', { experimentId: EXP, subnetId, ...req });
   await assertStatus(report({ subnetId: 'sn-0000000000000000', metrics: { accuracy: 1 } }), S.NOT_FOUND, 'SUBNET_NOT_FOUND', /sn-0000000000000000/);
-  await assertStatus(report({ metrics: { accuracy: Number.NaN } }), S.INVALID_ARGUMENT, 'NON_FINITE_VALUE', /metric 'accuracy' is NaN/);
-  await assertStatus(report({ metrics: { loss: Number.POSITIVE_INFINITY } }), S.INVALID_ARGUMENT, 'NON_FINITE_VALUE', /'loss' is Infinity/);
+  await assertStatus(report({ metrics: { accuracy: Number.NaN } }), S.INVALID_ARGUMENT, 'NON_FINITE_VALUE', /metrics\["accuracy"\] must be finite, got NaN/);
+  await assertStatus(report({ metrics: { loss: Number.POSITIVE_INFINITY } }), S.INVALID_ARGUMENT, 'NON_FINITE_VALUE', /metrics\["loss"\] must be finite, got Infinity/);
   await assertStatus(report({ metrics: {} }), S.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /at least one value/);
 
   const evaluate = (req: object) => unary(client, 'evaluate', { experimentId: EXP, ...req });
@@ -135,7 +135,7 @@ test('SampleSubnet, ReportMetric, Evaluate, ExportSubnet and Train reject bad ar
   );
   await assertStatus(stream('export', { experimentId: EXP, target: { case: 'subnetId', value: subnetId }, chunkSize: 5 * 1024 * 1024 }), S.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /chunk_size/);
   await assertStatus(stream('export', { experimentId: EXP }), S.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /target is required/);
-  await assertStatus(stream('train', { experimentId: EXP, steps: 0 }), S.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /steps must be positive, got 0/);
+  await assertStatus(stream('train', { experimentId: EXP, steps: 0 }), S.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /steps must be greater than 0, got 0/);
 });
 
 test('a second training call is refused while one runs; cancelling stops after a step and checkpoints', async () => {

@@ -61,5 +61,5 @@ test('the deprecated after_sequence and limit still page, and are not mixed with
   await assertStatus(unary(client, 'listMetrics', { experimentId, pageToken: old.nextPageToken, afterSequence: 2n }), S.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /page_token and the deprecated after_sequence/);
   await assertStatus(unary(client, 'listMetrics', { experimentId, pageSize: 2, limit: 2 }), S.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /page_size and the deprecated limit/);
   await assertStatus(unary(client, 'listMetrics', { experimentId, pageToken: 'bm9wZQ' }), S.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /page_token is not a token this server issued/);
-  await assertStatus(unary(client, 'listMetrics', { experimentId, pageSize: -1 }), S.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /page_size must not be negative/);
+  await assertStatus(unary(client, 'listMetrics', { experimentId, pageSize: -1 }), S.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /page_size must be greater than or equal to 0, got -1/);
 });

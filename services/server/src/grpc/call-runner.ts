@@ -108,7 +108,8 @@ class CallScope implements CallContext {
 
 /**
  * Wraps handlers with what every SupernetService call needs: a request id and child logger,
- * bearer-token authentication, cancellation/deadline signal, RPC metrics, and the single mapping of
+ * bearer-token authentication, request validation (for SupernetService, the `buf.validate` rules:
+ * request-validation.ts), cancellation/deadline signal, RPC metrics, and the single mapping of
  * thrown errors to statuses (errors/to-status.ts).
  */
 export class CallRunner {
@@ -119,6 +120,8 @@ export class CallRunner {
     authToken: string | undefined,
     readonly logger: Logger,
     private readonly metrics: ServerMetrics,
+    /** Checks each request once authenticated, before its handler runs; throws to refuse it. */
+    private readonly validate: (req: unknown) => void = () => {},
   ) {
     this.expectedAuth = authToken === undefined ? undefined : Buffer.from(`Bearer ${authToken}`);
   }
@@ -158,6 +161,7 @@ export class CallRunner {
       Promise.resolve()
         .then(() => {
           this.authorize(call.metadata);
+          this.validate(call.request);
           return fn(call.request, scope);
         })
         .then(
@@ -193,6 +197,7 @@ export class CallRunner {
       Promise.resolve()
         .then(() => {
           this.authorize(call.metadata);
+          this.validate(call.request);
           return fn(call.request, ctx, send);
         })
         .then(

@@ -30,7 +30,7 @@ import type {
   TrainingConfig,
 } from '@supernetd/api';
 import { InvalidArgumentError } from '@supernetd/sdk';
-import type { Arch, Constraint, ErrorReason, OptimizerConfig, SamplePurpose as SamplePurposeName } from '@supernetd/sdk';
+import type { Arch, Constraint, OptimizerConfig, SamplePurpose as SamplePurposeName } from '@supernetd/sdk';
 import { decodeRequestTensor } from './request-tensor.ts';
 import type {
   DatasetSpecDomain,
@@ -48,50 +48,27 @@ function bad(message: string): never {
   throw new InvalidArgumentError(message);
 }
 
-/** Longest display_name, in UTF-8 bytes. */
-export const MAX_DISPLAY_NAME_BYTES = 1024;
-/** Longest identifier-like string (preset, strategy id, dataset name, client id, metric name), in UTF-8 bytes. */
-export const MAX_NAME_BYTES = 256;
-/** Longest dataset path, in UTF-8 bytes. */
-export const MAX_PATH_BYTES = 4096;
 /** Default bound on the JSON of search_space.overrides plus strategy.config. */
 export const DEFAULT_MAX_SPEC_JSON_BYTES = 4 * 1024 * 1024;
-/** Most values in one ReportMetric. */
-export const MAX_METRIC_VALUES = 64;
 
-/** Throws InvalidArgumentError when `value` is longer than `max` UTF-8 bytes. */
-export function boundedString(field: string, value: string, max: number, reason?: ErrorReason): string {
-  const bytes = Buffer.byteLength(value, 'utf8');
-  if (bytes > max) throw new InvalidArgumentError(`${field} is ${bytes} bytes; the limit is ${max}`, reason);
-  return value;
-}
-
-/** Whether `v` is a value of the generated (numeric) enum `e`. */
-function isKnownEnum(e: Record<string | number, string | number>, v: number): boolean {
-  return Number.isInteger(v) && typeof e[v] === 'string';
-}
-
-function finiteNonNegative(field: string, v: number): number {
-  if (!Number.isFinite(v) || v < 0) bad(`${field} must be a finite, non-negative number, got ${v}`);
-  return v;
-}
+// The static bounds of the request messages (string lengths, ranges, defined enum values, finite
+// numbers) are their `buf.validate` rules, checked before any handler runs (request-validation.ts);
+// the checks here are those the rules cannot state: across fields, or against the configuration.
 
 /**
- * Domain spec from a CreateExperiment request, validated, with training defaults filled in. String
- * fields are bounded (display_name to MAX_DISPLAY_NAME_BYTES, names to MAX_NAME_BYTES), and the
- * JSON of search_space.overrides plus strategy.config to `maxSpecJsonBytes`.
+ * Domain spec from a CreateExperiment request whose rules held, with training defaults filled in:
+ * the JSON of search_space.overrides plus strategy.config is bounded to `maxSpecJsonBytes`.
  */
 export function specFromProto(spec: ExperimentSpec | undefined, maxSpecJsonBytes = DEFAULT_MAX_SPEC_JSON_BYTES): ExperimentSpecDomain {
   if (!spec) bad('spec is required');
   if (spec.retrain) return retrainSpecFromProto(spec, spec.retrain);
-  boundedString('spec.display_name', spec.displayName, MAX_DISPLAY_NAME_BYTES);
-  const preset = boundedString('spec.search_space.preset', spec.searchSpace?.preset ?? '', MAX_NAME_BYTES, 'INVALID_SEARCH_SPACE');
+  const preset = spec.searchSpace?.preset ?? '';
   if (preset === '') throw new InvalidArgumentError('spec.search_space.preset is required', 'INVALID_SEARCH_SPACE');
   const space: ExperimentSpecDomain['space'] = { preset };
   if (spec.searchSpace?.overrides && Object.keys(spec.searchSpace.overrides).length > 0) {
     space.overrides = spec.searchSpace.overrides as Record<string, unknown>;
   }
-  const strategyId = boundedString('spec.strategy.id', spec.strategy?.id ?? '', MAX_NAME_BYTES, 'UNKNOWN_STRATEGY');
+  const strategyId = spec.strategy?.id ?? '';
   if (strategyId === '') throw new InvalidArgumentError('spec.strategy.id is required', 'UNKNOWN_STRATEGY');
   const jsonBytes = Buffer.byteLength(JSON.stringify(space.overrides ?? {}), 'utf8') + Buffer.byteLength(JSON.stringify(spec.strategy?.config ?? {}), 'utf8');
   if (jsonBytes > maxSpecJsonBytes) {
@@ -114,12 +91,10 @@ function retrainSpecFromProto(spec: ExperimentSpec, r: RetrainSpec): ExperimentS
   if (spec.searchSpace && (spec.searchSpace.preset !== '' || Object.keys(spec.searchSpace.overrides ?? {}).length > 0)) {
     throw new InvalidArgumentError(`spec.search_space must be empty with ${f}: the space is derived from the source experiment's`, 'INVALID_SEARCH_SPACE');
   }
-  if (r.sourceExperimentId === '') bad(`${f}.source_experiment_id is required`);
-  const init = r.init === RetrainInit.SCRATCH ? 'scratch' : r.init === RetrainInit.INHERITED ? 'inherited' : undefined;
-  if (!init) bad(`${f}.init is unset or unknown (${r.init}); expected RETRAIN_INIT_SCRATCH or RETRAIN_INIT_INHERITED`);
+  // source_experiment_id, init and a non-empty subnet_id are the rules'
+  const init = r.init === RetrainInit.INHERITED ? 'inherited' : 'scratch';
   const retrain: RetrainSpecDomain = { sourceExperimentId: r.sourceExperimentId, init };
   if (r.subnet.case === 'subnetId') {
-    if (r.subnet.value === '') bad(`${f}.subnet_id must not be empty`);
     retrain.subnetId = r.subnet.value;
   } else if (r.subnet.case === 'architecture') {
     retrain.arch = archFromProto(r.subnet.value);
@@ -147,32 +122,22 @@ function retrainToProto(r: RetrainSpecDomain): RetrainSpec {
 
 function trainingFromProto(t: TrainingConfig | undefined): TrainingSpecDomain {
   const f = 'spec.training';
+  // ranges, finiteness and defined enum values are the rules'
   const batchSize = t?.batchSize ?? 0;
-  if (batchSize < 0 || batchSize > 4096) bad(`${f}.batch_size must be in [1, 4096] (0 = default 64), got ${batchSize}`);
   const totalSteps = Number(t?.totalSteps ?? 0n);
-  if (totalSteps < 0) bad(`${f}.total_steps must be positive (0 = default 1000), got ${totalSteps}`);
-  // proto3 enums are open: an unknown number arrives as is and must not fall through to a default
-  if (t && !isKnownEnum(OptimizerKind, t.optimizer)) bad(`${f}.optimizer ${t.optimizer} is not a known OptimizerKind`);
-  if (t && !isKnownEnum(LrScheduleKind, t.schedule)) bad(`${f}.schedule ${t.schedule} is not a known LrScheduleKind`);
   const kind = t?.optimizer === OptimizerKind.ADAM ? 'adam' : 'sgd';
-  const lr = finiteNonNegative(`${f}.learning_rate`, t?.learningRate ?? 0);
+  const lr = t?.learningRate ?? 0;
   // momentum, nesterov and weight_decay have explicit presence: absent takes the default, 0 and false are honoured
-  const momentum = finiteNonNegative(`${f}.momentum`, t?.momentum ?? 0.9);
-  if (momentum >= 1) bad(`${f}.momentum must be below 1, got ${momentum}`);
+  const momentum = t?.momentum ?? 0.9;
   const nesterov = t?.nesterov ?? momentum > 0;
   if (kind === 'sgd' && nesterov && momentum === 0) bad(`${f}.nesterov needs a momentum above 0, got momentum 0`);
   const weightDecay = t?.weightDecay ?? 1e-4;
-  if (!Number.isFinite(weightDecay) || weightDecay < 0) bad(`${f}.weight_decay must be finite and non-negative, got ${weightDecay}`);
   const schedule = t?.schedule === LrScheduleKind.STEP ? 'step' : t?.schedule === LrScheduleKind.CONSTANT ? 'constant' : 'cosine';
   const warmupSteps = t?.warmupSteps ?? 0;
-  if (warmupSteps < 0) bad(`${f}.warmup_steps must not be negative, got ${warmupSteps}`);
   const stepSize = t?.stepSize ?? 0;
-  if (stepSize < 0) bad(`${f}.step_size must not be negative, got ${stepSize}`);
-  const gamma = finiteNonNegative(`${f}.gamma`, t?.gamma ?? 0);
-  const labelSmoothing = finiteNonNegative(`${f}.label_smoothing`, t?.labelSmoothing ?? 0);
-  if (labelSmoothing >= 1) bad(`${f}.label_smoothing must be below 1, got ${labelSmoothing}`);
+  const gamma = t?.gamma ?? 0;
+  const labelSmoothing = t?.labelSmoothing ?? 0;
   const checkpointInterval = t?.checkpointInterval ?? 0;
-  if (checkpointInterval < 0) bad(`${f}.checkpoint_interval must not be negative, got ${checkpointInterval}`);
   const total = totalSteps === 0 ? 1000 : totalSteps;
   const optimizer: OptimizerConfig = {
     kind,
@@ -206,9 +171,6 @@ function datasetFromProto(t: TrainingConfig | undefined): DatasetSpecDomain {
   const f = 'spec.training.dataset';
   const out: DatasetSpecDomain = {};
   const format = d?.format ?? DatasetFormat.UNSPECIFIED;
-  boundedString(`${f}.name`, d?.name ?? '', MAX_NAME_BYTES, 'INVALID_DATASET');
-  boundedString(`${f}.path`, d?.path ?? '', MAX_PATH_BYTES, 'INVALID_DATASET');
-  if (!isKnownEnum(DatasetFormat, format)) throw new InvalidArgumentError(`${f}.format ${format} is not a known DatasetFormat`, 'INVALID_DATASET');
   if (format === DatasetFormat.UNSPECIFIED) {
     out.name = d?.name || 'fashion-mnist';
   } else {
@@ -219,8 +181,6 @@ function datasetFromProto(t: TrainingConfig | undefined): DatasetSpecDomain {
     out.path = d.path;
     if (d.name) out.name = d.name;
   }
-  if ((d?.maxTrainExamples ?? 0) < 0) bad(`${f}.max_train_examples must not be negative`);
-  if ((d?.maxTestExamples ?? 0) < 0) bad(`${f}.max_test_examples must not be negative`);
   if (d?.maxTrainExamples) out.maxTrainExamples = d.maxTrainExamples;
   if (d?.maxTestExamples) out.maxTestExamples = d.maxTestExamples;
   if (d?.augment) out.augment = true;
@@ -296,22 +256,13 @@ export function experimentToProto(v: ExperimentView): Experiment {
   });
 }
 
-/** Domain constraint; undefined when absent. Throws InvalidArgumentError(INVALID_CONSTRAINT). */
-export function constraintFromProto(c: ConstraintMsg | undefined, field = 'constraint'): Constraint | undefined {
+/** Domain constraint of a request whose rules held (a defined kind, a positive target); undefined when absent. */
+export function constraintFromProto(c: ConstraintMsg | undefined): Constraint | undefined {
   if (!c) return undefined;
-  const kind = c.kind === ConstraintKind.FLOPS ? 'flops' : c.kind === ConstraintKind.PARAMS ? 'params' : c.kind === ConstraintKind.LATENCY ? 'latency' : undefined;
-  if (!kind) throw new InvalidArgumentError(`${field}.kind is unset or unknown (${c.kind}); expected FLOPS, PARAMS or LATENCY`, 'INVALID_CONSTRAINT');
-  if (!Number.isFinite(c.target) || c.target <= 0) {
-    throw new InvalidArgumentError(`${field}.target must be positive and finite, got ${c.target}`, 'INVALID_CONSTRAINT');
-  }
+  const kind = c.kind === ConstraintKind.PARAMS ? 'params' : c.kind === ConstraintKind.LATENCY ? 'latency' : 'flops';
   const out: Constraint = { kind, target: c.target };
   // explicit presence: absent leaves the strategy's default, 0 asks for no slack
-  if (c.tolerance !== undefined) {
-    if (!Number.isFinite(c.tolerance) || c.tolerance < 0 || c.tolerance >= 1) {
-      throw new InvalidArgumentError(`${field}.tolerance must be in [0, 1), got ${c.tolerance}`, 'INVALID_CONSTRAINT');
-    }
-    out.tolerance = c.tolerance;
-  }
+  if (c.tolerance !== undefined) out.tolerance = c.tolerance;
   return out;
 }
 
@@ -343,20 +294,11 @@ export function subnetToProto(s: SubnetDomain): Subnet {
   });
 }
 
-/** ReportMetric's values and client id, bounded: at most MAX_METRIC_VALUES names of at most MAX_NAME_BYTES. */
-export function metricValuesFromProto(values: Record<string, number>, clientId: string): { values: Record<string, number>; clientId: string } {
-  boundedString('client_id', clientId, MAX_NAME_BYTES);
-  const names = Object.keys(values);
-  if (names.length > MAX_METRIC_VALUES) bad(`metrics holds ${names.length} values; the limit is ${MAX_METRIC_VALUES}`);
-  for (const n of names) boundedString('a metric name', n, MAX_NAME_BYTES);
-  return { values: { ...values }, clientId };
-}
-
+/** A defined SamplePurpose (the rules refuse others); unspecified is eval. */
 export function purposeFromProto(p: SamplePurpose): SamplePurposeName {
   if (p === SamplePurpose.TRAIN) return 'train';
   if (p === SamplePurpose.DEPLOY) return 'deploy';
-  if (p === SamplePurpose.EVAL || p === SamplePurpose.UNSPECIFIED) return 'eval';
-  throw new InvalidArgumentError(`purpose ${p} is not a known SamplePurpose`);
+  return 'eval';
 }
 
 export function metricToProto(m: MetricRecordDomain): MetricRecord {
@@ -386,7 +328,7 @@ export function targetFromProto(
     case 'architecture':
       return { arch: archFromProto(t.value) };
     case 'constraint':
-      return { constraint: constraintFromProto(t.value, 'target.constraint') as Constraint };
+      return { constraint: constraintFromProto(t.value) as Constraint };
     default:
       return undefined;
   }

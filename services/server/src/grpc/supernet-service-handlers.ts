@@ -40,6 +40,7 @@ import { IdempotentCalls, RecentRequests, REQUEST_ID_RETENTION, RequestLog, Requ
 import type { Remembered } from '../experiments/idempotency.ts';
 import type { RawBatchMessage, TrainProgress } from '../worker/protocol.ts';
 import { CallRunner } from './call-runner.ts';
+import { validateRequest } from './request-validation.ts';
 import type { CallContext } from './call-runner.ts';
 import {
   DEFAULT_MAX_SPEC_JSON_BYTES,
@@ -47,7 +48,6 @@ import {
   constraintFromProto,
   experimentToProto,
   metricToProto,
-  metricValuesFromProto,
   purposeFromProto,
   specFromProto,
   subnetToProto,
@@ -63,7 +63,6 @@ function metricsPage(req: ListMetricsRequest): { after: number; size: number } {
   const oldLimit = req.limit;
   if (req.pageToken !== '' && oldAfter !== 0) throw new InvalidArgumentError('page_token and the deprecated after_sequence are exclusive; send page_token only');
   if (req.pageSize !== 0 && oldLimit !== 0) throw new InvalidArgumentError('page_size and the deprecated limit are exclusive; send page_size only');
-  if (req.pageSize < 0) throw new InvalidArgumentError(`page_size must not be negative, got ${req.pageSize}`);
   let after = oldAfter;
   if (req.pageToken !== '') {
     const m = /^m(\d{1,15})$/.exec(Buffer.from(req.pageToken, 'base64url').toString('utf8'));
@@ -81,7 +80,6 @@ const DEFAULT_CHUNK = 1024 * 1024;
 
 /** The view fields a GetExperiment response is made of, besides the spec. */
 const VIEW_FIELDS = ['id', 'state', 'step', 'checkpointStep', 'lastLosses', 'metricCount', 'phase', 'error', 'createTime', 'updateTime', 'backend', 'device'] as const;
-const MAX_CHUNK = 4 * 1024 * 1024;
 
 /** The SupernetService RPCs: proto in, domain calls on the ExperimentManager, proto out. */
 @injectable()
@@ -103,7 +101,7 @@ export class SupernetServiceHandlers {
     @inject(TOKENS.ServerMetrics) metrics: ServerMetrics,
     @inject(TOKENS.Logger) logger: Logger,
   ) {
-    this.runner = new CallRunner(config.authToken, logger, metrics);
+    this.runner = new CallRunner(config.authToken, logger, metrics, validateRequest);
     this.requestLogs = new RequestLogs(path.resolve(config.dataDir, 'experiments'));
     this.deleteLog = new RequestLog(path.resolve(config.dataDir, 'delete-requests.jsonl'));
   }
@@ -259,8 +257,8 @@ export class SupernetServiceHandlers {
       }),
       reportMetric: r.unary('ReportMetric', async (req) => {
         m.session(req.experimentId);
-        if (req.subnetId === '') throw new InvalidArgumentError('subnet_id is required');
-        const { values, clientId } = metricValuesFromProto(req.metrics, req.clientId);
+        const values = { ...req.metrics };
+        const clientId = req.clientId;
         const request = this.requestKey(ReportMetricRequestSchema, req);
         const s = m.session(req.experimentId);
         const sequence = await this.calls.run(
@@ -315,8 +313,6 @@ export class SupernetServiceHandlers {
       }),
       train: r.serverStream('Train', async (req, ctx, send) => {
         m.session(req.experimentId);
-        if (req.steps <= 0) throw new InvalidArgumentError(`steps must be positive, got ${req.steps}`);
-        if (req.progressInterval < 0) throw new InvalidArgumentError(`progress_interval must not be negative, got ${req.progressInterval}`);
         let sending = Promise.resolve();
         const onProgress = (e: TrainProgress) => {
           const msg = create(TrainResponseSchema, {
@@ -342,7 +338,6 @@ export class SupernetServiceHandlers {
       }),
       evaluate: r.unary('Evaluate', async (req, ctx) => {
         m.session(req.experimentId);
-        if (req.maxExamples < 0) throw new InvalidArgumentError(`max_examples must not be negative, got ${req.maxExamples}`);
         const target = targetFromProto(req.target);
         const decoded = req.batch ? this.batch(req.batch, 'batch') : undefined;
         const args: Parameters<ExperimentManager['evaluate']>[1] = { target, recalibrate: !req.skipBnRecalibration };
@@ -358,12 +353,6 @@ export class SupernetServiceHandlers {
       }),
       exportSubnet: r.serverStream('ExportSubnet', async (req, ctx, send) => {
         m.session(req.experimentId);
-        if (req.format !== ExportFormat.UNSPECIFIED && req.format !== ExportFormat.TFJS_LAYERS) {
-          throw new InvalidArgumentError(`format ${req.format} is not a known ExportFormat`);
-        }
-        if (req.chunkSize < 0 || req.chunkSize > MAX_CHUNK) {
-          throw new InvalidArgumentError(`chunk_size must be in [1, ${MAX_CHUNK}] bytes (0 = default ${DEFAULT_CHUNK}), got ${req.chunkSize}`);
-        }
         const chunk = Math.min(req.chunkSize === 0 ? DEFAULT_CHUNK : req.chunkSize, this.config.maxMessageBytes - 1024);
         const out = await m.export(req.experimentId, targetFromProto(req.target), !req.skipBnRecalibration, ctx.signal);
         await send(

@@ -7,6 +7,7 @@ import { InvalidArgumentError } from '@supernetd/sdk';
 import type { Constraint } from '@supernetd/sdk';
 import type { ExperimentSpecDomain } from '../domain/experiment-spec.ts';
 import { specFromProto } from '../grpc/converters.ts';
+import { validateMessage } from '../grpc/request-validation.ts';
 
 /** The algorithm settings a Katib Experiment may give, in Katib's snake_case style. */
 export const KATIB_SETTING_NAMES = [
@@ -151,6 +152,7 @@ export function parseKatibSettings(experiment: KatibExperiment | undefined): Kat
       strategy: { id: strategy, config: strategyConfig as JsonValue },
     });
     proto.training = fromJson(ExperimentSpecSchema, { training: training as JsonValue }).training;
+    validateMessage(ExperimentSpecSchema, proto);
     domain = specFromProto(proto);
   } catch (err) {
     bad('training', (err as Error).message);
