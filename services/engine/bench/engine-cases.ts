@@ -108,13 +108,13 @@ function engineSide(rt: EngineRuntime, loss: (batch: Batch) => tf.Scalar): Engin
   };
 }
 
-/** The cases, run on `backend` (the one the benchmark selected). */
-export function engineCases(backend: BackendName): BenchCase[] {
+/** The cases; each builds its TF.js side on the backend it is given. */
+export function engineCases(): BenchCase[] {
   return [
     {
       id: 'b',
       name: 'b-mbv2-small-max-b128-28x28x1',
-      build: async () => {
+      build: async (backend) => {
         const rt = await runtime(backend);
         const space = rt.space as ResolvedSpace;
         const arch = space.maxArch();
@@ -126,7 +126,7 @@ export function engineCases(backend: BackendName): BenchCase[] {
     {
       id: 'c',
       name: 'c-mbv2-small-min-b128-28x28x1',
-      build: async () => {
+      build: async (backend) => {
         const rt = await runtime(backend);
         const space = rt.space as ResolvedSpace;
         const arch = space.minArch();
@@ -138,7 +138,7 @@ export function engineCases(backend: BackendName): BenchCase[] {
     {
       id: 'd',
       name: 'd-mbv2-small-pss-max-ce+sampled-kl+min-kl-b128',
-      build: async () => {
+      build: async (backend) => {
         const rt = await runtime(backend);
         const space = rt.space as ResolvedSpace;
         const max = space.maxArch();

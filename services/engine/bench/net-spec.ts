@@ -56,3 +56,65 @@ export function smallNetCase(): CaseSpec {
   ];
   return { input: [32, 32, 3], batch: 64, classes: 10, layers, passes: [{ widths: maxWidths(layers), resolution: 32, loss: 'ce' }] };
 }
+
+/**
+ * Floating-point operations of one training step of `spec`, counted from the definition the same way
+ * for every side: 2 per multiply-accumulate of convolutions (kxk, depthwise, 1x1) and the FC layer,
+ * 'same' padding (output size ceil(in / stride)); each such layer counted 3 times (forward, input
+ * gradient, weight gradient), except that the first layer's input gradient (the images') is not
+ * computed by either side. Batch norm, activations, pooling, residual adds, resizes, losses and the
+ * optimiser are not counted, so achieved GFLOP/s understate the work done a little.
+ */
+export function stepFlops(spec: CaseSpec): number {
+  let total = 0;
+  for (const pass of spec.passes) {
+    const widths = pass.widths[Symbol.iterator]();
+    const nextWidth = (): number => {
+      const w = widths.next();
+      if (w.done) throw new Error('stepFlops: the pass has fewer widths than the net has conv/pw layers');
+      return w.value;
+    };
+    let size = pass.resolution;
+    let cin = spec.input[2];
+    let first = true;
+    const count = (macs: number) => {
+      total += 2 * macs * spec.batch * (first ? 2 : 3);
+      first = false;
+    };
+    const walk = (layers: LayerSpec[]): void => {
+      for (const l of layers) {
+        switch (l.op) {
+          case 'conv': {
+            const cout = nextWidth();
+            size = Math.ceil(size / l.stride);
+            count(size * size * cout * l.k * l.k * cin);
+            cin = cout;
+            break;
+          }
+          case 'dw':
+            size = Math.ceil(size / l.stride);
+            count(size * size * cin * l.k * l.k);
+            break;
+          case 'pw': {
+            const cout = nextWidth();
+            count(size * size * cin * cout);
+            cin = cout;
+            break;
+          }
+          case 'block':
+            walk(l.layers);
+            break;
+          case 'pool':
+            size = 1;
+            break;
+          case 'fc':
+            count(cin * l.out);
+            cin = l.out;
+            break;
+        }
+      }
+    };
+    walk(spec.layers);
+  }
+  return total;
+}

@@ -80,6 +80,12 @@ export class TorchWorker {
     return r.ms;
   }
 
+  /** GFLOP/s of the best of five n x n x n float32 GEMMs, run as 1x1 convolutions, on `threads` threads. */
+  async gemm(n: number, threads: number): Promise<number> {
+    const r = await this.request<{ gflops: number }>({ cmd: 'gemm', n, threads });
+    return r.gflops;
+  }
+
   close(): void {
     this.proc.stdin.end(JSON.stringify({ cmd: 'quit' }) + '\n');
   }

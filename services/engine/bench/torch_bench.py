@@ -6,6 +6,7 @@ timed alternately in one run with both kept warm:
   {"cmd": "hello"}                          -> {"torch": version, "default_threads": n}
   {"cmd": "build", "case": CASE}            -> {"ok": true, "params": n}
   {"cmd": "run", "steps": n, "threads": t}  -> {"ms": [per-step milliseconds], "loss": last loss}
+  {"cmd": "gemm", "n": n, "threads": t}     -> {"gflops": best of 5 n x n x n float32 GEMMs as 1x1 convs}
   {"cmd": "quit"}
 
 A CASE (see bench/net-spec.ts) is a supernet at max width plus the training step to time: a list of
@@ -185,6 +186,23 @@ def main():
                 loss = step()
                 ms.append((time.perf_counter() - t0) * 1000)
             reply = {"ms": ms, "loss": loss}
+        elif cmd == "gemm":
+            # The side's ceiling for the step's kind of arithmetic: an n x n x n float32 GEMM run as a
+            # 1x1 convolution (n -> n channels on sqrt(n) x sqrt(n)), the path PyTorch's convolutions
+            # take (oneDNN), which torch.mm (the system BLAS) may not.
+            torch.set_num_threads(msg["threads"])
+            n = msg["n"]
+            side = int(round(n ** 0.5))
+            x = torch.rand(1, n, side, side)
+            w = torch.rand(n, n, 1, 1)
+            with torch.no_grad():
+                F.conv2d(x, w)
+                best = float("inf")
+                for _ in range(5):
+                    t0 = time.perf_counter()
+                    F.conv2d(x, w)
+                    best = min(best, time.perf_counter() - t0)
+            reply = {"gflops": 2 * n * n * side * side / best / 1e9}
         elif cmd == "quit":
             return
         else:
