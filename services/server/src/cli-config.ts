@@ -52,6 +52,7 @@ export const SERVE_SETTINGS: readonly Setting[] = [
   { flags: '--max-experiments <n>', key: 'maxExperiments', env: 'SUPERNETD_MAX_EXPERIMENTS', kind: 'int', description: `stored experiments (default ${d.maxExperiments})` },
   { flags: '--engine-threads <n>', key: 'engineThreads', env: 'SUPERNETD_ENGINE_THREADS', kind: 'int', description: `threads of each experiment worker's wasm backend, at most 8; 0 = every core (default ${d.engineThreads})` },
   { flags: '--max-worker-restarts <n>', key: 'maxWorkerRestarts', env: 'SUPERNETD_MAX_WORKER_RESTARTS', kind: 'int', description: `restarts of a failed worker in a row before FAILED (default ${d.maxWorkerRestarts})` },
+  { flags: '--worker-nice <n>', key: 'workerNice', env: 'SUPERNETD_WORKER_NICE', kind: 'int', description: `scheduling priority (nice, 0-19) of the training worker threads, so RPCs come first on a busy machine; Linux (default ${d.workerNice})` },
   { flags: '--max-batch-memory-bytes <n>', key: 'maxBatchMemoryBytes', env: 'SUPERNETD_MAX_BATCH_MEMORY_BYTES', kind: 'int', description: `largest estimated engine memory of an inline batch (default ${d.maxBatchMemoryBytes})` },
   { flags: '--max-space-resolution <n>', key: 'maxSpaceResolution', env: 'SUPERNETD_MAX_SPACE_RESOLUTION', kind: 'int', description: `largest image side/resolution of a search space (default ${d.maxSpaceResolution})` },
   { flags: '--max-space-channels <n>', key: 'maxSpaceChannels', env: 'SUPERNETD_MAX_SPACE_CHANNELS', kind: 'int', description: `largest channel count of any layer (default ${d.maxSpaceChannels})` },

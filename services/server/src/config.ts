@@ -70,6 +70,11 @@ export interface ServerConfig {
    */
   maxWorkerRestarts: number;
   /**
+   * Scheduling priority (Linux nice value, 0-19) of the experiment worker threads, which train;
+   * above 0 the RPC thread comes first when both want a core. 0 leaves it as the process's.
+   */
+  workerNice: number;
+  /**
    * Largest estimated engine memory one inline batch may take: a TrainStep batch is refused above
    * it, an Evaluate batch is evaluated in chunks that fit it.
    */
@@ -132,6 +137,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   maxLiveWorkers: 8,
   maxExperiments: 1000,
   maxWorkerRestarts: 3,
+  workerNice: 0,
   engineThreads: 0,
   maxBatchMemoryBytes: 1024 ** 3,
   maxSpaceResolution: DEFAULT_SPACE_LIMITS.maxResolution,
@@ -169,6 +175,7 @@ export function resolveConfig(partial: Partial<ServerConfig>): ServerConfig {
   intIn('maxLiveWorkers', c.maxLiveWorkers, 1, 4096);
   intIn('maxExperiments', c.maxExperiments, 1, 1_000_000);
   intIn('maxWorkerRestarts', c.maxWorkerRestarts, 0, 100);
+  intIn('workerNice', c.workerNice, 0, 19);
   intIn('engineThreads', c.engineThreads, 0, 1024);
   intIn('maxBatchMemoryBytes', c.maxBatchMemoryBytes, 1024 * 1024, Number.MAX_SAFE_INTEGER);
   intIn('maxSpaceResolution', c.maxSpaceResolution, 1, 16_384);

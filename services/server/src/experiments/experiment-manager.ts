@@ -128,6 +128,7 @@ export class ExperimentManager {
         acquireSlot: (s) => this.acquireSlot(s),
         releaseSlot: (s) => void this.slots.delete(s),
         workerSpec: (spec) => this.workerSpec(spec),
+        nice: this.config.workerNice,
         ...(this.config.engineThreads > 0 ? { engineThreads: this.config.engineThreads } : {}),
       },
     );

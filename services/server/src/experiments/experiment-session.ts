@@ -44,6 +44,8 @@ export interface WorkerPolicy {
   releaseSlot?(session: ExperimentSession): void;
   /** The spec the worker is built from (dataset paths resolved inside the dataset root). */
   workerSpec?(spec: ExperimentSpecDomain): Promise<ExperimentSpecDomain>;
+  /** Nice value the worker thread sets on itself (0 or absent: unchanged). */
+  nice?: number;
   /** Threads of the worker's `wasm` backend; absent: every core. */
   engineThreads?: number;
 }
@@ -432,6 +434,7 @@ export class ExperimentSession {
             ...(this.idle.engineThreads !== undefined ? { threads: this.idle.engineThreads } : {}),
             strategyModule: this.strategy.moduleSpecifier,
             checkpointDir: this.store.checkpointDir(this.id),
+            ...(this.idle.nice ? { nice: this.idle.nice } : {}),
             ...(this.measuredTable ? { latencyTable: this.measuredTable } : {}),
             metrics: this.metrics.flatMap((m) => {
               const arch = this.subnets.get(m.subnetId);

@@ -1,5 +1,7 @@
 // Entry of one experiment's worker thread: hosts the EngineRuntime and the training instance of the
 // strategy, runs jobs for the RPC thread and publishes snapshots of its state.
+import { readlinkSync } from 'node:fs';
+import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { backendInfo, createEngineRuntime, latencySource, shareDatasets } from '@supernetd/engine';
 import type { EngineRuntime } from '@supernetd/engine';
@@ -17,6 +19,27 @@ interface CheckpointExtra {
 const port = parentPort;
 if (!port) throw new Error('experiment-worker must run in a worker thread');
 const init = workerData as WorkerInit;
+
+/**
+ * Lowers this thread's scheduling priority to `init.nice`. On Linux a nice value belongs to a
+ * thread, and setpriority with a thread id sets that thread's alone (threads it starts later, such
+ * as a native backend's, inherit it); the id is read from /proc/thread-self. Elsewhere it would
+ * lower the whole process, RPC thread included, so it is left alone there, and a failure only
+ * leaves the priority unchanged (with a process warning on stderr either way).
+ */
+function applyNice(): string | undefined {
+  if (!init.nice) return undefined;
+  if (process.platform !== 'linux') return `workerNice ${init.nice} not applied: thread priorities are set on Linux only`;
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    os.setPriority(tid, init.nice);
+    return undefined;
+  } catch (err) {
+    return `workerNice ${init.nice} not applied: ${(err as Error).message}`;
+  }
+}
+const niceProblem = applyNice();
+if (niceProblem) process.emitWarning(niceProblem);
 
 function post(msg: WorkerMessage, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(msg, transfer);

@@ -21,6 +21,8 @@ export interface WorkerInit {
   /** Import specifier of the module exporting the experiment's strategy. */
   strategyModule: string;
   checkpointDir: string;
+  /** Nice value for this thread (Linux), set before anything else runs; absent or 0: unchanged. */
+  nice?: number;
   /** Every stored metric; the worker replays those newer than its checkpoint into the strategy. */
   metrics: { sequence: number; arch: Arch; values: Record<string, number> }[];
   /** The experiment's stored latency table, if one was measured; absent with `measureLatency`: measure it. */
