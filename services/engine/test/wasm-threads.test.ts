@@ -102,6 +102,16 @@ test('removing the threaded wasm backend ends its pthreads', async () => {
   assert.equal(osThreads(), baseline);
 });
 
+test('where the threaded build cannot start, wasm runs on 1 thread and says why', async () => {
+  const worker = new Worker(BOOTSTRAP, { workerData: { entry: new URL('./wasm-threads-fallback-fixture.ts', import.meta.url).href } });
+  const [r] = (await once(worker, 'message')) as [{ info: { backend: string; threads?: number; reason: string }; product: number[] }];
+  await worker.terminate();
+  assert.equal(r.info.backend, 'wasm');
+  assert.equal(r.info.threads, 1);
+  assert.match(r.info.reason, /on 1 thread, because the threaded build did not start \(SharedArrayBuffer is not defined\)/);
+  assert.deepEqual(r.product, [3, 3, 3, 3, 3, 3, 3, 3]);
+});
+
 test('the thread count defaults to the machine cores (at most 8) and refuses what is not a positive integer', () => {
   assert.ok(resolveWasmThreads(undefined) >= 1 && resolveWasmThreads(undefined) <= 8);
   assert.equal(resolveWasmThreads(3), 3);

@@ -128,8 +128,8 @@ export function resolveWasmThreads(threads: number | undefined): number {
 export function registerThreadedWasmBackend(threads: number): void {
   if (threads <= 1) return;
   if (tf.findBackend('wasm') != null) throw new Error('the wasm backend already runs in this thread; its thread count is fixed');
-  tf.removeBackend('wasm');
   const singleThreaded = tf.findBackendFactory('wasm');
+  tf.removeBackend('wasm');
   tf.registerBackend('wasm', async () => {
     let module: BackendWasm['wasm'];
     try {
