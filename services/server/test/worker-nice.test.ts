@@ -16,8 +16,12 @@ function threadNice(): Map<number, number> {
   );
 }
 
-test('with workerNice the worker thread runs at that nice value, and the RPC thread does not', { skip: process.platform !== 'linux' && 'thread priorities are set on Linux only' }, async () => {
+test('with workerNice the worker thread runs at that nice value, and the RPC thread does not', { skip: process.platform !== 'linux' && 'thread priorities are set on Linux only' }, async (t) => {
   const base = threadNice().get(process.pid)!;
+  if (base >= 19) {
+    t.skip('the tests already run at the lowest priority (nice 19)');
+    return;
+  }
   const want = Math.min(19, base + 7);
   assert.ok(![...threadNice().values()].includes(want), 'no thread at that nice value before the worker starts');
   const data = tempDir();
