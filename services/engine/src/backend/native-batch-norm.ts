@@ -20,7 +20,8 @@ interface NativeBackend {
  * `tensorflow` backend: forward FusedBatchNormV3 (batch statistics; with `exponential_avg_factor` =
  * momentum it also returns the updated running statistics, unbiased variance, as PyTorch) and Relu6;
  * backward Relu6Grad and FusedBatchNormGradV3 on the forward's reserve spaces (which on a GPU hold
- * cuDNN's own saved statistics). Differentiable in x, gamma and beta; `running` is updated in place.
+ * cuDNN's own saved statistics). Differentiable in x, gamma and beta; `running` is updated in place,
+ * or, when `updateInHost` is given, by it from host copies of the batch mean and unbiased variance.
  * Call only while the `tensorflow` backend is active.
  */
 export function nativeBatchNormAct(
@@ -30,6 +31,7 @@ export function nativeBatchNormAct(
   epsilon: number,
   relu6: boolean,
   running: RunningStats,
+  updateInHost?: (batchMean: Float32Array, batchVariance: Float32Array) => void,
 ): tf.Tensor4D {
   const backend = tf.backend() as unknown as NativeBackend;
   const b = backend.binding;
@@ -44,10 +46,12 @@ export function nativeBatchNormAct(
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xIn, g, bt, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     // Runs inside the custom op (not on the tape), in a tidy that keeps only the returned value.
-    const forwardAttrs = [...common(), { name: 'exponential_avg_factor', type: b.TF_ATTR_FLOAT, value: running.momentum }];
-    const oldMean = running.select(running.mean);
-    const oldVar = running.select(running.variance);
-    const [y, mean, variance, r1, r2, r3] = backend.executeMultipleOutputs('FusedBatchNormV3', forwardAttrs, [xIn, g, bt, oldMean, oldVar], 6) as [
+    // With an exponential_avg_factor of 1 the op returns the batch statistics and reads no running
+    // ones (gamma and beta stand in for them: same shape, no op to make them).
+    const factor = updateInHost ? 1 : running.momentum;
+    const forwardAttrs = [...common(), { name: 'exponential_avg_factor', type: b.TF_ATTR_FLOAT, value: factor }];
+    const stats = updateInHost ? [g, bt] : [running.select(running.mean), running.select(running.variance)];
+    const [y, mean, variance, r1, r2, r3] = backend.executeMultipleOutputs('FusedBatchNormV3', forwardAttrs, [xIn, g, bt, ...stats], 6) as [
       tf.Tensor,
       tf.Tensor1D,
       tf.Tensor1D,
@@ -55,8 +59,12 @@ export function nativeBatchNormAct(
       tf.Tensor,
       tf.Tensor,
     ];
-    running.mean.assign(running.merge(mean, running.mean));
-    running.variance.assign(running.merge(variance, running.variance));
+    if (updateInHost) {
+      updateInHost(mean.dataSync() as Float32Array, variance.dataSync() as Float32Array);
+    } else {
+      running.mean.assign(running.merge(mean, running.mean));
+      running.variance.assign(running.merge(variance, running.variance));
+    }
     const out = relu6 ? backend.executeSingleOutput('Relu6', [type('T')], [y]) : y;
     save(relu6 ? [xIn, g, r1, r2, r3, out] : [xIn, g, r1, r2, r3]);
     return {

@@ -90,10 +90,18 @@ function updateInHost(running: RunningStats, batchMean: Float32Array, batchVar: 
  * The native TensorFlow backend runs each op as one eager TensorFlow op, so what costs is the number
  * of ops and their kind, not passes over memory: 1x1 convs are Conv2D (no reshapes around a
  * BatchMatMul), and batch norm + ReLU6 is one FusedBatchNormV3 (which also updates the running
- * statistics) and one Relu6 forward, Relu6Grad + FusedBatchNormGradV3 backward, where tfjs's own
+ * statistics of a full-width BN) and one Relu6 forward, Relu6Grad + FusedBatchNormGradV3 backward, where tfjs's own
  * gradients of the moments form and of relu6 take about forty ops; inference BN is one FusedBatchNorm.
  */
 function tensorflowForms(): OpForms {
+  // On the CPU device a [C] read is a copy and an upload a JS array: a narrow subnet's running
+  // statistics are updated in JS instead of by six Slice/Concat ops around each BN. On a GPU a
+  // read would wait for the device, so there they stay on it.
+  const onCpu = !(tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice;
+  const statsUpdate = (running: RunningStats) =>
+    onCpu && (running.idx !== undefined || running.n < (running.mean.shape[0] as number))
+      ? (mean: Float32Array, variance: Float32Array) => updateInHost(running, mean, variance, 1)
+      : undefined;
   return {
     backend: 'tensorflow',
     pointwiseConv(x, w) {
@@ -101,10 +109,10 @@ function tensorflowForms(): OpForms {
       return tf.conv2d(x, tf.reshape(w, [1, 1, cin, cout]) as tf.Tensor4D, 1, 'valid');
     },
     batchNormTrain(x, gamma, beta, epsilon, relu6, running) {
-      if (x.rank === 4) return nativeBatchNormAct(x as tf.Tensor4D, gamma, beta, epsilon, relu6, running);
+      if (x.rank === 4) return nativeBatchNormAct(x as tf.Tensor4D, gamma, beta, epsilon, relu6, running, statsUpdate(running));
       // FusedBatchNormV3 takes NHWC only: any other rank normalises the same way as [1, 1, rows, C].
       const c = x.shape[x.rank - 1] as number;
-      const y = nativeBatchNormAct(tf.reshape(x, [1, 1, x.size / c, c]), gamma, beta, epsilon, relu6, running);
+      const y = nativeBatchNormAct(tf.reshape(x, [1, 1, x.size / c, c]), gamma, beta, epsilon, relu6, running, statsUpdate(running));
       return tf.reshape(y, x.shape);
     },
     batchNormInfer(x, gamma, beta, mean, variance, epsilon, relu6) {

@@ -278,10 +278,18 @@ export class Supernet implements Network {
     const tf = this.tf;
     if (p.depthwise) {
       if (outSel.full) return p.w;
+      if (!outSel.s) return tf.slice(p.w, [0, 0, 0, 0], [-1, -1, outSel.n, -1]);
       const k = p.kernel;
       return tf.reshape(selectCols(tf, tf.reshape(p.w, [k * k, outSel.max]) as tfc.Tensor2D, outSel), [k, k, outSel.n, 1]);
     }
-    if (p.w.rank === 2) return selectCols(tf, selectRows(tf, p.w as tfc.Tensor2D, inSel), outSel);
+    // Leftmost (or full) on both axes: one slice, whose gradient is one pad.
+    const sliced = !inSel.s && !outSel.s;
+    if (sliced && inSel.full && outSel.full) return p.w;
+    if (p.w.rank === 2) {
+      if (sliced) return tf.slice(p.w, [0, 0], [inSel.n, outSel.n]);
+      return selectCols(tf, selectRows(tf, p.w as tfc.Tensor2D, inSel), outSel);
+    }
+    if (sliced) return tf.slice(p.w, [0, 0, 0, 0], [-1, -1, inSel.n, outSel.n]);
     return selectConvOut(tf, selectConvIn(tf, p.w as tfc.Tensor4D, inSel), outSel);
   }
 
