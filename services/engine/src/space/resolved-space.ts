@@ -1,6 +1,6 @@
 import { InvalidArgumentError, makeDivisible } from '@supernetd/sdk';
 import type { Arch, BlockInfo, Cost, LayerInfo, OpChoice, SearchSpaceView, WidthChoice } from '@supernetd/sdk';
-import type { Activation, LayerDef, SpaceDefinition, WidthDef } from './definition.ts';
+import type { Activation, BlockDef, LayerDef, MbconvDef, SpaceDefinition, WidthDef } from './definition.ts';
 
 /** A layer's output width after resolution: elastic (`choice`) or fixed; `max` is the supernet's. */
 export interface WidthSlot {
@@ -87,6 +87,339 @@ function widthCandidates(w: WidthDef): number[] {
   return [...set].sort((a, b) => a - b);
 }
 
+/** Reports a problem at `where` in the definition being resolved; never returns. */
+type Fail = (where: string, message: string) => never;
+
+/** The space's name in error messages: its own, or 'custom'. */
+function spaceName(def: SpaceDefinition): string {
+  return typeof def?.name === 'string' && def.name !== '' ? def.name : 'custom';
+}
+
+function checkInputShape(shape: SpaceDefinition['inputShape'], bad: Fail): [number, number, number] {
+  if (!Array.isArray(shape) || shape.length !== 3 || !shape.every(isPosInt)) {
+    bad('inputShape', 'must be [height, width, channels] of positive integers');
+  }
+  if (shape[0] !== shape[1]) bad('inputShape', `images must be square, got ${shape[0]}x${shape[1]}`);
+  const H = SPACE_HARD_LIMITS;
+  if (!within(shape[0], H.maxSide)) bad('inputShape', `side ${shape[0]} exceeds the limit of ${H.maxSide}`);
+  if (!within(shape[2], H.maxChannels)) bad('inputShape', `${shape[2]} channels exceed the limit of ${H.maxChannels}`);
+  return [shape[0], shape[1], shape[2]];
+}
+
+function checkNumClasses(numClasses: number, bad: Fail): void {
+  if (!isPosInt(numClasses) || numClasses < 2) bad('numClasses', 'must be an integer >= 2');
+  const max = SPACE_HARD_LIMITS.maxChannels;
+  if (!within(numClasses, max)) bad('numClasses', `${numClasses} exceeds the limit of ${max}`);
+}
+
+/** The distinct resolutions, ascending. */
+function checkResolutions(resolutions: number[], bad: Fail): number[] {
+  if (!Array.isArray(resolutions) || resolutions.length === 0 || !resolutions.every(isPosInt)) {
+    bad('resolutions', 'must be a non-empty list of positive integers');
+  }
+  const H = SPACE_HARD_LIMITS;
+  if (resolutions.length > H.maxResolutions) bad('resolutions', `${resolutions.length} entries exceed the limit of ${H.maxResolutions}`);
+  for (const r of resolutions) if (!within(r, H.maxSide)) bad('resolutions', `${r} exceeds the limit of ${H.maxSide}`);
+  return [...new Set(resolutions)].sort((a, b) => a - b);
+}
+
+/** The epsilon, 1e-5 when not given. */
+function checkBnEpsilon(value: number | undefined, bad: Fail): number {
+  const bnEpsilon = value ?? 1e-5;
+  if (!(typeof bnEpsilon === 'number' && bnEpsilon > 0)) bad('bnEpsilon', 'must be a positive number');
+  return bnEpsilon;
+}
+
+/** Every width choice by id, in definition order, with no layer ids yet. */
+function resolveWidths(widths: WidthDef[], bad: Fail): Map<string, WidthChoice> {
+  if (!Array.isArray(widths)) bad('widths', 'must be a list');
+  const widthById = new Map<string, WidthChoice>();
+  for (const [i, w] of widths.entries()) {
+    const where = `widths[${i}]${typeof w?.id === 'string' ? ` '${w.id}'` : ''}`;
+    if (typeof w?.id !== 'string' || w.id === '') bad(where, 'id must be a non-empty string');
+    if (widthById.has(w.id)) bad(where, 'duplicate width id');
+    widthById.set(w.id, resolveWidth(w, where, bad));
+  }
+  return widthById;
+}
+
+function resolveWidth(w: WidthDef, where: string, bad: Fail): WidthChoice {
+  if (!isPosInt(w.base)) bad(where, 'base must be a positive integer');
+  const minMult = w.minMult ?? 0.25;
+  const maxMult = w.maxMult ?? 1;
+  if (!(typeof minMult === 'number' && typeof maxMult === 'number' && minMult > 0 && minMult <= maxMult && Number.isFinite(maxMult))) {
+    bad(where, 'needs 0 < minMult <= maxMult');
+  }
+  const divisor = w.divisor ?? 8;
+  if (!isPosInt(divisor)) bad(where, 'divisor must be a positive integer');
+  const H = SPACE_HARD_LIMITS;
+  if (!within(divisor, H.maxChannels)) bad(where, `divisor ${divisor} exceeds the limit of ${H.maxChannels}`);
+  if (w.candidates !== undefined) checkWidthCandidates(w.candidates, where, bad);
+  else checkWidthMultipliers(w.base, minMult, maxMult, where, bad);
+  const candidates = widthCandidates(w);
+  return {
+    id: w.id,
+    max: candidates[candidates.length - 1] as number,
+    base: w.base,
+    minMult,
+    maxMult,
+    divisor,
+    candidates,
+    layerIds: [],
+  };
+}
+
+function checkWidthCandidates(candidates: number[], where: string, bad: Fail): void {
+  if (!Array.isArray(candidates) || candidates.length === 0 || !candidates.every(isPosInt)) {
+    bad(where, 'candidates must be a non-empty list of positive integers');
+  }
+  const H = SPACE_HARD_LIMITS;
+  if (candidates.length > H.maxWidthCandidates) bad(where, `${candidates.length} candidates exceed the limit of ${H.maxWidthCandidates}`);
+  const top = candidates[candidates.length - 1] as number;
+  if (!within(top, H.maxChannels)) bad(where, `candidate ${top} exceeds the limit of ${H.maxChannels} channels`);
+  if (candidates.some((c, j) => j > 0 && c <= (candidates[j - 1] ?? 0))) {
+    bad(where, 'candidates must be strictly ascending');
+  }
+}
+
+/** Bounds the multiplier range a width without explicit candidates is enumerated over. */
+function checkWidthMultipliers(base: number, minMult: number, maxMult: number, where: string, bad: Fail): void {
+  const H = SPACE_HARD_LIMITS;
+  if (!within(base, H.maxChannels)) bad(where, `base ${base} exceeds the limit of ${H.maxChannels} channels`);
+  if (!within(maxMult - minMult, H.maxMultSpan)) bad(where, `maxMult - minMult = ${maxMult - minMult} exceeds the limit of ${H.maxMultSpan}`);
+  if (!within(base * maxMult, H.maxChannels)) {
+    bad(where, `base * maxMult = ${base * maxMult} exceeds the limit of ${H.maxChannels} channels`);
+  }
+}
+
+/** What resolving one layer reads besides the layer itself. */
+interface LayerContext {
+  widthById: ReadonlyMap<string, WidthChoice>;
+  numClasses: number;
+  /** Layer ids seen so far; each resolved layer adds its own. */
+  seenLayers: Set<string>;
+  bad: Fail;
+}
+
+/**
+ * The blocks' layers then the tail's, in network order, each with its input width (the previous
+ * layer's output; the image channels for the first). Checks ids, kinds and where each kind may be.
+ */
+function resolveLayers(def: SpaceDefinition, widthById: ReadonlyMap<string, WidthChoice>, inputChannels: number, bad: Fail): ResolvedLayer[] {
+  if (!Array.isArray(def.blocks) || def.blocks.length === 0) bad('blocks', 'must be a non-empty list');
+  if (!Array.isArray(def.tail)) bad('tail', 'must be a list');
+  const layerCount = def.blocks.reduce((n, b) => n + (Array.isArray(b?.layers) ? b.layers.length : 0), def.tail.length);
+  const maxLayers = SPACE_HARD_LIMITS.maxLayers;
+  if (layerCount > maxLayers) bad('blocks', `${layerCount} layers exceed the limit of ${maxLayers}`);
+  const ctx: LayerContext = { widthById, numClasses: def.numClasses, seenLayers: new Set(), bad };
+  const seenBlocks = new Set<string>();
+  const resolved: ResolvedLayer[] = [];
+  let current: WidthSlot = { max: inputChannels };
+  const add = (l: LayerDef, block: string, blockIndex: number, inTail: boolean) => {
+    const layer = resolveLayer(l, block, blockIndex, inTail, current, ctx);
+    resolved.push(layer);
+    current = layer.output;
+  };
+  def.blocks.forEach((b, bi) => {
+    checkBlock(b, bi, seenBlocks, bad);
+    for (const l of b.layers) add(l, b.id, bi, false);
+  });
+  for (const l of def.tail) add(l, TAIL_BLOCK, -1, true);
+  return resolved;
+}
+
+function checkBlock(b: BlockDef, index: number, seenBlocks: Set<string>, bad: Fail): void {
+  if (typeof b?.id !== 'string' || b.id === '') bad(`blocks[${index}]`, 'id must be a non-empty string');
+  if (b.id === TAIL_BLOCK || seenBlocks.has(b.id)) bad(`block '${b.id}'`, 'duplicate or reserved block id');
+  seenBlocks.add(b.id);
+  if (!Array.isArray(b.layers) || b.layers.length === 0) bad(`block '${b.id}'`, 'layers must be a non-empty list');
+}
+
+/** One layer fed by `input`; its output is the next layer's input. */
+function resolveLayer(l: LayerDef, block: string, blockIndex: number, inTail: boolean, input: WidthSlot, ctx: LayerContext): ResolvedLayer {
+  const { bad } = ctx;
+  const where = `layer '${typeof l?.id === 'string' ? l.id : '?'}'`;
+  if (l === null || typeof l !== 'object') bad(`block '${block}'`, 'layers must be objects');
+  if (typeof l.id !== 'string' || l.id === '') bad(`block '${block}'`, 'every layer needs a non-empty string id');
+  if (ctx.seenLayers.has(l.id)) bad(where, 'duplicate layer id');
+  ctx.seenLayers.add(l.id);
+  const base = { id: l.id, block, blockIndex, input, ops: [] as ResolvedOp[], hasOpChoice: false, residual: false };
+  switch (l.type) {
+    case 'conv': {
+      const output = widthSlot(where, l.out, ctx.widthById, bad);
+      return {
+        ...base,
+        kind: 'conv',
+        kernel: kernelOf(where, l.kernel, bad),
+        stride: strideOf(where, l.stride, bad),
+        act: actOf(where, l.act, bad),
+        output,
+      };
+    }
+    case 'dwconv':
+      return {
+        ...base,
+        kind: 'dwconv',
+        kernel: kernelOf(where, l.kernel, bad),
+        stride: strideOf(where, l.stride, bad),
+        act: actOf(where, l.act, bad),
+        output: input,
+      };
+    case 'mbconv':
+      return resolveMbconv(l, where, base, ctx);
+    case 'pool':
+      if (!inTail) bad(where, 'pool belongs in the tail');
+      return { ...base, kind: 'pool', kernel: 1, stride: 1, act: 'none', output: input };
+    case 'linear': {
+      if (!inTail) bad(where, 'linear belongs in the tail');
+      const out = l.out ?? ctx.numClasses;
+      if (out !== ctx.numClasses) bad(where, `classifier out must equal numClasses (${ctx.numClasses})`);
+      return { ...base, kind: 'linear', kernel: 1, stride: 1, act: 'none', output: { max: out } };
+    }
+    default:
+      return bad(where, `unknown type '${String((l as { type?: unknown }).type)}'`);
+  }
+}
+
+/** The fields every resolved layer starts from, before its kind's. */
+type LayerBase = Pick<ResolvedLayer, 'id' | 'block' | 'blockIndex' | 'input' | 'ops' | 'hasOpChoice' | 'residual'>;
+
+function resolveMbconv(l: MbconvDef, where: string, base: LayerBase, ctx: LayerContext): ResolvedLayer {
+  const { bad } = ctx;
+  const output = widthSlot(where, l.out, ctx.widthById, bad);
+  const stride = strideOf(where, l.stride, bad);
+  const shapesMatch = stride === 1 && sameSlot(base.input, output);
+  const ops = resolveOps(mbconvOps(l, where, bad), where, base.input, shapesMatch, bad);
+  const residual = mbconvResidual(l.residual, where, shapesMatch, bad);
+  return {
+    ...base,
+    kind: 'mbconv',
+    kernel: Math.max(...ops.map((o) => o.kernel)),
+    stride,
+    act: 'relu6',
+    output,
+    ops,
+    hasOpChoice: l.ops !== undefined,
+    residual,
+  };
+}
+
+/** The layer's candidate ops, or its one op from `expand`/`kernel` (defaults 6 and 3). */
+function mbconvOps(l: MbconvDef, where: string, bad: Fail): OpChoice[] {
+  if (l.ops === undefined) return [{ name: 'op', expand: l.expand ?? 6, kernel: l.kernel ?? 3 }];
+  if (!Array.isArray(l.ops) || l.ops.length === 0) bad(where, 'ops must be a non-empty list');
+  if (l.expand !== undefined || l.kernel !== undefined) bad(where, 'give either ops or expand/kernel, not both');
+  return l.ops;
+}
+
+/** Checks each op and sizes its hidden width at the input's max; a skip op needs `shapesMatch`. */
+function resolveOps(ops: OpChoice[], where: string, input: WidthSlot, shapesMatch: boolean, bad: Fail): ResolvedOp[] {
+  const names = new Set<string>();
+  return ops.map((op, j): ResolvedOp => {
+    const ow = `${where} ops[${j}]`;
+    if (typeof op?.name !== 'string' || op.name === '') bad(ow, 'name must be a non-empty string');
+    if (names.has(op.name)) bad(ow, `duplicate op name '${op.name}'`);
+    names.add(op.name);
+    if (op.skip) {
+      if (!shapesMatch) bad(ow, 'skip op needs stride 1 and the same width as the input');
+      return { name: op.name, kernel: 1, expand: 1, skip: true, hiddenMax: 0 };
+    }
+    if (!(typeof op.expand === 'number' && op.expand >= 1)) bad(ow, 'expand must be a number >= 1');
+    const maxExpand = SPACE_HARD_LIMITS.maxExpand;
+    if (!within(op.expand, maxExpand)) bad(ow, `expand ${op.expand} exceeds the limit of ${maxExpand}`);
+    const kernel = kernelOf(ow, op.kernel, bad);
+    const hiddenMax = op.expand === 1 ? input.max : makeDivisible(input.max * op.expand);
+    return { name: op.name, kernel, expand: op.expand, skip: false, hiddenMax };
+  });
+}
+
+/** Whether the layer adds its input: as given, or with 'auto' (the default) when shapes match. */
+function mbconvResidual(value: MbconvDef['residual'], where: string, shapesMatch: boolean, bad: Fail): boolean {
+  const res = value ?? 'auto';
+  if (res !== 'auto' && typeof res !== 'boolean') bad(where, 'residual must be true, false or "auto"');
+  if (res === true && !shapesMatch) {
+    bad(where, 'residual add needs stride 1 and output following the same width choice as the input');
+  }
+  return res === 'auto' ? shapesMatch : res;
+}
+
+/** A layer's `out`: a width id (elastic) or a fixed channel count. */
+function widthSlot(where: string, ref: unknown, widthById: ReadonlyMap<string, WidthChoice>, bad: Fail): WidthSlot {
+  if (typeof ref === 'string') {
+    const w = widthById.get(ref);
+    if (!w) return bad(where, `out refers to unknown width '${ref}'`);
+    return { choice: ref, max: w.max };
+  }
+  if (isPosInt(ref)) {
+    const max = SPACE_HARD_LIMITS.maxChannels;
+    if (!within(ref, max)) bad(where, `out ${ref} exceeds the limit of ${max} channels`);
+    return { max: ref };
+  }
+  return bad(where, 'out must be a width id or a positive integer');
+}
+
+/** Whether two slots always have the same active width: the same choice, or the same fixed count. */
+const sameSlot = (a: WidthSlot, b: WidthSlot) =>
+  a.choice !== undefined || b.choice !== undefined ? a.choice === b.choice : a.max === b.max;
+
+function kernelOf(where: string, k: unknown, bad: Fail): number {
+  if (!isPosInt(k) || k % 2 === 0) bad(where, `kernel must be an odd positive integer, got ${String(k)}`);
+  return k as number;
+}
+
+function strideOf(where: string, s: unknown, bad: Fail): number {
+  const v = s ?? 1;
+  if (v !== 1 && v !== 2) bad(where, `stride must be 1 or 2, got ${String(s)}`);
+  return v as number;
+}
+
+function actOf(where: string, a: unknown, bad: Fail): Activation {
+  const v = a ?? 'relu6';
+  if (v !== 'relu6' && v !== 'relu' && v !== 'none') bad(where, `act must be relu6, relu or none, got ${String(a)}`);
+  return v as Activation;
+}
+
+/** The tail ends with the network's one pool and one linear classifier. */
+function checkTail(resolved: readonly ResolvedLayer[], bad: Fail): void {
+  const n = resolved.length;
+  if (n < 2 || resolved[n - 2]?.kind !== 'pool' || resolved[n - 1]?.kind !== 'linear') {
+    bad('tail', 'must end with one pool layer followed by one linear classifier');
+  }
+  if (resolved.filter((l) => l.kind === 'pool' || l.kind === 'linear').length !== 2) {
+    bad('tail', 'only one pool and one linear layer are allowed');
+  }
+}
+
+/** Fills each width choice's `layerIds` with the layers whose output follows it; each needs one. */
+function linkWidthsToLayers(resolved: readonly ResolvedLayer[], widthById: ReadonlyMap<string, WidthChoice>, bad: Fail): void {
+  for (const l of resolved) {
+    if (l.kind !== 'pool' && l.kind !== 'linear' && l.output.choice) widthById.get(l.output.choice)?.layerIds.push(l.id);
+  }
+  for (const w of widthById.values()) {
+    if (w.layerIds.length === 0) bad(`width '${w.id}'`, 'is not used by any layer');
+  }
+}
+
+/** The strategies' view of a resolved layer. */
+function layerInfo(l: ResolvedLayer): LayerInfo {
+  const info: LayerInfo = { id: l.id, kind: l.kind, block: l.block, kernel: l.kernel, stride: l.stride };
+  if (l.output.choice && l.kind !== 'pool') info.widthChoice = l.output.choice;
+  if (l.hasOpChoice) info.ops = l.ops.map(({ name: opName, kernel, expand, skip }) => (skip ? { name: opName, kernel, expand, skip } : { name: opName, kernel, expand }));
+  return info;
+}
+
+/** Each block's layers and output shape at max width and the largest resolution. */
+function blockInfos(blocks: readonly BlockDef[], resolved: readonly ResolvedLayer[], maxResolution: number): BlockInfo[] {
+  let size = maxResolution;
+  const out: BlockInfo[] = [];
+  blocks.forEach((b, bi) => {
+    const ls = resolved.filter((l) => l.blockIndex === bi);
+    for (const l of ls) size = convOutSize(size, l.kind === 'mbconv' ? 1 : l.kernel, l.stride);
+    out.push({ id: b.id, index: bi, layerIds: ls.map((l) => l.id), outChannels: (ls[ls.length - 1] as ResolvedLayer).output.max, outSize: size });
+  });
+  return out;
+}
+
 /**
  * A validated search space: the strategies' read-only view plus the resolved layers the supernet
  * is built from. Construct with `resolveSpace`; throws InvalidArgumentError(INVALID_SEARCH_SPACE).
@@ -110,257 +443,30 @@ export class ResolvedSpace implements SearchSpaceView {
   private indexLikeLayerIds: boolean | undefined;
 
   constructor(def: SpaceDefinition, latencyTable?: LatencyTable) {
-    const name = typeof def?.name === 'string' && def.name !== '' ? def.name : 'custom';
-    const bad = (where: string, msg: string): never => fail(name, where, msg);
+    const name = spaceName(def);
+    const bad: Fail = (where, msg) => fail(name, where, msg);
     if (def === null || typeof def !== 'object') bad('definition', 'must be an object');
-    const shape = def.inputShape;
-    if (!Array.isArray(shape) || shape.length !== 3 || !shape.every(isPosInt)) {
-      bad('inputShape', 'must be [height, width, channels] of positive integers');
-    }
-    if (shape[0] !== shape[1]) bad('inputShape', `images must be square, got ${shape[0]}x${shape[1]}`);
-    const H = SPACE_HARD_LIMITS;
-    if (!within(shape[0], H.maxSide)) bad('inputShape', `side ${shape[0]} exceeds the limit of ${H.maxSide}`);
-    if (!within(shape[2], H.maxChannels)) bad('inputShape', `${shape[2]} channels exceed the limit of ${H.maxChannels}`);
-    if (!isPosInt(def.numClasses) || def.numClasses < 2) bad('numClasses', 'must be an integer >= 2');
-    if (!within(def.numClasses, H.maxChannels)) bad('numClasses', `${def.numClasses} exceeds the limit of ${H.maxChannels}`);
-    if (!Array.isArray(def.resolutions) || def.resolutions.length === 0 || !def.resolutions.every(isPosInt)) {
-      bad('resolutions', 'must be a non-empty list of positive integers');
-    }
-    if (def.resolutions.length > H.maxResolutions) bad('resolutions', `${def.resolutions.length} entries exceed the limit of ${H.maxResolutions}`);
-    for (const r of def.resolutions) if (!within(r, H.maxSide)) bad('resolutions', `${r} exceeds the limit of ${H.maxSide}`);
-    const resolutions = [...new Set(def.resolutions)].sort((a, b) => a - b);
-    const bnEpsilon = def.bnEpsilon ?? 1e-5;
-    if (!(typeof bnEpsilon === 'number' && bnEpsilon > 0)) bad('bnEpsilon', 'must be a positive number');
-
-    // widths
-    if (!Array.isArray(def.widths)) bad('widths', 'must be a list');
-    const widthById = new Map<string, WidthChoice>();
-    for (const [i, w] of def.widths.entries()) {
-      const where = `widths[${i}]${typeof w?.id === 'string' ? ` '${w.id}'` : ''}`;
-      if (typeof w?.id !== 'string' || w.id === '') bad(where, 'id must be a non-empty string');
-      if (widthById.has(w.id)) bad(where, 'duplicate width id');
-      if (!isPosInt(w.base)) bad(where, 'base must be a positive integer');
-      const minMult = w.minMult ?? 0.25;
-      const maxMult = w.maxMult ?? 1;
-      if (!(typeof minMult === 'number' && typeof maxMult === 'number' && minMult > 0 && minMult <= maxMult && Number.isFinite(maxMult))) {
-        bad(where, 'needs 0 < minMult <= maxMult');
-      }
-      const divisor = w.divisor ?? 8;
-      if (!isPosInt(divisor)) bad(where, 'divisor must be a positive integer');
-      if (!within(divisor, H.maxChannels)) bad(where, `divisor ${divisor} exceeds the limit of ${H.maxChannels}`);
-      if (w.candidates !== undefined) {
-        if (!Array.isArray(w.candidates) || w.candidates.length === 0 || !w.candidates.every(isPosInt)) {
-          bad(where, 'candidates must be a non-empty list of positive integers');
-        }
-        if (w.candidates.length > H.maxWidthCandidates) bad(where, `${w.candidates.length} candidates exceed the limit of ${H.maxWidthCandidates}`);
-        const top = w.candidates[w.candidates.length - 1] as number;
-        if (!within(top, H.maxChannels)) bad(where, `candidate ${top} exceeds the limit of ${H.maxChannels} channels`);
-        if (w.candidates.some((c, j) => j > 0 && c <= (w.candidates?.[j - 1] ?? 0))) {
-          bad(where, 'candidates must be strictly ascending');
-        }
-      } else {
-        if (!within(w.base, H.maxChannels)) bad(where, `base ${w.base} exceeds the limit of ${H.maxChannels} channels`);
-        if (!within(maxMult - minMult, H.maxMultSpan)) bad(where, `maxMult - minMult = ${maxMult - minMult} exceeds the limit of ${H.maxMultSpan}`);
-        if (!within(w.base * maxMult, H.maxChannels)) {
-          bad(where, `base * maxMult = ${w.base * maxMult} exceeds the limit of ${H.maxChannels} channels`);
-        }
-      }
-      const candidates = widthCandidates(w);
-      widthById.set(w.id, {
-        id: w.id,
-        max: candidates[candidates.length - 1] as number,
-        base: w.base,
-        minMult,
-        maxMult,
-        divisor,
-        candidates,
-        layerIds: [],
-      });
-    }
-
-    // layers
-    if (!Array.isArray(def.blocks) || def.blocks.length === 0) bad('blocks', 'must be a non-empty list');
-    if (!Array.isArray(def.tail)) bad('tail', 'must be a list');
-    const layerCount = def.blocks.reduce((n, b) => n + (Array.isArray(b?.layers) ? b.layers.length : 0), def.tail.length);
-    if (layerCount > H.maxLayers) bad('blocks', `${layerCount} layers exceed the limit of ${H.maxLayers}`);
-    const seenLayer = new Set<string>();
-    const seenBlock = new Set<string>();
-    const resolved: ResolvedLayer[] = [];
-    let current: WidthSlot = { max: shape[2] };
-    const slotOf = (where: string, ref: unknown): WidthSlot => {
-      if (typeof ref === 'string') {
-        const w = widthById.get(ref);
-        if (!w) return bad(where, `out refers to unknown width '${ref}'`);
-        return { choice: ref, max: w.max };
-      }
-      if (isPosInt(ref)) {
-        if (!within(ref, H.maxChannels)) bad(where, `out ${ref} exceeds the limit of ${H.maxChannels} channels`);
-        return { max: ref };
-      }
-      return bad(where, 'out must be a width id or a positive integer');
-    };
-    const sameSlot = (a: WidthSlot, b: WidthSlot) =>
-      a.choice !== undefined || b.choice !== undefined ? a.choice === b.choice : a.max === b.max;
-    const kernelOf = (where: string, k: unknown): number => {
-      if (!isPosInt(k) || k % 2 === 0) bad(where, `kernel must be an odd positive integer, got ${String(k)}`);
-      return k as number;
-    };
-    const strideOf = (where: string, s: unknown): number => {
-      const v = s ?? 1;
-      if (v !== 1 && v !== 2) bad(where, `stride must be 1 or 2, got ${String(s)}`);
-      return v as number;
-    };
-    const actOf = (where: string, a: unknown): Activation => {
-      const v = a ?? 'relu6';
-      if (v !== 'relu6' && v !== 'relu' && v !== 'none') bad(where, `act must be relu6, relu or none, got ${String(a)}`);
-      return v as Activation;
-    };
-
-    const addLayer = (l: LayerDef, block: string, blockIndex: number, inTail: boolean) => {
-      const where = `layer '${typeof l?.id === 'string' ? l.id : '?'}'`;
-      if (l === null || typeof l !== 'object') bad(`block '${block}'`, 'layers must be objects');
-      if (typeof l.id !== 'string' || l.id === '') bad(`block '${block}'`, 'every layer needs a non-empty string id');
-      if (seenLayer.has(l.id)) bad(where, 'duplicate layer id');
-      seenLayer.add(l.id);
-      const input = current;
-      const base = { id: l.id, block, blockIndex, input, ops: [] as ResolvedOp[], hasOpChoice: false, residual: false };
-      switch (l.type) {
-        case 'conv': {
-          const output = slotOf(where, l.out);
-          resolved.push({
-            ...base,
-            kind: 'conv',
-            kernel: kernelOf(where, l.kernel),
-            stride: strideOf(where, l.stride),
-            act: actOf(where, l.act),
-            output,
-          });
-          current = output;
-          break;
-        }
-        case 'dwconv':
-          resolved.push({
-            ...base,
-            kind: 'dwconv',
-            kernel: kernelOf(where, l.kernel),
-            stride: strideOf(where, l.stride),
-            act: actOf(where, l.act),
-            output: input,
-          });
-          break;
-        case 'mbconv': {
-          const output = slotOf(where, l.out);
-          const stride = strideOf(where, l.stride);
-          const shapesMatch = stride === 1 && sameSlot(input, output);
-          let ops: OpChoice[];
-          if (l.ops !== undefined) {
-            if (!Array.isArray(l.ops) || l.ops.length === 0) bad(where, 'ops must be a non-empty list');
-            if (l.expand !== undefined || l.kernel !== undefined) bad(where, 'give either ops or expand/kernel, not both');
-            ops = l.ops;
-          } else {
-            ops = [{ name: 'op', expand: l.expand ?? 6, kernel: l.kernel ?? 3 }];
-          }
-          const names = new Set<string>();
-          const rops = ops.map((op, j): ResolvedOp => {
-            const ow = `${where} ops[${j}]`;
-            if (typeof op?.name !== 'string' || op.name === '') bad(ow, 'name must be a non-empty string');
-            if (names.has(op.name)) bad(ow, `duplicate op name '${op.name}'`);
-            names.add(op.name);
-            if (op.skip) {
-              if (!shapesMatch) bad(ow, 'skip op needs stride 1 and the same width as the input');
-              return { name: op.name, kernel: 1, expand: 1, skip: true, hiddenMax: 0 };
-            }
-            if (!(typeof op.expand === 'number' && op.expand >= 1)) bad(ow, 'expand must be a number >= 1');
-            if (!within(op.expand, H.maxExpand)) bad(ow, `expand ${op.expand} exceeds the limit of ${H.maxExpand}`);
-            const kernel = kernelOf(ow, op.kernel);
-            const hiddenMax = op.expand === 1 ? input.max : makeDivisible(input.max * op.expand);
-            return { name: op.name, kernel, expand: op.expand, skip: false, hiddenMax };
-          });
-          const res = l.residual ?? 'auto';
-          if (res !== 'auto' && typeof res !== 'boolean') bad(where, 'residual must be true, false or "auto"');
-          if (res === true && !shapesMatch) {
-            bad(where, 'residual add needs stride 1 and output following the same width choice as the input');
-          }
-          resolved.push({
-            ...base,
-            kind: 'mbconv',
-            kernel: Math.max(...rops.map((o) => o.kernel)),
-            stride,
-            act: 'relu6',
-            output,
-            ops: rops,
-            hasOpChoice: l.ops !== undefined,
-            residual: res === 'auto' ? shapesMatch : res,
-          });
-          current = output;
-          break;
-        }
-        case 'pool':
-          if (!inTail) bad(where, 'pool belongs in the tail');
-          resolved.push({ ...base, kind: 'pool', kernel: 1, stride: 1, act: 'none', output: input });
-          break;
-        case 'linear': {
-          if (!inTail) bad(where, 'linear belongs in the tail');
-          const out = l.out ?? def.numClasses;
-          if (out !== def.numClasses) bad(where, `classifier out must equal numClasses (${def.numClasses})`);
-          const output = { max: out };
-          resolved.push({ ...base, kind: 'linear', kernel: 1, stride: 1, act: 'none', output });
-          current = output;
-          break;
-        }
-        default:
-          bad(where, `unknown type '${String((l as { type?: unknown }).type)}'`);
-      }
-    };
-
-    def.blocks.forEach((b, bi) => {
-      const where = `blocks[${bi}]`;
-      if (typeof b?.id !== 'string' || b.id === '') bad(where, 'id must be a non-empty string');
-      if (b.id === TAIL_BLOCK || seenBlock.has(b.id)) bad(`block '${b.id}'`, 'duplicate or reserved block id');
-      seenBlock.add(b.id);
-      if (!Array.isArray(b.layers) || b.layers.length === 0) bad(`block '${b.id}'`, 'layers must be a non-empty list');
-      for (const l of b.layers) addLayer(l, b.id, bi, false);
-    });
-    for (const l of def.tail) addLayer(l, TAIL_BLOCK, -1, true);
-    const n = resolved.length;
-    if (n < 2 || resolved[n - 2]?.kind !== 'pool' || resolved[n - 1]?.kind !== 'linear') {
-      bad('tail', 'must end with one pool layer followed by one linear classifier');
-    }
-    if (resolved.filter((l) => l.kind === 'pool' || l.kind === 'linear').length !== 2) {
-      bad('tail', 'only one pool and one linear layer are allowed');
-    }
-    for (const l of resolved) {
-      if (l.kind !== 'pool' && l.kind !== 'linear' && l.output.choice) widthById.get(l.output.choice)?.layerIds.push(l.id);
-    }
-    for (const w of widthById.values()) {
-      if (w.layerIds.length === 0) bad(`width '${w.id}'`, 'is not used by any layer');
-    }
+    const inputShape = checkInputShape(def.inputShape, bad);
+    checkNumClasses(def.numClasses, bad);
+    const resolutions = checkResolutions(def.resolutions, bad);
+    const bnEpsilon = checkBnEpsilon(def.bnEpsilon, bad);
+    const widthById = resolveWidths(def.widths, bad);
+    const resolved = resolveLayers(def, widthById, inputShape[2], bad);
+    checkTail(resolved, bad);
+    linkWidthsToLayers(resolved, widthById, bad);
 
     this.definition = def;
     this.name = name;
-    this.inputShape = [shape[0], shape[1], shape[2]];
+    this.inputShape = inputShape;
     this.numClasses = def.numClasses;
     this.resolutions = resolutions;
     this.bnEpsilon = bnEpsilon;
     this.widthById = widthById;
     this.widthChoices = [...widthById.values()];
     this.resolvedLayers = resolved;
-    this.layers = resolved.map((l) => {
-      const info: LayerInfo = { id: l.id, kind: l.kind, block: l.block, kernel: l.kernel, stride: l.stride };
-      if (l.output.choice && l.kind !== 'pool') info.widthChoice = l.output.choice;
-      if (l.hasOpChoice) info.ops = l.ops.map(({ name: opName, kernel, expand, skip }) => (skip ? { name: opName, kernel, expand, skip } : { name: opName, kernel, expand }));
-      return info;
-    });
+    this.layers = resolved.map(layerInfo);
     this.opLayerIds = resolved.filter((l) => l.hasOpChoice).map((l) => l.id);
-    // block shapes at max width and the largest resolution
-    let size = resolutions[resolutions.length - 1] as number;
-    const blocks: BlockInfo[] = [];
-    def.blocks.forEach((b, bi) => {
-      const ls = resolved.filter((l) => l.blockIndex === bi);
-      for (const l of ls) size = convOutSize(size, l.kind === 'mbconv' ? 1 : l.kernel, l.stride);
-      blocks.push({ id: b.id, index: bi, layerIds: ls.map((l) => l.id), outChannels: (ls[ls.length - 1] as ResolvedLayer).output.max, outSize: size });
-    });
-    this.blocks = blocks;
+    this.blocks = blockInfos(def.blocks, resolved, resolutions[resolutions.length - 1] as number);
     if (latencyTable !== undefined) this.useLatencyTable(latencyTable);
   }
 
