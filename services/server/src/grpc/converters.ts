@@ -120,70 +120,142 @@ function retrainToProto(r: RetrainSpecDomain): RetrainSpec {
   });
 }
 
+/**
+ * A TrainingConfig in domain terms, before any check or default: enums as names, the 64-bit step
+ * count as a number. A field the request left unset is 0, '' or false, or undefined for those with
+ * explicit presence (momentum, nesterov, weight_decay), where 0 and false are values of their own.
+ */
+interface TrainingFields {
+  batchSize: number;
+  totalSteps: number;
+  optimizer: OptimizerConfig['kind'];
+  learningRate: number;
+  momentum: number | undefined;
+  nesterov: boolean | undefined;
+  weightDecay: number | undefined;
+  schedule: NonNullable<OptimizerConfig['schedule']>;
+  warmupSteps: number;
+  stepSize: number;
+  gamma: number;
+  labelSmoothing: number;
+  seed: number;
+  checkpointInterval: number;
+  dataset: DatasetFields;
+}
+
+/** A DatasetRef's fields as sent; `format` stays the proto enum until it is checked. */
+interface DatasetFields {
+  format: DatasetFormat;
+  name: string;
+  path: string;
+  maxTrainExamples: number;
+  maxTestExamples: number;
+  augment: boolean;
+}
+
+/** The engine's name of each file format a DatasetRef may name. */
+const DATASET_FORMAT_NAMES: Partial<Record<DatasetFormat, NonNullable<DatasetSpecDomain['format']>>> = {
+  [DatasetFormat.IDX]: 'idx',
+  [DatasetFormat.CIFAR10]: 'cifar10',
+  [DatasetFormat.NPY]: 'npy',
+};
+
+// Checked before the defaults are filled in: the checks are about what the client set, and a
+// dataset format must be known before it can be named.
 function trainingFromProto(t: TrainingConfig | undefined): TrainingSpecDomain {
+  const fields = trainingFields(t);
+  checkTrainingFields(fields);
+  return withTrainingDefaults(fields);
+}
+
+function trainingFields(t: TrainingConfig | undefined): TrainingFields {
+  const d = t?.dataset;
+  return {
+    batchSize: t?.batchSize ?? 0,
+    totalSteps: Number(t?.totalSteps ?? 0n),
+    optimizer: t?.optimizer === OptimizerKind.ADAM ? 'adam' : 'sgd',
+    learningRate: t?.learningRate ?? 0,
+    momentum: t?.momentum,
+    nesterov: t?.nesterov,
+    weightDecay: t?.weightDecay,
+    schedule: t?.schedule === LrScheduleKind.STEP ? 'step' : t?.schedule === LrScheduleKind.CONSTANT ? 'constant' : 'cosine',
+    warmupSteps: t?.warmupSteps ?? 0,
+    stepSize: t?.stepSize ?? 0,
+    gamma: t?.gamma ?? 0,
+    labelSmoothing: t?.labelSmoothing ?? 0,
+    seed: t?.seed ?? 0,
+    checkpointInterval: t?.checkpointInterval ?? 0,
+    dataset: {
+      format: d?.format ?? DatasetFormat.UNSPECIFIED,
+      name: d?.name ?? '',
+      path: d?.path ?? '',
+      maxTrainExamples: d?.maxTrainExamples ?? 0,
+      maxTestExamples: d?.maxTestExamples ?? 0,
+      augment: d?.augment ?? false,
+    },
+  };
+}
+
+/** The checks across fields (ranges, finiteness and defined enum values are the rules'). */
+function checkTrainingFields(t: TrainingFields): void {
   const f = 'spec.training';
-  // ranges, finiteness and defined enum values are the rules'
-  const batchSize = t?.batchSize ?? 0;
-  const totalSteps = Number(t?.totalSteps ?? 0n);
-  const kind = t?.optimizer === OptimizerKind.ADAM ? 'adam' : 'sgd';
-  const lr = t?.learningRate ?? 0;
-  // momentum, nesterov and weight_decay have explicit presence: absent takes the default, 0 and false are honoured
-  const momentum = t?.momentum ?? 0.9;
-  const nesterov = t?.nesterov ?? momentum > 0;
-  if (kind === 'sgd' && nesterov && momentum === 0) bad(`${f}.nesterov needs a momentum above 0, got momentum 0`);
-  const weightDecay = t?.weightDecay ?? 1e-4;
-  const schedule = t?.schedule === LrScheduleKind.STEP ? 'step' : t?.schedule === LrScheduleKind.CONSTANT ? 'constant' : 'cosine';
-  const warmupSteps = t?.warmupSteps ?? 0;
-  const stepSize = t?.stepSize ?? 0;
-  const gamma = t?.gamma ?? 0;
-  const labelSmoothing = t?.labelSmoothing ?? 0;
-  const checkpointInterval = t?.checkpointInterval ?? 0;
-  const total = totalSteps === 0 ? 1000 : totalSteps;
+  // nesterov defaults to momentum > 0 and momentum to 0.9, so only both given can clash
+  if (t.optimizer === 'sgd' && t.nesterov === true && t.momentum === 0) bad(`${f}.nesterov needs a momentum above 0, got momentum 0`);
+  const d = t.dataset;
+  if (d.format !== DatasetFormat.UNSPECIFIED) {
+    const name = DATASET_FORMAT_NAMES[d.format];
+    if (name === undefined) throw new InvalidArgumentError(`${f}.dataset.format ${d.format} is not a known DatasetFormat`, 'INVALID_DATASET');
+    if (!d.path) throw new InvalidArgumentError(`${f}.dataset.path is required with format ${name}`, 'INVALID_DATASET');
+  }
+}
+
+/** The training spec with every unset field at its default; the optimizer's fields follow its kind and schedule. */
+function withTrainingDefaults(t: TrainingFields): TrainingSpecDomain {
+  const kind = t.optimizer;
+  const momentum = t.momentum ?? 0.9;
+  const nesterov = t.nesterov ?? momentum > 0;
+  const total = t.totalSteps === 0 ? 1000 : t.totalSteps;
   const optimizer: OptimizerConfig = {
     kind,
-    learningRate: lr === 0 ? (kind === 'adam' ? 0.002 : 0.05) : lr,
-    weightDecay,
-    schedule,
-    warmupSteps,
+    learningRate: t.learningRate === 0 ? (kind === 'adam' ? 0.002 : 0.05) : t.learningRate,
+    weightDecay: t.weightDecay ?? 1e-4,
+    schedule: t.schedule,
+    warmupSteps: t.warmupSteps,
     totalSteps: total,
   };
   if (kind === 'sgd') {
     optimizer.momentum = momentum;
     optimizer.nesterov = nesterov;
   }
-  if (schedule === 'step') {
-    optimizer.stepSize = stepSize === 0 ? Math.max(1, Math.floor(total / 3)) : stepSize;
-    optimizer.gamma = gamma === 0 ? 0.1 : gamma;
+  if (t.schedule === 'step') {
+    optimizer.stepSize = t.stepSize === 0 ? Math.max(1, Math.floor(total / 3)) : t.stepSize;
+    optimizer.gamma = t.gamma === 0 ? 0.1 : t.gamma;
   }
   return {
-    dataset: datasetFromProto(t),
-    batchSize: batchSize === 0 ? 64 : batchSize,
+    dataset: datasetWithDefaults(t.dataset),
+    batchSize: t.batchSize === 0 ? 64 : t.batchSize,
     totalSteps: total,
     optimizer,
-    labelSmoothing,
-    seed: t?.seed ?? 0,
-    checkpointInterval: checkpointInterval === 0 ? 50 : checkpointInterval,
+    labelSmoothing: t.labelSmoothing,
+    seed: t.seed,
+    checkpointInterval: t.checkpointInterval === 0 ? 50 : t.checkpointInterval,
   };
 }
 
-function datasetFromProto(t: TrainingConfig | undefined): DatasetSpecDomain {
-  const d = t?.dataset;
-  const f = 'spec.training.dataset';
+/** The built-in dataset (fashion-mnist) when no format is given, else the checked format's files. */
+function datasetWithDefaults(d: DatasetFields): DatasetSpecDomain {
   const out: DatasetSpecDomain = {};
-  const format = d?.format ?? DatasetFormat.UNSPECIFIED;
-  if (format === DatasetFormat.UNSPECIFIED) {
-    out.name = d?.name || 'fashion-mnist';
+  if (d.format === DatasetFormat.UNSPECIFIED) {
+    out.name = d.name || 'fashion-mnist';
   } else {
-    const name = { [DatasetFormat.IDX]: 'idx', [DatasetFormat.CIFAR10]: 'cifar10', [DatasetFormat.NPY]: 'npy' }[format] as DatasetSpecDomain['format'];
-    if (name === undefined) throw new InvalidArgumentError(`${f}.format ${format} is not a known DatasetFormat`, 'INVALID_DATASET');
-    if (!d?.path) throw new InvalidArgumentError(`${f}.path is required with format ${name}`, 'INVALID_DATASET');
-    out.format = name;
+    // a known format: checkTrainingFields ran first
+    out.format = DATASET_FORMAT_NAMES[d.format] as NonNullable<DatasetSpecDomain['format']>;
     out.path = d.path;
     if (d.name) out.name = d.name;
   }
-  if (d?.maxTrainExamples) out.maxTrainExamples = d.maxTrainExamples;
-  if (d?.maxTestExamples) out.maxTestExamples = d.maxTestExamples;
-  if (d?.augment) out.augment = true;
+  if (d.maxTrainExamples) out.maxTrainExamples = d.maxTrainExamples;
+  if (d.maxTestExamples) out.maxTestExamples = d.maxTestExamples;
+  if (d.augment) out.augment = true;
   return out;
 }
 
