@@ -1,4 +1,4 @@
-import { LossParts, Rng, archKey, fits, heldOutBatches, metricScore, unboundedSearch, unsatisfiable } from '@supernetd/sdk';
+import { ConfigReader, LossParts, Rng, archKey, fits, heldOutBatches, metricScore, unboundedSearch, unsatisfiable } from '@supernetd/sdk';
 import type {
   Arch,
   Batch,
@@ -387,5 +387,6 @@ export const strategy: StrategyFactory<CafeNetConfig> = {
   id: 'cafenet',
   description: 'CafeNet locally free weight sharing: FLOPs-sensitive bins, min-min over placements, evolutionary width search',
   parseConfig: parseCafeNetConfig,
+  configSchema: ConfigReader.schemaOf(parseCafeNetConfig),
   create: (init: StrategyInit<CafeNetConfig>) => new CafeNetStrategy(init.space, init.config, init.seed),
 };

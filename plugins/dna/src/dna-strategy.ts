@@ -1,4 +1,4 @@
-import { InvalidArgumentError, InvalidConfigError, LossParts, Rng, fits, heldOutBatches, randomArch, sampleFitting, unboundedSearch, unsatisfiable } from '@supernetd/sdk';
+import { ConfigReader, InvalidArgumentError, InvalidConfigError, LossParts, Rng, fits, heldOutBatches, randomArch, sampleFitting, unboundedSearch, unsatisfiable } from '@supernetd/sdk';
 import type {
   Arch,
   Batch,
@@ -522,5 +522,6 @@ export const strategy: StrategyFactory<DnaConfig> = {
   id: 'dna',
   description: 'DNA block-wise distillation: teacher phase, per-block phases, exhaustive candidate rating, branch-and-bound search',
   parseConfig: parseDnaConfig,
+  configSchema: ConfigReader.schemaOf(parseDnaConfig),
   create: (init: StrategyInit<DnaConfig>) => new DnaStrategy(init.space, init.config, init.seed, init.totalSteps),
 };

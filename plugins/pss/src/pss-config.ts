@@ -1,5 +1,5 @@
 import { ConfigReader } from '@supernetd/sdk';
-import type { CostKind } from '@supernetd/sdk';
+import type { CostKind, NumberBounds } from '@supernetd/sdk';
 
 /** An explicit pool-target grid: targets start+step, ..., below stop. */
 export interface TargetRange {
@@ -55,8 +55,8 @@ export interface PssConfig {
 
 const KINDS: readonly CostKind[] = ['flops', 'params', 'latency'];
 
-function pair(r: ConfigReader, key: string, def: [number, number]): [number, number] {
-  const v = r.numberList(key, def, { above: 0 }, { min: 2, max: 2 }) as number[];
+function pair(r: ConfigReader, key: string, def: [number, number], bounds: NumberBounds): [number, number] {
+  const v = r.numberList(key, def, bounds, { min: 2, max: 2 }) as number[];
   return [v[0] as number, v[1] as number];
 }
 
@@ -88,8 +88,9 @@ export function parsePssConfig(raw: unknown): PssConfig {
     metricLambda: r.number('metricLambda', 0.9, { min: 0, max: 1 }),
     genMapSize: r.number('genMapSize', 20000, { min: 1, max: 10_000_000, integer: true }),
     rejectionTries: r.number('rejectionTries', 1000, { min: 1, integer: true }),
-    pRange: pair(r, 'pRange', [1, 0.01]),
-    temperatureRange: pair(r, 'temperatureRange', [1, 0.01]),
+    // probabilities: (0, 1]
+    pRange: pair(r, 'pRange', [1, 0.01], { above: 0, max: 1 }),
+    temperatureRange: pair(r, 'temperatureRange', [1, 0.01], { above: 0 }),
     scheduleUnit: r.oneOf('scheduleUnit', 'step', ['epoch', 'step'] as const),
     validTopK: r.number('validTopK', 5, { min: 1, integer: true }),
     recalibrationBatches: r.number('recalibrationBatches', 9, { min: 0, integer: true }),
@@ -100,7 +101,6 @@ export function parsePssConfig(raw: unknown): PssConfig {
   };
   const legacyBatches = r.optionalNumber('validationBatches', { min: 1, integer: true });
   if (legacyBatches !== undefined) cfg.validationBatches = legacyBatches;
-  if (cfg.pRange[0] > 1 || cfg.pRange[1] > 1) r.fail('pRange', 'probabilities must be in (0, 1]');
   r.done();
   return cfg;
 }

@@ -1,4 +1,4 @@
-import { LossParts, Rng, costOf, fits, heldOutBatches, metricScore, sampleFitting, unboundedSearch, unsatisfiable, InvalidConfigError } from '@supernetd/sdk';
+import { ConfigReader, LossParts, Rng, costOf, fits, heldOutBatches, metricScore, sampleFitting, unboundedSearch, unsatisfiable, InvalidConfigError } from '@supernetd/sdk';
 import type {
   Arch,
   Batch,
@@ -403,5 +403,6 @@ export const strategy: StrategyFactory<PssConfig> = {
   id: 'pss',
   description: 'PSS-Net prioritized subnet sampling: per-budget pools, conditional sampler, max+sampled+min in-place distillation',
   parseConfig: parsePssConfig,
+  configSchema: ConfigReader.schemaOf(parsePssConfig),
   create: (init: StrategyInit<PssConfig>) => new PssStrategy(init.space, init.config, init.seed, init.totalSteps),
 };

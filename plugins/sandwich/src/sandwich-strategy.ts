@@ -85,5 +85,6 @@ export const strategy: StrategyFactory<SandwichConfig> = {
   id: 'sandwich',
   description: 'Sandwich rule: max net (CE) + n uniform subnets + min net with in-place distillation from the max net',
   parseConfig: parseSandwichConfig,
+  configSchema: ConfigReader.schemaOf(parseSandwichConfig),
   create: (init: StrategyInit<SandwichConfig>) => new SandwichStrategy(init.space, init.config, init.seed),
 };

@@ -1,5 +1,34 @@
 import { InvalidConfigError } from './errors.ts';
 
+/** A JSON Schema document as plain JSON. */
+export type JsonSchema = { [key: string]: unknown };
+
+/** The JSON Schema dialect of the schemas `ConfigReader.schemaOf` derives. */
+export const CONFIG_SCHEMA_DIALECT = 'https://json-schema.org/draft/2020-12/schema';
+
+/** An object schema being filled while a parser runs under `ConfigReader.schemaOf`. */
+interface ObjectSchemaDraft {
+  type: 'object';
+  properties: Record<string, JsonSchema>;
+  additionalProperties: false;
+  [key: string]: unknown;
+}
+
+const objectDraft = (): ObjectSchemaDraft => ({ type: 'object', properties: {}, additionalProperties: false });
+
+/** The root schema the next top-level ConfigReader records into (set only inside `schemaOf`). */
+let pendingSchema: ObjectSchemaDraft | undefined;
+
+/** The JSON Schema of a number with these bounds. */
+function numberSchema(b: NumberBounds): JsonSchema {
+  return {
+    type: b.integer ? 'integer' : 'number',
+    ...(b.min !== undefined ? { minimum: b.min } : {}),
+    ...(b.max !== undefined ? { maximum: b.max } : {}),
+    ...(b.above !== undefined ? { exclusiveMinimum: b.above } : {}),
+  };
+}
+
 /** Bounds for a numeric config value. */
 export interface NumberBounds {
   min?: number;
@@ -12,10 +41,33 @@ export interface NumberBounds {
 /**
  * Reads a strategy's raw JSON config key by key, filling defaults. Every getter throws
  * InvalidConfigError naming the key; `done()` throws on keys no getter asked for.
+ *
+ * The getters are also the config's schema: `ConfigReader.schemaOf(parse)` runs a parser on `{}`
+ * and returns the JSON Schema of every key it read (type, bounds, allowed values, default), so a
+ * strategy states each rule once. Rules between keys (`r.fail` after reading) stay in the parser.
  */
 export class ConfigReader {
   private readonly raw: Record<string, unknown>;
   private readonly seen = new Set<string>();
+  /** Where the getters record their keys' schemas; set only while `schemaOf` runs. */
+  private schema: ObjectSchemaDraft | undefined;
+
+  /**
+   * The JSON Schema (draft 2020-12) of the config `parse` reads: `parse({})` runs once with its
+   * readers recording each key they read. Throws when `parse` builds no ConfigReader or refuses
+   * the empty config.
+   */
+  static schemaOf(parse: (raw: unknown) => unknown): JsonSchema {
+    const root = objectDraft();
+    pendingSchema = root;
+    try {
+      parse({});
+    } finally {
+      pendingSchema = undefined;
+    }
+    if (root['title'] === undefined) throw new Error('ConfigReader.schemaOf: the parser built no ConfigReader');
+    return { $schema: CONFIG_SCHEMA_DIALECT, ...root };
+  }
 
   constructor(
     private readonly strategyId: string,
@@ -25,6 +77,15 @@ export class ConfigReader {
     if (raw === undefined || raw === null) this.raw = {};
     else if (typeof raw === 'object' && !Array.isArray(raw)) this.raw = raw as Record<string, unknown>;
     else throw new InvalidConfigError(strategyId, `${prefix || 'config'}: must be an object`);
+    if (pendingSchema !== undefined && prefix === '') {
+      this.schema = pendingSchema;
+      this.schema['title'] = `config of strategy '${strategyId}'`;
+      pendingSchema = undefined;
+    }
+  }
+
+  private note(key: string, schema: JsonSchema, def?: unknown): void {
+    if (this.schema) this.schema.properties[key] = def === undefined ? schema : { ...schema, default: structuredClone(def) };
   }
 
   /** Throws InvalidConfigError naming `key`. */
@@ -48,17 +109,20 @@ export class ConfigReader {
   }
 
   number(key: string, def: number, bounds: NumberBounds = {}): number {
+    this.note(key, numberSchema(bounds), def);
     const v = this.take(key);
     return v === undefined ? def : this.checkNumber(key, v, bounds);
   }
 
   /** A number or undefined when absent. */
   optionalNumber(key: string, bounds: NumberBounds = {}): number | undefined {
+    this.note(key, numberSchema(bounds));
     const v = this.take(key);
     return v === undefined ? undefined : this.checkNumber(key, v, bounds);
   }
 
   boolean(key: string, def: boolean): boolean {
+    this.note(key, { type: 'boolean' }, def);
     const v = this.take(key);
     if (v === undefined) return def;
     if (typeof v !== 'boolean') this.fail(key, `must be true or false, got ${JSON.stringify(v)}`);
@@ -67,6 +131,8 @@ export class ConfigReader {
 
   /** One of `allowed`. */
   oneOf<T extends string>(key: string, def: T, allowed: readonly T[]): T {
+    // no `type`: a wrong type is refused by `enum`, naming the allowed values as the reader does
+    this.note(key, { enum: [...allowed] }, def);
     const v = this.take(key);
     if (v === undefined) return def;
     if (typeof v !== 'string' || !allowed.includes(v as T)) {
@@ -77,6 +143,7 @@ export class ConfigReader {
 
   /** A string or undefined when absent. */
   optionalString(key: string): string | undefined {
+    this.note(key, { type: 'string', minLength: 1 });
     const v = this.take(key);
     if (v === undefined) return undefined;
     if (typeof v !== 'string' || v === '') this.fail(key, `must be a non-empty string, got ${JSON.stringify(v)}`);
@@ -85,6 +152,7 @@ export class ConfigReader {
 
   /** A JSON object (a copy; its keys are not checked here) or undefined when absent. */
   optionalObject(key: string): Record<string, unknown> | undefined {
+    this.note(key, { type: 'object' });
     const v = this.take(key);
     if (v === undefined) return undefined;
     if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(key, `must be an object, got ${JSON.stringify(v)}`);
@@ -93,6 +161,12 @@ export class ConfigReader {
 
   /** A list of numbers, each within bounds; `length` fixes its size when given. */
   numberList(key: string, def: number[] | undefined, bounds: NumberBounds = {}, length?: { min?: number; max?: number }): number[] | undefined {
+    this.note(key, {
+      type: 'array',
+      items: numberSchema(bounds),
+      ...(length?.min !== undefined ? { minItems: length.min } : {}),
+      ...(length?.max !== undefined ? { maxItems: length.max } : {}),
+    }, def);
     const v = this.take(key);
     if (v === undefined) return def;
     if (!Array.isArray(v)) this.fail(key, `must be a list of numbers, got ${JSON.stringify(v)}`);
@@ -103,6 +177,8 @@ export class ConfigReader {
 
   /** A list of distinct strings from `allowed` (any non-empty strings when `allowed` is undefined). */
   stringList<T extends string>(key: string, def: T[] | undefined, allowed?: readonly T[]): T[] | undefined {
+    const item: JsonSchema = allowed ? { type: 'string', enum: [...allowed] } : { type: 'string', minLength: 1 };
+    this.note(key, { type: 'array', minItems: 1, uniqueItems: true, items: item }, def);
     const v = this.take(key);
     if (v === undefined) return def;
     if (!Array.isArray(v) || v.length === 0) this.fail(key, `must be a non-empty list, got ${JSON.stringify(v)}`);
@@ -121,6 +197,10 @@ export class ConfigReader {
     const v = this.take(key);
     if (v !== undefined && (v === null || typeof v !== 'object' || Array.isArray(v))) this.fail(key, 'must be an object');
     const inner = new ConfigReader(this.strategyId, v, `${this.prefix}${key}.`);
+    if (this.schema) {
+      inner.schema = objectDraft();
+      this.note(key, inner.schema);
+    }
     const out = read(inner);
     inner.done();
     return out;

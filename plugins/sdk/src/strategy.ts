@@ -1,4 +1,5 @@
 import type { Arch, Constraint } from './arch.ts';
+import type { JsonSchema } from './config-reader.ts';
 import type { Batch, SupernetEngine } from './engine.ts';
 import type { Rng } from './rng.ts';
 import type { SearchSpaceView } from './space.ts';
@@ -110,6 +111,14 @@ export interface StrategyFactory<C = unknown> {
   readonly description: string;
   /** Validates and fills defaults; throws InvalidConfigError naming the bad key. */
   parseConfig(raw: unknown): C;
+  /**
+   * Optional JSON Schema (draft 2020-12, or draft-07 when its `$schema` says so) of the raw config.
+   * The server validates every CreateExperiment's config against it before `parseConfig` and
+   * publishes it through ListStrategies, so clients can validate before calling. `parseConfig`
+   * still fills defaults and checks rules between keys. `ConfigReader.schemaOf(parseConfig)`
+   * derives it from a ConfigReader-based parser; without it only `parseConfig` checks the config.
+   */
+  readonly configSchema?: JsonSchema;
   create(init: StrategyInit<C>): SearchStrategy;
 }
 

@@ -53,5 +53,6 @@ export const strategy: StrategyFactory<UniformConfig> = {
   id: 'uniform',
   description: 'Single-path uniform sampling (SPOS): one uniformly random subnet per step, cross-entropy; evolutionary search under a budget',
   parseConfig: parseUniformConfig,
+  configSchema: ConfigReader.schemaOf(parseUniformConfig),
   create: (init: StrategyInit<UniformConfig>) => new UniformStrategy(init.space, init.config, init.seed),
 };

@@ -247,7 +247,12 @@ export class SupernetServiceHandlers {
       }),
       listStrategies: r.unary('ListStrategies', () =>
         create(ListStrategiesResponseSchema, {
-          strategies: this.registry.list().map((s) => ({ id: s.factory.id, description: s.factory.description, origin: s.origin })),
+          strategies: this.registry.list().map((s) => ({
+            id: s.factory.id,
+            description: s.factory.description,
+            origin: s.origin,
+            configSchemaJson: s.factory.configSchema === undefined ? '' : JSON.stringify(s.factory.configSchema),
+          })),
         }),
       ),
       sampleSubnet: r.unary('SampleSubnet', async (req) => {

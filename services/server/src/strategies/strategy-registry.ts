@@ -1,8 +1,10 @@
 import { AlreadyExistsError, InvalidArgumentError } from '@supernetd/sdk';
 import type { StrategyFactory, StrategyModule } from '@supernetd/sdk';
+import { compileConfigSchema } from './strategy-config-schema.ts';
 
 /** A registered strategy: its factory and the module a worker thread imports to get it again. */
 export interface RegisteredStrategy {
+  /** The module's factory, whose parseConfig first checks the config against its configSchema, if any. */
   factory: StrategyFactory;
   /** `builtin`, or the package name or path it was loaded from. */
   origin: string;
@@ -27,7 +29,10 @@ export class StrategyRegistry {
     return factories.map((f) => f.id);
   }
 
-  /** Registers one factory. Throws AlreadyExistsError naming both origins when the id is taken. */
+  /**
+   * Registers one factory. Throws AlreadyExistsError naming both origins when the id is taken, and
+   * InvalidArgumentError when its configSchema does not compile.
+   */
   register(factory: StrategyFactory, origin: string, moduleSpecifier: string): void {
     if (typeof factory?.id !== 'string' || factory.id === '' || typeof factory.create !== 'function' || typeof factory.parseConfig !== 'function') {
       throw new InvalidArgumentError(`strategy module '${origin}' exports something that is not a StrategyFactory`);
@@ -39,7 +44,16 @@ export class StrategyRegistry {
         `strategy id '${factory.id}' from '${origin}' is already registered by '${existing.origin}'`,
       );
     }
-    this.byId.set(factory.id, { factory, origin, moduleSpecifier });
+    const check = compileConfigSchema(factory, origin);
+    const parse = factory.parseConfig.bind(factory);
+    // the factory itself stays the prototype, so a class-based factory keeps its methods
+    const validated = Object.assign(Object.create(factory) as StrategyFactory, {
+      parseConfig: (raw: unknown) => {
+        check(raw ?? {});
+        return parse(raw);
+      },
+    });
+    this.byId.set(factory.id, { factory: validated, origin, moduleSpecifier });
   }
 
   /** The strategy `id`. Throws InvalidArgumentError(UNKNOWN_STRATEGY) listing the known ids. */

@@ -589,9 +589,15 @@ type StrategyInfo struct {
 	// One-line description.
 	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
 	// Where it came from: `builtin`, or the package name or path it was loaded from.
-	Origin        string `protobuf:"bytes,3,opt,name=origin,proto3" json:"origin,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Origin string `protobuf:"bytes,3,opt,name=origin,proto3" json:"origin,omitempty"`
+	// JSON Schema of `StrategySpec.config` for this strategy, as a JSON document (draft 2020-12
+	// unless its `$schema` names another draft): every key with its type, bounds, allowed values and
+	// default. CreateExperiment checks the config against it (INVALID_ARGUMENT,
+	// ERROR_REASON_INVALID_STRATEGY_CONFIG), so a client can validate before calling; rules between
+	// keys are checked by the strategy only. Empty when the strategy publishes no schema.
+	ConfigSchemaJson string `protobuf:"bytes,4,opt,name=config_schema_json,json=configSchemaJson,proto3" json:"config_schema_json,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *StrategyInfo) Reset() {
@@ -641,6 +647,13 @@ func (x *StrategyInfo) GetDescription() string {
 func (x *StrategyInfo) GetOrigin() string {
 	if x != nil {
 		return x.Origin
+	}
+	return ""
+}
+
+func (x *StrategyInfo) GetConfigSchemaJson() string {
+	if x != nil {
+		return x.ConfigSchemaJson
 	}
 	return ""
 }
@@ -2130,11 +2143,12 @@ const file_supernetd_v1_supernet_service_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tR\trequestId\"\x1a\n" +
 	"\x18DeleteExperimentResponse\"\x17\n" +
-	"\x15ListStrategiesRequest\"X\n" +
+	"\x15ListStrategiesRequest\"\x86\x01\n" +
 	"\fStrategyInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x16\n" +
-	"\x06origin\x18\x03 \x01(\tR\x06origin\"T\n" +
+	"\x06origin\x18\x03 \x01(\tR\x06origin\x12,\n" +
+	"\x12config_schema_json\x18\x04 \x01(\tR\x10configSchemaJson\"T\n" +
 	"\x16ListStrategiesResponse\x12:\n" +
 	"\n" +
 	"strategies\x18\x01 \x03(\v2\x1a.supernetd.v1.StrategyInfoR\n" +

@@ -87,14 +87,16 @@ class ListStrategiesRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class StrategyInfo(_message.Message):
-    __slots__ = ("id", "description", "origin")
+    __slots__ = ("id", "description", "origin", "config_schema_json")
     ID_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_SCHEMA_JSON_FIELD_NUMBER: _ClassVar[int]
     id: str
     description: str
     origin: str
-    def __init__(self, id: _Optional[str] = ..., description: _Optional[str] = ..., origin: _Optional[str] = ...) -> None: ...
+    config_schema_json: str
+    def __init__(self, id: _Optional[str] = ..., description: _Optional[str] = ..., origin: _Optional[str] = ..., config_schema_json: _Optional[str] = ...) -> None: ...
 
 class ListStrategiesResponse(_message.Message):
     __slots__ = ("strategies",)

@@ -1,0 +1,94 @@
+// ListStrategies publishes each built-in strategy's config schema; a client validates a config with
+// it before calling, and CreateExperiment refuses what the schema refuses, naming the path and rule.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { STATUS_DETAILS_KEY, decodeStatusDetails } from '@supernetd/api';
+import { startServer } from '../src/index.ts';
+import type { RunningServer } from '../src/index.ts';
+import { assertStatus, connect, tempDir, tinySpec, unary } from './helpers.ts';
+import type { SupernetClient } from './helpers.ts';
+
+let server: RunningServer;
+let client: SupernetClient;
+const data = tempDir();
+
+before(async () => {
+  server = await startServer({ port: 0, dataDir: data.dir, logLevel: 'silent', backend: 'wasm' });
+  client = connect(server.address);
+});
+
+after(async () => {
+  client?.close();
+  await server?.stop();
+  data.remove();
+});
+
+/** A config breaking one bound of the schema: its first property with a `minimum`, set below it. */
+function belowMinimum(schema: Record<string, unknown>): { key: string; config: Record<string, unknown>; min: number } {
+  const props = schema['properties'] as Record<string, Record<string, unknown>>;
+  const [key, s] = Object.entries(props).find(([, p]) => typeof p['minimum'] === 'number')!;
+  const min = s['minimum'] as number;
+  return { key, config: { [key]: min - 1 }, min };
+}
+
+test('each built-in strategy publishes a JSON Schema a client validates with', async () => {
+  const list = await unary(client, 'listStrategies', {});
+  const builtins = list.strategies.filter((s) => s.origin === 'builtin');
+  assert.deepEqual(builtins.map((s) => s.id), ['cafenet', 'dna', 'pss', 'sandwich', 'uniform']);
+  for (const info of builtins) {
+    const schema = JSON.parse(info.configSchemaJson) as Record<string, unknown>;
+    assert.equal(schema['$schema'], 'https://json-schema.org/draft/2020-12/schema', info.id);
+    const validate = new Ajv2020({ strict: true }).compile(schema);
+    const defaults = Object.fromEntries(
+      Object.entries(schema['properties'] as Record<string, { default?: unknown }>).flatMap(([k, p]) => (p.default === undefined ? [] : [[k, p.default]])),
+    );
+    assert.ok(Object.keys(defaults).length > 0, info.id);
+    assert.ok(validate(defaults), `${info.id}: ${JSON.stringify(validate.errors)}`);
+    assert.equal(validate({ noSuchKey: 1 }), false, info.id);
+    const bad = belowMinimum(schema);
+    assert.equal(validate(bad.config), false, `${info.id}: ${JSON.stringify(bad.config)}`);
+    assert.equal(validate.errors?.[0]?.keyword, 'minimum');
+
+    // the server refuses the same config, naming the key, the bound and the rule
+    const err = await assertStatus(
+      unary(client, 'createExperiment', { experimentId: `bad-${info.id}`, spec: tinySpec({ strategy: info.id, config: bad.config }) }),
+      grpc.status.INVALID_ARGUMENT,
+      'INVALID_STRATEGY_CONFIG',
+      new RegExp(`^invalid config for strategy '${info.id}': ${bad.key}: must be >= ${bad.min}, got ${bad.min - 1} \\(schema rule 'minimum' at /${bad.key}\\)$`),
+    );
+    const details = decodeStatusDetails(err.metadata.get(STATUS_DETAILS_KEY)[0] as Buffer);
+    assert.equal(details?.metadata['configPath'], `/${bad.key}`);
+    assert.equal(details?.metadata['schemaRule'], 'minimum');
+  }
+});
+
+test('a nested path and a list entry are named as the reader names them', async () => {
+  await assertStatus(
+    unary(client, 'createExperiment', { experimentId: 'nested', spec: tinySpec({ strategy: 'pss', config: { targets: { flops: { step: 0 } } } }) }),
+    grpc.status.INVALID_ARGUMENT,
+    'INVALID_STRATEGY_CONFIG',
+    /: targets\.flops\.step: must be >= 1, got 0 \(schema rule 'minimum' at \/targets\/flops\/step\)$/,
+  );
+  await assertStatus(
+    unary(client, 'createExperiment', { experimentId: 'entry', spec: tinySpec({ strategy: 'pss', config: { pRange: [1, 2] } }) }),
+    grpc.status.INVALID_ARGUMENT,
+    'INVALID_STRATEGY_CONFIG',
+    /: pRange\[1\]: must be <= 1, got 2 \(schema rule 'maximum' at \/pRange\/1\)$/,
+  );
+});
+
+test('a config the schema accepts still meets the strategy\'s rules between keys, and a valid one is created', async () => {
+  await assertStatus(
+    unary(client, 'createExperiment', { experimentId: 'cross', spec: tinySpec({ strategy: 'cafenet', config: { population: 2, topK: 3 } }) }),
+    grpc.status.INVALID_ARGUMENT,
+    'INVALID_STRATEGY_CONFIG',
+    /topK: must not exceed population \(2\)$/,
+  );
+  const created = await unary(client, 'createExperiment', { experimentId: 'ok', spec: tinySpec({ strategy: 'uniform', config: { searchPopulation: 8 } }) });
+  assert.equal(created.experiment?.id, 'ok');
+  const spec = (await unary(client, 'getExperiment', { experimentId: 'ok' })).experiment?.spec;
+  assert.equal((spec?.strategy?.config as Record<string, unknown> | undefined)?.['searchPopulation'], 8);
+  await unary(client, 'deleteExperiment', { experimentId: 'ok' });
+});
