@@ -4,6 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { backendInfo, createEngineRuntime } from '../src/index.ts';
 import { wasmHelperThreads } from '../src/backend/wasm-threads.ts';
+import { activeWasmKernelPool, wasmKernelHelperThreads } from '../src/backend/wasm-kernel-pool.ts';
 import type { Engine } from '../src/training/engine.ts';
 
 const { threads, steps } = workerData as { threads: number; steps: number };
@@ -20,6 +21,10 @@ const rt = await createEngineRuntime({
   backend: 'wasm',
   threads,
 });
+// The engine's kernels split once the pool's helpers have started; before that they run whole (with
+// the same results), so the fixture waits for them to make the split certain.
+const pool = activeWasmKernelPool();
+await pool?.whenReady();
 const { engine } = rt;
 const space = rt.space;
 const max = space.maxArch();
@@ -46,4 +51,14 @@ for (const net of (engine as unknown as Engine).networks()) {
 const after = tf.memory().numTensors;
 // What XNNPACK's pool reports, not only what the engine asked for.
 const poolThreads = (tf.backend() as unknown as { wasm: { tfjs: { getThreadsCount(): number } } }).wasm.tfjs.getThreadsCount();
-parentPort!.postMessage({ info: backendInfo(), poolThreads, helpers: wasmHelperThreads(), losses, weights, tensorsBefore: before, tensorsAfter: after });
+parentPort!.postMessage({
+  info: backendInfo(),
+  poolThreads,
+  helpers: wasmHelperThreads(),
+  kernelHelpers: wasmKernelHelperThreads(),
+  kernelSplits: pool?.stats.splits ?? 0,
+  losses,
+  weights,
+  tensorsBefore: before,
+  tensorsAfter: after,
+});

@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { util } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { WasmHeap, wasmSimdActive } from './wasm-heap.ts';
+import { minPartUnits } from './wasm-kernel-pool.ts';
+import { BN_BLOCK_ROWS, TASK } from './wasm-kernel-tasks.mjs';
 
 /**
  * Batch normalisation in training mode over every axis but the last (channels):
@@ -10,7 +12,9 @@ import { WasmHeap, wasmSimdActive } from './wasm-heap.ts';
  *
  * On `wasm` with SIMD it is one fused kernel forward (three passes over x) and one backward (three
  * passes over x and dy), where the same computation from tfjs ops (moments, rsqrt, scale and shift,
- * and their gradients) makes about twenty passes. Elsewhere it is those tfjs ops.
+ * and their gradients) makes about twenty passes; the wasm kernel pool splits each pass by blocks of
+ * rows, and float32 sums per block are added in float64 in block order. Elsewhere it is those tfjs
+ * ops.
  *
  * Returns `mean` and `variance` (biased) too, for running statistics; they carry no gradient.
  */
@@ -59,22 +63,16 @@ function fusedBatchNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps
   return { y, mean: mean!, variance: variance! };
 }
 
-const BLOCK_ROWS = 256;
-
-/** Column sums of p*q over [rows, cols] (q = a ones row when `q` is null), accumulated in float64. */
-function columnDot(heap: WasmHeap, p: number, q: number | null, ones: number, acc: tf.TensorInfo, rows: number, cols: number): Float64Array {
-  const mac = heap.mac()!;
+/**
+ * Column sums, in float64 and block order, of the float32 partial sums [blocks, cols] that
+ * BN_ROWS tasks leave (one row per block of BN_BLOCK_ROWS rows).
+ */
+function blockSums(heap: WasmHeap, part: tf.TensorInfo, blocks: number, cols: number): Float64Array {
+  const view = heap.f32(part);
   const sums = new Float64Array(cols);
-  const accPtr = heap.ptr(acc);
-  const rowBytes = cols * 4;
-  for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
-    const count = Math.min(BLOCK_ROWS, rows - r0);
-    const view = heap.f32(acc);
-    view.fill(0);
-    const off = r0 * rowBytes;
-    if (q === null) mac(accPtr, 0, p + off, rowBytes, ones, 0, count, cols);
-    else mac(accPtr, 0, p + off, rowBytes, q + off, rowBytes, count, cols);
-    for (let c = 0; c < cols; c++) sums[c]! += view[c]!;
+  for (let k = 0; k < blocks; k++) {
+    const base = k * cols;
+    for (let c = 0; c < cols; c++) sums[c]! += view[base + c]!;
   }
   return sums;
 }
@@ -83,40 +81,52 @@ function setVec(heap: WasmHeap, t: tf.TensorInfo, values: ArrayLike<number>): vo
   heap.f32(t).set(values);
 }
 
+/**
+ * One BN_ROWS task over the blocks of [rows, cols] (see wasm-kernel-tasks.mjs), split by blocks of
+ * rows across the kernel pool: affine `aff` [out, p, q, A, B, D] first when given, then the column
+ * sums `s1` and `s2` [partial, p, q (-1: p alone)] when given.
+ */
+function bnRows(heap: WasmHeap, rows: number, cols: number, ones: number, aff: number[] | null, s1: number[] | null, s2: number[] | null): void {
+  const blocks = Math.ceil(rows / BN_BLOCK_ROWS);
+  const args = [rows, cols, ...(aff ?? [-1, 0, 0, 0, 0, 0]), ...(s1 ?? [-1, 0, 0]), ...(s2 ?? [-1, 0, 0]), ones];
+  heap.task(TASK.BN_ROWS, args, blocks, 1, minPartUnits(BN_BLOCK_ROWS * cols * 2));
+}
+
 /** Forward: inputs {x, gamma, beta}, attrs {epsilon} -> [y, mean, variance]. */
 function batchNormForward(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap }): tf.TensorInfo[] {
   const { x, gamma, beta } = args.inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
   const { epsilon } = args.attrs as unknown as { epsilon: number };
   const heap = new WasmHeap(args.backend as BackendWasm);
-  const simd = heap.simd();
-  if (simd === null) throw new Error(`${BN_FORWARD} needs WebAssembly SIMD`);
+  if (heap.simd() === null) throw new Error(`${BN_FORWARD} needs WebAssembly SIMD`);
   const cols = x.shape[x.shape.length - 1]!;
   const rows = util.sizeFromShape(x.shape) / cols;
+  const blocks = Math.ceil(rows / BN_BLOCK_ROWS);
   const y = heap.output(x.shape);
   const meanOut = heap.output([cols]);
   const varOut = heap.output([cols]);
   const centred = heap.temp(x.shape);
   const ones = heap.temp([cols]);
   const zeros = heap.temp([cols]);
-  const acc = heap.temp([cols]);
+  const part = heap.temp([blocks, cols]);
   const shift = heap.temp([cols]);
   const scale = heap.temp([cols]);
   heap.f32(ones).fill(1);
   heap.f32(zeros).fill(0);
   const xPtr = heap.ptr(x);
   const cPtr = heap.ptr(centred);
+  const onesPtr = heap.ptr(ones);
+  const partPtr = heap.ptr(part);
   // Two passes (mean, then the variance of the centred values) for a variance as exact as moments'.
-  const sum = columnDot(heap, xPtr, null, heap.ptr(ones), acc, rows, cols);
-  const mean = sum.map((s) => s / rows);
+  bnRows(heap, rows, cols, onesPtr, null, [partPtr, xPtr, -1], null);
+  const mean = blockSums(heap, part, blocks, cols).map((s) => s / rows);
   setVec(heap, shift, mean.map((m) => -m));
-  simd.affine(cPtr, xPtr, xPtr, heap.ptr(ones), heap.ptr(zeros), heap.ptr(shift), rows, cols);
-  const sq = columnDot(heap, cPtr, cPtr, 0, acc, rows, cols);
-  const variance = sq.map((s) => s / rows);
+  bnRows(heap, rows, cols, onesPtr, [cPtr, xPtr, xPtr, onesPtr, heap.ptr(zeros), heap.ptr(shift)], [partPtr, cPtr, cPtr], null);
+  const variance = blockSums(heap, part, blocks, cols).map((s) => s / rows);
   const g = heap.f32(gamma);
   const scaleV = new Float64Array(cols);
   for (let c = 0; c < cols; c++) scaleV[c] = g[c]! / Math.sqrt(variance[c]! + epsilon);
   setVec(heap, scale, scaleV);
-  simd.affine(heap.ptr(y), cPtr, cPtr, heap.ptr(scale), heap.ptr(zeros), heap.ptr(beta), rows, cols);
+  bnRows(heap, rows, cols, onesPtr, [heap.ptr(y), cPtr, cPtr, heap.ptr(scale), heap.ptr(zeros), heap.ptr(beta)], null, null);
   setVec(heap, meanOut, mean);
   setVec(heap, varOut, variance);
   heap.release();
@@ -128,17 +138,18 @@ function batchNormBackward(args: { inputs: tf.NamedTensorInfoMap; backend: tf.Ke
   const { dy, x, gamma, mean, variance } = args.inputs as Record<'dy' | 'x' | 'gamma' | 'mean' | 'variance', tf.TensorInfo>;
   const { epsilon } = args.attrs as unknown as { epsilon: number };
   const heap = new WasmHeap(args.backend as BackendWasm);
-  const simd = heap.simd();
-  if (simd === null) throw new Error(`${BN_BACKWARD} needs WebAssembly SIMD`);
+  if (heap.simd() === null) throw new Error(`${BN_BACKWARD} needs WebAssembly SIMD`);
   const cols = x.shape[x.shape.length - 1]!;
   const rows = util.sizeFromShape(x.shape) / cols;
+  const blocks = Math.ceil(rows / BN_BLOCK_ROWS);
   const dx = heap.output(x.shape);
   const dgamma = heap.output([cols]);
   const dbeta = heap.output([cols]);
   const centred = heap.temp(x.shape);
   const ones = heap.temp([cols]);
   const zeros = heap.temp([cols]);
-  const acc = heap.temp([cols]);
+  const part1 = heap.temp([blocks, cols]);
+  const part2 = heap.temp([blocks, cols]);
   const va = heap.temp([cols]);
   const vb = heap.temp([cols]);
   const vd = heap.temp([cols]);
@@ -151,9 +162,10 @@ function batchNormBackward(args: { inputs: tf.NamedTensorInfoMap; backend: tf.Ke
   const xPtr = heap.ptr(x);
   const cPtr = heap.ptr(centred);
   const dyPtr = heap.ptr(dy);
-  simd.affine(cPtr, xPtr, xPtr, heap.ptr(ones), heap.ptr(zeros), heap.ptr(vd), rows, cols);
-  const sdy = columnDot(heap, dyPtr, null, heap.ptr(ones), acc, rows, cols);
-  const sdyc = columnDot(heap, dyPtr, cPtr, 0, acc, rows, cols);
+  const onesPtr = heap.ptr(ones);
+  bnRows(heap, rows, cols, onesPtr, [cPtr, xPtr, xPtr, onesPtr, heap.ptr(zeros), heap.ptr(vd)], [heap.ptr(part1), dyPtr, -1], [heap.ptr(part2), dyPtr, cPtr]);
+  const sdy = blockSums(heap, part1, blocks, cols);
+  const sdyc = blockSums(heap, part2, blocks, cols);
   // With xhat = (x - mean) * istd: dx = gamma*istd*dy - gamma*istd*sum(dy)/R
   //                                     - gamma*istd^3*(x - mean)*sum(dy*(x - mean))/R.
   const a = new Float64Array(cols);
@@ -170,7 +182,7 @@ function batchNormBackward(args: { inputs: tf.NamedTensorInfoMap; backend: tf.Ke
   setVec(heap, va, a);
   setVec(heap, vb, b);
   setVec(heap, vd, d);
-  simd.affine(heap.ptr(dx), dyPtr, cPtr, heap.ptr(va), heap.ptr(vb), heap.ptr(vd), rows, cols);
+  bnRows(heap, rows, cols, onesPtr, [heap.ptr(dx), dyPtr, cPtr, heap.ptr(va), heap.ptr(vb), heap.ptr(vd)], null, null);
   setVec(heap, dgamma, dg);
   setVec(heap, dbeta, sdy);
   heap.release();

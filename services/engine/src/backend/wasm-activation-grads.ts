@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { util } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { WasmHeap } from './wasm-heap.ts';
+import { minPartUnits } from './wasm-kernel-pool.ts';
+import { TASK } from './wasm-kernel-tasks.mjs';
 
 /**
  * Fused ReLU and ReLU6 gradients for the `wasm` backend. tfjs builds them from four or five
@@ -20,7 +22,9 @@ function reluGrad(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBacke
   const out = heap.output(x.shape);
   const simd = heap.simd();
   if (simd !== null) {
-    simd.reluGrad(heap.ptr(x), heap.ptr(dy), heap.ptr(out), util.sizeFromShape(x.shape), upper === Infinity ? 3.4e38 : upper);
+    // Element ranges across the kernel pool's threads, in whole 64-byte lines.
+    const a = [heap.ptr(x), heap.ptr(dy), heap.ptr(out), upper === Infinity ? 3.4e38 : upper];
+    heap.task(TASK.RELU_GRAD, a, util.sizeFromShape(x.shape), 16, minPartUnits(1));
     return out;
   }
   const xv = heap.f32(x);

@@ -2,7 +2,8 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { WasmHeap } from './wasm-heap.ts';
-import { outerRows, type MacFn, type SimdRoutines } from './wasm-simd.ts';
+import { minPartUnits } from './wasm-kernel-pool.ts';
+import { TASK } from './wasm-kernel-tasks.mjs';
 
 /**
  * Convolution gradients for the `wasm` backend, which tfjs-backend-wasm 4.22 lacks. Each is rewritten
@@ -88,8 +89,7 @@ export function depthwiseConv2dBackpropInput(args: KernelArgs): tf.TensorInfo {
   const pt = info.padInfo.top;
   const pl = info.padInfo.left;
   const mult = filter.shape[3] ?? 1;
-  const mac = heap.mac();
-  if (mac !== null && mult === 1) return depthwiseBackpropInputSimd(heap, mac, dy, filter, info);
+  if (heap.simd() !== null && mult === 1) return depthwiseBackpropInputSimd(heap, dy, filter, info);
   if (mult !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1) {
     return depthwiseBackpropInputLoops(heap, dy, filter, info);
   }
@@ -141,8 +141,7 @@ export function depthwiseConv2dBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const heap = new WasmHeap(args.backend as BackendWasm);
   const info = depthwiseInfo(x.shape, attrs.filterShape, attrs);
   const mult = attrs.filterShape[3] ?? 1;
-  const mac = heap.mac();
-  if (mac !== null && mult === 1) return depthwiseBackpropFilterSimd(heap, mac, x, dy, info, attrs.filterShape);
+  if (heap.simd() !== null && mult === 1) return depthwiseBackpropFilterSimd(heap, x, dy, info, attrs.filterShape);
   if (mult !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1) {
     return depthwiseBackpropFilterLoops(heap, x, dy, info, attrs.filterShape);
   }
@@ -220,8 +219,7 @@ export function conv2dBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const pt = info.padInfo.top;
   const pl = info.padInfo.left;
-  const simd = heap.simd();
-  if (simd !== null) return conv2dBackpropFilterSimd(heap, simd, x, dy, info, attrs.filterShape);
+  if (heap.simd() !== null) return conv2dBackpropFilterSimd(heap, x, dy, info, attrs.filterShape);
   const p = n * ho * wo;
   const k = kh * kw * ci;
   // dW^T [co, k] = dy^T [co, p] . cols [p, k]: transposing dy in JS is cheaper than BatchMatMul's
@@ -272,34 +270,21 @@ export function conv2dBackpropFilter(args: KernelArgs): tf.TensorInfo {
 /**
  * Conv2D filter gradient without im2col: for every example, output row and tap, one call of the
  * SIMD outer-product routine adds x[pixel, :] (x) dy[pixel', :] along the row into the tap's
- * [cin, cout] slice. Per-example float32 sums are added in float64.
+ * [cin, cout] slice. Per-example float32 sums are added in float64. The kernel pool splits the
+ * input channels across threads.
  */
 function conv2dBackpropFilterSimd(
   heap: WasmHeap,
-  simd: SimdRoutines,
   x: tf.TensorInfo,
   dy: tf.TensorInfo,
   info: backend_util.Conv2DInfo,
   filterShape: number[],
 ): tf.TensorInfo {
-  const { batchSize: n, inChannels: ci, outChannels: co, filterHeight: kh, filterWidth: kw, strideWidth: sw } = info;
-  const size = kh * kw * ci * co;
+  const { batchSize: n, inChannels: ci, outChannels: co, filterHeight: kh, filterWidth: kw, outHeight: ho, outWidth: wo } = info;
   const out = heap.output(filterShape);
-  const acc = heap.temp([size]);
-  const accPtr = heap.ptr(acc);
-  const xPtr = heap.ptr(x);
-  const dyPtr = heap.ptr(dy);
-  const ranges = validOutputRanges(info);
-  const sums = new Float64Array(size);
-  for (let b = 0; b < n; b++) {
-    const view = heap.f32(acc);
-    view.fill(0);
-    forEachTapRun(info, ranges, b, ci, co, (tap, xStart, dyStart, count) =>
-      outerRows(simd, accPtr + tap * ci * co * 4, xPtr + xStart * 4, sw * ci * 4, dyPtr + dyStart * 4, co * 4, count, ci, co),
-    );
-    for (let t = 0; t < size; t++) sums[t]! += view[t]!;
-  }
-  heap.f32(out).set(sums);
+  const acc = heap.temp([kh * kw * ci * co]);
+  const args = [heap.ptr(out), heap.ptr(acc), heap.ptr(x), heap.ptr(dy), co, ...geometryArgs(info)];
+  heap.task(TASK.CONV_FILTER, args, ci, 4, minPartUnits(n * ho * wo * kh * kw * co));
   heap.release();
   return out;
 }
@@ -370,112 +355,47 @@ export function transposeInto(src: Float32Array, dst: Float32Array, rows: number
   }
 }
 
-/** validOutputRange of every filter column. */
-function validOutputRanges(info: backend_util.Conv2DInfo): [number, number][] {
-  return Array.from({ length: info.filterWidth }, (_, j) => validOutputRange(j, info));
+/** The geometry arguments of the convolution tasks in wasm-kernel-tasks.mjs (`c`: input channels). */
+function geometryArgs(info: backend_util.Conv2DInfo): number[] {
+  return [
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
+    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
+    info.padInfo.top, info.padInfo.left,
+  ];
 }
 
-/**
- * Walks example `b` the way the SIMD gradient routines consume it: for every output row and every
- * filter tap whose input row lies inside x and whose valid output columns (`ranges`, from
- * validOutputRanges) are not empty, calls `run` with the tap index `i * kw + j`, the element
- * offsets of the first x pixel (`xChannels` per pixel) and dy pixel (`dyChannels` per pixel) of
- * that run of columns, and the number of columns.
- */
-function forEachTapRun(
-  info: backend_util.Conv2DInfo,
-  ranges: readonly [number, number][],
-  b: number,
-  xChannels: number,
-  dyChannels: number,
-  run: (tap: number, xStart: number, dyStart: number, count: number) => void,
-): void {
-  const { inHeight: h, inWidth: w, outHeight: ho, outWidth: wo } = info;
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
-  const pt = info.padInfo.top;
-  const pl = info.padInfo.left;
-  for (let oh = 0; oh < ho; oh++) {
-    for (let i = 0; i < kh; i++) {
-      const xi = oh * sh - pt + i * dh;
-      if (xi < 0 || xi >= h) continue;
-      for (let j = 0; j < kw; j++) {
-        const [lo, hi] = ranges[j]!;
-        if (hi <= lo) continue;
-        const xStart = ((b * h + xi) * w + lo * sw - pl + j * dw) * xChannels;
-        const dyStart = ((b * ho + oh) * wo + lo) * dyChannels;
-        run(i * kw + j, xStart, dyStart, hi - lo);
-      }
-    }
-  }
-}
-
-/** The range [lo, hi) of output columns whose tap `j` lands inside the input. */
-function validOutputRange(j: number, info: backend_util.Conv2DInfo): [number, number] {
-  const { inWidth: w, outWidth: wo, strideWidth: sw, dilationWidth: dw } = info;
-  const pl = info.padInfo.left;
-  const off = j * dw - pl; // input column of output column 0
-  const lo = off >= 0 ? 0 : Math.ceil(-off / sw);
-  const hi = Math.min(wo, Math.floor((w - 1 - off) / sw) + 1);
-  return [lo, Math.max(lo, hi)];
-}
-
+/** The depthwise input gradient (multiplier 1); the kernel pool splits the examples across threads. */
 function depthwiseBackpropInputSimd(
   heap: WasmHeap,
-  mac: MacFn,
   dy: tf.TensorInfo,
   filter: tf.TensorInfo,
   info: backend_util.Conv2DInfo,
 ): tf.TensorInfo {
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, strideWidth: sw } = info;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: ho, outWidth: wo, filterHeight: kh, filterWidth: kw } = info;
   const out = heap.output([n, h, w, c]);
-  heap.f32(out).fill(0);
-  const dxPtr = heap.ptr(out);
-  const dyPtr = heap.ptr(dy);
-  const fPtr = heap.ptr(filter);
-  const ranges = validOutputRanges(info);
-  const rowBytes = c * 4;
-  for (let b = 0; b < n; b++) {
-    forEachTapRun(info, ranges, b, c, c, (tap, xStart, dyStart, count) =>
-      mac(dxPtr + xStart * 4, sw * rowBytes, dyPtr + dyStart * 4, rowBytes, fPtr + tap * rowBytes, 0, count, c),
-    );
-  }
+  heap.task(TASK.DW_INPUT, [heap.ptr(out), heap.ptr(dy), heap.ptr(filter), ...geometryArgs(info)], n, 1, minPartUnits(ho * wo * kh * kw * c));
   return out;
 }
 
+/**
+ * The depthwise filter gradient (multiplier 1). Each example accumulates into its own partial sums
+ * (float32, a few thousand terms each); the partials are added in float64, which keeps the result as
+ * accurate as the cpu backend's. The kernel pool splits the examples, then the filter's taps.
+ */
 function depthwiseBackpropFilterSimd(
   heap: WasmHeap,
-  mac: MacFn,
   x: tf.TensorInfo,
   dy: tf.TensorInfo,
   info: backend_util.Conv2DInfo,
   filterShape: number[],
 ): tf.TensorInfo {
-  const { batchSize: n, inChannels: c, filterHeight: kh, filterWidth: kw, strideWidth: sw } = info;
+  const { batchSize: n, inChannels: c, filterHeight: kh, filterWidth: kw, outHeight: ho, outWidth: wo } = info;
   const taps = kh * kw * c;
-  // Each example accumulates into its own partial sums (float32, a few thousand terms each); the
-  // partials are added in float64, which keeps the result as accurate as the cpu backend's.
   const partial = heap.temp([n, taps]);
   const out = heap.output(filterShape);
-  heap.f32(partial).fill(0);
   const pPtr = heap.ptr(partial);
-  const xPtr = heap.ptr(x);
-  const dyPtr = heap.ptr(dy);
-  const ranges = validOutputRanges(info);
-  const rowBytes = c * 4;
-  for (let b = 0; b < n; b++) {
-    const accBase = pPtr + b * taps * 4;
-    forEachTapRun(info, ranges, b, c, c, (tap, xStart, dyStart, count) =>
-      mac(accBase + tap * rowBytes, 0, xPtr + xStart * 4, sw * rowBytes, dyPtr + dyStart * 4, rowBytes, count, c),
-    );
-  }
-  const pv = heap.f32(partial);
-  const ov = heap.f32(out);
-  const sum = new Float64Array(taps);
-  for (let b = 0; b < n; b++) {
-    const base = b * taps;
-    for (let t = 0; t < taps; t++) sum[t]! += pv[base + t]!;
-  }
-  ov.set(sum);
+  heap.task(TASK.DW_FILTER, [pPtr, heap.ptr(x), heap.ptr(dy), ...geometryArgs(info)], n, 1, minPartUnits(ho * wo * taps));
+  heap.task(TASK.SUM_EXAMPLES, [heap.ptr(out), pPtr, n, taps], taps, 16, minPartUnits(n));
   heap.release();
   return out;
 }

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { simdRoutines, type SimdRoutines, type WasmMemory } from './wasm-simd.ts';
+import type { WasmKernelPool } from './wasm-kernel-pool.ts';
+import { TASKS } from './wasm-kernel-tasks.mjs';
 
 /**
  * Kernels written for the `wasm` backend work on the tensors' memory in the wasm heap directly: they
@@ -58,9 +60,30 @@ export class WasmHeap {
   /** The SIMD routines over this heap, or null where SIMD is unavailable or turned off. */
   simd(): SimdRoutines | null {
     if (!simdEnabled) return null;
+    return simdRoutines(this.memory());
+  }
+
+  /** The backend's WebAssembly.Memory. */
+  memory(): WasmMemory | undefined {
     // The single-threaded build exports its memory; the threaded build imports a shared one.
     const module = this.backend.wasm as unknown as { asm?: { memory?: WasmMemory }; wasmMemory?: WasmMemory };
-    return simdRoutines(module.asm?.memory ?? module.wasmMemory);
+    return module.asm?.memory ?? module.wasmMemory;
+  }
+
+  /**
+   * Runs a task of wasm-kernel-tasks.mjs over [0, total) of its output partition: split across the
+   * backend's kernel pool where it has one (parts aligned to `align` units, at least `minPart` units
+   * each), else whole on this thread. Needs the SIMD routines (`simd()` not null).
+   */
+  task(task: number, args: readonly number[], total: number, align: number, minPart: number): void {
+    const pool = (this.backend as unknown as { kernelPool?: WasmKernelPool }).kernelPool;
+    if (pool !== undefined) {
+      pool.run(task, args, total, align, minPart);
+      return;
+    }
+    const simd = this.simd();
+    if (simd === null) throw new Error('wasm kernel tasks need WebAssembly SIMD');
+    TASKS[task]!(simd, this.memory()!, args, 0, total);
   }
 
   /** The SIMD multiply-accumulate routine, or null (see `simd`). */

@@ -1,7 +1,8 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { WasmHeap } from './wasm-heap.ts';
-import { outerRows, type SimdRoutines } from './wasm-simd.ts';
+import { minPartUnits } from './wasm-kernel-pool.ts';
+import { TASK } from './wasm-kernel-tasks.mjs';
 
 /**
  * BatchMatMul for the `wasm` backend with transposed operands made explicit: the backend's kernel is
@@ -17,7 +18,7 @@ export function makeBatchMatMulKernel(fallback: tf.KernelFunc): tf.KernelFunc {
     const heap = new WasmHeap(args.backend as BackendWasm);
     const simd = heap.simd();
     if (simd !== null && transposeA && !transposeB && a.shape.length === 2 && b.shape.length === 2) {
-      return outerProductSum(heap, simd, a, b);
+      return outerProductSum(heap, a, b);
     }
     const at = transposeA ? transposed(heap, a) : a;
     const bt = transposeB ? transposed(heap, b) : b;
@@ -29,32 +30,19 @@ export function makeBatchMatMulKernel(fallback: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
-const BLOCK_ROWS = 512;
-
 /**
  * a^T b for a [k, m], b [k, n] as a sum of k outer products (the weight gradient of a 1x1 conv,
  * k = N*H*W). The backend's kernel on the transposed a packs all of b as GEMM weights first, which
  * costs several times the product when k is large. Blocks of rows accumulate in float32 and are
- * added in float64.
+ * added in float64. The kernel pool splits the output's rows (m) across threads.
  */
-function outerProductSum(heap: WasmHeap, simd: SimdRoutines, a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
+function outerProductSum(heap: WasmHeap, a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
   const [k, m] = a.shape as [number, number];
   const n = b.shape[1]!;
   if (b.shape[0] !== k) throw new Error(`Error in matMul: inner shapes (${k}) and (${b.shape[0]}) must match`);
   const out = heap.output([m, n]);
   const acc = heap.temp([m, n]);
-  const sums = new Float64Array(m * n);
-  const accPtr = heap.ptr(acc);
-  const aPtr = heap.ptr(a);
-  const bPtr = heap.ptr(b);
-  for (let r0 = 0; r0 < k; r0 += BLOCK_ROWS) {
-    const rows = Math.min(BLOCK_ROWS, k - r0);
-    const view = heap.f32(acc);
-    view.fill(0);
-    outerRows(simd, accPtr, aPtr + r0 * m * 4, m * 4, bPtr + r0 * n * 4, n * 4, rows, m, n);
-    for (let i = 0; i < m * n; i++) sums[i]! += view[i]!;
-  }
-  heap.f32(out).set(sums);
+  heap.task(TASK.OUTER_SUM, [heap.ptr(out), heap.ptr(acc), heap.ptr(a), heap.ptr(b), k, m, n], m, 4, minPartUnits(k * n));
   heap.release();
   return out;
 }

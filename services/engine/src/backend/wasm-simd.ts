@@ -324,15 +324,33 @@ function moduleBytes(shared: boolean): Uint8Array {
   ]);
 }
 
-/** `outer` over any number of rows: four at a time with `outer4`, the rest one at a time. */
-export function outerRows(simd: SimdRoutines, acc: number, x: number, xStep: number, y: number, yStep: number, rows: number, m: number, n: number): void {
-  const quads = rows >> 2;
-  if (quads > 0) simd.outer4(acc, x, xStep, y, yStep, quads, m, n);
-  const done = quads * 4;
-  if (done < rows) simd.outer(acc, x + done * xStep, xStep, y + done * yStep, yStep, rows - done, m, n);
+const instances = new WeakMap<WasmMemory, SimdRoutines | null>();
+const modules = new Map<boolean, object | null>();
+
+function isShared(memory: WasmMemory): boolean {
+  return (memory as { buffer?: unknown }).buffer instanceof SharedArrayBuffer;
 }
 
-const instances = new WeakMap<WasmMemory, SimdRoutines | null>();
+/**
+ * The compiled SIMD module (a WebAssembly.Module) that imports a memory like `memory`, or null
+ * where WebAssembly SIMD is unavailable. The wasm kernel pool hands it to its helper threads.
+ */
+export function simdModule(memory: WasmMemory): object | null {
+  // The threaded build's memory is shared, and a shared memory only fits a shared import.
+  const shared = isShared(memory);
+  const cached = modules.get(shared);
+  if (cached !== undefined) return cached;
+  let module: object | null = null;
+  try {
+    const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+    const bytes = moduleBytes(shared);
+    if (wasm.validate(bytes)) module = new wasm.Module(bytes);
+  } catch {
+    module = null;
+  }
+  modules.set(shared, module);
+  return module;
+}
 
 /**
  * The SIMD routines bound to `memory`, or null where WebAssembly SIMD is unavailable (callers then
@@ -344,11 +362,10 @@ export function simdRoutines(memory: WasmMemory | undefined): SimdRoutines | nul
   if (cached !== undefined) return cached;
   let routines: SimdRoutines | null = null;
   try {
-    const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-    // The threaded build's memory is shared, and a shared memory only fits a shared import.
-    const bytes = moduleBytes((memory as { buffer?: unknown }).buffer instanceof SharedArrayBuffer);
-    if (wasm.validate(bytes)) {
-      const { exports } = new wasm.Instance(new wasm.Module(bytes), { env: { memory } });
+    const module = simdModule(memory);
+    if (module !== null) {
+      const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+      const { exports } = new wasm.Instance(module, { env: { memory } });
       routines = { mac: exports['mac'] as MacFn, affine: exports['affine'] as AffineFn, reluGrad: exports['reluGrad'] as ReluGradFn, outer: exports['outer'] as OuterFn, outer4: exports['outer4'] as OuterFn };
     }
   } catch {

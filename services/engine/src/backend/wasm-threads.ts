@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendWasm, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { WasmKernelPool } from './wasm-kernel-pool.ts';
 
 /**
  * The threaded build of tfjs-backend-wasm, started under Node.
@@ -142,7 +143,9 @@ export function registerThreadedWasmBackend(threads: number): void {
       return singleThreaded() as Promise<tf.KernelBackend>;
     }
     setThreadsCount(threads);
-    return new ThreadedBackendWasm(module);
+    const backend = new ThreadedBackendWasm(module);
+    backend.kernelPool = WasmKernelPool.start((module as unknown as ThreadedModule).wasmMemory, threads);
+    return backend;
   }, 2);
 }
 
@@ -160,11 +163,16 @@ export function wasmPoolThreads(): number {
   return n > 0 ? n : 1;
 }
 
-/** BackendWasm whose dispose also ends the pthreads. */
+/** BackendWasm with the engine's kernel pool, whose dispose also ends the pool and the pthreads. */
 class ThreadedBackendWasm extends BackendWasm {
+  /** Splits the engine's own kernels across the same threads (wasm-kernel-pool.ts). */
+  kernelPool: WasmKernelPool | undefined;
+
   override dispose(): void {
     const module = this.wasm as unknown as ThreadedModule;
     super.dispose();
+    this.kernelPool?.terminate();
+    this.kernelPool = undefined;
     module.PThread.terminateAllThreads();
   }
 }
