@@ -116,6 +116,22 @@ describe('the wasm kernel pool splits kernels with results identical to one thre
     }
   });
 
+  test('the helper sees the heap after it grows', () => {
+    const memory = (tf.backend() as unknown as { wasm: { wasmMemory: { buffer: SharedArrayBuffer } } }).wasm.wasmMemory;
+    const size = memory.buffer.byteLength;
+    // 2^25 floats (128 MiB) more than the heap had: it must grow, after the helper started.
+    const n = size / 4 + (1 << 25);
+    const f = () => {
+      const big = tf.fill([n], -1);
+      // Allocated after `big`, so past where the heap ended before.
+      const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.relu(x), x)))(input([655361], 9));
+      big.dispose();
+      return [g];
+    };
+    assertSplitsExactly('ReLU gradient after growth', f, 1);
+    assert.ok(memory.buffer.byteLength > size, 'the heap grew');
+  });
+
   test('small tensors stay on the calling thread', () => {
     const r = runIn('split', () => [
       tf.matMul(input([64, 8], 1), input([64, 8], 2), true, false),
