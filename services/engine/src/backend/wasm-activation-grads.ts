@@ -38,23 +38,28 @@ function reluGrad(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBacke
   return out;
 }
 
-let registered = false;
+/** The gradient functions registered here (a stock gradient registered later replaces them). */
+const ours = new Set<tf.GradFunc>();
 
+/**
+ * Registers the fused kernel for `wasm` and puts the fused gradients in front of the stock ReLU and
+ * ReLU6 gradients. Idempotent; call it again on each activation of `wasm`: loading
+ * `@tensorflow/tfjs` (which tfjs-node does) registers every stock gradient again in the registry
+ * all copies share, and this puts the fused ones back.
+ */
 export function registerFusedActivationGrads(): void {
-  if (registered) return;
-  registered = true;
-  tf.registerKernel({ kernelName: RELU_GRAD_KERNEL, backendName: 'wasm', kernelFunc: reluGrad as tf.KernelFunc });
+  if (tf.getKernel(RELU_GRAD_KERNEL, 'wasm') == null) {
+    tf.registerKernel({ kernelName: RELU_GRAD_KERNEL, backendName: 'wasm', kernelFunc: reluGrad as tf.KernelFunc });
+  }
   for (const [kernelName, upper] of [['Relu', Infinity], ['Relu6', 6]] as const) {
     const original = tf.getGradient(kernelName);
-    if (original == null) continue;
-    tf.registerGradient({
-      kernelName,
-      inputsToSave: ['x'],
-      gradFunc: (dy, saved, attrs) => {
-        if (tf.getBackend() !== 'wasm' || (dy as tf.Tensor).dtype !== 'float32') return original.gradFunc(dy, saved, attrs);
-        const x = saved[0]!;
-        return { x: () => tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: dy as tf.Tensor, x }, { upper }) as tf.Tensor };
-      },
-    });
+    if (original == null || ours.has(original.gradFunc)) continue;
+    const gradFunc: tf.GradFunc = (dy, saved, attrs) => {
+      if (tf.getBackend() !== 'wasm' || (dy as tf.Tensor).dtype !== 'float32') return original.gradFunc(dy, saved, attrs);
+      const x = saved[0]!;
+      return { x: () => tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: dy as tf.Tensor, x }, { upper }) as tf.Tensor };
+    };
+    ours.add(gradFunc);
+    tf.registerGradient({ kernelName, inputsToSave: ['x'], gradFunc });
   }
 }

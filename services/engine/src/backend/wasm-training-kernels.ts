@@ -41,6 +41,8 @@ let registered = false;
  * `batchNormTrain`. Idempotent.
  */
 export function registerWasmTrainingKernels(): void {
+  // Gradients live in a registry that loading @tensorflow/tfjs overwrites: checked every time.
+  registerFusedActivationGrads();
   if (registered) return;
   registered = true;
   for (const { kernelName, kernelFunc } of MISSING) {
@@ -57,7 +59,6 @@ export function registerWasmTrainingKernels(): void {
     if (original.disposeFunc !== undefined) config.disposeFunc = original.disposeFunc;
     tf.registerKernel(config);
   }
-  registerFusedActivationGrads();
   registerBatchNormKernels();
 }
 
