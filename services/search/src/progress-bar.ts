@@ -1,3 +1,5 @@
+import { SingleBar } from 'cli-progress';
+
 /** Where progress goes: stderr, or anything with the same shape. */
 export interface ProgressSink {
   write(chunk: string): unknown;
@@ -60,13 +62,29 @@ export function formatProgressLine(u: ProgressUpdate, width = 100): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}] ${text}`;
 }
 
+/** The TTY bar's layout (cli-progress tokens; `loss`, `rate`, `eta` and `phase` come from the update). */
+const TTY_FORMAT = '[{bar}] {value}/{total} {percentage}%  loss {loss}  {rate} steps/s  ETA {eta_text}{phase}';
+
+/** cli-progress payload of one update: the texts `TTY_FORMAT` shows besides the counts. */
+function payloadOf(u: ProgressUpdate): Record<string, string> {
+  const loss = headlineLoss(u.losses);
+  return {
+    loss: loss === undefined ? '?' : loss.toFixed(4),
+    rate: u.stepsPerSecond === undefined || !Number.isFinite(u.stepsPerSecond) ? '?' : u.stepsPerSecond.toFixed(2),
+    // the ETA the caller got from the server's progress stream; cli-progress's own estimate is not used
+    eta_text: formatDuration(u.etaSeconds),
+    phase: u.phase && u.phase !== 'train' ? `  ${u.phase}` : '',
+  };
+}
+
 /**
- * Renders training progress: on a TTY one line redrawn in place; elsewhere (logs, CI) one line
- * every `everySteps` steps and on the last update, so logs stay readable.
+ * Renders training progress: on a TTY a cli-progress bar redrawn in place (throttled by the
+ * library); elsewhere (logs, CI) one line every `everySteps` steps and on the last update, so logs
+ * stay readable (cli-progress's own non-TTY output is paced by time, not by steps).
  */
 export class ProgressBar {
   private lastPrintedStep = -Infinity;
-  private drawn = false;
+  private bar: SingleBar | undefined;
 
   constructor(
     private readonly sink: ProgressSink,
@@ -76,9 +94,23 @@ export class ProgressBar {
   /** Shows `u` (redraw on a TTY; a new line when due otherwise). */
   update(u: ProgressUpdate): void {
     if (this.sink.isTTY) {
-      const width = Math.max(40, (this.sink.columns ?? 100) - 1);
-      this.sink.write(`\r\x1b[K${formatProgressLine(u, width)}`);
-      this.drawn = true;
+      const total = Math.max(1, u.targetStep);
+      if (this.bar === undefined) {
+        this.bar = new SingleBar({
+          stream: this.sink as unknown as NodeJS.WritableStream,
+          format: TTY_FORMAT,
+          barCompleteChar: '#',
+          barIncompleteChar: '.',
+          barsize: 30,
+          hideCursor: false,
+          gracefulExit: false,
+          clearOnComplete: false,
+        });
+        this.bar.start(total, u.step, payloadOf(u));
+        return;
+      }
+      if (this.bar.getTotal() !== total) this.bar.setTotal(total);
+      this.bar.update(u.step, payloadOf(u));
       return;
     }
     if (u.step - this.lastPrintedStep >= this.everySteps || u.step >= u.targetStep) {
@@ -87,17 +119,19 @@ export class ProgressBar {
     }
   }
 
-  /** Ends the redrawn line so later output starts on a fresh line. */
+  /** Draws the bar a last time and ends its line, so later output starts on a fresh line. */
   finish(): void {
-    if (this.drawn) this.sink.write('\n');
-    this.drawn = false;
+    this.bar?.stop();
+    this.bar = undefined;
   }
 
-  /** Prints a message without garbling the bar. */
+  /**
+   * Prints a message without garbling the bar: on a TTY the bar ends where it stands (its line
+   * stays) and a new one starts below the message at the next update.
+   */
   log(message: string): void {
-    if (this.drawn) this.sink.write('\r\x1b[K');
+    this.finish();
     this.sink.write(`${message}\n`);
-    this.drawn = false;
   }
 }
 

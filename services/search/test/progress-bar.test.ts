@@ -30,17 +30,31 @@ test('formatProgressLine shows step/total, loss, rate, ETA and fits the width', 
   assert.ok(!narrow.startsWith('['));
 });
 
-test('ProgressBar redraws one line on a TTY', () => {
+test('ProgressBar draws a cli-progress bar on a TTY with the ETA it is given', (t) => {
   const s = sink(true);
   const bar = new ProgressBar(s, 10);
-  bar.update({ step: 1, targetStep: 10, losses: { total: 1 } });
-  bar.update({ step: 2, targetStep: 10, losses: { total: 1 } });
+  // the bar's redraw timer keeps the process alive until finish(): end it even when an assertion fails
+  t.after(() => bar.finish());
+  bar.update({ step: 1, targetStep: 10, losses: { total: 1 }, etaSeconds: 90 });
+  const first = s.chunks.join('');
+  assert.match(first, /\[###\.{27}\] 1\/10 10%  loss 1\.0000  \? steps\/s  ETA 1m30s/);
+  assert.ok(!first.includes('\n'), 'drawn in place');
+  // a message ends the bar's line and goes below it
   bar.log('hello');
+  assert.equal(s.chunks.at(-2), '\n');
+  assert.equal(s.chunks.at(-1), 'hello\n');
+  const before = s.chunks.length;
+  bar.update({ step: 4, targetStep: 10, losses: { total: 1 }, etaSeconds: 50 });
+  bar.update({ step: 5, targetStep: 10, losses: { max: 1, min: 2 }, stepsPerSecond: 2.5, etaSeconds: 2, phase: 'block-1' });
   bar.finish();
-  assert.ok(s.chunks[0]!.startsWith('\r\x1b[K'));
-  assert.ok(!s.chunks.slice(0, 2).join('').includes('\n'));
-  assert.equal(s.chunks[2], '\r\x1b[K');
-  assert.equal(s.chunks[3], 'hello\n');
+  // stop draws the last update whatever the library's throttle did, then ends the line
+  const second = s.chunks.slice(before).join('');
+  assert.match(second, /\[#{15}\.{15}\] 5\/10 50%  loss 1\.5000  2\.50 steps\/s  ETA 2s  block-1/);
+  assert.ok(second.endsWith('\n') && second.indexOf('\n') === second.length - 1, 'one line, redrawn in place');
+  bar.finish();
+  bar.log('after');
+  assert.equal(s.chunks.at(-1), 'after\n');
+  assert.equal(s.chunks.slice(before).join('').length, second.length + 'after\n'.length, 'finish twice writes nothing more');
 });
 
 test('ProgressBar prints a line every N steps and the last one elsewhere', () => {
