@@ -1,4 +1,4 @@
-// Seeded fuzzing of every SupernetService RPC over real gRPC (issue 12): valid requests are mutated
+// Seeded fuzzing of every SupernetService RPC over real gRPC: valid requests are mutated
 // field by field (huge, negative and non-finite numbers, unknown enum values, long strings, random
 // bytes, missing or switched fields, hostile JSON in Struct fields) and sent one after another. A
 // fixed number of requests bounds the run, not wall time. Every call must end with a status other

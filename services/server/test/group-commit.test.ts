@@ -1,4 +1,4 @@
-// Group commit of the append logs (issue 12): appends waiting together share one fsync, each is
+// Group commit of the append logs: appends waiting together share one fsync, each is
 // acknowledged only once durable, in call order; a failed batch rejects its own appends only and
 // never glues a later line onto a torn one. Over gRPC: many concurrent ReportMetric calls are all
 // acknowledged, all there after a restart, with unique contiguous sequences and fewer fsyncs than

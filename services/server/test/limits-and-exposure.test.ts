@@ -1,4 +1,4 @@
-// Bounded resources and what the server exposes (issue 12, classes 7 and 8), over real gRPC and
+// Bounded resources and what the server exposes, over real gRPC and
 // HTTP, each test with its own server: live workers and experiments are limited with
 // RESOURCE_EXHAUSTED naming the setting, /metrics is on loopback and can require a token, dataset
 // paths stay inside datasetRoot without telling what exists outside, and a Train stream cut short by

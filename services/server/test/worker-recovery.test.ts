@@ -1,4 +1,4 @@
-// One request must not poison an experiment (issue 12, class 2), over real gRPC: a worker that dies
+// One request must not poison an experiment, over real gRPC: a worker that dies
 // or fails with an untyped error is restarted from its last checkpoint and the experiment keeps
 // serving; one that keeps failing is shown FAILED with the reason; inline batches are bounded by
 // what the engine can hold (TrainStep refused, Evaluate split into chunks). Restarts are counted in
