@@ -50,8 +50,13 @@ def _supernetd_stubs():
     """supernetd's own protos compiled for this venv's protobuf runtime (the one Katib's stubs need)."""
     out = Path(tempfile.mkdtemp(prefix="supernetd-katib-pb-"))
     protos = sorted(str(p) for p in (ROOT / "proto" / "supernetd" / "v1").glob("*.proto"))
+    # the request rules (buf.validate options) the protos import, compiled beside them
+    validate = ROOT / "third_party" / "bufbuild"
+    protos.append(str(validate / "buf" / "validate" / "validate.proto"))
     include = str(Path(protoc.__file__).parent / "_proto")
-    rc = protoc.main(["protoc", f"-I{ROOT / 'proto'}", f"-I{include}", f"--python_out={out}", f"--grpc_python_out={out}", *protos])
+    rc = protoc.main(
+        ["protoc", f"-I{ROOT / 'proto'}", f"-I{validate}", f"-I{include}", f"--python_out={out}", f"--grpc_python_out={out}", *protos]
+    )
     assert rc == 0, "protoc failed on proto/supernetd/v1"
     sys.path.insert(0, str(out))
     from supernetd.v1 import supernet_service_pb2 as pb  # noqa: E402
