@@ -13,6 +13,21 @@ import type { SupernetServiceHandlers } from './supernet-service-handlers.ts';
 import { reflectionPackageDefinition } from './reflection-descriptors.ts';
 const SERVICE_NAME = 'supernetd.v1.SupernetService';
 
+/** Stops accepting calls; resolves when in-flight calls end, forcing them closed after `graceMs`. */
+export function shutdownGracefully(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    timer.unref();
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 /**
  * The grpc-js server: SupernetService, grpc.health.v1.Health (SERVING for "" and the service) and
  * server reflection (v1 and v1alpha), with message-size limits and optional TLS. Health and
@@ -81,16 +96,6 @@ export class GrpcServerHost {
   stop(graceMs = 10_000): Promise<void> {
     this.health.setStatus('', 'NOT_SERVING');
     this.health.setStatus(SERVICE_NAME, 'NOT_SERVING');
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, graceMs);
-      timer.unref();
-      this.server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    return shutdownGracefully(this.server, graceMs);
   }
 }

@@ -11,6 +11,7 @@ import type { ExperimentManager } from '../experiments/experiment-manager.ts';
 import type { StrategyRegistry } from '../strategies/strategy-registry.ts';
 import type { ServerMetrics } from '../observability/server-metrics.ts';
 import { CallRunner } from '../grpc/call-runner.ts';
+import { shutdownGracefully } from '../grpc/grpc-server-host.ts';
 import { KatibSuggestionService } from './katib-suggestion-service.ts';
 import { KatibTrainer } from './katib-trainer.ts';
 
@@ -72,17 +73,7 @@ export class KatibServerHost {
     this.started = false;
     this.health.setStatus('', 'NOT_SERVING');
     this.health.setStatus(KATIB_HEALTH_SERVICE, 'NOT_SERVING');
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, graceMs);
-      timer.unref();
-      this.server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await shutdownGracefully(this.server, graceMs);
   }
 
   /** Resolves when the background training rounds have ended (the manager's shutdown stops them at a step). */
