@@ -1,5 +1,8 @@
 // Shared pieces of the server tests: a real client over a real socket, spec builders, status checks.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +22,37 @@ const SupernetClientCtor = makeGrpcClientConstructor(SupernetService);
 /** A client of SupernetService at `address`. */
 export function connect(address: string, opts: grpc.ClientOptions = {}): SupernetClient {
   return new SupernetClientCtor(address, grpc.credentials.createInsecure(), opts);
+}
+
+/** The real `supernetd` command, as users start it. */
+export const SUPERNETD_BIN = fileURLToPath(new URL('../src/bin/supernetd.mjs', import.meta.url));
+
+/** A `supernetd serve` child process on a free port, once it listens. */
+export interface CliServer {
+  proc: ChildProcess;
+  address: string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `supernetd serve` on `dataDir` (wasm, port 0) with `env`, and resolves with its address once it listens. */
+export async function spawnCliServer(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<CliServer> {
+  const proc = spawn(process.execPath, [SUPERNETD_BIN, 'serve', '--port', '0', '--data-dir', dataDir, '--backend', 'wasm', '--log-level', 'warn'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  let stderr = '';
+  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const address = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    proc.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (\S+)/.exec(out);
+      if (m) resolve(m[1] as string);
+    });
+    void exited.then(({ code }) => reject(new Error(`server exited (${code}) before listening: ${stderr}`)));
+  });
+  return { proc, address, exited };
 }
 
 /** A fresh temporary directory, removed by the returned function. */

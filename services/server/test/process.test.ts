@@ -1,41 +1,12 @@
 // The real CLI as a child process: SIGKILL loses nothing acknowledged (experiment, metrics, weights
 // from the last checkpoint come back), SIGTERM checkpoints and exits 0.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { ExperimentState } from '@supernetd/api';
-import { connect, tempDir, tinySpec, unary } from './helpers.ts';
+import { connect, spawnCliServer as spawnServer, tempDir, tinySpec, unary } from './helpers.ts';
 
-const BIN = fileURLToPath(new URL('../src/bin/supernetd.mjs', import.meta.url));
 const data = tempDir();
 after(() => data.remove());
-
-interface Child {
-  proc: ChildProcess;
-  address: string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-async function spawnServer(dataDir: string): Promise<Child> {
-  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dataDir, '--backend', 'wasm', '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-  let stderr = '';
-  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const address = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    proc.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m) resolve(m[1] as string);
-    });
-    void exited.then(({ code }) => reject(new Error(`server exited (${code}) before listening: ${stderr}`)));
-  });
-  return { proc, address, exited };
-}
 
 test('SIGKILL: the experiment, its metrics and its weights at the last checkpoint survive', async () => {
   const first = await spawnServer(data.dir);

@@ -2,51 +2,26 @@
 // also after the server was SIGKILLed between the durable write and the reply and restarted on the
 // same data directory; the same id with a different request is ALREADY_EXISTS.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { startServer } from '../src/index.ts';
-import { assertStatus, connect, tempDir, tinySpec, unary } from './helpers.ts';
+import { assertStatus, connect, spawnCliServer, tempDir, tinySpec, unary } from './helpers.ts';
+import type { CliServer } from './helpers.ts';
 
-const BIN = fileURLToPath(new URL('../src/bin/supernetd.mjs', import.meta.url));
 const S = grpc.status;
 const dirs: { remove(): void }[] = [];
 after(() => dirs.forEach((d) => d.remove()));
 
-interface Child {
-  proc: ChildProcess;
-  address: string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
 /** The real CLI; `killAfter` names the method after whose durable write it SIGKILLs itself. */
-async function spawnServer(dataDir: string, killAfter?: string): Promise<Child> {
+function spawnServer(dataDir: string, killAfter?: string): Promise<CliServer> {
   const env = { ...process.env };
   delete env.SUPERNETD_TEST_KILL_AFTER_APPLY;
   if (killAfter) env.SUPERNETD_TEST_KILL_AFTER_APPLY = killAfter;
-  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dataDir, '--backend', 'wasm', '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env,
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-  let stderr = '';
-  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const address = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    proc.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m) resolve(m[1] as string);
-    });
-    void exited.then(({ code }) => reject(new Error(`server exited (${code}) before listening: ${stderr}`)));
-  });
-  return { proc, address, exited };
+  return spawnCliServer(dataDir, env);
 }
 
-async function stopChild(c: Child): Promise<void> {
+async function stopChild(c: CliServer): Promise<void> {
   c.proc.kill('SIGTERM');
   await c.exited;
 }
