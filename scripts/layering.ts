@@ -27,7 +27,7 @@ export const ALLOWED_IMPORTS: Readonly<Record<string, readonly string[]>> = {
   '@supernetd/engine': ['@supernetd/sdk'],
   ...Object.fromEntries(STRATEGIES.map((s) => [s, ['@supernetd/sdk']])),
   '@supernetd/server': ['@supernetd/api', '@supernetd/client', '@supernetd/engine', '@supernetd/sdk', ...STRATEGIES.filter((s) => s.startsWith('@'))],
-  '@supernetd/search': ['@supernetd/client', '@supernetd/sdk'],
+  '@supernetd/runner': ['@supernetd/client', '@supernetd/sdk'],
   '@supernetd/integration-tests': ['@supernetd/api', '@supernetd/client'],
 };
 

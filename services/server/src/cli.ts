@@ -1,6 +1,6 @@
 // The `supernetd` command (commander): `serve` runs the server with the configuration of
 // cli-config.ts and shuts it down gracefully (checkpoint, exit 0) on SIGTERM or SIGINT; `search`,
-// `report` and `export` come from the @supernetd/search package when it is installed (the
+// `report` and `export` come from the @supernetd/runner package when it is installed (the
 // container image ships the server only). Each subcommand parses its own options.
 import { Command, CommanderError } from 'commander';
 import { configFromArgs, serveHelp } from './cli-config.ts';
@@ -41,7 +41,7 @@ async function serve(argv: string[]): Promise<void> {
   process.on('SIGINT', onSignal);
 }
 
-/** What the search package takes from this command, as it imports neither the server nor the engine. */
+/** What the runner package takes from this command, as it imports neither the server nor the engine. */
 const SEARCH_HOST = { startServer: startInProcessServer, spaceFlopsRange };
 
 interface SearchPackage {
@@ -49,14 +49,14 @@ interface SearchPackage {
   runExportCommand(argv: string[]): Promise<number>;
 }
 
-/** The @supernetd/search package, or exit 2 naming the command that needs it. */
+/** The @supernetd/runner package, or exit 2 naming the command that needs it. */
 async function searchPackage(name: string): Promise<SearchPackage> {
   try {
-    // a variable specifier: the server does not depend on the search package
-    const pkg = '@supernetd/search';
+    // a variable specifier: the server does not depend on the runner package
+    const pkg = '@supernetd/runner';
     return (await import(pkg)) as SearchPackage;
   } catch (err) {
-    process.stderr.write(`supernetd: '${name}' needs the @supernetd/search package (${(err as Error).message})\n`);
+    process.stderr.write(`supernetd: '${name}' needs the @supernetd/runner package (${(err as Error).message})\n`);
     process.exit(EXIT_USAGE);
   }
 }

@@ -66,7 +66,7 @@ export async function renderResults(r: RenderInput): Promise<void> {
   L.push(`- Machine: ${r.machine}; backend \`wasm\`; ${settings.parallel} experiments trained at once (one worker thread each).`);
   const d = WIDTH_SPACE_DEFINITION;
   L.push(
-    `- Space \`${d.name}\` (defined in \`services/search/bench/quality/harness.ts\`): a MobileNetV1-style net, stem conv 3x3 stride 2 then four depthwise-separable layers; widths ${d.widths.map((w) => `${w.id} ∈ {${w.candidates.join(', ')}}`).join(', ')}; resolutions {${d.resolutions.join(', ')}}; ${4 ** d.widths.length * d.resolutions.length} subnets.`,
+    `- Space \`${d.name}\` (defined in \`services/runner/bench/quality/harness.ts\`): a MobileNetV1-style net, stem conv 3x3 stride 2 then four depthwise-separable layers; widths ${d.widths.map((w) => `${w.id} ∈ {${w.candidates.join(', ')}}`).join(', ')}; resolutions {${d.resolutions.join(', ')}}; ${4 ** d.widths.length * d.resolutions.length} subnets.`,
   );
   L.push(`- Data: Fashion-MNIST, ${settings.maxTrain || 'all'} training images (5,000 held out for the strategies' validation), test on ${settings.maxTest || 'all 10,000'} test images.`);
   L.push(
