@@ -1,36 +1,32 @@
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  conv2dBackpropFilter,
-  conv2dBackpropInput,
-  depthwiseConv2dBackpropFilter,
-  depthwiseConv2dBackpropInput,
-} from './wasm-conv-gradients.ts';
-import { registerFusedActivationGrads } from './wasm-activation-grads.ts';
 import { registerBatchNormKernels } from './batch-norm-train.ts';
-import { makeIdentityKernel } from './wasm-identity-kernel.ts';
-import { makeBatchMatMulKernel } from './wasm-matmul-kernel.ts';
-import { makeReduceKernel } from './wasm-reduce-kernels.ts';
+import type { KernelWrapper } from './kernels/kernel-config.ts';
+import { batchMatMulWrapper } from './kernels/BatchMatMul.ts';
+import { conv2DBackpropFilterConfig } from './kernels/Conv2DBackpropFilter.ts';
+import { conv2DBackpropInputConfig } from './kernels/Conv2DBackpropInput.ts';
+import { depthwiseConv2dNativeBackpropFilterConfig } from './kernels/DepthwiseConv2dNativeBackpropFilter.ts';
+import { depthwiseConv2dNativeBackpropInputConfig } from './kernels/DepthwiseConv2dNativeBackpropInput.ts';
+import { identityWrapper } from './kernels/Identity.ts';
+import { meanWrapper } from './kernels/Mean.ts';
+import { sumWrapper } from './kernels/Sum.ts';
+import { registerFusedActivationGrads } from './kernels/SupernetdReluGrad.ts';
 
 export { setWasmSimdKernels } from './wasm-heap.ts';
 
 /**
  * Kernels tfjs-backend-wasm 4.22 lacks, which training needs, and one it has only as a slow scalar
- * loop (Conv2DBackpropInput); these replace any registered version.
+ * loop (Conv2DBackpropInput); these replace any registered version. One file per kernel under
+ * kernels/, as tfjs-backend-wasm lays out its own.
  */
-const MISSING: readonly { kernelName: string; kernelFunc: tf.KernelFunc }[] = [
-  { kernelName: 'Conv2DBackpropFilter', kernelFunc: conv2dBackpropFilter as tf.KernelFunc },
-  { kernelName: 'Conv2DBackpropInput', kernelFunc: conv2dBackpropInput as tf.KernelFunc },
-  { kernelName: 'DepthwiseConv2dNativeBackpropInput', kernelFunc: depthwiseConv2dBackpropInput as tf.KernelFunc },
-  { kernelName: 'DepthwiseConv2dNativeBackpropFilter', kernelFunc: depthwiseConv2dBackpropFilter as tf.KernelFunc },
+const MISSING: readonly tf.KernelConfig[] = [
+  conv2DBackpropFilterConfig,
+  conv2DBackpropInputConfig,
+  depthwiseConv2dNativeBackpropInputConfig,
+  depthwiseConv2dNativeBackpropFilterConfig,
 ];
 
 /** Kernels the backend has but that are slow on training's shapes: a wrapper takes the fast cases. */
-const WRAPPED: readonly { kernelName: string; wrap: (original: tf.KernelFunc) => tf.KernelFunc }[] = [
-  { kernelName: 'BatchMatMul', wrap: makeBatchMatMulKernel },
-  { kernelName: 'Sum', wrap: (k) => makeReduceKernel(k, false) },
-  { kernelName: 'Mean', wrap: (k) => makeReduceKernel(k, true) },
-  { kernelName: 'Identity', wrap: makeIdentityKernel },
-];
+const WRAPPED: readonly KernelWrapper[] = [batchMatMulWrapper, sumWrapper, meanWrapper, identityWrapper];
 
 let registered = false;
 
@@ -45,9 +41,9 @@ export function registerWasmTrainingKernels(): void {
   registerFusedActivationGrads();
   if (registered) return;
   registered = true;
-  for (const { kernelName, kernelFunc } of MISSING) {
-    if (tf.getKernel(kernelName, 'wasm') != null) tf.unregisterKernel(kernelName, 'wasm');
-    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+  for (const config of MISSING) {
+    if (tf.getKernel(config.kernelName, 'wasm') != null) tf.unregisterKernel(config.kernelName, 'wasm');
+    tf.registerKernel(config);
   }
   for (const { kernelName, wrap } of WRAPPED) {
     const original = tf.getKernel(kernelName, 'wasm');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/backend/select-backend.ts';
-import { RELU_GRAD_KERNEL } from '../../src/backend/wasm-activation-grads.ts';
+import { RELU_GRAD_KERNEL } from '../../src/backend/kernels/SupernetdReluGrad.ts';
 
 /** The kernels one ReLU and one ReLU6 gradient run on the active backend. */
 async function gradientKernels(): Promise<string[]> {

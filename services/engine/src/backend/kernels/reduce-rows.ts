@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { util } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { WasmHeap } from './wasm-heap.ts';
+import { WasmHeap } from '../wasm-heap.ts';
 
 /**
  * Sum and Mean over leading or middle axes of float32 tensors for the `wasm` backend (batch-norm

@@ -1,8 +1,10 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import { BatchMatMul } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { WasmHeap } from './wasm-heap.ts';
-import { minPartUnits } from './wasm-kernel-pool.ts';
-import { TASK } from './wasm-kernel-tasks.mjs';
+import { WasmHeap } from '../wasm-heap.ts';
+import { minPartUnits } from '../wasm-kernel-pool.ts';
+import { TASK } from '../wasm-kernel-tasks.mjs';
+import type { KernelWrapper } from './kernel-config.ts';
 
 /**
  * BatchMatMul for the `wasm` backend with transposed operands made explicit: the backend's kernel is
@@ -53,3 +55,5 @@ function transposed(heap: WasmHeap, t: tf.TensorInfo): tf.TensorInfo {
   const perm = [...Array.from({ length: rank - 2 }, (_, i) => i), rank - 1, rank - 2];
   return heap.adopt(heap.run('Transpose', { x: t }, { perm }));
 }
+
+export const batchMatMulWrapper: KernelWrapper = { kernelName: BatchMatMul, wrap: makeBatchMatMulKernel };

@@ -1,5 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import { Identity } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { KernelWrapper } from './kernel-config.ts';
 
 /**
  * Identity for the `wasm` backend that shares the input's memory (a reference count) instead of
@@ -16,3 +18,5 @@ export function makeIdentityKernel(fallback: tf.KernelFunc): tf.KernelFunc {
     return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
   };
 }
+
+export const identityWrapper: KernelWrapper = { kernelName: Identity, wrap: makeIdentityKernel };

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { util } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { WasmHeap } from './wasm-heap.ts';
-import { minPartUnits } from './wasm-kernel-pool.ts';
-import { TASK } from './wasm-kernel-tasks.mjs';
+import { WasmHeap } from '../wasm-heap.ts';
+import { minPartUnits } from '../wasm-kernel-pool.ts';
+import { TASK } from '../wasm-kernel-tasks.mjs';
+import type { KernelArgs } from './kernel-config.ts';
 
 /**
  * Fused ReLU and ReLU6 gradients for the `wasm` backend. tfjs builds them from four or five
@@ -15,7 +16,7 @@ import { TASK } from './wasm-kernel-tasks.mjs';
 export const RELU_GRAD_KERNEL = 'SupernetdReluGrad';
 
 /** dx = dy where 0 < x <= upper (tfjs's own convention at the kinks), else 0. */
-function reluGrad(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap }): tf.TensorInfo {
+function reluGrad(args: KernelArgs): tf.TensorInfo {
   const { dy, x } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
   const upper = (args.attrs as unknown as { upper: number }).upper;
   const heap = new WasmHeap(args.backend as BackendWasm);
