@@ -1,6 +1,6 @@
 // The grpc-js client of a protobuf-es v2 service: typed methods by local name, binary protobuf
-// (de)serialisation through toBinary/fromBinary. The server's adapter (services/api) takes its
-// client-side types from here and adds the server side.
+// (de)serialisation through toBinary/fromBinary. The server's adapter (services/api) builds its
+// service definition with the same grpcMethodDefinitions and adds the server side.
 import * as grpc from '@grpc/grpc-js';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { DescMessage, DescMethod, DescService, MessageShape } from '@bufbuild/protobuf';
@@ -53,29 +53,51 @@ export type GrpcClientConstructor<S extends GenServiceMethods> = new (
   options?: grpc.ClientOptions,
 ) => GrpcClient<S>;
 
-function serializer<D extends DescMessage>(desc: D): (value: MessageShape<D>) => Buffer {
-  return (value) => {
-    const bytes = toBinary(desc, value);
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  };
-}
+/** Makes the function that turns one message type's values into wire bytes. */
+export type GrpcSerializerOf = (desc: DescMessage) => (value: unknown) => Buffer;
+
+/** Binary protobuf through `toBinary`, the bytes shared with a Buffer (no copy). */
+export const binarySerializer: GrpcSerializerOf = (desc) => (value) => {
+  const bytes = toBinary(desc, value as MessageShape<DescMessage>);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+};
 
 function deserializer<D extends DescMessage>(desc: D): (bytes: Buffer) => MessageShape<D> {
   return (bytes) => fromBinary(desc, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 }
 
-function methodDefinition(method: DescMethod): grpc.MethodDefinition<unknown, unknown> {
-  const kind = method.methodKind;
-  return {
-    path: `/${method.parent.typeName}/${method.name}`,
-    requestStream: kind === 'client_streaming' || kind === 'bidi_streaming',
-    responseStream: kind === 'server_streaming' || kind === 'bidi_streaming',
-    requestSerialize: serializer(method.input) as (v: unknown) => Buffer,
-    requestDeserialize: deserializer(method.input),
-    responseSerialize: serializer(method.output) as (v: unknown) => Buffer,
-    responseDeserialize: deserializer(method.output),
-    originalName: method.localName,
-  };
+/** gRPC path of a method: `/<package>.<Service>/<Method>`. */
+export function grpcMethodPath(method: DescMethod): string {
+  return `/${method.parent.typeName}/${method.name}`;
+}
+
+/**
+ * The grpc-js method definitions of a protobuf-es v2 service descriptor, the one place both sides
+ * build them: keys are the methods' local names (`createExperiment`), paths
+ * `/supernetd.v1.SupernetService/CreateExperiment`, streaming flags from the method kind, decoding
+ * through `fromBinary`, encoding through `serializerOf` (default `binarySerializer`; the server's
+ * adapter passes one that also sends bytes encoded beforehand). The client constructor below and
+ * the server's `toGrpcServiceDefinition` (services/api) are both made from it.
+ */
+export function grpcMethodDefinitions(
+  service: DescService,
+  serializerOf: GrpcSerializerOf = binarySerializer,
+): Record<string, grpc.MethodDefinition<unknown, unknown>> {
+  const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const method of service.methods) {
+    const kind = method.methodKind;
+    def[method.localName] = {
+      path: grpcMethodPath(method),
+      requestStream: kind === 'client_streaming' || kind === 'bidi_streaming',
+      responseStream: kind === 'server_streaming' || kind === 'bidi_streaming',
+      requestSerialize: serializerOf(method.input),
+      requestDeserialize: deserializer(method.input),
+      responseSerialize: serializerOf(method.output),
+      responseDeserialize: deserializer(method.output),
+      originalName: method.localName,
+    };
+  }
+  return def;
 }
 
 /**
@@ -84,7 +106,5 @@ function methodDefinition(method: DescMethod): grpc.MethodDefinition<unknown, un
  */
 export function makeGrpcClientConstructor<S extends GenServiceMethods>(service: GenService<S>): GrpcClientConstructor<S> {
   const desc = service as unknown as DescService;
-  const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
-  for (const method of desc.methods) def[method.localName] = methodDefinition(method);
-  return grpc.makeGenericClientConstructor(def as unknown as grpc.ServiceDefinition, desc.typeName) as unknown as GrpcClientConstructor<S>;
+  return grpc.makeGenericClientConstructor(grpcMethodDefinitions(desc) as unknown as grpc.ServiceDefinition, desc.typeName) as unknown as GrpcClientConstructor<S>;
 }

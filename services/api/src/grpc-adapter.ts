@@ -1,8 +1,9 @@
-import * as grpc from '@grpc/grpc-js';
-import { fromBinary, toBinary } from '@bufbuild/protobuf';
-import type { DescMessage, DescMethod, DescService, MessageShape } from '@bufbuild/protobuf';
+import type * as grpc from '@grpc/grpc-js';
+import { toBinary } from '@bufbuild/protobuf';
+import type { DescMessage, DescService, MessageShape } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
-import type { GrpcClientConstructor } from '@supernetd/client';
+import { binarySerializer, grpcMethodDefinitions } from '@supernetd/client';
+import type { GrpcSerializerOf } from '@supernetd/client';
 
 type MethodShape = GenServiceMethods[string];
 type In<M extends MethodShape> = MessageShape<M['input']>;
@@ -20,8 +21,8 @@ export type GrpcHandlerOf<M extends MethodShape> = M['methodKind'] extends 'unar
 /** A full grpc-js implementation of a protobuf-es service: one handler per method, by local name. */
 export type GrpcServiceImpl<S extends GenServiceMethods> = { [K in keyof S]: GrpcHandlerOf<S[K]> };
 
-// The client side's types are the TypeScript client's (one copy); the server side is this file's.
-export type { GrpcClient, GrpcClientConstructor, GrpcClientMethodOf, GrpcUnaryInvoker } from '@supernetd/client';
+// The method definitions, the client constructor and the client side's types are the TypeScript
+// client's (one copy, re-exported by index.ts); the server side is this file's.
 
 const ENCODED = Symbol('supernetd.encoded');
 
@@ -36,63 +37,21 @@ export function withEncoding<T extends object>(msg: T, desc: DescMessage): T {
   return msg;
 }
 
-function serializer<D extends DescMessage>(desc: D): (value: MessageShape<D>) => Buffer {
-  return (value) => {
-    const encoded = (value as { [ENCODED]?: Buffer })[ENCODED];
-    if (encoded !== undefined) return encoded;
-    const bytes = toBinary(desc, value);
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  };
-}
-
-function deserializer<D extends DescMessage>(desc: D): (bytes: Buffer) => MessageShape<D> {
-  return (bytes) => fromBinary(desc, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-}
-
-/** gRPC path of a method: `/<package>.<Service>/<Method>`. */
-export function grpcMethodPath(method: DescMethod): string {
-  return `/${method.parent.typeName}/${method.name}`;
-}
-
-function methodDefinition(method: DescMethod): grpc.MethodDefinition<unknown, unknown> {
-  const kind = method.methodKind;
-  return {
-    path: grpcMethodPath(method),
-    requestStream: kind === 'client_streaming' || kind === 'bidi_streaming',
-    responseStream: kind === 'server_streaming' || kind === 'bidi_streaming',
-    requestSerialize: serializer(method.input) as (v: unknown) => Buffer,
-    requestDeserialize: deserializer(method.input),
-    responseSerialize: serializer(method.output) as (v: unknown) => Buffer,
-    responseDeserialize: deserializer(method.output),
-    originalName: method.localName,
-  };
-}
+/** binarySerializer, except that a message with bytes attached by withEncoding sends those. */
+const cachedSerializer: GrpcSerializerOf = (desc) => {
+  const encode = binarySerializer(desc);
+  return (value) => (value as { [ENCODED]?: Buffer })[ENCODED] ?? encode(value);
+};
 
 /**
- * The grpc-js `ServiceDefinition` of a protobuf-es v2 service descriptor: keys are the methods'
- * local names (`createExperiment`), paths `/supernetd.v1.SupernetService/CreateExperiment`, binary
- * protobuf (de)serialisation through `toBinary`/`fromBinary`, streaming flags from the method kind.
+ * The grpc-js `ServiceDefinition` of a protobuf-es v2 service descriptor: the client's
+ * `grpcMethodDefinitions` (keys are the methods' local names, `createExperiment`; paths
+ * `/supernetd.v1.SupernetService/CreateExperiment`; binary protobuf; streaming flags from the method
+ * kind), whose serializers send the bytes of a message made with `withEncoding`.
  * Use with `server.addService(toGrpcServiceDefinition(SupernetService), impl)`.
  */
 export function toGrpcServiceDefinition<S extends GenServiceMethods>(
   service: GenService<S>,
 ): grpc.ServiceDefinition<GrpcServiceImpl<S>> {
-  const desc = service as unknown as DescService;
-  const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
-  for (const method of desc.methods) def[method.localName] = methodDefinition(method);
-  return def as unknown as grpc.ServiceDefinition<GrpcServiceImpl<S>>;
-}
-
-/**
- * A typed grpc-js client constructor for a protobuf-es v2 service descriptor, e.g.
- * `const Client = makeGrpcClientConstructor(SupernetService); new Client('127.0.0.1:50051', creds)`.
- */
-export function makeGrpcClientConstructor<S extends GenServiceMethods>(
-  service: GenService<S>,
-  serviceName: string = (service as unknown as DescService).typeName,
-): GrpcClientConstructor<S> {
-  return grpc.makeGenericClientConstructor(
-    toGrpcServiceDefinition(service) as unknown as grpc.ServiceDefinition,
-    serviceName,
-  ) as unknown as GrpcClientConstructor<S>;
+  return grpcMethodDefinitions(service as unknown as DescService, cachedSerializer) as unknown as grpc.ServiceDefinition<GrpcServiceImpl<S>>;
 }

@@ -5,6 +5,9 @@ export * from './gen/supernetd/v1/supernet_service_pb.ts';
 export * from './gen/google/rpc/status_pb.ts';
 export * from './gen/google/rpc/error_details_pb.ts';
 export * from './grpc-adapter.ts';
+// The grpc-js method definitions and client constructor are the client's, which the adapter uses.
+export { grpcMethodDefinitions, grpcMethodPath, makeGrpcClientConstructor } from '@supernetd/client';
+export type { GrpcClient, GrpcClientConstructor, GrpcClientMethodOf, GrpcUnaryInvoker } from '@supernetd/client';
 // The Tensor and google.rpc.Status details codecs have one home, the TypeScript client, which
 // applications install alone; the server's typed checks of request tensors are its own
 // (services/server/src/grpc/request-tensor.ts).

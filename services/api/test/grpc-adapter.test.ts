@@ -7,6 +7,7 @@ import {
   SupernetService,
   TrainRequestSchema,
   TrainResponseSchema,
+  grpcMethodDefinitions,
   makeGrpcClientConstructor,
   toGrpcServiceDefinition,
   withEncoding,
@@ -22,6 +23,23 @@ test('service definition: paths, streaming flags and binary round trip', () => {
   assert.equal(def.trainStep.responseStream, false);
   const req = create(TrainRequestSchema, { experimentId: 'e', steps: 3 });
   assert.deepEqual(def.train.requestDeserialize(def.train.requestSerialize(req)), req);
+});
+
+test("the server's definition is the client's method definitions, with its own serializers", () => {
+  const server = toGrpcServiceDefinition(SupernetService) as unknown as Record<string, grpc.MethodDefinition<unknown, unknown>>;
+  const client = grpcMethodDefinitions(SupernetService);
+  assert.deepEqual(Object.keys(server), Object.keys(client));
+  for (const [name, d] of Object.entries(client)) {
+    const s = server[name]!;
+    assert.deepEqual([s.path, s.requestStream, s.responseStream, s.originalName], [d.path, d.requestStream, d.responseStream, d.originalName], name);
+  }
+  // a message with attached bytes: the server sends them, the plain serializer encodes the message
+  const msg = withEncoding(create(ListStrategiesResponseSchema, { strategies: [{ id: 'x' }] }), ListStrategiesResponseSchema);
+  const cached = server.listStrategies!.responseSerialize(msg);
+  assert.equal(server.listStrategies!.responseSerialize(msg), cached);
+  const fresh = client.listStrategies!.responseSerialize(msg);
+  assert.notEqual(fresh, cached);
+  assert.deepEqual(fresh, cached);
 });
 
 test('withEncoding: the serializer sends the bytes made once, which decode to the message', () => {
