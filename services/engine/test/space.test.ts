@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InvalidArgumentError } from '@supernetd/sdk';
+import { InvalidArgumentError, Rng, randomArch } from '@supernetd/sdk';
 import { latencyKey, listPresets, resolveSpace } from '@supernetd/engine/space';
 import type { SpaceDefinition } from '@supernetd/engine/space';
 
@@ -164,6 +164,27 @@ function mbv1Flops(res: number, inC: number, stem: [number, number], layers: [nu
   }
   return f + size * size * c + c * classes;
 }
+
+test('cost() without a latency table sums layerCosts exactly, on random archs of every preset', () => {
+  const rng = new Rng(3);
+  let compared = 0;
+  for (const { name } of listPresets()) {
+    const s = resolveSpace({ preset: name });
+    for (let i = 0; i < 200; i++) {
+      const arch = randomArch(s, rng);
+      // the per-layer path, in network order (no preset has array-index layer ids)
+      let flops = 0;
+      let params = 0;
+      for (const c of Object.values(s.layerCosts(arch))) {
+        flops += c.flops;
+        params += c.params;
+      }
+      assert.deepEqual(s.cost(arch), { flops, params, latency: 0 }, `${name} ${JSON.stringify(arch)}`);
+      compared++;
+    }
+  }
+  assert.ok(compared >= 1000);
+});
 
 test('cost model: max and min nets of every preset', () => {
   const v1 = resolveSpace({ preset: 'mobilenet_v1' });

@@ -600,11 +600,30 @@ export class ResolvedSpace implements SearchSpaceView {
    */
   cost(arch: Arch): Cost {
     this.indexLikeLayerIds ??= this.resolvedLayers.some((l) => String(Number(l.id) >>> 0) === l.id);
+    const table = this.latencyTable;
+    if (!this.indexLikeLayerIds && table === undefined) {
+      // the common case, no latency table: the same sums as below, without a shape or cost object
+      // per layer (it runs for every draw of every sampled subnet)
+      let flops = 0;
+      let params = 0;
+      let size = arch.resolution;
+      for (const layer of this.resolvedLayers) {
+        const cin = layer.input.choice === undefined ? layer.input.max : (arch.width[layer.input.choice] as number);
+        const cout = layer.output.choice === undefined ? layer.output.max : (arch.width[layer.output.choice] as number);
+        const op = layer.kind === 'mbconv' ? this.opOf(layer, arch) : undefined;
+        const kernel = op ? op.kernel : layer.kernel;
+        const outSize = layer.kind === 'pool' || layer.kind === 'linear' ? 1 : convOutSize(size, op?.skip ? 1 : kernel, layer.stride);
+        const hidden = op === undefined || op.skip ? 0 : op.expand === 1 ? cin : makeDivisible(cin * op.expand);
+        flops += layerFlops(layer, size, outSize, cin, cout, hidden, kernel, op);
+        params += layerParams(layer, cin, cout, hidden, kernel, op);
+        size = outSize;
+      }
+      return { flops, params, latency: 0 };
+    }
     if (!this.indexLikeLayerIds) {
       let flops = 0;
       let params = 0;
       let latency = 0;
-      const table = this.latencyTable;
       for (const s of this.layerShapes(arch)) {
         const c = layerCost(s);
         flops += c.flops;
@@ -673,31 +692,52 @@ export function convFlops(inSize: number, cin: number, cout: number, k: number, 
  * the FC bias.
  */
 export function layerCost(s: LayerShape): { flops: number; params: number } {
-  const { layer, inSize, cin, cout, kernel: k } = s;
+  return {
+    flops: layerFlops(s.layer, s.inSize, s.outSize, s.cin, s.cout, s.hidden, s.kernel, s.op),
+    params: layerParams(s.layer, s.cin, s.cout, s.hidden, s.kernel, s.op),
+  };
+}
+
+/** The FLOPs of `layerCost`, from the shape's parts (no object made). */
+function layerFlops(layer: ResolvedLayer, inSize: number, outSize: number, cin: number, cout: number, h: number, k: number, op: ResolvedOp | undefined): number {
   switch (layer.kind) {
     case 'conv':
-      return { flops: convFlops(inSize, cin, cout, k, layer.stride), params: k * k * cin * cout + 2 * cout };
+      return convFlops(inSize, cin, cout, k, layer.stride);
     case 'dwconv':
-      return { flops: convFlops(inSize, cin, cin, k, layer.stride, cin), params: k * k * cin + 2 * cin };
+      return convFlops(inSize, cin, cin, k, layer.stride, cin);
     case 'pool':
-      return { flops: inSize * inSize * cin, params: 0 };
+      return inSize * inSize * cin;
     case 'linear':
-      return { flops: cin * cout, params: cin * cout + cout };
+      return cin * cout;
     case 'mbconv': {
-      const op = s.op as ResolvedOp;
-      if (op.skip) return { flops: 0, params: 0 };
-      const h = s.hidden;
+      if ((op as ResolvedOp).skip) return 0;
       let flops = 0;
-      let params = 0;
-      if (op.expand !== 1) {
-        flops += convFlops(inSize, cin, h, 1, 1);
-        params += cin * h + 2 * h;
-      }
+      if ((op as ResolvedOp).expand !== 1) flops += convFlops(inSize, cin, h, 1, 1);
       flops += convFlops(inSize, h, h, k, layer.stride, h);
+      flops += convFlops(outSize, h, cout, 1, 1);
+      return flops;
+    }
+  }
+}
+
+/** The parameters of `layerCost`, from the shape's parts (no object made). */
+function layerParams(layer: ResolvedLayer, cin: number, cout: number, h: number, k: number, op: ResolvedOp | undefined): number {
+  switch (layer.kind) {
+    case 'conv':
+      return k * k * cin * cout + 2 * cout;
+    case 'dwconv':
+      return k * k * cin + 2 * cin;
+    case 'pool':
+      return 0;
+    case 'linear':
+      return cin * cout + cout;
+    case 'mbconv': {
+      if ((op as ResolvedOp).skip) return 0;
+      let params = 0;
+      if ((op as ResolvedOp).expand !== 1) params += cin * h + 2 * h;
       params += k * k * h + 2 * h;
-      flops += convFlops(s.outSize, h, cout, 1, 1);
       params += h * cout + 2 * cout;
-      return { flops, params };
+      return params;
     }
   }
 }
