@@ -195,4 +195,55 @@ describeBackends('training', () => {
       results[0]!.forEach((a, i) => assert.ok(Math.abs(a - results[1]![i]!) < 1e-6, `${cfg.kind}[${i}]: ${a} vs ${results[1]![i]}`));
     }
   });
+
+  test('grouped SGD (one concatenation per shape group) gives the per-variable update bit for bit, slots included', async () => {
+    // Shapes of every kind the supernet has: [C] vectors of several lengths, 1x1 weights sharing a
+    // cout, depthwise filters of one k, kxk filters sharing k and cout, and singletons.
+    const shapes: { shape: number[]; decay: boolean }[] = [
+      ...[8, 16, 24, 16, 96, 8, 8, 48, 16, 16, 24, 10].map((c) => ({ shape: [c], decay: false })),
+      ...[8, 16, 24].map((cin) => ({ shape: [cin, 16], decay: true })),
+      { shape: [16, 24], decay: true },
+      ...[8, 16, 48].map((c) => ({ shape: [3, 3, c, 1], decay: false })),
+      ...[3, 8, 8].map((cin) => ({ shape: [3, 3, cin, 8], decay: true })),
+      { shape: [5, 5, 8, 1], decay: false },
+    ];
+    for (const cfg of [
+      { kind: 'sgd', learningRate: 0.1, momentum: 0.9, nesterov: false, weightDecay: 0 },
+      { kind: 'sgd', learningRate: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01 },
+      { kind: 'sgd', learningRate: 0.1, momentum: 0, weightDecay: 0.01 },
+    ] as OptimizerConfig[]) {
+      const run = async (grouped: boolean) => {
+        const vars = shapes.map(({ shape, decay }, i) => {
+          const init = seeded(shape, i + 1);
+          const variable = tf.variable(init, true, `grouped-${String(grouped)}-${cfg.nesterov}-${cfg.momentum}-${i}`);
+          init.dispose();
+          return { name: `v${i}`, variable, trainable: true, decay, block: 0 };
+        });
+        const opt = new Optimizer(tf, cfg, { inHost: false, grouped });
+        let kernels = 0;
+        for (let step = 0; step < 3; step++) {
+          // every variable, then a subset (a narrow subnet's step), then every variable again
+          const used = step === 1 ? vars.filter((_, i) => i % 3 !== 0) : vars;
+          const grads = used.map((v, i) => seeded(v.variable.shape, 100 * step + i + 50));
+          const info = await tf.profile(() => opt.apply(used.map((v, i) => ({ v, grad: grads[i]! })), 0.05 * (step + 1)));
+          if (step === 2) kernels = info.kernels.length;
+          tf.dispose(grads);
+        }
+        const out = vars.map((v) => Array.from(v.variable.dataSync()));
+        const slots = opt.slotEntries().map((e) => [e.key, Array.from(e.variable.dataSync())] as const);
+        opt.dispose();
+        tf.dispose(vars.map((v) => v.variable));
+        return { out, slots, kernels };
+      };
+      const before = tf.memory().numTensors;
+      const perVariable = await run(false);
+      const grouped = await run(true);
+      assert.equal(tf.memory().numTensors, before, 'no tensor leaked');
+      assert.deepEqual(grouped.out, perVariable.out, `weights, ${JSON.stringify(cfg)}`);
+      assert.deepEqual(grouped.slots, perVariable.slots, `momentum buffers, ${JSON.stringify(cfg)}`);
+      assert.equal(grouped.slots.length, (cfg.momentum ?? 0) > 0 ? shapes.length : 0);
+      // 4 groups of 3-12 and 2 singletons: at most half the kernels of 23 variables one by one
+      assert.ok(grouped.kernels <= perVariable.kernels / 2, `${grouped.kernels} kernels grouped, ${perVariable.kernels} per variable`);
+    }
+  });
 });

@@ -24,15 +24,19 @@ export class Optimizer {
 
   /**
    * `inHost`: compute updates in JS over host copies (default: on the wasm and cpu backends, whose
-   * tensors live in host memory), else with tensor ops.
+   * tensors live in host memory), else with tensor ops. `grouped` (default true): with tensor ops,
+   * SGD updates variables of concatenable shapes as one concatenation (see `applySgdGrouped`);
+   * false updates each variable alone, the same arithmetic in more ops.
    */
-  constructor(tf: typeof tfc, cfg: OptimizerConfig, opts: { inHost?: boolean } = {}) {
+  constructor(tf: typeof tfc, cfg: OptimizerConfig, opts: { inHost?: boolean; grouped?: boolean } = {}) {
     this.tf = tf;
     this.cfg = cfg;
     this.inHost = opts.inHost;
+    this.grouped = opts.grouped ?? true;
   }
 
   private readonly inHost: boolean | undefined;
+  private readonly grouped: boolean;
 
   private slot(name: string, kind: string, like: tfc.Variable): tfc.Variable {
     const key = `${name}:${kind}`;
@@ -78,19 +82,40 @@ export class Optimizer {
         }
         return;
       }
-      const mom = this.cfg.momentum ?? 0;
-      const momT = tf.scalar(mom);
-      for (const { v, grad } of updates) {
-        const w = v.variable;
-        let g = v.decay && wd > 0 ? tf.add(grad, tf.mul(w, wdT)) : grad;
-        if (mom > 0) {
-          const buf = this.slot(v.name, 'momentum', w);
-          buf.assign(tf.add(tf.mul(buf, momT), g));
-          g = this.cfg.nesterov ? tf.add(g, tf.mul(buf, momT)) : buf;
-        }
-        w.assign(tf.sub(w, tf.mul(g, lrT)));
-      }
+      const momT = tf.scalar(this.cfg.momentum ?? 0);
+      const groups = this.grouped ? sgdGroups(updates) : updates.map((u) => [u]);
+      for (const group of groups) this.applySgdGroup(group, lrT, wdT, momT, wd);
     });
+  }
+
+  /**
+   * SGD on `group` (variables whose shapes agree on every axis but `concatAxis`, and in `decay`):
+   * a group of one is updated alone; a larger one as one concatenation of its gradients, weights and
+   * momentum buffers, one arithmetic chain and one split back, so the op count per step follows the
+   * number of groups, not of variables (on `tensorflow` each op is one eager dispatch). The chain is
+   * the same element-wise arithmetic either way, and concatenating and splitting move values
+   * unchanged, so both give the same bits.
+   */
+  private applySgdGroup(group: readonly { v: NamedVariable; grad: tfc.Tensor }[], lrT: tfc.Scalar, wdT: tfc.Scalar, momT: tfc.Scalar, wd: number): void {
+    const tf = this.tf;
+    const mom = this.cfg.momentum ?? 0;
+    const decay = group[0]!.v.decay && wd > 0;
+    const weights = group.map((u) => u.v.variable);
+    const bufs = mom > 0 ? group.map((u) => this.slot(u.v.name, 'momentum', u.v.variable)) : [];
+    const axis = concatAxis(weights[0]!.shape);
+    const join = (ts: readonly tfc.Tensor[]) => (ts.length === 1 ? ts[0]! : tf.concat(ts as tfc.Tensor[], axis));
+    const w = join(weights);
+    let g = join(group.map((u) => u.grad));
+    if (decay) g = tf.add(g, tf.mul(w, wdT));
+    let buf: tfc.Tensor | undefined;
+    if (mom > 0) {
+      buf = tf.add(tf.mul(join(bufs), momT), g);
+      g = this.cfg.nesterov ? tf.add(g, tf.mul(buf, momT)) : buf;
+    }
+    const nextW = tf.sub(w, tf.mul(g, lrT));
+    const split = (t: tfc.Tensor) => (group.length === 1 ? [t] : tf.split(t, weights.map((x) => x.shape[axis] as number), axis));
+    split(nextW).forEach((t, i) => weights[i]!.assign(t));
+    if (buf !== undefined) split(buf).forEach((t, i) => bufs[i]!.assign(t));
   }
 
   /**
@@ -181,4 +206,33 @@ export class Optimizer {
   dispose(): void {
     this.disposeSlots();
   }
+}
+
+/**
+ * The axis along which variables of this shape are concatenated: the input channels of a conv
+ * filter [k, k, cin, cout] (so every depthwise filter [k, k, C, 1] of one k joins one group), else
+ * axis 0 (every [C] vector; 1x1-conv and FC weights [cin, cout] of one cout).
+ */
+function concatAxis(shape: readonly number[]): number {
+  return shape.length === 4 ? 2 : 0;
+}
+
+/** Shapes concatenate along `concatAxis` when they agree on every other axis (and in decay). */
+function groupKey(v: NamedVariable): string {
+  const shape = v.variable.shape;
+  const axis = concatAxis(shape);
+  return `${v.decay ? 'd' : 'n'}:${shape.map((d, i) => (i === axis ? '*' : String(d))).join('x')}`;
+}
+
+/** Updates grouped by `groupKey`, in first-seen order; groups under three are split into singles. */
+function sgdGroups<U extends { v: NamedVariable }>(updates: readonly U[]): U[][] {
+  const byKey = new Map<string, U[]>();
+  for (const u of updates) {
+    const k = groupKey(u.v);
+    const list = byKey.get(k);
+    if (list) list.push(u);
+    else byKey.set(k, [u]);
+  }
+  // Three ops join and split a group per tensor kind; fewer than three variables save nothing.
+  return [...byKey.values()].flatMap((g) => (g.length < 3 ? g.map((u) => [u]) : [g]));
 }
