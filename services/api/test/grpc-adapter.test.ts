@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { create } from '@bufbuild/protobuf';
+import { create, toBinary } from '@bufbuild/protobuf';
 import {
   ListStrategiesResponseSchema,
   SupernetService,
@@ -10,6 +10,7 @@ import {
   grpcMethodDefinitions,
   makeGrpcClientConstructor,
   toGrpcServiceDefinition,
+  withEncodedBytes,
   withEncoding,
 } from '../src/index.ts';
 import type { TrainResponse } from '../src/index.ts';
@@ -49,6 +50,14 @@ test('withEncoding: the serializer sends the bytes made once, which decode to th
   assert.equal(def.listStrategies.responseSerialize(msg), first, 'the same buffer, not encoded again');
   assert.deepEqual(def.listStrategies.responseDeserialize(first), create(ListStrategiesResponseSchema, { strategies: [{ id: 'x', description: 'd', origin: 'builtin' }] }));
   // the attached bytes are no field of the message
+  assert.deepEqual(Object.keys(msg), Object.keys(create(ListStrategiesResponseSchema, {})));
+});
+
+test('withEncodedBytes: the serializer sends the bytes the caller attached, as they are', () => {
+  const def = toGrpcServiceDefinition(SupernetService);
+  const msg = create(ListStrategiesResponseSchema, { strategies: [{ id: 'x' }] });
+  const bytes = Buffer.from(toBinary(ListStrategiesResponseSchema, msg));
+  assert.equal(def.listStrategies.responseSerialize(withEncodedBytes(msg, bytes)), bytes);
   assert.deepEqual(Object.keys(msg), Object.keys(create(ListStrategiesResponseSchema, {})));
 });
 

@@ -25,7 +25,7 @@ import {
   TrainStepRequestSchema,
   TrainStepResponseSchema,
 } from '@supernetd/api';
-import { withEncoding } from '@supernetd/api';
+import { withEncodedBytes, withEncoding } from '@supernetd/api';
 import type { GetExperimentResponse, GrpcServiceImpl, ListMetricsRequest, SupernetService, TrainStepRequest, TrainStepResponse } from '@supernetd/api';
 import { InvalidArgumentError, NotFoundError } from '@supernetd/sdk';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
@@ -41,6 +41,7 @@ import type { Remembered } from '../experiments/idempotency.ts';
 import type { RawBatchMessage, TrainProgress } from '../worker/protocol.ts';
 import { CallRunner } from './call-runner.ts';
 import { validateRequest } from './request-validation.ts';
+import { encodeSampleSubnetResponse } from './subnet-encoding.ts';
 import type { CallContext } from './call-runner.ts';
 import {
   DEFAULT_MAX_SPEC_JSON_BYTES,
@@ -258,7 +259,10 @@ export class SupernetServiceHandlers {
       sampleSubnet: r.unary('SampleSubnet', async (req) => {
         m.session(req.experimentId);
         const subnets = await m.sample(req.experimentId, constraintFromProto(req.constraint), purposeFromProto(req.purpose), req.count);
-        return create(SampleSubnetResponseSchema, { subnets: subnets.map(subnetToProto) });
+        const res = create(SampleSubnetResponseSchema, { subnets: subnets.map(subnetToProto) });
+        // nearly every call hands out a subnet never encoded before: encoded directly (same bytes)
+        const bytes = encodeSampleSubnetResponse(subnets);
+        return bytes === undefined ? res : withEncodedBytes(res, bytes);
       }),
       reportMetric: r.unary('ReportMetric', async (req) => {
         m.session(req.experimentId);
