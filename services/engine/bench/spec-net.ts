@@ -1,12 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { opForms, type RunningStats } from '../src/backend/op-forms.ts';
+import { Optimizer } from '../src/training/optimizer.ts';
 import type { CaseSpec, LayerSpec, PassSpec } from './net-spec.ts';
 
 /**
  * A CaseSpec built directly with tfjs-core ops, in the op forms the engine uses on the active backend
  * (backend/op-forms.ts: the 1x1 conv, and training-mode BN + ReLU6 with its running statistics),
  * widths by leftmost slices of max-width variables. One step runs every pass (forward, backward), adds
- * up the gradients and applies SGD with momentum 0.9, as torch_bench.py does.
+ * up the gradients and applies SGD with momentum 0.9 with the engine's optimiser, as torch_bench.py
+ * does with torch.optim.SGD.
  */
 /** Where a forward is in the variable list, the width list and the BN list. */
 interface Cursor {
@@ -18,7 +20,7 @@ interface Cursor {
 export class SpecNet {
   private readonly vars: tf.Variable[] = [];
   private readonly running: { mean: tf.Variable; variance: tf.Variable }[] = [];
-  private readonly optimizer = tf.train.momentum(0.01, 0.9);
+  private readonly optimizer = new Optimizer(tf, { kind: 'sgd', learningRate: 0.01, momentum: 0.9, weightDecay: 0 });
   private readonly x: tf.Tensor4D;
   private readonly labels: tf.Tensor2D;
   private seed = 1;
@@ -91,7 +93,8 @@ export class SpecNet {
         grads = sum;
       }
     }
-    this.optimizer.applyGradients(this.vars.map((v, i) => ({ name: v.name, tensor: grads![i]! })));
+    const updates = this.vars.map((v, i) => ({ v: { name: v.name, variable: v, trainable: true, decay: false, block: 0 }, grad: grads![i]! }));
+    this.optimizer.apply(updates, 0.01);
     tf.dispose(grads!);
     if (teacher !== null) tf.dispose(teacher);
     return total;
