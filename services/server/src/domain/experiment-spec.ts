@@ -1,24 +1,24 @@
-import type { DatasetSpec, TrainingSpec } from '@supernetd/engine';
+import type { TrainingSpec as EngineTrainingSpec } from '@supernetd/engine';
 import type { Arch, SpaceSpec } from '@supernetd/sdk';
 
-/** Domain form of a DatasetRef: the engine's DatasetSpec (type-only, so the RPC thread loads no tfjs). */
-export type DatasetSpecDomain = DatasetSpec;
+/** Which data an experiment trains on (a DatasetRef): the engine's DatasetSpec (type-only, so the RPC thread loads no tfjs). */
+export type { DatasetSpec } from '@supernetd/engine';
 
-/** Domain form of a TrainingConfig with every default filled in: the engine's TrainingSpec plus checkpointing. */
-export interface TrainingSpecDomain extends TrainingSpec {
+/** How an experiment trains (a TrainingConfig with every default filled in): the engine's TrainingSpec plus checkpointing. */
+export interface TrainingSpec extends EngineTrainingSpec {
   /** Steps between checkpoints. */
   checkpointInterval: number;
 }
 
 /** What an experiment runs: stored as `spec.json`, converted at the gRPC edge. */
-export interface ExperimentSpecDomain {
+export interface ExperimentSpec {
   displayName: string;
   space: SpaceSpec;
   /** Strategy id and its parsed config (defaults filled, JSON). */
   strategy: { id: string; config: unknown };
-  training: TrainingSpecDomain;
-  /** Set for an experiment that retrains one subnet of another (ExperimentSpec.retrain). */
-  retrain?: RetrainSpecDomain;
+  training: TrainingSpec;
+  /** Set for an experiment that retrains one subnet of another (the API's ExperimentSpec.retrain). */
+  retrain?: RetrainSpec;
 }
 
 /**
@@ -27,7 +27,7 @@ export interface ExperimentSpecDomain {
  * architecture in the source space and `space` the derived one-architecture space, so the
  * experiment needs nothing of its source after creation (restarts, a deleted source).
  */
-export interface RetrainSpecDomain {
+export interface RetrainSpec {
   sourceExperimentId: string;
   subnetId?: string;
   arch?: Arch;
@@ -39,7 +39,7 @@ export interface RetrainSpecDomain {
 /** The stored record of an experiment. */
 export interface ExperimentRecord {
   id: string;
-  spec: ExperimentSpecDomain;
+  spec: ExperimentSpec;
   createTime: string;
   /** The CreateExperiment request_id and request fingerprint that made it (idempotency.ts). */
   request?: RequestKey;
@@ -57,7 +57,7 @@ export type ExperimentStateName = 'ready' | 'training' | 'failed';
 /** What GetExperiment reports, served from cached state. */
 export interface ExperimentView {
   id: string;
-  spec: ExperimentSpecDomain;
+  spec: ExperimentSpec;
   state: ExperimentStateName;
   step: number;
   checkpointStep: number;
@@ -73,7 +73,7 @@ export interface ExperimentView {
 }
 
 /** One stored metric. */
-export interface MetricRecordDomain {
+export interface MetricRecord {
   sequence: number;
   subnetId: string;
   values: Record<string, number>;

@@ -1,7 +1,7 @@
 import type { Arch, Cost } from '@supernetd/sdk';
 
-/** A subnet handed out by an experiment (domain form of the proto Subnet). */
-export interface SubnetDomain {
+/** A subnet handed out by an experiment: its architecture, cost and where it came from. */
+export interface Subnet {
   id: string;
   arch: Arch;
   cost: Cost;

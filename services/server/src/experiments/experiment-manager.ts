@@ -16,8 +16,8 @@ import type { Arch, Constraint, SamplePurpose } from '@supernetd/sdk';
 import { TOKENS } from '../tokens.ts';
 import { spaceLimitsOf } from '../config.ts';
 import type { ServerConfig } from '../config.ts';
-import type { ExperimentRecord, ExperimentSpecDomain, ExperimentView, MetricRecordDomain, RequestKey } from '../domain/experiment-spec.ts';
-import type { SubnetDomain } from '../domain/subnet.ts';
+import type { ExperimentRecord, ExperimentSpec, ExperimentView, MetricRecord, RequestKey } from '../domain/experiment-spec.ts';
+import type { Subnet } from '../domain/subnet.ts';
 import { EXPERIMENT_ID_PATTERN } from '../persistence/experiment-store.ts';
 import type { ExperimentStore } from '../persistence/experiment-store.ts';
 import type { StrategyRegistry } from '../strategies/strategy-registry.ts';
@@ -43,7 +43,7 @@ export interface TrainOutcome {
   step: number;
   losses: Record<string, number>;
   learningRate: number;
-  subnets: SubnetDomain[];
+  subnets: Subnet[];
   checkpointStep: number;
   cancelled: boolean;
 }
@@ -98,7 +98,7 @@ export class ExperimentManager {
 
   private async openSession(
     record: ExperimentRecord,
-    init: { subnets: Map<string, Arch>; metrics: MetricRecordDomain[]; progress: ExperimentSession['progress'] | undefined },
+    init: { subnets: Map<string, Arch>; metrics: MetricRecord[]; progress: ExperimentSession['progress'] | undefined },
   ): Promise<ExperimentSession> {
     const registered = this.registry.get(record.spec.strategy.id);
     // a table measured on this host earlier is reused, never re-measured
@@ -168,7 +168,7 @@ export class ExperimentManager {
   }
 
   /** The spec a worker is built from: a dataset path resolved inside datasetRoot. */
-  private async workerSpec(spec: ExperimentSpecDomain): Promise<ExperimentSpecDomain> {
+  private async workerSpec(spec: ExperimentSpec): Promise<ExperimentSpec> {
     const ds = spec.training.dataset;
     if (ds.format === undefined || ds.path === undefined) return spec;
     const real = await confineDatasetPath(this.config.datasetRoot, ds.path);
@@ -186,7 +186,7 @@ export class ExperimentManager {
    * EXPERIMENT_NOT_FOUND, SUBNET_NOT_FOUND), and for INHERITED the worker starts from the subnet's
    * source weights, written at once as the new experiment's step-0 checkpoint.
    */
-  async create(requestedId: string, spec: ExperimentSpecDomain, request?: RequestKey): Promise<ExperimentView> {
+  async create(requestedId: string, spec: ExperimentSpec, request?: RequestKey): Promise<ExperimentView> {
     this.assertServing();
     const id = requestedId === '' ? `exp-${randomBytes(5).toString('hex')}` : requestedId;
     if (!EXPERIMENT_ID_PATTERN.test(id)) {
@@ -199,7 +199,7 @@ export class ExperimentManager {
     }
     const registered = this.registry.get(spec.strategy.id);
     const config = registered.factory.parseConfig(spec.strategy.config ?? {});
-    const filled: ExperimentSpecDomain = { ...spec, strategy: { id: spec.strategy.id, config: JSON.parse(JSON.stringify(config ?? {})) as unknown } };
+    const filled: ExperimentSpec = { ...spec, strategy: { id: spec.strategy.id, config: JSON.parse(JSON.stringify(config ?? {})) as unknown } };
     // sizes are checked against the configured limits before a worker allocates anything
     checkSpaceLimits(resolveSpace(filled.space), spaceLimitsOf(this.config), filled.training.batchSize);
     if (latencySource(filled.space) === 'none') {
@@ -334,7 +334,7 @@ export class ExperimentManager {
    * Proposals from the serving replica. Count 0 means 1; more than 64 is INVALID_ARGUMENT: the
    * bound is part of the API, not a configured quota, so no retry or later state can make it pass.
    */
-  sample(id: string, constraint: Constraint | undefined, purpose: SamplePurpose, count: number): Promise<SubnetDomain[]> {
+  sample(id: string, constraint: Constraint | undefined, purpose: SamplePurpose, count: number): Promise<Subnet[]> {
     const s = this.session(id);
     if (count < 0) throw new InvalidArgumentError(`count must not be negative, got ${count}`);
     if (count > MAX_SAMPLE_COUNT) {
@@ -361,7 +361,7 @@ export class ExperimentManager {
   }
 
   /** Metric records after `afterSequence`, at most `limit` (default 1000, capped at 10000). */
-  listMetrics(id: string, afterSequence: number, limit: number): MetricRecordDomain[] {
+  listMetrics(id: string, afterSequence: number, limit: number): MetricRecord[] {
     const s = this.session(id);
     if (limit < 0) throw new InvalidArgumentError(`limit must not be negative, got ${limit}`);
     if (afterSequence < 0) throw new InvalidArgumentError(`after_sequence must not be negative, got ${afterSequence}`);
@@ -439,7 +439,7 @@ export class ExperimentManager {
    * A constraint runs the strategy's search in the worker; `signal` (the caller's cancel or
    * deadline) stops it there, and its progress is logged.
    */
-  async resolveTarget(id: string, target: SubnetTarget | undefined, signal?: AbortSignal): Promise<SubnetDomain> {
+  async resolveTarget(id: string, target: SubnetTarget | undefined, signal?: AbortSignal): Promise<Subnet> {
     const s = this.session(id);
     if (!target) throw new InvalidArgumentError('target is required: set subnet_id, architecture or constraint');
     if ('subnetId' in target) {
@@ -450,7 +450,7 @@ export class ExperimentManager {
     if ('arch' in target) {
       s.space.validateArch(target.arch);
       const [sub] = await s.remember([s.describe(target.arch, 'architecture', await s.scoreOf(target.arch))]);
-      return sub as SubnetDomain;
+      return sub as Subnet;
     }
     if (target.constraint.kind === 'latency') await s.requireLatency('a LATENCY constraint');
     const constraint = target.constraint;
@@ -466,7 +466,7 @@ export class ExperimentManager {
       ),
     );
     const [sub] = await s.remember([s.describe(p.arch, p.source, p.score ?? (await s.scoreOf(p.arch)))]);
-    return sub as SubnetDomain;
+    return sub as Subnet;
   }
 
   /** Runs `fn` with the experiment's worker held (resumed if it was evicted). Throws EXPERIMENT_FAILED. */

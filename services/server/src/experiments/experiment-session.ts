@@ -4,8 +4,8 @@ import { FailedPreconditionError, Rng, SupernetdError, UnavailableError, subnetI
 import type { Arch, Constraint, SamplePurpose, SearchStrategy } from '@supernetd/sdk';
 import { latencySource } from '@supernetd/engine/space';
 import type { ResolvedSpace } from '@supernetd/engine/space';
-import type { ExperimentRecord, ExperimentSpecDomain, ExperimentView, MetricRecordDomain, RequestKey } from '../domain/experiment-spec.ts';
-import type { SubnetDomain } from '../domain/subnet.ts';
+import type { ExperimentRecord, ExperimentSpec, ExperimentView, MetricRecord, RequestKey } from '../domain/experiment-spec.ts';
+import type { Subnet } from '../domain/subnet.ts';
 import { StoredDataError } from '../persistence/experiment-store.ts';
 import type { ExperimentStore, StoredProgress } from '../persistence/experiment-store.ts';
 import type { RegisteredStrategy } from '../strategies/strategy-registry.ts';
@@ -43,7 +43,7 @@ export interface WorkerPolicy {
   /** Frees the slot once the session's worker has ended (idempotent). */
   releaseSlot?(session: ExperimentSession): void;
   /** The spec the worker is built from (dataset paths resolved inside the dataset root). */
-  workerSpec?(spec: ExperimentSpecDomain): Promise<ExperimentSpecDomain>;
+  workerSpec?(spec: ExperimentSpec): Promise<ExperimentSpec>;
   /** Nice value the worker thread sets on itself (0 or absent: unchanged). */
   nice?: number;
   /** Threads of the worker's `wasm` backend; absent: every core. */
@@ -67,7 +67,7 @@ const MAX_DRAW_KINDS = 16;
 /** Proposals drawn ahead for one purpose and constraint, and how many to keep. */
 interface DrawnAhead {
   /** Proposals not handed out yet, written or being written to subnets.jsonl. */
-  items: SubnetDomain[];
+  items: Subnet[];
   /** How many to keep drawn ahead (0: none). */
   target: number;
   /** Calls of this kind waiting for their lines to be durable now. */
@@ -88,7 +88,7 @@ function drawKey(c: Constraint | undefined, purpose: SamplePurpose): string {
  */
 export class ExperimentSession {
   readonly subnets: Map<string, Arch>;
-  readonly metrics: MetricRecordDomain[];
+  readonly metrics: MetricRecord[];
   progress: StoredProgress;
   memory: { numTensors: number; numBytes: number } | undefined;
   /** Device of the engine (`CPU`, `GPU: <name>`); '' until a worker has started in this process. */
@@ -125,7 +125,7 @@ export class ExperimentSession {
     private readonly makeReplica: (space: ResolvedSpace) => SearchStrategy,
     init: {
       subnets: Map<string, Arch>;
-      metrics: MetricRecordDomain[];
+      metrics: MetricRecord[];
       progress: StoredProgress | undefined;
       /** The table measured earlier on this host (`measureLatency`), already in `space`. */
       measuredLatencyTable?: Record<string, number> | undefined;
@@ -238,12 +238,12 @@ export class ExperimentSession {
    * dropped unused: a client that samples now and then never has anything drawn ahead. Dropped
    * proposals stay known subnets (their lines are in subnets.jsonl), as handed-out ones do.
    */
-  async sample(constraint: Constraint | undefined, purpose: SamplePurpose, count: number): Promise<SubnetDomain[]> {
+  async sample(constraint: Constraint | undefined, purpose: SamplePurpose, count: number): Promise<Subnet[]> {
     const replica = await this.replica();
     const key = drawKey(constraint, purpose);
     const slot = this.aheadSlot(key);
-    const out: SubnetDomain[] = [];
-    while (out.length < count && slot.items.length > 0) out.push(slot.items.shift() as SubnetDomain);
+    const out: Subnet[] = [];
+    while (out.length < count && slot.items.length > 0) out.push(slot.items.shift() as Subnet);
     while (out.length < count) out.push(this.draw(replica, constraint, purpose));
     // a call that has to wait for a line to reach the disk while others of its kind wait too
     // (for new lines, or for proposals drawn ahead too recently): draw further ahead
@@ -261,7 +261,7 @@ export class ExperimentSession {
     }
   }
 
-  private draw(replica: SearchStrategy, constraint: Constraint | undefined, purpose: SamplePurpose): SubnetDomain {
+  private draw(replica: SearchStrategy, constraint: Constraint | undefined, purpose: SamplePurpose): Subnet {
     const p = replica.sample(constraint, purpose, this.servingRng);
     return this.describe(p.arch, p.source, p.score ?? this.strategyScore(replica, p.arch) ?? 0);
   }
@@ -279,7 +279,7 @@ export class ExperimentSession {
 
   /** Fills `slot` up to its target with proposals whose lines join the current group commit. */
   private drawAhead(replica: SearchStrategy, slot: DrawnAhead, constraint: Constraint | undefined, purpose: SamplePurpose): void {
-    const more: SubnetDomain[] = [];
+    const more: Subnet[] = [];
     try {
       while (slot.items.length + more.length < slot.target) more.push(this.draw(replica, constraint, purpose));
     } catch {
@@ -319,8 +319,8 @@ export class ExperimentSession {
     }
   }
 
-  /** The domain Subnet of an architecture (cost from the space). */
-  describe(arch: Arch, source: string, score = 0): SubnetDomain {
+  /** The Subnet of an architecture (cost from the space). */
+  describe(arch: Arch, source: string, score = 0): Subnet {
     return { id: subnetId(arch), arch, cost: this.space.cost(arch), source, score };
   }
 
@@ -329,7 +329,7 @@ export class ExperimentSession {
    * ones are appended to subnets.jsonl (concurrent calls share one fsync), and one that another call
    * is still writing is waited for, so no reply hands out an id that a crash could forget.
    */
-  async remember(subnets: SubnetDomain[]): Promise<SubnetDomain[]> {
+  async remember(subnets: Subnet[]): Promise<Subnet[]> {
     let waits: Promise<void>[] | undefined;
     for (const s of subnets) {
       let w = this.subnetWrites.get(s.id);
@@ -362,7 +362,7 @@ export class ExperimentSession {
     if (subnetWrite) await subnetWrite;
     // sequences follow the order of the appends; one whose append failed is not given out again
     // (its bytes may have reached the file), so sequences stay unique
-    const record: MetricRecordDomain = {
+    const record: MetricRecord = {
       sequence: ++this.lastSequence,
       subnetId: subnet,
       values,

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { singleArchDefinition } from '@supernetd/engine/space';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@supernetd/sdk';
 import type { Arch } from '@supernetd/sdk';
-import type { ExperimentSpecDomain, RetrainSpecDomain } from '../domain/experiment-spec.ts';
+import type { ExperimentSpec, RetrainSpec } from '../domain/experiment-spec.ts';
 import type { ExperimentSession } from './experiment-session.ts';
 
 /** Subdirectory of the checkpoint directory the engine inherits from (engine's INHERIT_DIR). */
@@ -19,7 +19,7 @@ export interface InheritFiles {
 
 /** A retraining spec with its space derived, and what its supernet inherits (INHERITED only). */
 export interface PreparedRetrain {
-  spec: ExperimentSpecDomain;
+  spec: ExperimentSpec;
   inherit?: InheritFiles;
 }
 
@@ -31,8 +31,8 @@ export interface PreparedRetrain {
  * current weights). `source` is undefined when no experiment has the id: NOT_FOUND
  * (EXPERIMENT_NOT_FOUND).
  */
-export async function prepareRetrain(spec: ExperimentSpecDomain, source: ExperimentSession | undefined, checkpointDir: (id: string) => string): Promise<PreparedRetrain> {
-  const r = spec.retrain as RetrainSpecDomain;
+export async function prepareRetrain(spec: ExperimentSpec, source: ExperimentSession | undefined, checkpointDir: (id: string) => string): Promise<PreparedRetrain> {
+  const r = spec.retrain as RetrainSpec;
   if (!source) {
     throw new NotFoundError('EXPERIMENT_NOT_FOUND', `spec.retrain.source_experiment_id: experiment '${r.sourceExperimentId}' not found`);
   }
@@ -58,7 +58,7 @@ export async function prepareRetrain(spec: ExperimentSpecDomain, source: Experim
   } catch (e) {
     throw new InvalidArgumentError(`spec.retrain: cannot derive a space for the subnet: ${(e as Error).message}`);
   }
-  const retrain: RetrainSpecDomain = { ...r, arch };
+  const retrain: RetrainSpec = { ...r, arch };
   const inherit = r.init === 'inherited' ? await sourceCheckpoint(source, checkpointDir(source.id)) : undefined;
   if (inherit) retrain.sourceCheckpointStep = inherit.step;
   const what = r.subnetId !== undefined ? `subnet ${r.subnetId}` : 'an architecture';

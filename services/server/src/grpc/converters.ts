@@ -18,29 +18,12 @@ import {
   SamplePurpose,
   SubnetSchema,
 } from '@supernetd/api';
-import type {
-  Architecture,
-  Batch,
-  Constraint as ConstraintMsg,
-  Experiment,
-  ExperimentSpec,
-  MetricRecord,
-  RetrainSpec,
-  Subnet,
-  TrainingConfig,
-} from '@supernetd/api';
+import type * as pb from '@supernetd/api';
 import { InvalidArgumentError } from '@supernetd/sdk';
 import type { Arch, Constraint, OptimizerConfig, SamplePurpose as SamplePurposeName } from '@supernetd/sdk';
 import { decodeRequestTensor } from './request-tensor.ts';
-import type {
-  DatasetSpecDomain,
-  ExperimentSpecDomain,
-  ExperimentView,
-  MetricRecordDomain,
-  RetrainSpecDomain,
-  TrainingSpecDomain,
-} from '../domain/experiment-spec.ts';
-import type { SubnetDomain } from '../domain/subnet.ts';
+import type { DatasetSpec, ExperimentSpec, ExperimentView, MetricRecord, RetrainSpec, TrainingSpec } from '../domain/experiment-spec.ts';
+import type { Subnet } from '../domain/subnet.ts';
 import type { SubnetTarget } from '../experiments/experiment-manager.ts';
 import type { RawBatchMessage } from '../worker/protocol.ts';
 
@@ -59,12 +42,12 @@ export const DEFAULT_MAX_SPEC_JSON_BYTES = 4 * 1024 * 1024;
  * Domain spec from a CreateExperiment request whose rules held, with training defaults filled in:
  * the JSON of search_space.overrides plus strategy.config is bounded to `maxSpecJsonBytes`.
  */
-export function specFromProto(spec: ExperimentSpec | undefined, maxSpecJsonBytes = DEFAULT_MAX_SPEC_JSON_BYTES): ExperimentSpecDomain {
+export function specFromProto(spec: pb.ExperimentSpec | undefined, maxSpecJsonBytes = DEFAULT_MAX_SPEC_JSON_BYTES): ExperimentSpec {
   if (!spec) bad('spec is required');
   if (spec.retrain) return retrainSpecFromProto(spec, spec.retrain);
   const preset = spec.searchSpace?.preset ?? '';
   if (preset === '') throw new InvalidArgumentError('spec.search_space.preset is required', 'INVALID_SEARCH_SPACE');
-  const space: ExperimentSpecDomain['space'] = { preset };
+  const space: ExperimentSpec['space'] = { preset };
   if (spec.searchSpace?.overrides && Object.keys(spec.searchSpace.overrides).length > 0) {
     space.overrides = spec.searchSpace.overrides as Record<string, unknown>;
   }
@@ -86,14 +69,14 @@ export function specFromProto(spec: ExperimentSpec | undefined, maxSpecJsonBytes
  * A retraining spec: `search_space` must be empty (the manager derives it from the source), the
  * strategy defaults to `uniform`; the space stays a placeholder (preset '') until derived.
  */
-function retrainSpecFromProto(spec: ExperimentSpec, r: RetrainSpec): ExperimentSpecDomain {
+function retrainSpecFromProto(spec: pb.ExperimentSpec, r: pb.RetrainSpec): ExperimentSpec {
   const f = 'spec.retrain';
   if (spec.searchSpace && (spec.searchSpace.preset !== '' || Object.keys(spec.searchSpace.overrides ?? {}).length > 0)) {
     throw new InvalidArgumentError(`spec.search_space must be empty with ${f}: the space is derived from the source experiment's`, 'INVALID_SEARCH_SPACE');
   }
   // source_experiment_id, init and a non-empty subnet_id are the rules'
   const init = r.init === RetrainInit.INHERITED ? 'inherited' : 'scratch';
-  const retrain: RetrainSpecDomain = { sourceExperimentId: r.sourceExperimentId, init };
+  const retrain: RetrainSpec = { sourceExperimentId: r.sourceExperimentId, init };
   if (r.subnet.case === 'subnetId') {
     retrain.subnetId = r.subnet.value;
   } else if (r.subnet.case === 'architecture') {
@@ -110,7 +93,7 @@ function retrainSpecFromProto(spec: ExperimentSpec, r: RetrainSpec): ExperimentS
   };
 }
 
-function retrainToProto(r: RetrainSpecDomain): RetrainSpec {
+function retrainToProto(r: RetrainSpec): pb.RetrainSpec {
   return create(RetrainSpecSchema, {
     sourceExperimentId: r.sourceExperimentId,
     subnet: r.subnetId !== undefined ? { case: 'subnetId', value: r.subnetId } : r.arch ? { case: 'architecture', value: archToProto(r.arch) } : { case: undefined },
@@ -154,7 +137,7 @@ interface DatasetFields {
 }
 
 /** The engine's name of each file format a DatasetRef may name. */
-const DATASET_FORMAT_NAMES: Partial<Record<DatasetFormat, NonNullable<DatasetSpecDomain['format']>>> = {
+const DATASET_FORMAT_NAMES: Partial<Record<DatasetFormat, NonNullable<DatasetSpec['format']>>> = {
   [DatasetFormat.IDX]: 'idx',
   [DatasetFormat.CIFAR10]: 'cifar10',
   [DatasetFormat.NPY]: 'npy',
@@ -162,13 +145,13 @@ const DATASET_FORMAT_NAMES: Partial<Record<DatasetFormat, NonNullable<DatasetSpe
 
 // Checked before the defaults are filled in: the checks are about what the client set, and a
 // dataset format must be known before it can be named.
-function trainingFromProto(t: TrainingConfig | undefined): TrainingSpecDomain {
+function trainingFromProto(t: pb.TrainingConfig | undefined): TrainingSpec {
   const fields = trainingFields(t);
   checkTrainingFields(fields);
   return withTrainingDefaults(fields);
 }
 
-function trainingFields(t: TrainingConfig | undefined): TrainingFields {
+function trainingFields(t: pb.TrainingConfig | undefined): TrainingFields {
   const d = t?.dataset;
   return {
     batchSize: t?.batchSize ?? 0,
@@ -210,7 +193,7 @@ function checkTrainingFields(t: TrainingFields): void {
 }
 
 /** The training spec with every unset field at its default; the optimizer's fields follow its kind and schedule. */
-function withTrainingDefaults(t: TrainingFields): TrainingSpecDomain {
+function withTrainingDefaults(t: TrainingFields): TrainingSpec {
   const kind = t.optimizer;
   const momentum = t.momentum ?? 0.9;
   const nesterov = t.nesterov ?? momentum > 0;
@@ -243,13 +226,13 @@ function withTrainingDefaults(t: TrainingFields): TrainingSpecDomain {
 }
 
 /** The built-in dataset (fashion-mnist) when no format is given, else the checked format's files. */
-function datasetWithDefaults(d: DatasetFields): DatasetSpecDomain {
-  const out: DatasetSpecDomain = {};
+function datasetWithDefaults(d: DatasetFields): DatasetSpec {
+  const out: DatasetSpec = {};
   if (d.format === DatasetFormat.UNSPECIFIED) {
     out.name = d.name || 'fashion-mnist';
   } else {
     // a known format: checkTrainingFields ran first
-    out.format = DATASET_FORMAT_NAMES[d.format] as NonNullable<DatasetSpecDomain['format']>;
+    out.format = DATASET_FORMAT_NAMES[d.format] as NonNullable<DatasetSpec['format']>;
     out.path = d.path;
     if (d.name) out.name = d.name;
   }
@@ -260,7 +243,7 @@ function datasetWithDefaults(d: DatasetFields): DatasetSpecDomain {
 }
 
 /** Proto spec of a stored experiment (defaults as filled in). */
-export function specToProto(s: ExperimentSpecDomain): ExperimentSpec {
+export function specToProto(s: ExperimentSpec): pb.ExperimentSpec {
   const t = s.training;
   const o = t.optimizer;
   const ds = t.dataset;
@@ -303,9 +286,9 @@ const STATE = { ready: ExperimentState.READY, training: ExperimentState.TRAINING
  * Spec messages by the (never mutated) domain spec they were made from: GetExperiment and
  * ListExperiments convert the same spec on every call otherwise.
  */
-const specProtos = new WeakMap<ExperimentSpecDomain, ExperimentSpec>();
+const specProtos = new WeakMap<ExperimentSpec, pb.ExperimentSpec>();
 
-export function experimentToProto(v: ExperimentView): Experiment {
+export function experimentToProto(v: ExperimentView): pb.Experiment {
   let spec = specProtos.get(v.spec);
   if (!spec) {
     spec = specToProto(v.spec);
@@ -329,7 +312,7 @@ export function experimentToProto(v: ExperimentView): Experiment {
 }
 
 /** Domain constraint of a request whose rules held (a defined kind, a positive target); undefined when absent. */
-export function constraintFromProto(c: ConstraintMsg | undefined): Constraint | undefined {
+export function constraintFromProto(c: pb.Constraint | undefined): Constraint | undefined {
   if (!c) return undefined;
   const kind = c.kind === ConstraintKind.PARAMS ? 'params' : c.kind === ConstraintKind.LATENCY ? 'latency' : 'flops';
   const out: Constraint = { kind, target: c.target };
@@ -339,7 +322,7 @@ export function constraintFromProto(c: ConstraintMsg | undefined): Constraint | 
 }
 
 /** The SDK form of a proto Architecture. */
-export function archFromProto(a: Architecture): Arch {
+export function archFromProto(a: pb.Architecture): Arch {
   const arch: Arch = { resolution: a.resolution, width: { ...a.widths } };
   const idx = Object.entries(a.channelIndices);
   if (idx.length > 0) arch.channelIdx = Object.fromEntries(idx.map(([k, v]) => [k, [...v.indices]]));
@@ -347,7 +330,7 @@ export function archFromProto(a: Architecture): Arch {
   return arch;
 }
 
-export function archToProto(a: Arch): Architecture {
+export function archToProto(a: Arch): pb.Architecture {
   return create(ArchitectureSchema, {
     resolution: a.resolution,
     widths: { ...a.width },
@@ -356,7 +339,7 @@ export function archToProto(a: Arch): Architecture {
   });
 }
 
-export function subnetToProto(s: SubnetDomain): Subnet {
+export function subnetToProto(s: Subnet): pb.Subnet {
   return create(SubnetSchema, {
     id: s.id,
     architecture: archToProto(s.arch),
@@ -373,7 +356,7 @@ export function purposeFromProto(p: SamplePurpose): SamplePurposeName {
   return 'eval';
 }
 
-export function metricToProto(m: MetricRecordDomain): MetricRecord {
+export function metricToProto(m: MetricRecord): pb.MetricRecord {
   return create(MetricRecordSchema, {
     sequence: BigInt(m.sequence),
     subnetId: m.subnetId,
@@ -384,7 +367,7 @@ export function metricToProto(m: MetricRecordDomain): MetricRecord {
 }
 
 /** Decodes an inline batch; the buffers to transfer to the worker come with it. */
-export function batchFromProto(b: Batch, field: string, maxElements: number): { batch: RawBatchMessage; transfer: ArrayBuffer[] } {
+export function batchFromProto(b: pb.Batch, field: string, maxElements: number): { batch: RawBatchMessage; transfer: ArrayBuffer[] } {
   const images = decodeRequestTensor(b.images, `${field}.images`, maxElements);
   const labels = decodeRequestTensor(b.labels, `${field}.labels`, maxElements);
   return { batch: { images, labels }, transfer: [images.data.buffer as ArrayBuffer, labels.data.buffer as ArrayBuffer] };
@@ -392,7 +375,7 @@ export function batchFromProto(b: Batch, field: string, maxElements: number): { 
 
 /** Evaluate/Export target. */
 export function targetFromProto(
-  t: { case: 'subnetId'; value: string } | { case: 'architecture'; value: Architecture } | { case: 'constraint'; value: ConstraintMsg } | { case: undefined; value?: undefined },
+  t: { case: 'subnetId'; value: string } | { case: 'architecture'; value: pb.Architecture } | { case: 'constraint'; value: pb.Constraint } | { case: undefined; value?: undefined },
 ): SubnetTarget | undefined {
   switch (t.case) {
     case 'subnetId':

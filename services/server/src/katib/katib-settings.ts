@@ -5,7 +5,7 @@ import { ObjectiveType } from '@supernetd/api/katib';
 import type { Experiment as KatibExperiment } from '@supernetd/api/katib';
 import { InvalidArgumentError } from '@supernetd/sdk';
 import type { Constraint } from '@supernetd/sdk';
-import type { ExperimentSpecDomain } from '../domain/experiment-spec.ts';
+import type { ExperimentSpec } from '../domain/experiment-spec.ts';
 import { specFromProto } from '../grpc/converters.ts';
 import { validateMessage } from '../grpc/request-validation.ts';
 
@@ -49,7 +49,7 @@ export interface KatibSettings {
   /** `experiment_id`: an existing supernetd experiment to attach to; undefined creates one. */
   attachTo: string | undefined;
   /** The spec of the experiment to create (checked by the converter; strategy and space by the caller). */
-  spec: ExperimentSpecDomain;
+  spec: ExperimentSpec;
   /** `budgets` targets with `constraint_kind`, round-robin over assignments; empty = unconstrained. */
   budgets: Constraint[];
   /** Training steps started in the background after each GetSuggestions call. */
@@ -144,7 +144,7 @@ export function parseKatibSettings(experiment: KatibExperiment | undefined): Kat
   if (dataset !== undefined) training.dataset = { ...(training.dataset as Record<string, unknown> | undefined), name: dataset };
   else if (training.dataset === undefined) training.dataset = { name: KATIB_DEFAULTS.dataset };
 
-  let domain: ExperimentSpecDomain;
+  let experimentSpec: ExperimentSpec;
   try {
     const proto = fromJson(ExperimentSpecSchema, {
       displayName: `katib ${experiment.name}`.slice(0, 200),
@@ -153,9 +153,9 @@ export function parseKatibSettings(experiment: KatibExperiment | undefined): Kat
     });
     proto.training = fromJson(ExperimentSpecSchema, { training: training as JsonValue }).training;
     validateMessage(ExperimentSpecSchema, proto);
-    domain = specFromProto(proto);
+    experimentSpec = specFromProto(proto);
   } catch (err) {
     bad('training', (err as Error).message);
   }
-  return { attachTo, spec: domain, budgets, trainStepsPerCall, objective: { metric: objective.objectiveMetricName, maximize: objective.type === ObjectiveType.MAXIMIZE } };
+  return { attachTo, spec: experimentSpec, budgets, trainStepsPerCall, objective: { metric: objective.objectiveMetricName, maximize: objective.type === ObjectiveType.MAXIMIZE } };
 }

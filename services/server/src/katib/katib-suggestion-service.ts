@@ -14,7 +14,7 @@ import { BUILTIN_DATASETS, MAX_SAMPLE_COUNT, latencyMention } from '../experimen
 import { EXPERIMENT_ID_PATTERN } from '../persistence/experiment-store.ts';
 import type { StrategyRegistry } from '../strategies/strategy-registry.ts';
 import { archToProto } from '../grpc/converters.ts';
-import type { SubnetDomain } from '../domain/subnet.ts';
+import type { Subnet } from '../domain/subnet.ts';
 import { parseKatibSettings } from './katib-settings.ts';
 import type { KatibObjective, KatibSettings } from './katib-settings.ts';
 import type { KatibTrainer } from './katib-trainer.ts';
@@ -246,17 +246,17 @@ export class KatibSuggestionService {
   }
 
   /** `count` subnets, the i-th under budget `(first + i) mod budgets` (unconstrained without budgets). */
-  private async sampleRoundRobin(id: string, budgets: Constraint[], first: number, count: number): Promise<{ subnet: SubnetDomain; budget: Constraint | undefined }[]> {
+  private async sampleRoundRobin(id: string, budgets: Constraint[], first: number, count: number): Promise<{ subnet: Subnet; budget: Constraint | undefined }[]> {
     const slots: (Constraint | undefined)[] = [];
     for (let i = 0; i < count; i++) slots.push(budgets.length === 0 ? undefined : budgets[(first + i) % budgets.length]);
-    const out: { subnet: SubnetDomain; budget: Constraint | undefined }[] = new Array(count);
+    const out: { subnet: Subnet; budget: Constraint | undefined }[] = new Array(count);
     const groups = new Map<Constraint | undefined, number[]>();
     slots.forEach((b, i) => groups.set(b, [...(groups.get(b) ?? []), i]));
     for (const [budget, positions] of groups) {
       for (let at = 0; at < positions.length; at += MAX_SAMPLE_COUNT) {
         const chunk = positions.slice(at, at + MAX_SAMPLE_COUNT);
         const subnets = await this.manager.sample(id, budget, 'eval', chunk.length);
-        chunk.forEach((pos, k) => (out[pos] = { subnet: subnets[k] as SubnetDomain, budget }));
+        chunk.forEach((pos, k) => (out[pos] = { subnet: subnets[k] as Subnet, budget }));
       }
     }
     return out;

@@ -6,7 +6,7 @@ import { AlreadyExistsError, syncDir, writeFileAtomic } from '@supernetd/sdk';
 import type { Arch } from '@supernetd/sdk';
 import { TOKENS } from '../tokens.ts';
 import type { ServerConfig } from '../config.ts';
-import type { ExperimentRecord, MetricRecordDomain } from '../domain/experiment-spec.ts';
+import type { ExperimentRecord, MetricRecord } from '../domain/experiment-spec.ts';
 import { GroupCommitLog } from './group-commit-log.ts';
 
 /** What the server remembers about an experiment's progress between checkpoints (`state.json`). */
@@ -193,7 +193,7 @@ export class ExperimentStore {
    * Appends a metric; resolves once it is durable. Metrics appended while an fsync is in flight
    * share the next one (group commit), and reach the file in the order of the calls.
    */
-  appendMetric(id: string, record: MetricRecordDomain): Promise<void> {
+  appendMetric(id: string, record: MetricRecord): Promise<void> {
     return this.log(id, 'metrics.jsonl').append(JSON.stringify(record));
   }
 
@@ -206,8 +206,8 @@ export class ExperimentStore {
    * Stored metrics in sequence order; heals metrics.jsonl as `readJsonLines` describes. A record
    * whose sequence is not above every earlier one is skipped (and logged), so sequences stay unique.
    */
-  async readMetrics(id: string): Promise<MetricRecordDomain[]> {
-    const out: MetricRecordDomain[] = [];
+  async readMetrics(id: string): Promise<MetricRecord[]> {
+    const out: MetricRecord[] = [];
     let last = 0;
     for (const rec of await this.readJsonLines(id, path.join(this.dir(id), 'metrics.jsonl'), isMetricRecord)) {
       if (rec.sequence <= last) {
@@ -275,7 +275,7 @@ function isSubnetLine(v: unknown): v is { id: string; arch: Arch } {
   return isObject(v) && typeof v.id === 'string' && v.id !== '' && isArch(v.arch);
 }
 
-function isMetricRecord(v: unknown): v is MetricRecordDomain {
+function isMetricRecord(v: unknown): v is MetricRecord {
   return (
     isObject(v) &&
     isCount(v.sequence) &&

@@ -1,6 +1,6 @@
 import type { Arch, Constraint, Cost, Proposal, SerializedError } from '@supernetd/sdk';
 import type { RawTensor, SharedDataset } from '@supernetd/engine';
-import type { ExperimentSpecDomain } from '../domain/experiment-spec.ts';
+import type { ExperimentSpec } from '../domain/experiment-spec.ts';
 
 /** An inline tensor as it crosses into the worker (already checked for byte length by the codec). */
 export type RawTensorMessage = RawTensor;
@@ -14,7 +14,7 @@ export interface RawBatchMessage {
 /** workerData of an experiment worker. */
 export interface WorkerInit {
   experimentId: string;
-  spec: ExperimentSpecDomain;
+  spec: ExperimentSpec;
   backend: string;
   /** Threads of the worker's `wasm` backend; absent: every core. */
   threads?: number;
