@@ -5,7 +5,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash clients/generate.sh
-paths=(services/api/src/gen clients/typescript/src/gen clients/go/gen clients/python/src/supernetd/v1)
+paths=(clients/typescript/src/gen services/api/src/gen clients/go/gen clients/python/src/supernetd/v1)
 if ! git diff --exit-code -- "${paths[@]}" || [ -n "$(git status --porcelain -- "${paths[@]}")" ]; then
   git status --short -- "${paths[@]}" >&2
   echo "check-generated: generated code is stale; run clients/generate.sh and commit the result" >&2

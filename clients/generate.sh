@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates every client's code from proto/supernetd/v1 with local, version-pinned plug-ins:
-#   TypeScript  buf + protoc-gen-es (root package.json)      -> services/api/src/gen (server) and
-#               clients/typescript/src/gen (the client ships its own copy: clients/typescript/buf.gen.ts.yaml)
+#   TypeScript  buf + protoc-gen-es (root package.json)      -> clients/typescript/src/gen (buf.gen.yaml), the
+#               one copy of the contract: the client ships it, the server imports it through @supernetd/api;
+#               Katib's Suggestion API, for the server only -> services/api/src/gen (services/api/buf.gen.katib.yaml)
 #   Go          buf + protoc-gen-go/-go-grpc (`tool` block of clients/go/tools/go.mod) -> clients/go/gen
 #   Python      grpcio-tools (clients/python/requirements-dev.txt) -> clients/python/src/supernetd/v1,
 #               from a descriptor set without the buf.validate rules (clients/strip_validate.py)
@@ -17,9 +18,9 @@ BUF="$ROOT/node_modules/.bin/buf"
 [ -x "$BUF" ] || { echo "generate.sh: $BUF is missing; run npm ci first" >&2; exit 1; }
 
 echo "generate: typescript"
+rm -rf clients/typescript/src/gen services/api/src/gen
 PATH="$ROOT/node_modules/.bin:$PATH" "$BUF" generate
-rm -rf clients/typescript/src/gen
-PATH="$ROOT/node_modules/.bin:$PATH" "$BUF" generate --template clients/typescript/buf.gen.ts.yaml
+PATH="$ROOT/node_modules/.bin:$PATH" "$BUF" generate --template services/api/buf.gen.katib.yaml
 
 echo "generate: go"
 (cd clients/go/tools && GOBIN="$ROOT/clients/go/.bin" go install tool)

@@ -28,7 +28,10 @@ const manifest = {
   license: workspace.license,
   type: 'module',
   engines: workspace.engines,
-  exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } },
+  exports: {
+    '.': { types: './dist/index.d.ts', default: './dist/index.js' },
+    './proto': { types: './dist/proto.d.ts', default: './dist/proto.js' },
+  },
   types: './dist/index.d.ts',
   files: ['dist', 'README.md'],
   dependencies: workspace.dependencies,

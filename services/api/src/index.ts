@@ -1,15 +1,9 @@
 // Contributor conventions (layout, imports, tests, errors): CONTRIBUTING.md at the repository root.
-export * from './gen/supernetd/v1/error_reason_pb.ts';
-export * from './gen/supernetd/v1/types_pb.ts';
-export * from './gen/supernetd/v1/supernet_service_pb.ts';
-export * from './gen/google/rpc/status_pb.ts';
-export * from './gen/google/rpc/error_details_pb.ts';
+// The contract's generated code (supernetd.v1 with its buf.validate request rules, google.rpc), the
+// grpc-js method definitions and client constructor, the Tensor codec and the google.rpc.Status
+// details codec have one home, the TypeScript client, which applications install alone
+// (@supernetd/client/proto: all of it but the promise-based client); the server's typed checks of
+// request tensors are its own (services/server/src/grpc/request-tensor.ts).
+export * from '@supernetd/client/proto';
+// The server side: service definitions with the withEncoding cache, handler types.
 export * from './grpc-adapter.ts';
-// The grpc-js method definitions and client constructor are the client's, which the adapter uses.
-export { grpcMethodDefinitions, grpcMethodPath, makeGrpcClientConstructor } from '@supernetd/client';
-export type { GrpcClient, GrpcClientConstructor, GrpcClientMethodOf, GrpcUnaryInvoker } from '@supernetd/client';
-// The Tensor and google.rpc.Status details codecs have one home, the TypeScript client, which
-// applications install alone; the server's typed checks of request tensors are its own
-// (services/server/src/grpc/request-tensor.ts).
-export { STATUS_DETAILS_KEY, ERROR_DOMAIN, encodeStatusDetails, decodeStatusDetails, decodeTensor, encodeTensor } from '@supernetd/client';
-export type { StatusDetails, TensorDType, DecodedTensor } from '@supernetd/client';
