@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { pino } from 'pino';
 import { BackendUnavailableError, startServer } from '../src/index.ts';
 import { probeBackend } from '../src/worker/probe-backend.ts';
-import { connect, scrape, tempDir, tinySpec, unary } from './helpers.ts';
+import { connectClient, scrape, tempDir, tinySpec } from './helpers.ts';
 
 const BIN = fileURLToPath(new URL('../src/bin/supernetd.mjs', import.meta.url));
 
@@ -110,14 +110,14 @@ test("with the native binding built, a tiny experiment trains a step on 'tensorf
   }
   const data = tempDir();
   const server = await startServer({ port: 0, dataDir: data.dir, logLevel: 'warn', metricsPort: 0, backend: 'tensorflow' });
-  const client = connect(server.address);
+  const client = connectClient(server.address);
   try {
     assert.equal(server.backend.backend, 'tensorflow');
     assert.match(server.backend.tensorflowVersion ?? '', /^2\./);
-    await unary(client, 'createExperiment', { experimentId: 'tf', spec: tinySpec() });
-    const step = await unary(client, 'trainStep', { experimentId: 'tf', input: { case: 'steps', value: 1 } });
+    await client.createExperiment({ experimentId: 'tf', spec: tinySpec() });
+    const step = await client.trainStep({ experimentId: 'tf', input: { case: 'steps', value: 1 } });
     assert.ok(step.subnets.length >= 1);
-    const got = (await unary(client, 'getExperiment', { experimentId: 'tf' })).experiment!;
+    const got = await client.getExperiment('tf');
     assert.equal(got.step, 1n);
     assert.equal(got.backend, 'tensorflow');
     assert.equal(got.device, server.backend.device);

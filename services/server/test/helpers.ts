@@ -1,4 +1,5 @@
-// Shared pieces of the server tests: a real client over a real socket, spec builders, status checks.
+// Shared pieces of the server tests: the TypeScript client (@supernetd/client) over a real socket,
+// spec builders, status checks.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -12,6 +13,8 @@ import type { DescMessage, MessageInitShape, MessageShape } from '@bufbuild/prot
 import { ERROR_DOMAIN, STATUS_DETAILS_KEY, SupernetService, decodeStatusDetails, makeGrpcClientConstructor } from '@supernetd/api';
 import type { GrpcClient } from '@supernetd/api';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+import { DEFAULT_RETRY_POLICY, SupernetdClient, SupernetdError } from '@supernetd/client';
+import type { SupernetdClientOptions } from '@supernetd/client';
 
 type MethodsOf<T> = T extends GenService<infer S extends GenServiceMethods> ? S : never;
 export type Methods = MethodsOf<typeof SupernetService>;
@@ -19,7 +22,20 @@ export type SupernetClient = GrpcClient<Methods>;
 
 const SupernetClientCtor = makeGrpcClientConstructor(SupernetService);
 
-/** A client of SupernetService at `address`. */
+/**
+ * The TypeScript client of the server at `address`, as the tests call it: plaintext and no token
+ * whatever the environment says (`opts.token` sends one), no deadline unless a call sets
+ * `timeoutMs`, and no retries, so that a test sees every status the server sends.
+ */
+export function connectClient(address: string, opts: SupernetdClientOptions = {}): SupernetdClient {
+  return new SupernetdClient({ address, tls: false, token: '', timeoutMs: Infinity, retry: { ...DEFAULT_RETRY_POLICY, maxAttempts: 1 }, ...opts });
+}
+
+/**
+ * The bare generated grpc-js stub at `address`, for what the client does not let a test send:
+ * arbitrary metadata, a request without a request_id, one page of a paged list. Call it with
+ * `unary`; everything else goes through `connectClient`.
+ */
 export function connect(address: string, opts: grpc.ClientOptions = {}): SupernetClient {
   return new SupernetClientCtor(address, grpc.credentials.createInsecure(), opts);
 }
@@ -65,7 +81,7 @@ type UnaryKeys = { [K in keyof Methods]: Methods[K]['methodKind'] extends 'unary
 type ReqOf<K extends keyof Methods> = MessageInitShape<Methods[K]['input']>;
 type ResOf<K extends keyof Methods> = MessageShape<Methods[K]['output']>;
 
-/** Calls a unary method and resolves with its response; rejects with the grpc ServiceError. */
+/** Calls a unary method of the bare stub and resolves with its response; rejects with the grpc ServiceError. */
 export function unary<K extends UnaryKeys>(
   client: SupernetClient,
   method: K,
@@ -87,22 +103,26 @@ export function unary<K extends UnaryKeys>(
   });
 }
 
-/** Asserts a call failed with this status code and ErrorReason, and its message matches. */
-export async function assertStatus(p: Promise<unknown>, code: grpc.status, reason: string | undefined, message?: RegExp): Promise<grpc.ServiceError> {
+/**
+ * Asserts a call (of the client, or of the bare stub) failed with this status code and ErrorReason,
+ * and its message matches; resolves with the failure as the client's SupernetdError.
+ */
+export async function assertStatus(p: Promise<unknown>, code: grpc.status, reason: string | undefined, message?: RegExp): Promise<SupernetdError> {
   try {
     await p;
   } catch (e) {
-    const err = e as grpc.ServiceError;
+    const err = SupernetdError.from(e);
     assert.equal(grpc.status[err.code], grpc.status[code], `code of: ${err.details}`);
     if (reason !== undefined) {
-      // the standard google.rpc.Status details, and the compatibility echo
-      const bin = err.metadata.get(STATUS_DETAILS_KEY)[0];
+      // the standard google.rpc.Status details as the client decoded them
+      assert.equal(err.reasonName, `ERROR_REASON_${reason}`, `ErrorInfo.reason of: ${err.details}`);
+      assert.equal(err.domain, ERROR_DOMAIN);
+      // the trailer itself (its status code) and the compatibility echo, from the grpc-js error
+      const raw = (err.cause ?? e) as Partial<grpc.ServiceError>;
+      const bin = raw.metadata?.get(STATUS_DETAILS_KEY)[0];
       assert.ok(Buffer.isBuffer(bin), `${STATUS_DETAILS_KEY} of: ${err.details}`);
-      const d = decodeStatusDetails(bin);
-      assert.equal(d?.reason, `ERROR_REASON_${reason}`, `ErrorInfo.reason of: ${err.details}`);
-      assert.equal(d.domain, ERROR_DOMAIN);
-      assert.equal(d.code, err.code);
-      assert.equal(err.metadata.get('supernetd-error-reason')[0], `ERROR_REASON_${reason}`, `reason of: ${err.details}`);
+      assert.equal(decodeStatusDetails(bin)?.code, err.code);
+      assert.equal(raw.metadata?.get('supernetd-error-reason')[0], `ERROR_REASON_${reason}`, `reason of: ${err.details}`);
     }
     if (message) assert.match(err.details, message);
     return err;

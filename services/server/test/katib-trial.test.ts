@@ -9,8 +9,8 @@ import { ElementType } from '@supernetd/api';
 import { startServer } from '../src/index.ts';
 import type { RunningServer } from '../src/index.ts';
 import { evaluateExport, parseNpy, runTrialCommand } from '../src/katib/katib-trial.ts';
-import { connect, tempDir, tinySpec, unary } from './helpers.ts';
-import type { SupernetClient } from './helpers.ts';
+import { connectClient, tempDir, tinySpec } from './helpers.ts';
+import type { SupernetdClient } from '@supernetd/client';
 
 /** A `.npy` file (format 1.0) of `data` with `descr` and `shape`. */
 function npy(descr: string, shape: number[], data: Uint8Array): Buffer {
@@ -27,7 +27,7 @@ function npy(descr: string, shape: number[], data: Uint8Array): Buffer {
 
 const N = 24;
 let server: RunningServer;
-let client: SupernetClient;
+let client: SupernetdClient;
 let subnet: { id: string; flops: number; params: number };
 let images: Uint8Array;
 let labels: Int32Array;
@@ -35,10 +35,10 @@ const tmp = tempDir('supernetd-katib-trial-');
 
 before(async () => {
   server = await startServer({ port: 0, dataDir: path.join(tmp.dir, 'data'), logLevel: 'warn', backend: 'wasm' });
-  client = connect(server.address);
-  await unary(client, 'createExperiment', { experimentId: 'trial', spec: tinySpec() });
-  await unary(client, 'trainStep', { experimentId: 'trial', input: { case: 'steps', value: 4 } });
-  const [s] = (await unary(client, 'sampleSubnet', { experimentId: 'trial' })).subnets;
+  client = connectClient(server.address);
+  await client.createExperiment({ experimentId: 'trial', spec: tinySpec() });
+  await client.trainStep({ experimentId: 'trial', input: { case: 'steps', value: 4 } });
+  const [s] = await client.sampleSubnet({ experimentId: 'trial' });
   assert.ok(s?.cost);
   subnet = { id: s.id, flops: s.cost.flops, params: s.cost.params };
   // a fixed pseudo-random batch: what matters is that both sides score the same pixels
@@ -79,7 +79,7 @@ test('the trial evaluates the fetched export on its own data as the server score
   assert.equal(m.flops, subnet.flops);
   assert.equal(m.params, subnet.params);
   assert.equal(m.examples, N);
-  const served = await unary(client, 'evaluate', {
+  const served = await client.evaluate({
     experimentId: 'trial',
     target: { case: 'subnetId', value: subnet.id },
     batch: {

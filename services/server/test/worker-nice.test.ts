@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { startServer } from '../src/index.ts';
-import { connect, tempDir, tinySpec, unary } from './helpers.ts';
+import { connectClient, tempDir, tinySpec } from './helpers.ts';
 
 /** Nice value of each thread of this process, by thread id (field 19 of /proc/self/task/<tid>/stat). */
 function threadNice(): Map<number, number> {
@@ -26,10 +26,10 @@ test('with workerNice the worker thread runs at that nice value, and the RPC thr
   assert.ok(![...threadNice().values()].includes(want), 'no thread at that nice value before the worker starts');
   const data = tempDir();
   const server = await startServer({ port: 0, dataDir: data.dir, logLevel: 'silent', backend: 'wasm', workerNice: want });
-  const client = connect(server.address);
+  const client = connectClient(server.address);
   try {
-    await unary(client, 'createExperiment', { experimentId: 'nice', spec: tinySpec() });
-    assert.equal((await unary(client, 'trainStep', { experimentId: 'nice', input: { case: 'steps', value: 1 } })).step, 1n);
+    await client.createExperiment({ experimentId: 'nice', spec: tinySpec() });
+    assert.equal((await client.trainStep({ experimentId: 'nice', input: { case: 'steps', value: 1 } })).step, 1n);
     const nice = threadNice();
     assert.equal(nice.get(process.pid), base, 'the RPC thread keeps its priority');
     assert.ok([...nice.values()].includes(want), `a thread at nice ${want}: ${JSON.stringify([...nice])}`);
