@@ -4,8 +4,8 @@ import { paretoFront } from './pareto.ts';
 import { headlineLoss } from './progress-bar.ts';
 import { RUN_FILES, RunDir } from './run-dir.ts';
 import type { BudgetResult, MetricLine, ProbeRecord, ProgressRecord, RunSummary } from './run-dir.ts';
-import { formatTick, renderPlot } from './svg-plot.ts';
-import type { PlotSeries } from './svg-plot.ts';
+import { renderLineChart, siLabel } from './charts.ts';
+import type { PlotSeries } from './charts.ts';
 
 /** Everything a report is built from: one run directory's files. */
 export interface RunData {
@@ -59,7 +59,7 @@ function lossSeries(progress: readonly ProgressRecord[]): PlotSeries[] {
 function probeSeries(probes: readonly ProbeRecord[]): PlotSeries[] {
   const budgets = [...new Set(probes.map((p) => p.budget))].sort((a, b) => a - b);
   return budgets.map((b) => ({
-    name: `budget ${formatTick(b)}`,
+    name: `budget ${siLabel(b)}`,
     kind: 'line-markers' as const,
     points: probes.filter((p) => p.budget === b).map((p) => [p.step, p.score] as const),
   }));
@@ -121,7 +121,7 @@ export async function writeRunReport(run: RunData): Promise<string[]> {
   md.push('## Subnets per budget', '', 'Test accuracy after batch-norm recalibration, weights inherited from the supernet.', '');
   md.push(...budgetTable(s.budgets, '.'), '');
 
-  const acc = renderPlot({
+  const acc = await renderLineChart({
     title: `Test accuracy vs FLOPs (${s.strategy})`,
     xLabel: 'FLOPs (multiply-accumulates per image)',
     yLabel: 'test accuracy',
@@ -130,7 +130,7 @@ export async function writeRunReport(run: RunData): Promise<string[]> {
   plots.push(await writePlot(root, 'accuracy-vs-flops.svg', acc));
   md.push('## Plots', '', `![Test accuracy vs FLOPs](${plots[plots.length - 1]})`, '');
 
-  const loss = renderPlot({
+  const loss = await renderLineChart({
     title: 'Training loss',
     xLabel: 'step',
     yLabel: 'loss (last step of each progress event)',
@@ -142,7 +142,7 @@ export async function writeRunReport(run: RunData): Promise<string[]> {
 
   const notes = [...s.notes];
   if (hasScores(run.probes)) {
-    const scores = renderPlot({
+    const scores = await renderLineChart({
       title: s.strategy === 'pss' ? 'PSS pool scores over training' : `${s.strategy} deploy-choice scores over training`,
       xLabel: 'step',
       yLabel: 'score of the deploy choice (higher is better)',
@@ -161,7 +161,7 @@ export async function writeRunReport(run: RunData): Promise<string[]> {
 
   const metricPoints = run.metrics.filter((m) => m.values.accuracy !== undefined);
   if (metricPoints.length > 0) {
-    const metricPlot = renderPlot({
+    const metricPlot = await renderLineChart({
       title: 'Metric log (ReportMetric / Evaluate)',
       xLabel: 'metric sequence',
       yLabel: 'accuracy',
@@ -211,14 +211,14 @@ export async function writeCombinedReport(runs: readonly RunData[], outDir: stri
     await writePlot(
       out,
       'accuracy-vs-flops.svg',
-      renderPlot({ title: 'Test accuracy vs FLOPs', xLabel: 'FLOPs (multiply-accumulates per image)', yLabel: 'test accuracy', series }),
+      await renderLineChart({ title: 'Test accuracy vs FLOPs', xLabel: 'FLOPs (multiply-accumulates per image)', yLabel: 'test accuracy', series }),
     ),
   );
   plots.push(
     await writePlot(
       out,
       'training-loss.svg',
-      renderPlot({
+      await renderLineChart({
         title: 'Training loss',
         xLabel: 'step',
         yLabel: 'loss (total, or mean of the step losses)',
@@ -242,7 +242,7 @@ export async function writeCombinedReport(runs: readonly RunData[], outDir: stri
       await writePlot(
         out,
         'pool-scores.svg',
-        renderPlot({
+        await renderLineChart({
           title: 'Deploy-choice scores over training (PSS: pool priority)',
           xLabel: 'step',
           yLabel: 'score',
