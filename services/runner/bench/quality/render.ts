@@ -1,8 +1,12 @@
 // Writes the results page from the benchmark cache: deploy choices per budget (mean ± std over
-// seeds), the stated claims checked against the noise, and the ranking correlations.
+// seeds), the stated claims checked against the noise, and the ranking correlations, each with a
+// figure (vega-lite, rendered to SVG beside the page): mean ± std per method with the references
+// (architectures trained alone, the FLOPs count's ranking) in the same figure.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Arch } from '@supernetd/sdk';
+import { renderSeededChart } from '../../src/charts.ts';
+import type { SeededChart, SeededSeries } from '../../src/charts.ts';
 import { kendallTau, meanStd, spearmanRho } from '../../src/rank-stats.ts';
 import { METHODS, OPS_SPACE_DEFINITION, PASSES_PER_STEP, WIDTH_SPACE_DEFINITION, aloneKey, archLabel, budgets, supernetKey } from './harness.ts';
 import type { BenchSettings, ResultCache, SpaceKind, SupernetRun } from './harness.ts';
@@ -13,6 +17,39 @@ const pm = (xs: number[]) => {
   return xs.length === 0 ? 'n/a' : `${pct(r.mean)} ± ${pct(r.std)}`;
 };
 const kflops = (x: number) => `${(x / 1000).toFixed(0)}k`;
+/** The x category of a budget in the figures. */
+const budgetLabel = (b: number) => `≤ ${kflops(b)} FLOPs`;
+
+/** The reference drawn beside the deploy choices (the ranking section says how they were trained). */
+const ALONE_REFERENCE = 'trained alone: best ranking architecture within the budget (seed 0)';
+
+/** The folder of the page's figures: beside the page, named after it (docs/results.md: docs/results/). */
+export function figureDir(doc: string): string {
+  return join(dirname(doc), basename(doc, '.md'));
+}
+
+/** Renders `chart` into the page's figure folder and links it from the page. */
+async function figure(L: string[], doc: string, file: string, alt: string, chart: SeededChart): Promise<void> {
+  const dir = figureDir(doc);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, file), await renderSeededChart(chart));
+  L.push(`![${alt}](${basename(dir)}/${file})`);
+  L.push('');
+}
+
+/**
+ * Per budget, the best test accuracy (percent) among the ranking architectures of `kind` trained
+ * alone whose FLOPs fit the budget: what the budget buys without weight sharing.
+ */
+function bestAloneWithin(r: RenderInput, kind: SpaceKind, bs: number[]): Record<string, number> {
+  const alone = r.rankingArchs[kind].map((a) => r.cache.alone[aloneKey(a, 0, r.settings, kind)]).filter((x) => x !== undefined);
+  const out: Record<string, number> = {};
+  for (const b of bs) {
+    const fit = alone.filter((a) => a.flops <= b).map((a) => a.accuracy * 100);
+    if (fit.length > 0) out[budgetLabel(b)] = Math.max(...fit);
+  }
+  return out;
+}
 
 /**
  * Whether mean(a) - mean(b) is outside the noise: more than twice its standard error
@@ -77,6 +114,7 @@ export async function renderResults(r: RenderInput): Promise<void> {
   L.push(`- **Same selection rule**: each method's deploy choice at a budget is whatever its own search returns with default settings on held-out training images (never the test split); the table reports that subnet's test accuracy.`);
   L.push(`- Seeds: ${settings.seeds.join(', ')}; mean ± sample std over seeds. A difference is called outside the noise when it exceeds twice its standard error; with ${settings.seeds.length} seeds that is a coarse filter, not a significance test.`);
   L.push(`- Budgets (FLOPs, multiply-adds): ${bs.map(kflops).join(', ')} (a quarter, half and three quarters of the space's range).`);
+  L.push('- Figures: per method the mean over seeds (point) and ± one sample std (error bar); dark grey ticks are the references drawn in the same figure (the best ranking architecture trained alone within the budget; the FLOPs count\'s rank correlation). They are redrawn from the cache with `npm run bench:search -- --render-only`.');
   if (r.quick) L.push('- **Quick run**: pipeline check only; the numbers mean nothing.');
   L.push('');
 
@@ -95,6 +133,18 @@ export async function renderResults(r: RenderInput): Promise<void> {
   L.push('');
   L.push('Wall times are per experiment with two experiments sharing the two cores; they are not a speed comparison.');
   L.push('');
+  const widthMethods = Object.keys(METHODS).filter((k) => METHODS[k]!.space === undefined && runsOf(k).length > 0);
+  if (widthMethods.length > 0) {
+    const aloneRef = bestAloneWithin(r, 'width', bs);
+    await figure(L, r.doc, 'deploy-width.svg', 'Deploy choices per budget, mean ± std over seeds, with the best ranking architecture trained alone within each budget', {
+      title: `Deploy choices at equal compute (${WIDTH_SPACE_DEFINITION.name}), mean ± std over seeds`,
+      categories: bs.map(budgetLabel),
+      xLabel: 'FLOPs budget',
+      yLabel: 'test accuracy (%)',
+      series: widthMethods.map((m) => ({ name: m, values: Object.fromEntries(bs.map((b) => [budgetLabel(b), runsOf(m).map((x) => (x.deploy[String(b)]?.accuracy ?? NaN) * 100)])) })),
+      references: Object.keys(aloneRef).length > 0 ? [{ name: ALONE_REFERENCE, byCategory: aloneRef }] : [],
+    });
+  }
   L.push('### The claims, budget by budget');
   L.push('');
   const acc = (m: string, b: number) => runsOf(m).map((x) => x.deploy[String(b)]?.accuracy ?? NaN);
@@ -115,9 +165,9 @@ export async function renderResults(r: RenderInput): Promise<void> {
     `For each space, ${settings.rankingArchs} architectures spanning the FLOPs range (evenly spaced quantiles of 4,000 random subnets, fixed seed) are trained alone from scratch through the service's retraining (\`spec.retrain\`, init SCRATCH) at batch ${settings.batchSize}, seed 0: ${settings.aloneSteps} steps on the width space (about ${((settings.aloneSteps * settings.batchSize) / 55000).toFixed(1)} epochs), ${settings.opsAloneSteps} on the op space (about ${((settings.opsAloneSteps * settings.batchSize) / 55000).toFixed(1)} epochs). Each supernet predicts their order: by the inherited test accuracy after BN recalibration, or for DNA by its rating (minus the summed block distillation losses of the architecture's ops, read from \`Subnet.score\`). Kendall's tau-b and Spearman's rho against the trained-alone accuracies are computed per seed, then averaged. The FLOPs row is the order the FLOPs count alone gives, with no training at all.`,
   );
   L.push('');
-  rankingSection(L, r, 'width', ['uniform', 'sandwich', 'pss'], runsOf);
-  rankingSection(L, r, 'ops', ['uniform-ops', 'dna'], runsOf);
-  opSpaceSection(L, r, runsOf);
+  await rankingSection(L, r, 'width', ['uniform', 'sandwich', 'pss'], runsOf);
+  await rankingSection(L, r, 'ops', ['uniform-ops', 'dna'], runsOf);
+  await opSpaceSection(L, r, runsOf);
   L.push('');
   // The reading of the numbers is written by hand for the recorded run; a re-run keeps it, marked.
   const findings = new URL('./findings.md', import.meta.url);
@@ -129,7 +179,7 @@ export async function renderResults(r: RenderInput): Promise<void> {
   writeFileSync(r.doc, `${L.join('\n')}\n`);
 }
 
-function rankingSection(L: string[], r: RenderInput, kind: SpaceKind, methods: string[], runsOf: (m: string) => SupernetRun[]): void {
+async function rankingSection(L: string[], r: RenderInput, kind: SpaceKind, methods: string[], runsOf: (m: string) => SupernetRun[]): Promise<void> {
   const { cache, settings } = r;
   const archs = r.rankingArchs[kind];
   L.push(`### ${kind === 'width' ? 'Width space' : 'Op space'} (\`${kind === 'width' ? WIDTH_SPACE_DEFINITION.name : OPS_SPACE_DEFINITION.name}\`)`);
@@ -147,6 +197,9 @@ function rankingSection(L: string[], r: RenderInput, kind: SpaceKind, methods: s
   L.push('| --- | ---: | ---: | ---: |');
   const flops = alone.map((a) => a!.flops);
   L.push(`| FLOPs count (no training) | ${kendallTau(flops, truth).toFixed(3)} | ${spearmanRho(flops, truth).toFixed(3)} | – |`);
+  const TAU = 'Kendall tau';
+  const RHO = 'Spearman rho';
+  const predictors: SeededSeries[] = [];
   for (const m of methods) {
     const runs = runsOf(m).filter((x) => archs.every((a) => predictionOf(m, x, a) !== undefined));
     if (runs.length === 0) {
@@ -155,9 +208,21 @@ function rankingSection(L: string[], r: RenderInput, kind: SpaceKind, methods: s
     }
     const taus = runs.map((x) => kendallTau(archs.map((a) => predictionOf(m, x, a) as number), truth));
     const rhos = runs.map((x) => spearmanRho(archs.map((a) => predictionOf(m, x, a) as number), truth));
-    L.push(`| ${m === 'dna' ? 'dna (rating)' : `${m} (inherited accuracy)`} | ${f(taus)} | ${f(rhos)} | ${runs.length} |`);
+    const label = m === 'dna' ? 'dna (rating)' : `${m} (inherited accuracy)`;
+    L.push(`| ${label} | ${f(taus)} | ${f(rhos)} | ${runs.length} |`);
+    predictors.push({ name: label, values: { [TAU]: taus, [RHO]: rhos } });
   }
   L.push('');
+  if (predictors.length > 0) {
+    await figure(L, r.doc, `ranking-${kind}.svg`, `Rank correlation with the trained-alone order (${kind} space), mean ± std over seeds, with the FLOPs count's as the baseline`, {
+      title: `Ranking quality (${kind === 'width' ? WIDTH_SPACE_DEFINITION.name : OPS_SPACE_DEFINITION.name}), mean ± std over seeds`,
+      categories: [TAU, RHO],
+      xLabel: 'rank correlation with the trained-alone accuracies',
+      yLabel: 'correlation',
+      series: predictors,
+      references: [{ name: 'FLOPs count (no training)', byCategory: { [TAU]: kendallTau(flops, truth), [RHO]: spearmanRho(flops, truth) } }],
+    });
+  }
   L.push('The architectures, trained alone and as predicted (mean over seeds):');
   L.push('');
   L.push(`| arch | FLOPs | params | trained alone | ${methods.join(' | ')} |`);
@@ -177,7 +242,7 @@ function rankingSection(L: string[], r: RenderInput, kind: SpaceKind, methods: s
   L.push('');
 }
 
-function opSpaceSection(L: string[], r: RenderInput, runsOf: (m: string) => SupernetRun[]): void {
+async function opSpaceSection(L: string[], r: RenderInput, runsOf: (m: string) => SupernetRun[]): Promise<void> {
   const bs = budgets('ops');
   const d = OPS_SPACE_DEFINITION;
   L.push('## DNA against its uniform baseline on the op space (`npm run bench:search`)');
@@ -203,4 +268,16 @@ function opSpaceSection(L: string[], r: RenderInput, runsOf: (m: string) => Supe
   const ret = (m: string, b: number) => runsOf(m).map((x) => x.retrained?.[String(b)] ?? NaN);
   for (const b of bs) L.push(`- ≤ ${kflops(b)}: ${describe('dna', ret('dna', b), 'uniform', ret('uniform-ops', b))}.`);
   L.push('');
+  const retrainedBy = ['uniform-ops', 'dna'].filter((m) => runsOf(m).some((x) => x.retrained !== undefined));
+  if (retrainedBy.length > 0) {
+    const aloneRef = bestAloneWithin(r, 'ops', bs);
+    await figure(L, r.doc, 'dna-ops.svg', 'Searched architectures retrained alone per budget, mean ± std over seeds, with the best ranking architecture trained alone within each budget', {
+      title: `Searched architectures retrained alone (${d.name}), mean ± std over seeds`,
+      categories: bs.map(budgetLabel),
+      xLabel: 'FLOPs budget',
+      yLabel: 'test accuracy after retraining (%)',
+      series: retrainedBy.map((m) => ({ name: m, values: Object.fromEntries(bs.map((b) => [budgetLabel(b), ret(m, b).map((a) => a * 100)])) })),
+      references: Object.keys(aloneRef).length > 0 ? [{ name: ALONE_REFERENCE, byCategory: aloneRef }] : [],
+    });
+  }
 }
