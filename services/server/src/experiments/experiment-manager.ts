@@ -3,7 +3,6 @@ import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import { checkSpaceLimits, inlineBatchLimits, latencySource, resolveSpace } from '@supernetd/engine/space';
 import {
-  AbortedError,
   AlreadyExistsError,
   CancelledError,
   FailedPreconditionError,
@@ -22,7 +21,6 @@ import { EXPERIMENT_ID_PATTERN } from '../persistence/experiment-store.ts';
 import type { ExperimentStore } from '../persistence/experiment-store.ts';
 import type { StrategyRegistry } from '../strategies/strategy-registry.ts';
 import type { RawBatchMessage, TrainProgress, WorkerOps } from '../worker/protocol.ts';
-import type { WorkerClient } from '../worker/worker-client.ts';
 import type { ServerMetrics } from '../observability/server-metrics.ts';
 import { ExperimentSession, loadFailureReason, unloadableView } from './experiment-session.ts';
 import { quote } from '../errors/to-status.ts';
@@ -381,17 +379,9 @@ export class ExperimentManager {
   ): Promise<TrainOutcome> {
     this.assertServing();
     const s = this.session(id);
-    if (s.failure !== undefined) throw new FailedPreconditionError('EXPERIMENT_FAILED', `experiment '${id}' failed: ${s.failure}`);
-    const limit = this.config.maxConcurrentTrainingPerExperiment;
-    if (s.activeTraining >= limit) {
-      throw new AbortedError(
-        'TRAINING_IN_PROGRESS',
-        `experiment '${id}' is already training; the limit max_concurrent_training_per_experiment is ${limit}`,
-      );
-    }
-    if (args.batch) this.checkInlineTrainBatch(s, args.batch);
-    s.activeTraining++;
+    s.beginTraining(this.config.maxConcurrentTrainingPerExperiment);
     try {
+      if (args.batch) this.checkInlineTrainBatch(s, args.batch);
       return await s.withWorker(async (worker) => {
         if (opts.signal?.aborted) throw new CancelledError();
         const callOpts: Parameters<typeof worker.call>[2] = {};
@@ -414,7 +404,7 @@ export class ExperimentManager {
         return { step: r.step, losses: r.losses, learningRate: r.learningRate, subnets, checkpointStep: r.checkpointStep, cancelled: r.cancelled };
       });
     } finally {
-      s.activeTraining--;
+      s.endTraining();
     }
   }
 
@@ -454,7 +444,7 @@ export class ExperimentManager {
     }
     if (target.constraint.kind === 'latency') await s.requireLatency('a LATENCY constraint');
     const constraint = target.constraint;
-    const p = await this.withWorker(s, (worker) =>
+    const p = await s.withWorker((worker) =>
       worker.call(
         'deploy',
         { constraint },
@@ -467,12 +457,6 @@ export class ExperimentManager {
     );
     const [sub] = await s.remember([s.describe(p.arch, p.source, p.score ?? (await s.scoreOf(p.arch)))]);
     return sub as Subnet;
-  }
-
-  /** Runs `fn` with the experiment's worker held (resumed if it was evicted). Throws EXPERIMENT_FAILED. */
-  private async withWorker<T>(s: ExperimentSession, fn: (worker: WorkerClient) => Promise<T>): Promise<T> {
-    if (s.failure !== undefined) throw new FailedPreconditionError('EXPERIMENT_FAILED', `experiment '${s.id}' failed: ${s.failure}`);
-    return s.withWorker(fn);
   }
 
   /** Accuracy and loss of a subnet on the test split or an inline batch. */
@@ -491,7 +475,7 @@ export class ExperimentManager {
       // evaluated in chunks whose activations fit maxBatchMemoryBytes, whatever the batch's size
       evalArgs.chunkImages = inlineBatchLimits(this.session(id).space, this.config.maxBatchMemoryBytes).evalImages;
     }
-    const r = await this.withWorker(this.session(id), (worker) => worker.call('evaluate', evalArgs, transfer ? { transfer } : {}));
+    const r = await this.session(id).withWorker((worker) => worker.call('evaluate', evalArgs, transfer ? { transfer } : {}));
     return { subnet, ...r };
   }
 
@@ -499,7 +483,7 @@ export class ExperimentManager {
   async export(id: string, target: SubnetTarget | undefined, recalibrate: boolean, signal?: AbortSignal) {
     this.assertServing();
     const subnet = await this.resolveTarget(id, target, signal);
-    const r = await this.withWorker(this.session(id), (worker) => worker.call('export', { arch: subnet.arch, recalibrate }));
+    const r = await this.session(id).withWorker((worker) => worker.call('export', { arch: subnet.arch, recalibrate }));
     return { subnet: { ...subnet, cost: r.cost }, files: r.files };
   }
 

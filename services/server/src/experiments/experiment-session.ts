@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { FailedPreconditionError, Rng, SupernetdError, UnavailableError, subnetId } from '@supernetd/sdk';
+import { AbortedError, FailedPreconditionError, Rng, SupernetdError, UnavailableError, subnetId } from '@supernetd/sdk';
 import type { Arch, Constraint, SamplePurpose, SearchStrategy } from '@supernetd/sdk';
 import { latencySource } from '@supernetd/engine/space';
 import type { ResolvedSpace } from '@supernetd/engine/space';
-import type { ExperimentRecord, ExperimentSpec, ExperimentView, MetricRecord, RequestKey } from '../domain/experiment-spec.ts';
+import type { ExperimentRecord, ExperimentSpec, ExperimentStateName, ExperimentView, MetricRecord, RequestKey } from '../domain/experiment-spec.ts';
 import type { Subnet } from '../domain/subnet.ts';
 import { StoredDataError } from '../persistence/experiment-store.ts';
 import type { ExperimentStore, StoredProgress } from '../persistence/experiment-store.ts';
@@ -74,6 +74,12 @@ interface DrawnAhead {
   waiting: number;
 }
 
+/**
+ * Where an experiment stands: READY, TRAINING while training jobs run in it (how many), or FAILED
+ * for good once its worker failed past maxRestarts (nothing serves it again in this process).
+ */
+type Lifecycle = { state: 'ready' } | { state: 'training'; jobs: number } | { state: 'failed'; reason: string };
+
 function drawKey(c: Constraint | undefined, purpose: SamplePurpose): string {
   return c ? `${purpose}|${c.kind}|${c.target}|${c.tolerance ?? ''}` : `${purpose}|`;
 }
@@ -85,17 +91,22 @@ function drawKey(c: Constraint | undefined, purpose: SamplePurpose): string {
  * replica is built once the worker has measured the table (its costs need it from the start).
  * A worker with nothing in flight for `idle.seconds` is checkpointed and stopped (idle eviction);
  * reads keep answering from the cached state and the next call that needs it resumes it.
+ *
+ * Its state changes only through its own methods: training jobs through beginTraining and
+ * endTraining, FAILED through the worker's failures (fail), progress, memory and device through
+ * the worker's snapshots; everything else reads them.
  */
 export class ExperimentSession {
-  readonly subnets: Map<string, Arch>;
-  readonly metrics: MetricRecord[];
-  progress: StoredProgress;
-  memory: { numTensors: number; numBytes: number } | undefined;
+  private readonly handedOut: Map<string, Arch>;
+  private readonly metricLog: MetricRecord[];
+  private lifecycle: Lifecycle = { state: 'ready' };
+  /** The worker's latest snapshot as stored in state.json (step, losses, strategy state, ...). */
+  private latest: StoredProgress;
+  /** The worker's tensor memory; undefined while no worker runs. */
+  private workerMemory: { numTensors: number; numBytes: number } | undefined;
   /** Device of the engine (`CPU`, `GPU: <name>`); '' until a worker has started in this process. */
-  device = '';
-  activeTraining = 0;
-  failure: string | undefined;
-  updateTime: string;
+  private workerDevice = '';
+  private lastUpdate: string;
   private worker: WorkerClient | undefined;
   private starting: Promise<WorkerClient> | undefined;
   private readonly writes = new SerialQueue();
@@ -135,11 +146,11 @@ export class ExperimentSession {
     private readonly logger: Logger,
     private readonly idle: WorkerPolicy = { seconds: 0, onEvicted: () => undefined },
   ) {
-    this.subnets = init.subnets;
-    this.metrics = init.metrics;
+    this.handedOut = init.subnets;
+    this.metricLog = init.metrics;
     // the highest stored sequence, not the count: a damaged line skipped on load leaves a gap
     this.lastSequence = init.metrics[init.metrics.length - 1]?.sequence ?? 0;
-    this.progress = init.progress ?? {
+    this.latest = init.progress ?? {
       step: 0,
       checkpointStep: 0,
       lastLosses: {},
@@ -149,7 +160,7 @@ export class ExperimentSession {
       metricSequence: 0,
       updateTime: record.createTime,
     };
-    this.updateTime = this.progress.updateTime;
+    this.lastUpdate = this.latest.updateTime;
     this.measuredTable = init.measuredLatencyTable;
     if (!this.latencyPending) this.buildReplica();
     const seed = createHash('sha256').update(`serving:${record.id}:${record.spec.training.seed}`).digest().readUInt32LE(0);
@@ -158,6 +169,82 @@ export class ExperimentSession {
 
   get id(): string {
     return this.record.id;
+  }
+
+  /** Subnets handed out (by id): what ReportMetric, Evaluate and ExportSubnet may name. */
+  get subnets(): ReadonlyMap<string, Arch> {
+    return this.handedOut;
+  }
+
+  /** The metric log, in sequence order. */
+  get metrics(): readonly MetricRecord[] {
+    return this.metricLog;
+  }
+
+  /** The latest progress: the worker's last snapshot, or what state.json held at load. */
+  get progress(): Readonly<StoredProgress> {
+    return this.latest;
+  }
+
+  /** The worker's tensor memory; undefined while no worker runs. */
+  get memory(): { readonly numTensors: number; readonly numBytes: number } | undefined {
+    return this.workerMemory;
+  }
+
+  /** Device of the engine (`CPU`, `GPU: <name>`); '' until a worker has started in this process. */
+  get device(): string {
+    return this.workerDevice;
+  }
+
+  /** When the experiment last changed (a step, a metric, a worker failure), ISO 8601. */
+  get updateTime(): string {
+    return this.lastUpdate;
+  }
+
+  get state(): ExperimentStateName {
+    return this.lifecycle.state;
+  }
+
+  /** Why the experiment is FAILED; undefined while it is not. */
+  get failureReason(): string | undefined {
+    return this.lifecycle.state === 'failed' ? this.lifecycle.reason : undefined;
+  }
+
+  /** Throws FailedPreconditionError(EXPERIMENT_FAILED) once the experiment is FAILED. */
+  assertNotFailed(): void {
+    if (this.lifecycle.state === 'failed') throw this.failedError();
+  }
+
+  /**
+   * Counts a training job in (state TRAINING until it ends). Throws EXPERIMENT_FAILED once FAILED
+   * and AbortedError(TRAINING_IN_PROGRESS) when `limit` jobs already run; each job that began ends
+   * with endTraining.
+   */
+  beginTraining(limit: number): void {
+    this.assertNotFailed();
+    const jobs = this.trainingJobs;
+    if (jobs >= limit) {
+      throw new AbortedError(
+        'TRAINING_IN_PROGRESS',
+        `experiment '${this.id}' is already training; the limit max_concurrent_training_per_experiment is ${limit}`,
+      );
+    }
+    this.lifecycle = { state: 'training', jobs: jobs + 1 };
+  }
+
+  /** A training job that began has ended (READY after the last; a FAILED experiment stays FAILED). */
+  endTraining(): void {
+    if (this.lifecycle.state !== 'training') return;
+    this.lifecycle = this.lifecycle.jobs > 1 ? { state: 'training', jobs: this.lifecycle.jobs - 1 } : { state: 'ready' };
+  }
+
+  private get trainingJobs(): number {
+    return this.lifecycle.state === 'training' ? this.lifecycle.jobs : 0;
+  }
+
+  /** Marks the experiment FAILED for good with `reason` (its training jobs are no longer counted). */
+  private fail(reason: string): void {
+    this.lifecycle = { state: 'failed', reason };
   }
 
   /** True while the space's latency table is still to be measured by the worker. */
@@ -208,13 +295,13 @@ export class ExperimentSession {
     return {
       id: this.id,
       spec: this.record.spec,
-      state: this.failure !== undefined ? 'failed' : this.activeTraining > 0 ? 'training' : 'ready',
+      state: this.lifecycle.state,
       step: this.progress.step,
       checkpointStep: this.progress.checkpointStep,
       lastLosses: this.progress.lastLosses,
       metricCount: this.metrics.length,
       phase: this.progress.phase,
-      error: this.failure ?? '',
+      error: this.failureReason ?? '',
       createTime: this.record.createTime,
       updateTime: this.updateTime,
       backend: this.progress.backend,
@@ -334,7 +421,7 @@ export class ExperimentSession {
     for (const s of subnets) {
       let w = this.subnetWrites.get(s.id);
       if (!w && !this.subnets.has(s.id)) {
-        this.subnets.set(s.id, s.arch);
+        this.handedOut.set(s.id, s.arch);
         const id = s.id;
         w = this.store.appendSubnet(this.id, id, s.arch).then(
           () => {
@@ -343,7 +430,7 @@ export class ExperimentSession {
           (err: unknown) => {
             // not durable: forgotten, so the next call that hands it out writes it again
             this.subnetWrites.delete(id);
-            this.subnets.delete(id);
+            this.handedOut.delete(id);
             throw err;
           },
         );
@@ -372,7 +459,7 @@ export class ExperimentSession {
     };
     // appends waiting together share one fsync; each resolves once its record is durable, in order
     await this.store.appendMetric(this.id, record);
-    this.metrics.push(record);
+    this.metricLog.push(record);
     this.touch();
     // a replica not built yet replays the metric log when it is
     this.replicaInst?.onMetric?.({ arch, values });
@@ -392,9 +479,11 @@ export class ExperimentSession {
 
   /**
    * Runs `fn` with the running worker (started or resumed first). The worker is never evicted while
-   * a call holds it, and its idle timer restarts when the last call lets go.
+   * a call holds it, and its idle timer restarts when the last call lets go. Throws
+   * FailedPreconditionError(EXPERIMENT_FAILED) once the experiment is FAILED.
    */
   async withWorker<T>(fn: (worker: WorkerClient) => Promise<T>): Promise<T> {
+    this.assertNotFailed();
     this.leases++;
     this.cancelIdle();
     try {
@@ -419,7 +508,7 @@ export class ExperimentSession {
     if (this.worker) return Promise.resolve(this.worker);
     if (this.starting) return this.starting;
     if (this.evicting) return this.evicting.then(() => this.startWorker(restart));
-    if (this.failure !== undefined) return Promise.reject(this.failedError());
+    if (this.lifecycle.state === 'failed') return Promise.reject(this.failedError());
     if (this.closed) return Promise.reject(new UnavailableError('SHUTTING_DOWN', `experiment '${this.id}' is being stopped`));
     this.starting = (async () => {
       // a slot refused is no failure of this experiment: nothing started
@@ -479,7 +568,7 @@ export class ExperimentSession {
   }
 
   private failedError(): FailedPreconditionError {
-    return new FailedPreconditionError('EXPERIMENT_FAILED', `experiment '${this.id}' failed: ${this.failure ?? ''}`);
+    return new FailedPreconditionError('EXPERIMENT_FAILED', `experiment '${this.id}' failed: ${this.failureReason ?? ''}`);
   }
 
   /** Counts a failure; past maxRestarts in a row the experiment is FAILED. Returns whether it is. */
@@ -487,7 +576,7 @@ export class ExperimentSession {
     this.consecutiveFailures++;
     this.touch();
     if (this.consecutiveFailures <= (this.idle.maxRestarts ?? 0)) return false;
-    this.failure = `the experiment worker failed ${this.consecutiveFailures} times in a row (last: ${reason}); restart the server or delete the experiment`;
+    this.fail(`the experiment worker failed ${this.consecutiveFailures} times in a row (last: ${reason}); restart the server or delete the experiment`);
     this.logger.error({ experiment: this.id, failures: this.consecutiveFailures, reason }, 'experiment marked FAILED');
     return true;
   }
@@ -515,7 +604,7 @@ export class ExperimentSession {
     // a worker still starting reports through its start; one being evicted or closed is not serving
     if (this.worker !== client) return undefined;
     this.worker = undefined;
-    this.memory = undefined;
+    this.workerMemory = undefined;
     this.cancelIdle();
     this.idle.releaseSlot?.(this);
     const reason = failureReason(err);
@@ -554,7 +643,7 @@ export class ExperimentSession {
   /** True when the worker runs and nothing holds it: no call, training job or request in flight. */
   get workerIdle(): boolean {
     const w = this.worker;
-    return w !== undefined && !this.closed && !this.evicting && !this.starting && this.leases === 0 && this.activeTraining === 0 && w.inFlight === 0;
+    return w !== undefined && !this.closed && !this.evicting && !this.starting && this.leases === 0 && this.trainingJobs === 0 && w.inFlight === 0;
   }
 
   /**
@@ -574,7 +663,7 @@ export class ExperimentSession {
     const worker = this.worker;
     if (!worker || this.closed || this.evicting || this.starting) return;
     // a training job, a lease or any request still waiting for its result keeps the worker
-    if (this.leases > 0 || this.activeTraining > 0 || worker.inFlight > 0) {
+    if (this.leases > 0 || this.trainingJobs > 0 || worker.inFlight > 0) {
       this.armIdle();
       return;
     }
@@ -585,12 +674,12 @@ export class ExperimentSession {
         // the graceful-shutdown path: checkpoint and state.json on disk, then the thread ends
         await worker.shutdown();
         await this.flush();
-        this.memory = undefined;
+        this.workerMemory = undefined;
         this.idle.onEvicted();
         this.logger.info({ experiment: this.id, step, idleSeconds: this.idle.seconds }, 'idle experiment worker checkpointed and stopped');
       } catch (err) {
         await worker.terminate().catch(() => undefined);
-        this.memory = undefined;
+        this.workerMemory = undefined;
         this.logger.error({ err, experiment: this.id }, 'idle experiment worker could not checkpoint; stopped, resumes from its last checkpoint');
       } finally {
         this.evicting = undefined;
@@ -615,10 +704,10 @@ export class ExperimentSession {
 
   private onSnapshot(s: WorkerSnapshot): void {
     if (this.deleted) return;
-    const changed = s.step !== this.progress.step;
-    this.progress = { ...this.progress, step: s.step, checkpointStep: s.checkpointStep, lastLosses: s.lastLosses, phase: s.phase, backend: s.backend };
-    this.memory = s.memory;
-    this.device = s.device;
+    const changed = s.step !== this.latest.step;
+    this.latest = { ...this.latest, step: s.step, checkpointStep: s.checkpointStep, lastLosses: s.lastLosses, phase: s.phase, backend: s.backend };
+    this.workerMemory = s.memory;
+    this.workerDevice = s.device;
     try {
       // built here once the table arrived, from this snapshot's state
       if (this.replicaInst) this.replicaInst.load(s.strategyState);
@@ -649,7 +738,7 @@ export class ExperimentSession {
   }
 
   private touch(): void {
-    this.updateTime = new Date().toISOString();
+    this.lastUpdate = new Date().toISOString();
   }
 
   /** Waits for pending writes (state files and the append logs). */

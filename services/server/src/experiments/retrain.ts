@@ -84,10 +84,10 @@ export async function prepareRetrain(spec: ExperimentSpec, source: ExperimentSes
 /** The source's latest checkpoint files; checkpoints a running (or never checkpointed) source first. */
 async function sourceCheckpoint(source: ExperimentSession, dir: string): Promise<InheritFiles> {
   const onDisk = await exists(path.join(dir, 'checkpoint.json'));
-  if (source.failure === undefined && (source.workerRunning || !onDisk)) {
+  if (source.state !== 'failed' && (source.workerRunning || !onDisk)) {
     await source.withWorker((worker) => worker.call('checkpoint', {}));
   } else if (!onDisk) {
-    throw new FailedPreconditionError('EXPERIMENT_FAILED', `retrain source experiment '${source.id}' failed and has no checkpoint: ${source.failure}`);
+    throw new FailedPreconditionError('EXPERIMENT_FAILED', `retrain source experiment '${source.id}' failed and has no checkpoint: ${source.failureReason ?? ''}`);
   }
   // a checkpoint written meanwhile removes the files the previous manifest named: read again
   for (let attempt = 0; ; attempt++) {
