@@ -9,21 +9,21 @@ import { after, before, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { service as healthService } from 'grpc-health-check';
-import { SupernetService, makeGrpcClientConstructor } from '@supernetd/api';
+import { SupernetService } from '@supernetd/api';
 import { startServer } from '../src/index.ts';
 import type { RunningServer } from '../src/index.ts';
-import { assertStatus, bearer, connect, tempDir, unary } from './helpers.ts';
-import type { SupernetClient } from './helpers.ts';
+import { assertStatus, connectClient, tempDir } from './helpers.ts';
+import type { SupernetdClient } from '@supernetd/client';
 
 const run = promisify(execFile);
 const TOKEN = 's3cret-token';
 let server: RunningServer;
-let client: SupernetClient;
+let client: SupernetdClient;
 const data = tempDir();
 
 before(async () => {
   server = await startServer({ port: 0, dataDir: data.dir, logLevel: 'silent', authToken: TOKEN });
-  client = connect(server.address);
+  client = connectClient(server.address);
 });
 
 after(async () => {
@@ -47,12 +47,19 @@ function healthCheck(address: string, creds = grpc.credentials.createInsecure(),
 }
 
 test('bearer token: missing or wrong -> UNAUTHENTICATED with its reason; right -> OK', async () => {
-  await assertStatus(unary(client, 'listStrategies', {}), grpc.status.UNAUTHENTICATED, 'UNAUTHENTICATED', /missing authorization/);
-  await assertStatus(unary(client, 'listStrategies', {}, { metadata: bearer('wrong') }), grpc.status.UNAUTHENTICATED, 'UNAUTHENTICATED', /invalid bearer token/);
-  await assertStatus(unary(client, 'getExperiment', { experimentId: 'x' }), grpc.status.UNAUTHENTICATED, 'UNAUTHENTICATED', undefined);
-  const ok = await unary(client, 'listStrategies', {}, { metadata: bearer(TOKEN) });
-  assert.ok(ok.strategies.length > 0);
-  await assertStatus(unary(client, 'getExperiment', { experimentId: 'x' }, { metadata: bearer(TOKEN) }), grpc.status.NOT_FOUND, 'EXPERIMENT_NOT_FOUND', undefined);
+  await assertStatus(client.listStrategies(), grpc.status.UNAUTHENTICATED, 'UNAUTHENTICATED', /missing authorization/);
+  const wrong = connectClient(server.address, { token: 'wrong' });
+  const right = connectClient(server.address, { token: TOKEN });
+  try {
+    await assertStatus(wrong.listStrategies(), grpc.status.UNAUTHENTICATED, 'UNAUTHENTICATED', /invalid bearer token/);
+    await assertStatus(client.getExperiment('x'), grpc.status.UNAUTHENTICATED, 'UNAUTHENTICATED', undefined);
+    const ok = await right.listStrategies();
+    assert.ok(ok.length > 0);
+    await assertStatus(right.getExperiment('x'), grpc.status.NOT_FOUND, 'EXPERIMENT_NOT_FOUND', undefined);
+  } finally {
+    wrong.close();
+    right.close();
+  }
 });
 
 test('health needs no token: SERVING for "" and the service, NOT_FOUND for others', async () => {
@@ -120,14 +127,13 @@ test('TLS: a client trusting the certificate can call; health works over TLS', {
     const tls = await startServer({ port: 0, dataDir: dir.dir, logLevel: 'silent', tlsCertPath: cert, tlsKeyPath: key });
     try {
       const creds = grpc.credentials.createSsl(readFileSync(cert));
-      const Ctor = makeGrpcClientConstructor(SupernetService);
-      const c = new Ctor(`localhost:${tls.port}`, creds) as SupernetClient;
-      const res = await unary(c, 'listStrategies', {});
-      assert.ok(res.strategies.length > 0);
+      const c = connectClient(`localhost:${tls.port}`, { tls: { rootCerts: readFileSync(cert) } });
+      const res = await c.listStrategies();
+      assert.ok(res.length > 0);
       c.close();
       assert.equal(await healthCheck(`localhost:${tls.port}`, creds), 'SERVING');
-      const plain = connect(`127.0.0.1:${tls.port}`);
-      await assert.rejects(unary(plain, 'listStrategies', {}, { deadlineMs: 3000 }));
+      const plain = connectClient(`127.0.0.1:${tls.port}`);
+      await assert.rejects(plain.listStrategies({ timeoutMs: 3000 }));
       plain.close();
     } finally {
       await tls.stop();
