@@ -404,5 +404,11 @@ export const strategy: StrategyFactory<PssConfig> = {
   description: 'PSS-Net prioritized subnet sampling: per-budget pools, conditional sampler, max+sampled+min in-place distillation',
   parseConfig: parsePssConfig,
   configSchema: ConfigReader.schemaOf(parsePssConfig),
+  // latency pools, or a latency target grid, need the space's latency table
+  latencyConfigKey: (cfg: PssConfig) => {
+    const i = cfg.costKinds.indexOf('latency');
+    if (i >= 0) return `costKinds[${i}]`;
+    return cfg.targets.latency ? 'targets.latency' : undefined;
+  },
   create: (init: StrategyInit<PssConfig>) => new PssStrategy(init.space, init.config, init.seed, init.totalSteps),
 };

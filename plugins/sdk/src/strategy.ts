@@ -119,6 +119,14 @@ export interface StrategyFactory<C = unknown> {
    * derives it from a ConfigReader-based parser; without it only `parseConfig` checks the config.
    */
   readonly configSchema?: JsonSchema;
+  /**
+   * Optional: where a parsed config asks for latency costs, as the path of the key that does
+   * (`costKinds[1]`, `targets.latency`), or undefined when it asks for none. Latency costs need the
+   * space's latency table: the server refuses such a config for a space without one
+   * (FailedPreconditionError UNSUPPORTED, naming the path) rather than serve all-zero latencies.
+   * Absent: no config of the strategy asks for latency costs.
+   */
+  latencyConfigKey?(config: C): string | undefined;
   create(init: StrategyInit<C>): SearchStrategy;
 }
 
