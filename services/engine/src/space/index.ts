@@ -1,6 +1,6 @@
 /**
- * Search spaces and the cost model, in plain JavaScript (no TensorFlow.js): the server imports this
- * subpath (`@supernetd/engine/space`) on its RPC thread.
+ * Search spaces and the cost model, in plain JavaScript (no TensorFlow.js), and the names of the
+ * built-in datasets: the server imports this subpath (`@supernetd/engine/space`) on its RPC thread.
  */
 export type { SpaceDefinition, WidthDef, WidthRef, LayerDef, BlockDef, Activation } from './definition.ts';
 export { listPresets, DNA_SMALL_OPS } from './presets.ts';
@@ -11,3 +11,4 @@ export type { LatencyTable, LayerShape, ResolvedLayer, ResolvedOp, WidthSlot } f
 export { SPACE_HARD_LIMITS } from './resolved-space.ts';
 export { DEFAULT_SPACE_LIMITS, checkSpaceLimits, inlineBatchLimits, spaceFootprint } from './space-limits.ts';
 export type { InlineBatchLimits, SpaceFootprint, SpaceLimits } from './space-limits.ts';
+export { BUILTIN_DATASETS } from '../data/load-dataset.ts';
