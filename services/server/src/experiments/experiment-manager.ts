@@ -11,6 +11,7 @@ import {
   ResourceExhaustedError,
   UnavailableError,
 } from '@supernetd/sdk';
+import type { SupernetdError } from '@supernetd/sdk';
 import type { Arch, Constraint, SamplePurpose } from '@supernetd/sdk';
 import { TOKENS } from '../tokens.ts';
 import { spaceLimitsOf } from '../config.ts';
@@ -263,15 +264,38 @@ export class ExperimentManager {
     }
   }
 
-  /** Throws NotFoundError(EXPERIMENT_NOT_FOUND). */
+  /**
+   * The experiment's session. Throws NotFoundError(EXPERIMENT_NOT_FOUND) for an id this server does
+   * not hold, FailedPreconditionError(EXPERIMENT_FAILED) for one stored but not loadable.
+   */
   session(id: string): ExperimentSession {
     const s = this.sessions.get(id);
-    if (!s) {
-      const broken = this.unloadable.get(id);
-      if (broken) throw new FailedPreconditionError('EXPERIMENT_FAILED', `experiment ${quote(id)} failed: ${broken.error}`);
-      throw new NotFoundError('EXPERIMENT_NOT_FOUND', `experiment ${quote(id)} not found`);
-    }
+    if (!s) throw this.notServing(id);
     return s;
+  }
+
+  /**
+   * Checks that `id` names an experiment that serves calls, before a call reads the rest of its
+   * request: NotFoundError(EXPERIMENT_NOT_FOUND) for an unknown id, FailedPreconditionError
+   * (EXPERIMENT_FAILED) for one stored but not loadable.
+   */
+  requireExperiment(id: string): void {
+    if (!this.sessions.has(id)) throw this.notServing(id);
+  }
+
+  /**
+   * Checks that `id` names a stored experiment, loadable or not (what DeleteExperiment accepts):
+   * NotFoundError(EXPERIMENT_NOT_FOUND) otherwise.
+   */
+  requireStored(id: string): void {
+    if (!this.sessions.has(id) && !this.unloadable.has(id)) throw experimentNotFound(id);
+  }
+
+  /** The error for a call on an experiment without a session: unloadable (EXPERIMENT_FAILED) or unknown. */
+  private notServing(id: string): SupernetdError {
+    const broken = this.unloadable.get(id);
+    if (broken) return new FailedPreconditionError('EXPERIMENT_FAILED', `experiment ${quote(id)} failed: ${broken.error}`);
+    return experimentNotFound(id);
   }
 
   get(id: string): ExperimentView {
@@ -510,6 +534,10 @@ export class ExperimentManager {
   async dispose(): Promise<void> {
     await this.shutdown();
   }
+}
+
+function experimentNotFound(id: string): NotFoundError {
+  return new NotFoundError('EXPERIMENT_NOT_FOUND', `experiment ${quote(id)} not found`);
 }
 
 /**

@@ -27,7 +27,7 @@ import {
 } from '@supernetd/api';
 import { withEncodedBytes, withEncoding } from '@supernetd/api';
 import type { GetExperimentResponse, GrpcServiceImpl, ListMetricsRequest, SupernetService, TrainStepRequest, TrainStepResponse } from '@supernetd/api';
-import { InvalidArgumentError, NotFoundError } from '@supernetd/sdk';
+import { InvalidArgumentError } from '@supernetd/sdk';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { TOKENS } from '../tokens.ts';
 import type { ServerConfig } from '../config.ts';
@@ -227,11 +227,7 @@ export class SupernetServiceHandlers {
             const createTime = createTimeOf() ?? '';
             if (request) {
               // an unknown id is NOT_FOUND before anything is logged; one that failed to load is deleted
-              try {
-                m.session(id);
-              } catch (err) {
-                if (err instanceof NotFoundError) throw err;
-              }
+              m.requireStored(id);
               await this.deleteLog.append(request, Buffer.from(createTime));
             }
             await this.requestLogs.forget(id);
@@ -257,7 +253,7 @@ export class SupernetServiceHandlers {
         }),
       ),
       sampleSubnet: r.unary('SampleSubnet', async (req) => {
-        m.session(req.experimentId);
+        m.requireExperiment(req.experimentId);
         const subnets = await m.sample(req.experimentId, constraintFromProto(req.constraint), purposeFromProto(req.purpose), req.count);
         const res = create(SampleSubnetResponseSchema, { subnets: subnets.map(subnetToProto) });
         // nearly every call hands out a subnet never encoded before: encoded directly (same bytes)
@@ -265,11 +261,10 @@ export class SupernetServiceHandlers {
         return bytes === undefined ? res : withEncodedBytes(res, bytes);
       }),
       reportMetric: r.unary('ReportMetric', async (req) => {
-        m.session(req.experimentId);
+        const s = m.session(req.experimentId);
         const values = { ...req.metrics };
         const clientId = req.clientId;
         const request = this.requestKey(ReportMetricRequestSchema, req);
-        const s = m.session(req.experimentId);
         const sequence = await this.calls.run(
           'ReportMetric',
           req.experimentId,
@@ -301,7 +296,7 @@ export class SupernetServiceHandlers {
         return create(ListMetricsResponseSchema, { records, nextPageToken: more ? Buffer.from(`m${last}`, 'utf8').toString('base64url') : '' });
       }),
       trainStep: r.unary('TrainStep', async (req, ctx) => {
-        m.session(req.experimentId);
+        m.requireExperiment(req.experimentId);
         const request = this.requestKey(TrainStepRequestSchema, req);
         const log = this.requestLogs.of(req.experimentId);
         return this.calls.run(
@@ -321,7 +316,7 @@ export class SupernetServiceHandlers {
         );
       }),
       train: r.serverStream('Train', async (req, ctx, send) => {
-        m.session(req.experimentId);
+        m.requireExperiment(req.experimentId);
         let sending = Promise.resolve();
         const onProgress = (e: TrainProgress) => {
           const msg = create(TrainResponseSchema, {
@@ -346,7 +341,7 @@ export class SupernetServiceHandlers {
         if (out.cancelled && ctx.signal.aborted) ctx.logger.info({ step: out.step }, 'training cancelled by the caller; checkpoint written');
       }),
       evaluate: r.unary('Evaluate', async (req, ctx) => {
-        m.session(req.experimentId);
+        m.requireExperiment(req.experimentId);
         const target = targetFromProto(req.target);
         const decoded = req.batch ? this.batch(req.batch, 'batch') : undefined;
         const args: Parameters<ExperimentManager['evaluate']>[1] = { target, recalibrate: !req.skipBnRecalibration };
@@ -361,7 +356,7 @@ export class SupernetServiceHandlers {
         });
       }),
       exportSubnet: r.serverStream('ExportSubnet', async (req, ctx, send) => {
-        m.session(req.experimentId);
+        m.requireExperiment(req.experimentId);
         const chunk = Math.min(req.chunkSize === 0 ? DEFAULT_CHUNK : req.chunkSize, this.config.maxMessageBytes - 1024);
         const out = await m.export(req.experimentId, targetFromProto(req.target), !req.skipBnRecalibration, ctx.signal);
         await send(

@@ -104,7 +104,7 @@ export class KatibSuggestionService {
     const settings = parseKatibSettings(req.experiment);
     if (settings.attachTo !== undefined) {
       try {
-        this.manager.session(settings.attachTo);
+        this.manager.requireExperiment(settings.attachTo);
       } catch (err) {
         throw new InvalidArgumentError(`algorithm setting 'experiment_id': ${(err as Error).message}`);
       }
@@ -201,11 +201,11 @@ export class KatibSuggestionService {
   /** Creates the experiment from the settings unless it exists; an attached one must exist (NOT_FOUND). */
   private async ensureExperiment(id: string, settings: KatibSettings): Promise<void> {
     if (settings.attachTo !== undefined) {
-      this.manager.session(id);
+      this.manager.requireExperiment(id);
       return;
     }
     try {
-      this.manager.session(id);
+      this.manager.requireExperiment(id);
       return;
     } catch (err) {
       if (!(err instanceof SupernetdError) || err.reason !== 'EXPERIMENT_NOT_FOUND') throw err;
