@@ -1,7 +1,21 @@
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
+import { BUILTIN_DATASETS } from '@supernetd/engine/space';
 import { InvalidArgumentError } from '@supernetd/sdk';
 import { quote } from '../errors/to-status.ts';
+
+/** Whether `name` is one of the engine's built-in datasets (named without format and path). */
+export function isBuiltinDataset(name: string): boolean {
+  return (BUILTIN_DATASETS as readonly string[]).includes(name);
+}
+
+/** The dataset of a spec that names none: the engine's first built-in dataset. */
+export const DEFAULT_DATASET: string = BUILTIN_DATASETS[0];
+
+/** The engine's built-in dataset names, for messages. */
+export function builtinDatasetList(): string {
+  return BUILTIN_DATASETS.join(', ');
+}
 
 /**
  * The real path of a dataset file or directory named by a client, confined to `root` (the

@@ -26,13 +26,11 @@ import type { ServerMetrics } from '../observability/server-metrics.ts';
 import { ExperimentSession, loadFailureReason, unloadableView } from './experiment-session.ts';
 import { quote } from '../errors/to-status.ts';
 import { prepareRetrain, removeInheritFiles, writeInheritFiles } from './retrain.ts';
-import { confineDatasetPath } from './dataset-root.ts';
+import { builtinDatasetList, confineDatasetPath, isBuiltinDataset } from './dataset-root.ts';
 import type { InheritFiles } from './retrain.ts';
 
 /** Largest SampleSubnet count. */
 export const MAX_SAMPLE_COUNT = 64;
-/** Datasets the server ships (named by `training.dataset.name`). */
-export const BUILTIN_DATASETS: readonly string[] = ['fashion-mnist'];
 
 /** Which subnet an Evaluate or ExportSubnet call is about. */
 export type SubnetTarget = { subnetId: string } | { arch: Arch } | { constraint: Constraint };
@@ -179,7 +177,7 @@ export class ExperimentManager {
    * supernet in a new worker (measuring the latency table there with `measureLatency`) and returns
    * the experiment. Throws InvalidArgumentError with reasons UNKNOWN_STRATEGY,
    * INVALID_STRATEGY_CONFIG, INVALID_SEARCH_SPACE (naming a bad latency-table key), INVALID_DATASET,
-   * FailedPreconditionError(UNSUPPORTED) when the strategy config names the latency cost kind and
+   * FailedPreconditionError(UNSUPPORTED) when the strategy says its config asks for latency costs and
    * the space has no latency table, and AlreadyExistsError(EXPERIMENT_ALREADY_EXISTS).
    * With `spec.retrain` the space is derived from the source experiment's (see retrain.ts:
    * EXPERIMENT_NOT_FOUND, SUBNET_NOT_FOUND), and for INHERITED the worker starts from the subnet's
@@ -202,20 +200,20 @@ export class ExperimentManager {
     // sizes are checked against the configured limits before a worker allocates anything
     checkSpaceLimits(resolveSpace(filled.space), spaceLimitsOf(this.config), filled.training.batchSize);
     if (latencySource(filled.space) === 'none') {
-      const where = latencyMention(filled.strategy.config, 'config');
-      if (where !== undefined) {
+      const key = registered.factory.latencyConfigKey?.(config);
+      if (key !== undefined) {
         throw new FailedPreconditionError(
           'UNSUPPORTED',
-          `strategy '${filled.strategy.id}' ${where} asks for latency costs, which need a latency table: set ` +
+          `strategy '${filled.strategy.id}' config ${key} asks for latency costs, which need a latency table: set ` +
             'search_space.overrides.measureLatency = true (measured on this server) or overrides.latencyTable ' +
             '(a table measured on the target device, format in docs/engine.md)',
         );
       }
     }
     const ds = filled.training.dataset;
-    if (ds.format === undefined && !BUILTIN_DATASETS.includes(ds.name ?? '')) {
+    if (ds.format === undefined && !isBuiltinDataset(ds.name ?? '')) {
       throw new InvalidArgumentError(
-        `spec.training.dataset.name '${ds.name ?? ''}' is not a built-in dataset (built-in: ${BUILTIN_DATASETS.join(', ')}); set format and path for files`,
+        `spec.training.dataset.name '${ds.name ?? ''}' is not a built-in dataset (built-in: ${builtinDatasetList()}); set format and path for files`,
         'INVALID_DATASET',
       );
     }
@@ -538,28 +536,4 @@ export class ExperimentManager {
 
 function experimentNotFound(id: string): NotFoundError {
   return new NotFoundError('EXPERIMENT_NOT_FOUND', `experiment ${quote(id)} not found`);
-}
-
-/**
- * Where a (parsed) strategy config names the latency cost kind: a `'latency'` string value or a
- * `latency` key with a value (PSS `costKinds: ['flops', 'latency']`, `targets.latency`), as a path
- * like `config costKinds[1]`; undefined when it names none.
- */
-export function latencyMention(value: unknown, path: string): string | undefined {
-  if (value === 'latency') return path;
-  if (Array.isArray(value)) {
-    for (const [i, v] of value.entries()) {
-      const hit = latencyMention(v, `${path}[${i}]`);
-      if (hit !== undefined) return hit;
-    }
-  } else if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      if (v === undefined || v === null) continue;
-      const at = path === 'config' ? `config ${k}` : `${path}.${k}`;
-      if (k === 'latency') return at;
-      const hit = latencyMention(v, at);
-      if (hit !== undefined) return hit;
-    }
-  }
-  return undefined;
 }

@@ -24,6 +24,7 @@ import type { Arch, Constraint, OptimizerConfig, SamplePurpose as SamplePurposeN
 import { decodeRequestTensor } from './request-tensor.ts';
 import type { DatasetSpec, ExperimentSpec, ExperimentView, MetricRecord, RetrainSpec, TrainingSpec } from '../domain/experiment-spec.ts';
 import type { Subnet } from '../domain/subnet.ts';
+import { DEFAULT_DATASET } from '../experiments/dataset-root.ts';
 import type { SubnetTarget } from '../experiments/experiment-manager.ts';
 import type { RawBatchMessage } from '../worker/protocol.ts';
 
@@ -225,11 +226,11 @@ function withTrainingDefaults(t: TrainingFields): TrainingSpec {
   };
 }
 
-/** The built-in dataset (fashion-mnist) when no format is given, else the checked format's files. */
+/** A built-in dataset (DEFAULT_DATASET when unnamed) when no format is given, else the checked format's files. */
 function datasetWithDefaults(d: DatasetFields): DatasetSpec {
   const out: DatasetSpec = {};
   if (d.format === DatasetFormat.UNSPECIFIED) {
-    out.name = d.name || 'fashion-mnist';
+    out.name = d.name || DEFAULT_DATASET;
   } else {
     // a known format: checkTrainingFields ran first
     out.format = DATASET_FORMAT_NAMES[d.format] as NonNullable<DatasetSpec['format']>;

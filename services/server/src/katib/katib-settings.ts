@@ -6,6 +6,7 @@ import type { Experiment as KatibExperiment } from '@supernetd/api/katib';
 import { InvalidArgumentError } from '@supernetd/sdk';
 import type { Constraint } from '@supernetd/sdk';
 import type { ExperimentSpec } from '../domain/experiment-spec.ts';
+import { DEFAULT_DATASET } from '../experiments/dataset-root.ts';
 import { specFromProto } from '../grpc/converters.ts';
 import { validateMessage } from '../grpc/request-validation.ts';
 
@@ -31,7 +32,7 @@ export const KATIB_DEFAULTS = {
   /** DNA's blocks need its own preset. */
   dnaPreset: 'dna-small',
   strategy: 'pss',
-  dataset: 'fashion-mnist',
+  dataset: DEFAULT_DATASET,
   trainStepsPerCall: 50,
 } as const;
 

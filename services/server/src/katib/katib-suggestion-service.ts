@@ -10,7 +10,8 @@ import { checkSpaceLimits, resolveSpace } from '@supernetd/engine/space';
 import { spaceLimitsOf } from '../config.ts';
 import type { ServerConfig } from '../config.ts';
 import type { ExperimentManager } from '../experiments/experiment-manager.ts';
-import { BUILTIN_DATASETS, MAX_SAMPLE_COUNT, latencyMention } from '../experiments/experiment-manager.ts';
+import { MAX_SAMPLE_COUNT } from '../experiments/experiment-manager.ts';
+import { builtinDatasetList, isBuiltinDataset } from '../experiments/dataset-root.ts';
 import { EXPERIMENT_ID_PATTERN } from '../persistence/experiment-store.ts';
 import type { StrategyRegistry } from '../strategies/strategy-registry.ts';
 import { archToProto } from '../grpc/converters.ts';
@@ -129,16 +130,16 @@ export class KatibSuggestionService {
     let config: unknown;
     as('strategy_config', () => (config = this.registry.get(spec.strategy.id).factory.parseConfig(spec.strategy.config)));
     // an experiment created from settings has no latency table (no setting can give one)
-    const latency = latencyMention(JSON.parse(JSON.stringify(config ?? {})) as unknown, 'config');
+    const latency = this.registry.get(spec.strategy.id).factory.latencyConfigKey?.(config);
     if (latency !== undefined) {
       throw new InvalidArgumentError(
-        `algorithm setting 'strategy_config': ${latency} asks for latency costs, which need a latency table: create the experiment through the supernetd API (search_space.overrides.measureLatency or latencyTable) and attach it with experiment_id`,
+        `algorithm setting 'strategy_config': config ${latency} asks for latency costs, which need a latency table: create the experiment through the supernetd API (search_space.overrides.measureLatency or latencyTable) and attach it with experiment_id`,
       );
     }
     as('preset', () => checkSpaceLimits(resolveSpace(spec.space), spaceLimitsOf(this.config), spec.training.batchSize));
     const ds = spec.training.dataset;
-    if (ds.format === undefined && !BUILTIN_DATASETS.includes(ds.name ?? '')) {
-      throw new InvalidArgumentError(`algorithm setting 'dataset': '${ds.name ?? ''}' is not a built-in dataset (built-in: ${BUILTIN_DATASETS.join(', ')}); for files set training.dataset.format and path`);
+    if (ds.format === undefined && !isBuiltinDataset(ds.name ?? '')) {
+      throw new InvalidArgumentError(`algorithm setting 'dataset': '${ds.name ?? ''}' is not a built-in dataset (built-in: ${builtinDatasetList()}); for files set training.dataset.format and path`);
     }
   }
 
