@@ -342,15 +342,13 @@ export class DnaStrategy implements SearchStrategy {
       val.push(...engine.validationBatches(this.cfg.ratingBatches));
       for (const b of val) feats.push(featuresKept(tf, teacher, b.x, i));
       for (const b of reset) resetFeats.push(featuresKept(tf, teacher, b.x, i));
-      // An engine without block-range BN recalibration gets the whole-network correction on the images.
-      const ranged = engine.recalibrateBN.length >= 5;
-      const resetBatches: Batch[] = ranged ? reset.map((b, j) => ({ x: (resetFeats[j] as TeacherFeatures).last, y: b.y })) : reset;
+      // BN correction of block i alone, on the teacher's feature map entering it.
+      const resetBatches: Batch[] = reset.map((b, j) => ({ x: (resetFeats[j] as TeacherFeatures).last, y: b.y }));
       const candidates: CandidateRating[] = [];
       for (const enc of this.blockEncodings(i)) {
         await control.yield();
         const arch = this.archWith(i, enc);
-        if (ranged) engine.recalibrateBN(net, arch, resetBatches, 'lastBatch', { fromBlock: i, toBlock: i });
-        else engine.recalibrateBN(net, arch, resetBatches, 'lastBatch');
+        engine.recalibrateBN(net, arch, resetBatches, 'lastBatch', { fromBlock: i, toBlock: i });
         let mse = 0;
         let cl = 0;
         let rel = 0;

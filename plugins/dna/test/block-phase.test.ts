@@ -17,6 +17,24 @@ function snapshot(engine: SupernetEngine): Map<string, Float32Array> {
   return out;
 }
 
+/** The engine with every `recalibrateBN` call's block range and input shape recorded. */
+function recordingRecalibration(engine: SupernetEngine): { engine: SupernetEngine; calls: { range: unknown; shape: number[] }[] } {
+  const calls: { range: unknown; shape: number[] }[] = [];
+  const wrapped = new Proxy(engine, {
+    get(target, prop) {
+      if (prop === 'recalibrateBN') {
+        return (...args: Parameters<SupernetEngine['recalibrateBN']>) => {
+          calls.push({ range: args[4], shape: [...(args[2][0]?.x.shape ?? [])] });
+          target.recalibrateBN(...args);
+        };
+      }
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return { engine: wrapped, calls };
+}
+
 const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
 
 describe('DNA block phases on a real dna-small runtime', () => {
@@ -26,6 +44,7 @@ describe('DNA block phases on a real dna-small runtime', () => {
   let a: DnaStrategy;
   let b: DnaStrategy;
   const logs: StepLog[] = [];
+  let recal: ReturnType<typeof recordingRecalibration>;
   const snaps: Map<string, Float32Array>[] = [];
   const ctx = (step: number): StepContext => ({ step, totalSteps: 8, stepsPerEpoch: 8 });
 
@@ -36,11 +55,12 @@ describe('DNA block phases on a real dna-small runtime', () => {
     b = new DnaStrategy(rb.space, cfg, 5, 8);
     // Create the teacher up front (the strategy gets the same network) so that step 0 has a baseline.
     ra.engine.auxNetwork('teacher', 'dna-small-teacher');
+    recal = recordingRecalibration(ra.engine);
     // Steps 0 (teacher) and 1 (block 0) on both runtimes in lockstep; step 2 (block 1) on A only.
     for (let step = 0; step < 3; step++) {
       snaps.push(snapshot(ra.engine));
       const batch = ra.nextTrainBatch();
-      logs.push(await a.trainStep(ra.engine, batch, ctx(step)));
+      logs.push(await a.trainStep(recal.engine, batch, ctx(step)));
       batch.x.dispose();
       batch.y.dispose();
       if (step < 2) {
@@ -126,5 +146,21 @@ describe('DNA block phases on a real dna-small runtime', () => {
     assert.ok(st.ratings[1], 'block 1 was rated at the end of its one-step phase');
     assert.equal(st.ratings[2], null);
     assert.equal(st.installedPhase, 'block-1');
+  });
+
+  it("corrects batch norm of the rated block alone, on the teacher's feature map entering it", () => {
+    const r0 = a.state().ratings[0]?.candidates.length ?? 0;
+    const r1 = a.state().ratings[1]?.candidates.length ?? 0;
+    assert.equal(recal.calls.length, r0 + r1, 'one BN correction per rated candidate');
+    const images = recal.calls[0]?.shape ?? [];
+    const teacher = ra.engine.auxNetwork('teacher', 'dna-small-teacher');
+    const tf = ra.engine.tf;
+    const feature1 = tf.tidy(() => [...teacher.forward(teacher.space.maxArch(), tf.zeros(images as [number, number, number, number]), { training: false, toBlock: 0 }).shape]);
+    assert.notDeepEqual(feature1, images);
+    for (const [k, c] of recal.calls.entries()) {
+      const i = k < r0 ? 0 : 1;
+      assert.deepEqual(c.range, { fromBlock: i, toBlock: i });
+      assert.deepEqual(c.shape, i === 0 ? images : feature1, `block ${i} was corrected on the wrong input`);
+    }
   });
 });

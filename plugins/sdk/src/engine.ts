@@ -92,8 +92,8 @@ export interface SupernetEngine {
   /**
    * Resets and re-estimates batch-norm statistics of `arch` by forwarding training batches. With
    * `range`, the batches' `x` is the feature map entering block `fromBlock` and only blocks
-   * fromBlock..toBlock run (DNA's BN correction of one block on the teacher's features). An engine
-   * that predates `range` declares four parameters; callers may test `recalibrateBN.length >= 5`.
+   * fromBlock..toBlock run (DNA's BN correction of one block on the teacher's features). Every
+   * engine must honour `range`; callers rely on it without testing for it.
    */
   recalibrateBN(
     network: Network,

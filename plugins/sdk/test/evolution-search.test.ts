@@ -163,7 +163,7 @@ describe('evolutionSearch', () => {
     }
     assert.equal(e.recalibrations.length, e.evaluations.length);
     assert.equal(e.recalibrations[0]!.batches.length, 2);
-    assert.ok(e.recalibrations.every((c) => c.mode === 'cumulative'));
+    assert.ok(e.recalibrations.every((c) => c.mode === 'cumulative' && c.range === undefined), 'whole-network recalibration');
   });
 
   it('chooses among the finalists by their validation accuracy', async () => {

@@ -21,13 +21,15 @@ export interface EvaluateCall {
 }
 
 /** `fitness(arch, batches)` gives the accuracy of `arch` measured on `batches` batches. */
+type BlockRange = Parameters<SupernetEngine['recalibrateBN']>[4];
+
 export type SyntheticFitness = (arch: Arch, batches: number) => number;
 
 export class SyntheticEngine implements SupernetEngine {
   readonly backend = 'synthetic';
   readonly supernet: Network;
   readonly evaluations: EvaluateCall[] = [];
-  readonly recalibrations: { arch: Arch; batches: readonly Batch[]; mode: string }[] = [];
+  readonly recalibrations: { arch: Arch; batches: readonly Batch[]; mode: string; range: BlockRange | undefined }[] = [];
   private readonly tensors: CountedTensor[] = [];
   private lastRecal: readonly Batch[] | undefined;
 
@@ -74,9 +76,9 @@ export class SyntheticEngine implements SupernetEngine {
     return Array.from({ length: n }, () => this.batch());
   }
 
-  recalibrateBN(network: Network, arch: Arch, batches: readonly Batch[], mode: 'cumulative' | 'lastBatch'): void {
+  recalibrateBN(network: Network, arch: Arch, batches: readonly Batch[], mode: 'cumulative' | 'lastBatch', range?: BlockRange): void {
     if (network !== this.supernet) throw new Error('recalibrateBN on another network');
-    this.recalibrations.push({ arch, batches, mode });
+    this.recalibrations.push({ arch, batches, mode, range });
     this.lastRecal = batches;
   }
 
