@@ -1,4 +1,4 @@
-import { ConfigReader, LossParts, Rng, archKey, fits, heldOutBatches, metricScore, unboundedSearch, unsatisfiable } from '@supernetd/sdk';
+import { ConfigReader, LossParts, Rng, archKey, constraintKey, fits, heldOutBatches, metricScore, unboundedSearch, unsatisfiable } from '@supernetd/sdk';
 import type {
   Arch,
   Batch,
@@ -38,8 +38,6 @@ interface Scored {
   placement: Placement;
   accuracy: number;
 }
-
-const constraintKey = (c: Constraint) => `${c.kind}:${c.target}`;
 
 /** Where a searched subnet came from; a width found by CafeNet is retrained from scratch. */
 export const CAFENET_SEARCH_SOURCE = 'search:evolution;weights=retrain';

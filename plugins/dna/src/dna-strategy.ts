@@ -1,4 +1,4 @@
-import { ConfigReader, InvalidArgumentError, InvalidConfigError, LossParts, Rng, fits, heldOutBatches, randomArch, sampleFitting, unboundedSearch, unsatisfiable } from '@supernetd/sdk';
+import { ConfigReader, InvalidArgumentError, InvalidConfigError, LossParts, Rng, constraintKey, fits, heldOutBatches, randomArch, sampleFitting, unboundedSearch, unsatisfiable } from '@supernetd/sdk';
 import type {
   Arch,
   Batch,
@@ -73,8 +73,6 @@ export type DnaPhase = { kind: 'teacher' } | { kind: 'block'; block: number };
 
 /** Where a DNA subnet came from; DNA retrains the chosen subnet from scratch. */
 export const DNA_SOURCE = 'branch-and-bound;weights=retrain';
-
-const constraintKey = (c: Constraint) => `${c.kind}:${c.target}`;
 
 /** Teacher features computed in their own tidy scope; the caller disposes them (not `x`). */
 function featuresKept(tf: typeof tfc, teacher: Teacher, x: tfc.Tensor4D, block: number): TeacherFeatures {

@@ -1,4 +1,4 @@
-import { ConfigReader, LossParts, Rng, costOf, fits, heldOutBatches, metricScore, sampleFitting, unboundedSearch, unsatisfiable, InvalidConfigError } from '@supernetd/sdk';
+import { ConfigReader, LossParts, Rng, constraintKey, costOf, fits, heldOutBatches, metricScore, sampleFitting, unboundedSearch, unsatisfiable, InvalidConfigError } from '@supernetd/sdk';
 import type {
   Arch,
   Batch,
@@ -51,11 +51,6 @@ interface PssState {
   searched: Record<string, { proposal: Proposal; trainedSteps: number }>;
   trainedSteps: number;
   validation: { step: number; max: number; min: number } | null;
-}
-
-/** Key of a constraint in the remembered search results. */
-function constraintKey(c: Constraint): string {
-  return `${c.kind}:${c.target}`;
 }
 
 /**

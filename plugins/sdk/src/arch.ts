@@ -23,6 +23,14 @@ export interface Constraint {
   tolerance?: number;
 }
 
+/**
+ * Key of a constraint in a strategy's remembered search results (`kind:target`, e.g.
+ * `flops:4000000`). Persisted in checkpoints, so the text is pinned. `tolerance` is not part of it.
+ */
+export function constraintKey(c: Constraint): string {
+  return `${c.kind}:${c.target}`;
+}
+
 /** Measured resource use of a subnet. */
 export interface Cost {
   flops: number;

@@ -1,4 +1,4 @@
-import { fits } from './arch.ts';
+import { constraintKey, fits } from './arch.ts';
 import type { Constraint } from './arch.ts';
 import type { ConfigReader } from './config-reader.ts';
 import type { Batch, SupernetEngine } from './engine.ts';
@@ -45,11 +45,6 @@ export function readReportedDeployConfig(r: ConfigReader): ReportedDeployConfig 
     metricLambda: r.number('metricLambda', 0.9, { min: 0, max: 1 }),
     ...readEvolutionSearchConfig(r),
   };
-}
-
-/** Key of a constraint in the remembered search results. */
-function constraintKey(c: Constraint): string {
-  return `${c.kind}:${c.target}`;
 }
 
 /**

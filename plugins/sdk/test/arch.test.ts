@@ -2,8 +2,8 @@
 // text is pinned here: a change to the canonical form must fail these tests, not pass silently.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { archKey, costOf, fits, makeDivisible, subnetId } from '../src/index.ts';
-import type { Arch, Cost } from '../src/index.ts';
+import { archKey, constraintKey, costOf, fits, makeDivisible, subnetId } from '../src/index.ts';
+import type { Arch, Constraint, Cost } from '../src/index.ts';
 
 /** The largest and the smallest subnet of the built-in mbv2-small space, written out. */
 const mbv2SmallMax: Arch = { resolution: 28, width: { stem: 16, s1: 16, s2: 24, s3: 32, s4: 64, s5: 96 } };
@@ -146,5 +146,21 @@ describe('costs and constraints', () => {
     assert.equal(fits(cost, { kind: 'flops', target: 999 }), false);
     assert.equal(fits(cost, { kind: 'params', target: 50 }), true);
     assert.equal(fits(cost, { kind: 'latency', target: 2.4 }), false);
+  });
+});
+
+describe('constraintKey', () => {
+  // Remembered search results are stored under this key in checkpoints: the text is pinned.
+  it('is kind:target, pinned', () => {
+    assert.equal(constraintKey({ kind: 'flops', target: 4000000 }), 'flops:4000000');
+    assert.equal(constraintKey({ kind: 'params', target: 250000.5 }), 'params:250000.5');
+    assert.equal(constraintKey({ kind: 'latency', target: 1.25 }), 'latency:1.25');
+  });
+
+  it('tells kinds and targets apart, and ignores the tolerance', () => {
+    const c: Constraint = { kind: 'flops', target: 100 };
+    assert.notEqual(constraintKey(c), constraintKey({ kind: 'params', target: 100 }));
+    assert.notEqual(constraintKey(c), constraintKey({ kind: 'flops', target: 101 }));
+    assert.equal(constraintKey({ ...c, tolerance: 0.1 }), constraintKey(c));
   });
 });
