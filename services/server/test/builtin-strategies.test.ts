@@ -5,16 +5,16 @@ import { after, before, test } from 'node:test';
 import { ConstraintKind } from '@supernetd/api';
 import { startServer } from '../src/index.ts';
 import type { RunningServer } from '../src/index.ts';
-import { connect, tempDir, tinySpec, unary } from './helpers.ts';
-import type { SupernetClient } from './helpers.ts';
+import { connectClient, tempDir, tinySpec } from './helpers.ts';
+import type { SupernetdClient } from '@supernetd/client';
 
 let server: RunningServer;
-let client: SupernetClient;
+let client: SupernetdClient;
 const data = tempDir();
 
 before(async () => {
   server = await startServer({ port: 0, dataDir: data.dir, logLevel: 'silent', backend: 'wasm' });
-  client = connect(server.address);
+  client = connectClient(server.address);
 });
 
 after(async () => {
@@ -24,27 +24,27 @@ after(async () => {
 });
 
 test('ListStrategies names the five built-ins', async () => {
-  const list = await unary(client, 'listStrategies', {});
-  const builtins = list.strategies.filter((s) => s.origin === 'builtin').map((s) => s.id);
+  const list = await client.listStrategies();
+  const builtins = list.filter((s) => s.origin === 'builtin').map((s) => s.id);
   assert.deepEqual(builtins, ['cafenet', 'dna', 'pss', 'sandwich', 'uniform']);
-  assert.ok(list.strategies.every((s) => s.description.length > 0));
+  assert.ok(list.every((s) => s.description.length > 0));
 });
 
 for (const id of ['sandwich', 'pss', 'cafenet', 'dna']) {
   test(`${id}: create, train a step, sample under a budget, report a metric`, async () => {
     const spec = tinySpec({ strategy: id });
     if (id === 'dna') spec.searchSpace = { preset: 'dna-small' };
-    await unary(client, 'createExperiment', { experimentId: id, spec });
-    const step = await unary(client, 'trainStep', { experimentId: id, input: { case: 'steps', value: 1 } });
+    await client.createExperiment({ experimentId: id, spec });
+    const step = await client.trainStep({ experimentId: id, input: { case: 'steps', value: 1 } });
     assert.equal(step.step, 1n);
-    const maxParams = (await unary(client, 'sampleSubnet', { experimentId: id, count: 1 })).subnets[0]?.cost?.params ?? 0;
-    const s = await unary(client, 'sampleSubnet', { experimentId: id, count: 2, constraint: { kind: ConstraintKind.PARAMS, target: maxParams * 1.5 } });
-    assert.equal(s.subnets.length, 2);
-    const rep = await unary(client, 'reportMetric', { experimentId: id, subnetId: s.subnets[0]!.id, metrics: { accuracy: 0.3 } });
-    assert.equal(rep.sequence, 1n);
-    const exp = (await unary(client, 'getExperiment', { experimentId: id })).experiment;
+    const maxParams = (await client.sampleSubnet({ experimentId: id, count: 1 }))[0]?.cost?.params ?? 0;
+    const s = await client.sampleSubnet({ experimentId: id, count: 2, constraint: { kind: ConstraintKind.PARAMS, target: maxParams * 1.5 } });
+    assert.equal(s.length, 2);
+    const rep = await client.reportMetric({ experimentId: id, subnetId: s[0]!.id, metrics: { accuracy: 0.3 } });
+    assert.equal(rep, 1n);
+    const exp = await client.getExperiment(id);
     assert.equal(exp?.step, 1n);
     assert.ok(exp?.phase, 'the strategy phase is reported');
-    await unary(client, 'deleteExperiment', { experimentId: id });
+    await client.deleteExperiment(id);
   });
 }

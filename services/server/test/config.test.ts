@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { configFromArgs } from '../src/cli-config.ts';
 import { DEFAULT_CONFIG, resolveConfig, startServer } from '../src/index.ts';
-import { connect, tempDir, tinySpec, unary } from './helpers.ts';
+import { connectClient, tempDir, tinySpec } from './helpers.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
@@ -72,14 +72,14 @@ test('bad settings are refused with the setting named', () => {
 test('a strategy module named by path is registered, listed and trains in a worker', async () => {
   const data = tempDir();
   const server = await startServer({ port: 0, dataDir: data.dir, logLevel: 'silent', strategies: [fixture('renamed-uniform-strategy.ts')] });
-  const client = connect(server.address);
+  const client = connectClient(server.address);
   try {
-    const list = await unary(client, 'listStrategies', {});
-    const entry = list.strategies.find((s) => s.id === 'uniform-copy');
+    const list = await client.listStrategies();
+    const entry = list.find((s) => s.id === 'uniform-copy');
     assert.equal(entry?.origin, fixture('renamed-uniform-strategy.ts'));
-    assert.deepEqual(list.strategies.map((s) => s.id), [...list.strategies.map((s) => s.id)].sort(), 'ordered by id');
-    await unary(client, 'createExperiment', { experimentId: 'plug', spec: tinySpec({ strategy: 'uniform-copy' }) });
-    const r = await unary(client, 'trainStep', { experimentId: 'plug', input: { case: 'steps', value: 1 } });
+    assert.deepEqual(list.map((s) => s.id), [...list.map((s) => s.id)].sort(), 'ordered by id');
+    await client.createExperiment({ experimentId: 'plug', spec: tinySpec({ strategy: 'uniform-copy' }) });
+    const r = await client.trainStep({ experimentId: 'plug', input: { case: 'steps', value: 1 } });
     assert.equal(r.step, 1n);
   } finally {
     client.close();

@@ -9,17 +9,17 @@ import { RetrainInit } from '@supernetd/api';
 import type { Architecture, Subnet } from '@supernetd/api';
 import { startServer } from '../src/index.ts';
 import type { RunningServer } from '../src/index.ts';
-import { assertStatus, connect, tempDir, tinySpec, unary } from './helpers.ts';
-import type { SupernetClient } from './helpers.ts';
+import { assertStatus, connectClient, tempDir, tinySpec } from './helpers.ts';
+import type { SupernetdClient } from '@supernetd/client';
 
 let server: RunningServer;
-let client: SupernetClient;
+let client: SupernetdClient;
 const data = tempDir();
 const EXAMPLES = 64;
 
 async function start(): Promise<void> {
   server = await startServer({ port: 0, dataDir: data.dir, logLevel: 'warn', backend: 'wasm' });
-  client = connect(server.address);
+  client = connectClient(server.address);
 }
 
 async function stop(): Promise<void> {
@@ -46,29 +46,29 @@ function derived(a: Architecture) {
 }
 
 async function evaluate(id: string, target: { case: 'subnetId'; value: string } | { case: 'architecture'; value: Architecture | ReturnType<typeof derived> }, skip = false) {
-  return unary(client, 'evaluate', { experimentId: id, target: target as never, maxExamples: EXAMPLES, skipBnRecalibration: skip });
+  return client.evaluate({ experimentId: id, target: target as never, maxExamples: EXAMPLES, skipBnRecalibration: skip });
 }
 
 test('retraining a subnet: inherited weights, from scratch, errors, restart', async (t) => {
   // a source that has learnt something: a schedule long enough for the steps taken
   const base = tinySpec();
-  await unary(client, 'createExperiment', { experimentId: 'src', spec: { ...base, training: { ...base.training, totalSteps: 200n } } });
-  await unary(client, 'trainStep', { experimentId: 'src', input: { case: 'steps', value: 60 } });
-  const sampled = await unary(client, 'sampleSubnet', { experimentId: 'src', count: 8 });
+  await client.createExperiment({ experimentId: 'src', spec: { ...base, training: { ...base.training, totalSteps: 200n } } });
+  await client.trainStep({ experimentId: 'src', input: { case: 'steps', value: 60 } });
+  const sampled = await client.sampleSubnet({ experimentId: 'src', count: 8 });
   // a subnet narrower than the supernet somewhere, so the weights are really sliced
-  const maxFlops = Math.max(...sampled.subnets.map((s) => s.cost?.flops ?? 0));
-  const subnet = sampled.subnets.find((s) => (s.cost?.flops ?? 0) < maxFlops) ?? (sampled.subnets[0] as Subnet);
+  const maxFlops = Math.max(...sampled.map((s) => s.cost?.flops ?? 0));
+  const subnet = sampled.find((s) => (s.cost?.flops ?? 0) < maxFlops) ?? (sampled[0] as Subnet);
   const arch = subnet.architecture as Architecture;
   const source = await evaluate('src', { case: 'subnetId', value: subnet.id });
-  const srcStep = (await unary(client, 'getExperiment', { experimentId: 'src' })).experiment?.step;
+  const srcStep = (await client.getExperiment('src')).step;
 
   let inheritedEval: { accuracy: number; loss: number } | undefined;
   await t.test('INHERITED starts at the source supernet accuracy of the subnet, before any step', async () => {
-    const created = await unary(client, 'createExperiment', {
+    const created = await client.createExperiment({
       experimentId: 'inh',
       spec: retrainSpec('src', { subnetId: subnet.id }, RetrainInit.INHERITED),
     });
-    const e = created.experiment!;
+    const e = created;
     assert.equal(e.step, 0n);
     assert.equal(e.spec?.strategy?.id, 'uniform', 'the strategy defaults to uniform');
     assert.equal(e.spec?.searchSpace?.preset, 'custom', 'the derived space is shown');
@@ -78,7 +78,7 @@ test('retraining a subnet: inherited weights, from scratch, errors, restart', as
     assert.deepEqual(r?.subnet, { case: 'subnetId', value: subnet.id });
     assert.deepEqual({ ...r?.sourceArchitecture?.widths }, { ...arch.widths });
     assert.equal(r?.sourceCheckpointStep, srcStep, 'inherited from the source checkpoint at its current step');
-    const got = (await unary(client, 'getExperiment', { experimentId: 'inh' })).experiment;
+    const got = await client.getExperiment('inh');
     assert.equal(got?.spec?.retrain?.sourceExperimentId, 'src', 'GetExperiment shows the retrain source');
 
     const inh = await evaluate('inh', { case: 'architecture', value: derived(arch) });
@@ -92,14 +92,14 @@ test('retraining a subnet: inherited weights, from scratch, errors, restart', as
   });
 
   await t.test('SCRATCH does not inherit, and trains and evaluates', async () => {
-    await unary(client, 'createExperiment', {
+    await client.createExperiment({
       experimentId: 'scr',
       spec: retrainSpec('src', { architecture: arch }, RetrainInit.SCRATCH),
     });
     const fresh = await evaluate('scr', { case: 'architecture', value: derived(arch) });
     assert.ok(Math.abs(fresh.loss - Math.log(10)) < 0.1, `a fresh network's loss ${fresh.loss} is about ln 10`);
     assert.ok(Math.abs(fresh.loss - source.loss) > 0.05, `scratch loss ${fresh.loss} is not the trained source's ${source.loss}`);
-    const step = await unary(client, 'trainStep', { experimentId: 'scr', input: { case: 'steps', value: 20 } });
+    const step = await client.trainStep({ experimentId: 'scr', input: { case: 'steps', value: 20 } });
     assert.equal(step.step, 20n);
     assert.ok(step.subnets.every((s) => s.architecture?.resolution === arch.resolution), 'only the one subnet trains');
     const trained = await evaluate('scr', { case: 'architecture', value: derived(arch) });
@@ -109,52 +109,52 @@ test('retraining a subnet: inherited weights, from scratch, errors, restart', as
 
   await t.test('unknown source, unknown subnet, foreign architecture, bad specs', async () => {
     await assertStatus(
-      unary(client, 'createExperiment', { spec: retrainSpec('nope', { subnetId: subnet.id }, RetrainInit.SCRATCH) }),
+      client.createExperiment({ spec: retrainSpec('nope', { subnetId: subnet.id }, RetrainInit.SCRATCH) }),
       grpc.status.NOT_FOUND,
       'EXPERIMENT_NOT_FOUND',
       /source_experiment_id: experiment 'nope' not found/,
     );
     await assertStatus(
-      unary(client, 'createExperiment', { spec: retrainSpec('src', { subnetId: 'no-such-subnet' }, RetrainInit.INHERITED) }),
+      client.createExperiment({ spec: retrainSpec('src', { subnetId: 'no-such-subnet' }, RetrainInit.INHERITED) }),
       grpc.status.NOT_FOUND,
       'SUBNET_NOT_FOUND',
       /never handed out subnet 'no-such-subnet'/,
     );
     const foreign = { ...arch, widths: { ...arch.widths, [Object.keys(arch.widths)[0] as string]: 9999 } } as Architecture;
     await assertStatus(
-      unary(client, 'createExperiment', { spec: retrainSpec('src', { architecture: foreign }, RetrainInit.SCRATCH) }),
+      client.createExperiment({ spec: retrainSpec('src', { architecture: foreign }, RetrainInit.SCRATCH) }),
       grpc.status.INVALID_ARGUMENT,
       'INVALID_ARGUMENT',
       /spec\.retrain\.architecture is not a subnet of experiment 'src'/,
     );
     await assertStatus(
-      unary(client, 'createExperiment', { spec: retrainSpec('src', { subnetId: subnet.id }, RetrainInit.UNSPECIFIED) }),
+      client.createExperiment({ spec: retrainSpec('src', { subnetId: subnet.id }, RetrainInit.UNSPECIFIED) }),
       grpc.status.INVALID_ARGUMENT,
       'INVALID_ARGUMENT',
       /spec\.retrain\.init/,
     );
     await assertStatus(
-      unary(client, 'createExperiment', { spec: { ...retrainSpec('src', { subnetId: subnet.id }, RetrainInit.SCRATCH), searchSpace: { preset: 'mbv1-small' } } }),
+      client.createExperiment({ spec: { ...retrainSpec('src', { subnetId: subnet.id }, RetrainInit.SCRATCH), searchSpace: { preset: 'mbv1-small' } } }),
       grpc.status.INVALID_ARGUMENT,
       'INVALID_SEARCH_SPACE',
       /search_space must be empty/,
     );
-    const ids = (await unary(client, 'listExperiments', {})).experiments.map((e) => e.id);
+    const ids = (await client.listExperiments()).map((e) => e.id);
     assert.deepEqual(ids, ['inh', 'scr', 'src'], 'failed creations leave nothing behind');
   });
 
   await t.test('the derived experiment needs no source: deleted source, restarted server', async () => {
-    await unary(client, 'deleteExperiment', { experimentId: 'src' });
+    await client.deleteExperiment('src');
     await stop();
     await start();
-    const e = (await unary(client, 'getExperiment', { experimentId: 'inh' })).experiment;
+    const e = await client.getExperiment('inh');
     assert.equal(e?.spec?.retrain?.sourceExperimentId, 'src');
     assert.equal(e?.spec?.retrain?.init, RetrainInit.INHERITED);
     assert.equal(e?.spec?.searchSpace?.preset, 'custom');
     const again = await evaluate('inh', { case: 'architecture', value: derived(arch) });
     assert.equal(again.accuracy, inheritedEval?.accuracy, 'the inherited weights are its own checkpoint');
     assert.equal(again.loss, inheritedEval?.loss);
-    const scr = (await unary(client, 'getExperiment', { experimentId: 'scr' })).experiment;
+    const scr = await client.getExperiment('scr');
     assert.equal(scr?.step, 20n);
   });
 });

@@ -8,17 +8,17 @@ import * as grpc from '@grpc/grpc-js';
 import { ConstraintKind } from '@supernetd/api';
 import { startServer } from '../src/index.ts';
 import type { RunningServer } from '../src/index.ts';
-import { assertStatus, connect, scrape, tempDir, tinySpec, unary } from './helpers.ts';
-import type { SupernetClient } from './helpers.ts';
+import { assertStatus, connectClient, scrape, tempDir, tinySpec } from './helpers.ts';
+import type { SupernetdClient } from '@supernetd/client';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/endless-search-strategy.ts', import.meta.url));
 let server: RunningServer;
-let client: SupernetClient;
+let client: SupernetdClient;
 const data = tempDir();
 
 before(async () => {
   server = await startServer({ port: 0, dataDir: data.dir, logLevel: 'silent', metricsPort: 0, backend: 'wasm', strategies: [FIXTURE] });
-  client = connect(server.address);
+  client = connectClient(server.address);
 });
 
 after(async () => {
@@ -28,15 +28,15 @@ after(async () => {
 });
 
 test('a search by constraint stops at the caller deadline, is counted as DEADLINE_EXCEEDED, and the experiment keeps serving', async () => {
-  await unary(client, 'createExperiment', { experimentId: 'endless', spec: tinySpec({ strategy: 'endless-search' }) });
-  const sampled = await unary(client, 'sampleSubnet', { experimentId: 'endless', count: 1 });
-  const subnetId = sampled.subnets[0]?.id;
+  await client.createExperiment({ experimentId: 'endless', spec: tinySpec({ strategy: 'endless-search' }) });
+  const sampled = await client.sampleSubnet({ experimentId: 'endless', count: 1 });
+  const subnetId = sampled[0]?.id;
   assert.ok(subnetId);
-  const evaluateOne = () => unary(client, 'evaluate', { experimentId: 'endless', target: { case: 'subnetId', value: subnetId }, maxExamples: 16 });
+  const evaluateOne = () => client.evaluate({ experimentId: 'endless', target: { case: 'subnetId', value: subnetId }, maxExamples: 16 });
   // the first call waits for the worker to start (seconds); the search is timed after it
   await evaluateOne();
   await assertStatus(
-    unary(client, 'evaluate', { experimentId: 'endless', target: { case: 'constraint', value: { kind: ConstraintKind.PARAMS, target: 1e9 } } }, { deadlineMs: 1500 }),
+    client.evaluate({ experimentId: 'endless', target: { case: 'constraint', value: { kind: ConstraintKind.PARAMS, target: 1e9 } } }, { timeoutMs: 1500 }),
     grpc.status.DEADLINE_EXCEEDED,
     undefined,
   );
