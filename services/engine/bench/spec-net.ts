@@ -144,7 +144,7 @@ export class SpecNet {
           break;
         }
         case 'pool':
-          x = tf.mean(x, [1, 2]);
+          x = opForms().globalAvgPool(x as tf.Tensor4D);
           break;
         case 'fc': {
           const w = this.vars[cur.v++]!;

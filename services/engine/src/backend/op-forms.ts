@@ -36,6 +36,28 @@ export interface OpForms {
   batchNormTrain(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number, relu6: boolean, running: RunningStats): tf.Tensor;
   /** Batch norm with given statistics (inference), then ReLU6 when `relu6`. */
   batchNormInfer(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, mean: tf.Tensor1D, variance: tf.Tensor1D, epsilon: number, relu6: boolean): tf.Tensor;
+  /** Global average pooling: x [N, H, W, C] to its mean over H and W, [N, C]. */
+  globalAvgPool(x: tf.Tensor4D): tf.Tensor2D;
+}
+
+/**
+ * `mean(x, [1, 2])` with a one-pass gradient: dy / (H*W) broadcast over H and W (one `Tile`).
+ * tfjs's own gradient of `mean` builds `ones(x.shape)` as a JS array, uploads it and makes two
+ * full-size passes (multiply, divide), for the same values: dy * 1 / (H*W) equals dy / (H*W) bit for
+ * bit. For `tensorflow`, where the upload and each op cost most (case a: 27.8 -> 24.5 ms a step);
+ * wasm's `Tile` kernel is a scalar loop, slower there than the XNNPACK multiply it would replace
+ * (case a: 120 -> 189 ms), so wasm and cpu keep `mean` and its stock gradient.
+ */
+function globalAvgPoolOneTile(x: tf.Tensor4D): tf.Tensor2D {
+  const [n, h, w, c] = x.shape;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const xIn = args[0] as tf.Tensor4D;
+    return {
+      value: tf.mean(xIn, [1, 2]) as tf.Tensor2D,
+      gradFunc: (dy: tf.Tensor) => tf.tile(tf.reshape(tf.div(dy, h * w), [n, 1, 1, c]), [1, h, w, 1]),
+    };
+  });
+  return op(x) as tf.Tensor2D;
 }
 
 /**
@@ -66,6 +88,7 @@ function hostForms(backend: string): OpForms {
       const y = tf.add(tf.mul(x, scale), shift);
       return relu6 ? tf.relu6(y) : y;
     },
+    globalAvgPool: (x) => tf.mean(x, [1, 2]) as tf.Tensor2D,
   };
 }
 
@@ -123,6 +146,7 @@ function tensorflowForms(): OpForms {
       if (relu6) y = tf.relu6(y);
       return x.rank === 4 ? y : tf.reshape(y, x.shape);
     },
+    globalAvgPool: globalAvgPoolOneTile,
   };
 }
 

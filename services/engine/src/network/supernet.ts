@@ -262,7 +262,7 @@ export class Supernet implements Network {
         return layer.residual ? tf.add(t, h) : t;
       }
       case 'pool':
-        return tf.mean(h, [1, 2]);
+        return opForms().globalAvgPool(h as tfc.Tensor4D);
       case 'linear': {
         const fc = p.fc as { w: tfc.Variable; b: tfc.Variable };
         return tf.add(tf.matMul(h as tfc.Tensor2D, selectRows(tf, fc.w as tfc.Tensor2D, inSel)), fc.b);

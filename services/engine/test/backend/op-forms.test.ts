@@ -124,3 +124,26 @@ test('inference batch norm (+ ReLU6) equals cpu on every backend', async () => {
     for (const backend of backends) assertClose(`${backend} [${shape}] relu6=${relu6}`, want, await on(backend, f));
   }
 });
+
+test('global average pooling: value and gradient equal tfjs mean and its gradient bit for bit, on cpu and every backend', async () => {
+  for (const shape of [[4, 7, 7, 24], [3, 1, 1, 5], [2, 3, 5, 9]]) {
+    const run = (form: boolean) => () => {
+      const x = seeded(shape, 41, 3);
+      const dy = seeded([shape[0]!, shape[3]!], 42);
+      let y: tf.Tensor | undefined;
+      const [dx] = tf.grads((xx: tf.Tensor) => {
+        y = tf.keep(form ? opForms().globalAvgPool(xx as tf.Tensor4D) : tf.mean(xx, [1, 2]));
+        return tf.sum(tf.mul(y, dy));
+      })([x]);
+      return { y: y!, dx: dx! };
+    };
+    for (const backend of ['cpu', ...backends]) {
+      const want = await on(backend, run(false));
+      const got = await on(backend, run(true));
+      want.forEach((w, i) => {
+        assert.deepEqual(got[i]!.shape, w.shape, `${backend} [${shape}] ${w.name}: shape`);
+        assert.deepEqual(got[i]!.data, w.data, `${backend} [${shape}] ${w.name}: values`);
+      });
+    }
+  }
+});
