@@ -7,14 +7,13 @@ import { writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import path from 'node:path';
 import { test } from 'node:test';
-import { create } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
-import { TrainRequestSchema } from '@supernetd/api';
-import type { TrainResponse } from '@supernetd/api';
+import { SupernetdError } from '@supernetd/client';
+import type { SupernetdClient, TrainResponse } from '@supernetd/client';
 import { configFromArgs } from '../src/cli-config.ts';
 import { DEFAULT_CONFIG, grpcServerOptionsOf, resolveConfig } from '../src/config.ts';
 import { startServer } from '../src/index.ts';
-import { connect, tempDir, tinySpec, unary } from './helpers.ts';
+import { connectClient, tempDir, tinySpec } from './helpers.ts';
 
 test('keepalive and connection age: defaults, flag > environment > file, and the grpc-js options they become', () => {
   const d = configFromArgs(['serve'], {}).config;
@@ -49,15 +48,15 @@ test('keepalive and connection age: defaults, flag > environment > file, and the
 });
 
 /** Trains `steps` steps over one Train stream; resolves with its status, events and duration. */
-async function trainStream(client: ReturnType<typeof connect>, experimentId: string, steps: number) {
+async function trainStream(client: SupernetdClient, experimentId: string, steps: number) {
   const started = Date.now();
   const events: TrainResponse[] = [];
-  const stream = client.train(create(TrainRequestSchema, { experimentId, steps, progressInterval: 1 }));
-  const code = await new Promise<grpc.status>((resolve) => {
-    stream.on('data', (e: TrainResponse) => events.push(e));
-    stream.on('error', (e: grpc.ServiceError) => resolve(e.code));
-    stream.on('end', () => resolve(grpc.status.OK));
-  });
+  let code = grpc.status.OK;
+  try {
+    for await (const e of client.train({ experimentId, steps, progressInterval: 1 })) events.push(e);
+  } catch (e) {
+    code = SupernetdError.from(e).code;
+  }
   return { code, events, ms: Date.now() - started };
 }
 
@@ -81,10 +80,10 @@ function watchConnection(address: string) {
 test('live: the server PINGs every connection, and a Train stream under a client keepalive of 50 ms ends OK', async () => {
   const data = tempDir();
   const server = await startServer({ port: 0, dataDir: data.dir, logLevel: 'silent', backend: 'wasm', keepaliveTimeMs: 100, keepaliveTimeoutMs: 5000 });
-  const client = connect(server.address, { 'grpc.keepalive_time_ms': 50, 'grpc.keepalive_timeout_ms': 5000, 'grpc.keepalive_permit_without_calls': 1 });
+  const client = connectClient(server.address, { channelOptions: { 'grpc.keepalive_time_ms': 50, 'grpc.keepalive_timeout_ms': 5000, 'grpc.keepalive_permit_without_calls': 1 } });
   const watch = watchConnection(server.address);
   try {
-    await unary(client, 'createExperiment', { experimentId: 'ka', spec: tinySpec() });
+    await client.createExperiment({ experimentId: 'ka', spec: tinySpec() });
     const r = await trainStream(client, 'ka', 20);
     assert.equal(r.code, grpc.status.OK);
     assert.equal(r.events.at(-1)?.done, true);
@@ -103,7 +102,7 @@ test('live: with a connection age the server sends GOAWAY at it, and a Train str
   const AGE_MS = 300;
   const data = tempDir();
   const server = await startServer({ port: 0, dataDir: data.dir, logLevel: 'silent', backend: 'wasm', keepaliveTimeMs: 0, maxConnectionAgeMs: AGE_MS });
-  const client = connect(server.address);
+  const client = connectClient(server.address);
   const watch = watchConnection(server.address);
   try {
     await watch.goaway;
@@ -111,14 +110,14 @@ test('live: with a connection age the server sends GOAWAY at it, and a Train str
     assert.ok(watch.seen.goawayAfterMs >= AGE_MS * 0.9 - 20, `GOAWAY after ${watch.seen.goawayAfterMs} ms, before the age of ${AGE_MS} ms`);
     assert.equal(watch.seen.pings, 0, 'keepaliveTimeMs 0 sends no PINGs');
 
-    await unary(client, 'createExperiment', { experimentId: 'age', spec: tinySpec() });
+    await client.createExperiment({ experimentId: 'age', spec: tinySpec() });
     const r = await trainStream(client, 'age', 60);
     assert.equal(r.code, grpc.status.OK);
     // longer than the age plus its jitter: the stream's connection got its GOAWAY while it ran
     assert.ok(r.ms > AGE_MS * 1.1 + 100, `the Train stream took ${r.ms} ms, too short to outlive the connection age`);
     assert.equal(r.events.at(-1)?.step, 60n);
     // the client reconnects after the GOAWAY: the next call answers
-    assert.equal((await unary(client, 'getExperiment', { experimentId: 'age' })).experiment?.step, 60n);
+    assert.equal((await client.getExperiment('age')).step, 60n);
   } finally {
     watch.close();
     client.close();

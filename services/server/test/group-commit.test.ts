@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { GroupCommitLog, groupCommitStats } from '../src/persistence/group-commit-log.ts';
 import type { LogIo } from '../src/persistence/group-commit-log.ts';
 import { startServer } from '../src/index.ts';
-import { connect, tempDir, tinySpec, unary } from './helpers.ts';
+import { connectClient, tempDir, tinySpec } from './helpers.ts';
 
 /** File operations on an in-memory file that count fsyncs; `failWrites` fails the next writes. */
 function memoryIo() {
@@ -112,17 +112,15 @@ test('concurrent ReportMetric: all acknowledged, all there after a restart, sequ
   const cfg = { port: 0, dataDir: data.dir, logLevel: 'warn' as const, metricsPort: undefined, backend: 'wasm' as const };
   let server = await startServer(cfg);
   try {
-    let client = connect(server.address);
-    await unary(client, 'createExperiment', { experimentId: 'gc', spec: tinySpec() });
-    const subnets = await unary(client, 'sampleSubnet', { experimentId: 'gc', count: 4 });
-    const ids = subnets.subnets.map((s) => s.id);
+    let client = connectClient(server.address);
+    await client.createExperiment({ experimentId: 'gc', spec: tinySpec() });
+    const subnets = await client.sampleSubnet({ experimentId: 'gc', count: 4 });
+    const ids = subnets.map((s) => s.id);
     const n = 300;
     const before = { ...groupCommitStats };
     const sequences = await Promise.all(
       Array.from({ length: n }, (_, i) =>
-        unary(client, 'reportMetric', { experimentId: 'gc', subnetId: ids[i % ids.length]!, metrics: { accuracy: i / n }, clientId: `c${i % 32}` }).then(
-          (r) => Number(r.sequence),
-        ),
+        client.reportMetric({ experimentId: 'gc', subnetId: ids[i % ids.length]!, metrics: { accuracy: i / n }, clientId: `c${i % 32}` }).then((seq) => Number(seq)),
       ),
     );
     const fsyncs = groupCommitStats.fsyncs - before.fsyncs;
@@ -140,17 +138,17 @@ test('concurrent ReportMetric: all acknowledged, all there after a restart, sequ
 
     await server.stop();
     server = await startServer(cfg);
-    client = connect(server.address);
-    const listed = await unary(client, 'listMetrics', { experimentId: 'gc', limit: 10_000 });
+    client = connectClient(server.address);
+    const listed = await client.listMetrics({ experimentId: 'gc' });
     assert.deepEqual(
-      listed.records.map((r) => Number(r.sequence)),
+      listed.map((r) => Number(r.sequence)),
       Array.from({ length: n }, (_, i) => i + 1),
     );
     // every acknowledged value is there, under the sequence it was acknowledged with
-    const bySeq = new Map(listed.records.map((r) => [Number(r.sequence), r.values.accuracy]));
+    const bySeq = new Map(listed.map((r) => [Number(r.sequence), r.values.accuracy]));
     sequences.forEach((seq, i) => assert.equal(bySeq.get(seq), i / n));
-    const next = await unary(client, 'reportMetric', { experimentId: 'gc', subnetId: ids[0]!, metrics: { accuracy: 1 } });
-    assert.equal(Number(next.sequence), n + 1);
+    const next = await client.reportMetric({ experimentId: 'gc', subnetId: ids[0]!, metrics: { accuracy: 1 } });
+    assert.equal(Number(next), n + 1);
     client.close();
   } finally {
     await server.stop();

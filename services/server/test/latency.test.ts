@@ -6,15 +6,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { create } from '@bufbuild/protobuf';
-import { ConstraintKind, ExportSubnetRequestSchema, SamplePurpose } from '@supernetd/api';
-import type { ExportSubnetResponse, Subnet } from '@supernetd/api';
+import { ConstraintKind, SamplePurpose } from '@supernetd/api';
+import type { Subnet } from '@supernetd/api';
 import { latencyKey, layerCost, resolveSpace } from '@supernetd/engine/space';
 import type { Arch } from '@supernetd/sdk';
 import { startServer } from '../src/index.ts';
 import type { RunningServer } from '../src/index.ts';
-import { assertStatus, connect, tempDir, tinySpec, unary } from './helpers.ts';
-import type { SupernetClient } from './helpers.ts';
+import { assertStatus, connectClient, tempDir, tinySpec } from './helpers.ts';
+import type { SupernetdClient } from '@supernetd/client';
 
 /** A small custom space over Fashion-MNIST: few layer shapes, so measuring its table is quick. */
 const DEFINITION = {
@@ -59,25 +58,19 @@ const latencyOf = (s: Subnet) => s.cost?.latencyMs ?? Number.NaN;
 type ExportTarget = { case: 'subnetId'; value: string } | { case: 'constraint'; value: { kind: ConstraintKind; target: number } };
 
 /** ExportSubnet's header subnet: its cost is computed by the worker's own space. */
-function exportedSubnet(experimentId: string, target: ExportTarget): Promise<Subnet> {
-  return new Promise((resolve, reject) => {
-    let header: Subnet | undefined;
-    const s = client!.exportSubnet(create(ExportSubnetRequestSchema, { experimentId, target, skipBnRecalibration: true } as never));
-    s.on('data', (m: ExportSubnetResponse) => {
-      if (m.payload.case === 'header') header = m.payload.value.subnet;
-    });
-    s.on('error', reject);
-    s.on('end', () => (header ? resolve(header) : reject(new Error('no export header'))));
-  });
+async function exportedSubnet(experimentId: string, target: ExportTarget): Promise<Subnet> {
+  const exported = await client!.exportSubnet({ experimentId, target, skipBnRecalibration: true });
+  if (!exported.header.subnet) throw new Error('no export header');
+  return exported.header.subnet;
 }
 
 const data = tempDir();
 let server: RunningServer | undefined;
-let client: SupernetClient | undefined;
+let client: SupernetdClient | undefined;
 
 async function start(): Promise<void> {
   server = await startServer({ port: 0, dataDir: data.dir, logLevel: 'warn', metricsPort: 0, backend: 'wasm' });
-  client = connect(server.address);
+  client = connectClient(server.address);
 }
 
 async function stop(): Promise<void> {
@@ -94,46 +87,46 @@ after(async () => {
 
 test('measureLatency: a measured table prices subnets, bounds LATENCY constraints and survives a restart', async () => {
   await start();
-  await unary(client!, 'createExperiment', { experimentId: 'measured', spec: spec({ measureLatency: true }) });
+  await client!.createExperiment({ experimentId: 'measured', spec: spec({ measureLatency: true }) });
   const file = path.join(data.dir, 'experiments', 'measured', 'latency-table.json');
   const table = JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>;
   assert.equal(Object.keys(table).length, resolveSpace({ preset: 'custom', overrides: { definition: DEFINITION } }).latencyShapes().size);
 
-  const free = await unary(client!, 'sampleSubnet', { experimentId: 'measured', count: 24, purpose: SamplePurpose.EVAL });
-  for (const s of free.subnets) assert.ok(latencyOf(s) > 0, `subnet ${s.id} has a positive latency`);
-  const lat = free.subnets.map(latencyOf);
+  const free = await client!.sampleSubnet({ experimentId: 'measured', count: 24, purpose: SamplePurpose.EVAL });
+  for (const s of free) assert.ok(latencyOf(s) > 0, `subnet ${s.id} has a positive latency`);
+  const lat = free.map(latencyOf);
   // A measured table is noisy on a busy machine: the min net (which decides satisfiability) need
   // not be the fastest subnet, so the target is kept at or above its latency.
   const minNet = resolveSpace({ preset: 'custom', overrides: { definition: DEFINITION } }, { latencyTable: table });
   const target = Math.max((Math.min(...lat) + Math.max(...lat)) / 2, minNet.cost(minNet.minArch()).latency);
-  const fit = await unary(client!, 'sampleSubnet', {
+  const fit = await client!.sampleSubnet({
     experimentId: 'measured',
     constraint: { kind: ConstraintKind.LATENCY, target },
     count: 8,
     purpose: SamplePurpose.EVAL,
   });
-  assert.equal(fit.subnets.length, 8);
-  for (const s of fit.subnets) assert.ok(latencyOf(s) > 0 && latencyOf(s) <= target, `${latencyOf(s)} ms fits ${target} ms`);
-  const before = new Map(fit.subnets.map((s) => [s.id, latencyOf(s)]));
+  assert.equal(fit.length, 8);
+  for (const s of fit) assert.ok(latencyOf(s) > 0 && latencyOf(s) <= target, `${latencyOf(s)} ms fits ${target} ms`);
+  const before = new Map(fit.map((s) => [s.id, latencyOf(s)]));
 
   await stop();
   await start();
   assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), table, 'the table is reloaded, not re-measured');
   for (const [id, ms] of before) {
-    const r = await unary(client!, 'evaluate', { experimentId: 'measured', target: { case: 'subnetId', value: id }, maxExamples: 16 });
+    const r = await client!.evaluate({ experimentId: 'measured', target: { case: 'subnetId', value: id }, maxExamples: 16 });
     assert.equal(latencyOf(r.subnet!), ms, `subnet ${id} costs the same after the restart`);
   }
   // the worker prices with the reloaded table too (a re-measured one would differ)
   const [someId, someMs] = [...before][0]!;
   assert.equal(latencyOf(await exportedSubnet('measured', { case: 'subnetId', value: someId })), someMs);
-  const again = await unary(client!, 'sampleSubnet', {
+  const again = await client!.sampleSubnet({
     experimentId: 'measured',
     constraint: { kind: ConstraintKind.LATENCY, target },
     count: 4,
     purpose: SamplePurpose.EVAL,
   });
-  for (const s of again.subnets) assert.ok(latencyOf(s) > 0 && latencyOf(s) <= target);
-  const deployed = await unary(client!, 'evaluate', {
+  for (const s of again) assert.ok(latencyOf(s) > 0 && latencyOf(s) <= target);
+  const deployed = await client!.evaluate({
     experimentId: 'measured',
     target: { case: 'constraint', value: { kind: ConstraintKind.LATENCY, target } },
     maxExamples: 16,
@@ -155,17 +148,17 @@ function handTable(): Record<string, number> {
 test('a user-given latencyTable is used verbatim; a bad one is refused naming the key', async () => {
   if (!server) await start();
   const table = handTable();
-  await unary(client!, 'createExperiment', { experimentId: 'given', spec: spec({ latencyTable: table }) });
+  await client!.createExperiment({ experimentId: 'given', spec: spec({ latencyTable: table }) });
   const space = resolveSpace({ preset: 'custom', overrides: { definition: DEFINITION } });
-  const r = await unary(client!, 'sampleSubnet', { experimentId: 'given', count: 8, purpose: SamplePurpose.EVAL });
-  for (const s of r.subnets) {
+  const r = await client!.sampleSubnet({ experimentId: 'given', count: 8, purpose: SamplePurpose.EVAL });
+  for (const s of r) {
     const sum = space.layerShapes(archOf(s)).reduce((acc, sh) => acc + (table[latencyKey(sh)] as number), 0);
     assert.equal(latencyOf(s), sum, `latency of ${s.id} is the sum of its layers' entries`);
   }
 
   const bad = { ...table, 'conv:99:1:8:0:3:2': 1 };
   await assertStatus(
-    unary(client!, 'createExperiment', { experimentId: 'bad-key', spec: spec({ latencyTable: bad }) }),
+    client!.createExperiment({ experimentId: 'bad-key', spec: spec({ latencyTable: bad }) }),
     grpc.status.INVALID_ARGUMENT,
     'INVALID_SEARCH_SPACE',
     /latencyTable: key 'conv:99:1:8:0:3:2' is not a layer shape/,
@@ -174,13 +167,13 @@ test('a user-given latencyTable is used verbatim; a bad one is refused naming th
   const missing = { ...table };
   delete missing[first!];
   await assertStatus(
-    unary(client!, 'createExperiment', { experimentId: 'bad-missing', spec: spec({ latencyTable: missing }) }),
+    client!.createExperiment({ experimentId: 'bad-missing', spec: spec({ latencyTable: missing }) }),
     grpc.status.INVALID_ARGUMENT,
     'INVALID_SEARCH_SPACE',
     new RegExp(`misses key '${first!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}'`),
   );
   await assertStatus(
-    unary(client!, 'createExperiment', { experimentId: 'bad-value', spec: spec({ latencyTable: { ...table, [first!]: -1 } }) }),
+    client!.createExperiment({ experimentId: 'bad-value', spec: spec({ latencyTable: { ...table, [first!]: -1 } }) }),
     grpc.status.INVALID_ARGUMENT,
     'INVALID_SEARCH_SPACE',
     /is not a finite number of milliseconds/,
@@ -189,18 +182,18 @@ test('a user-given latencyTable is used verbatim; a bad one is refused naming th
 
 test('without a table, LATENCY constraints and latency pools are FAILED_PRECONDITION / UNSUPPORTED', async () => {
   if (!server) await start();
-  await unary(client!, 'createExperiment', { experimentId: 'no-table', spec: spec({}) });
-  const free = await unary(client!, 'sampleSubnet', { experimentId: 'no-table', count: 1, purpose: SamplePurpose.EVAL });
-  assert.equal(latencyOf(free.subnets[0]!), 0);
+  await client!.createExperiment({ experimentId: 'no-table', spec: spec({}) });
+  const free = await client!.sampleSubnet({ experimentId: 'no-table', count: 1, purpose: SamplePurpose.EVAL });
+  assert.equal(latencyOf(free[0]!), 0);
   const latency = { kind: ConstraintKind.LATENCY, target: 1000 };
   await assertStatus(
-    unary(client!, 'sampleSubnet', { experimentId: 'no-table', constraint: latency, count: 1, purpose: SamplePurpose.EVAL }),
+    client!.sampleSubnet({ experimentId: 'no-table', constraint: latency, count: 1, purpose: SamplePurpose.EVAL }),
     grpc.status.FAILED_PRECONDITION,
     'UNSUPPORTED',
     /measureLatency/,
   );
   await assertStatus(
-    unary(client!, 'evaluate', { experimentId: 'no-table', target: { case: 'constraint', value: latency }, maxExamples: 16 }),
+    client!.evaluate({ experimentId: 'no-table', target: { case: 'constraint', value: latency }, maxExamples: 16 }),
     grpc.status.FAILED_PRECONDITION,
     'UNSUPPORTED',
     /latencyTable/,
@@ -211,7 +204,7 @@ test('without a table, LATENCY constraints and latency pools are FAILED_PRECONDI
     'UNSUPPORTED',
   );
   await assertStatus(
-    unary(client!, 'createExperiment', { experimentId: 'pss-no-table', spec: spec({}, 'pss', { costKinds: ['flops', 'latency'] }) }),
+    client!.createExperiment({ experimentId: 'pss-no-table', spec: spec({}, 'pss', { costKinds: ['flops', 'latency'] }) }),
     grpc.status.FAILED_PRECONDITION,
     'UNSUPPORTED',
     /costKinds\[1\].*measureLatency/,
@@ -222,12 +215,12 @@ test('PSS multi-constraint (flops + latency) trains and samples for both kinds',
   if (!server) await start();
   const table = handTable();
   const config = { costKinds: ['flops', 'latency'], genMapSize: 200, poolSize: 4, recalibrationBatches: 1, validationBatches: 1, epochValidationBatches: 0 };
-  await unary(client!, 'createExperiment', { experimentId: 'pss-lat', spec: spec({ latencyTable: table }, 'pss', config) });
-  const trained = await unary(client!, 'trainStep', { experimentId: 'pss-lat', input: { case: 'steps', value: 3 } });
+  await client!.createExperiment({ experimentId: 'pss-lat', spec: spec({ latencyTable: table }, 'pss', config) });
+  const trained = await client!.trainStep({ experimentId: 'pss-lat', input: { case: 'steps', value: 3 } });
   assert.equal(trained.step, 3n);
-  const free = await unary(client!, 'sampleSubnet', { experimentId: 'pss-lat', count: 16, purpose: SamplePurpose.EVAL });
-  const lat = free.subnets.map(latencyOf);
-  const flops = free.subnets.map((s) => s.cost?.flops ?? Number.NaN);
+  const free = await client!.sampleSubnet({ experimentId: 'pss-lat', count: 16, purpose: SamplePurpose.EVAL });
+  const lat = free.map(latencyOf);
+  const flops = free.map((s) => s.cost?.flops ?? Number.NaN);
   const latTarget = (Math.min(...lat) + Math.max(...lat)) / 2;
   const flopsTarget = (Math.min(...flops) + Math.max(...flops)) / 2;
   for (const [kind, target, of] of [
@@ -235,8 +228,8 @@ test('PSS multi-constraint (flops + latency) trains and samples for both kinds',
     [ConstraintKind.FLOPS, flopsTarget, (s: Subnet) => s.cost?.flops ?? Number.NaN],
   ] as const) {
     for (const purpose of [SamplePurpose.TRAIN, SamplePurpose.EVAL]) {
-      const r = await unary(client!, 'sampleSubnet', { experimentId: 'pss-lat', constraint: { kind, target }, count: 4, purpose });
-      for (const s of r.subnets) assert.ok(of(s) <= target, `${ConstraintKind[kind]} ${of(s)} fits ${target}`);
+      const r = await client!.sampleSubnet({ experimentId: 'pss-lat', constraint: { kind, target }, count: 4, purpose });
+      for (const s of r) assert.ok(of(s) <= target, `${ConstraintKind[kind]} ${of(s)} fits ${target}`);
     }
   }
 });

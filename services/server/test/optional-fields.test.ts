@@ -7,17 +7,17 @@ import * as grpc from '@grpc/grpc-js';
 import { ConstraintKind, OptimizerKind } from '@supernetd/api';
 import { startServer } from '../src/index.ts';
 import type { RunningServer } from '../src/index.ts';
-import { assertStatus, connect, tempDir, tinySpec, unary } from './helpers.ts';
-import type { SupernetClient } from './helpers.ts';
+import { assertStatus, connectClient, tempDir, tinySpec } from './helpers.ts';
+import type { SupernetdClient } from '@supernetd/client';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/tolerance-echo-strategy.ts', import.meta.url));
 let server: RunningServer;
-let client: SupernetClient;
+let client: SupernetdClient;
 const data = tempDir();
 
 before(async () => {
   server = await startServer({ port: 0, dataDir: data.dir, logLevel: 'silent', backend: 'wasm', strategies: [FIXTURE] });
-  client = connect(server.address);
+  client = connectClient(server.address);
 });
 
 after(async () => {
@@ -29,10 +29,10 @@ after(async () => {
 type Training = Record<string, unknown>;
 async function createWith(experimentId: string, training: Training) {
   const spec = tinySpec();
-  const created = await unary(client, 'createExperiment', { experimentId, spec: { ...spec, training: { ...spec.training, ...training } } });
-  const got = await unary(client, 'getExperiment', { experimentId });
-  assert.deepEqual(got.experiment?.spec?.training, created.experiment?.spec?.training, 'GetExperiment shows the spec CreateExperiment returned');
-  return created.experiment!.spec!.training!;
+  const created = await client.createExperiment({ experimentId, spec: { ...spec, training: { ...spec.training, ...training } } });
+  const got = await client.getExperiment(experimentId);
+  assert.deepEqual(got?.spec?.training, created?.spec?.training, 'GetExperiment shows the spec CreateExperiment returned');
+  return created.spec!.training!;
 }
 
 test('momentum, nesterov and weight_decay: absent takes the defaults, explicit 0 and false are kept', async () => {
@@ -46,7 +46,7 @@ test('momentum, nesterov and weight_decay: absent takes the defaults, explicit 0
   assert.equal(plain.nesterov, false);
   assert.equal(plain.weightDecay, 0, 'an explicit weight_decay 0 turns decay off');
   // the stored, resolved config is what the worker trains with: one step runs with it
-  const step = await unary(client, 'trainStep', { experimentId: 'plain-sgd', input: { case: 'steps', value: 1 } });
+  const step = await client.trainStep({ experimentId: 'plain-sgd', input: { case: 'steps', value: 1 } });
   assert.equal(step.step, 1n);
   assert.ok(Object.values(step.losses).every(Number.isFinite));
 
@@ -69,15 +69,15 @@ test('momentum, nesterov and weight_decay: absent takes the defaults, explicit 0
 test('explicit values out of range are INVALID_ARGUMENT naming the field and the bound', async () => {
   const spec = tinySpec();
   const createBad = (experimentId: string, training: Training) =>
-    unary(client, 'createExperiment', { experimentId, spec: { ...spec, training: { ...spec.training, ...training } } });
+    client.createExperiment({ experimentId, spec: { ...spec, training: { ...spec.training, ...training } } });
   await assertStatus(createBad('bad-a', { momentum: 0, nesterov: true }), grpc.status.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /spec\.training\.nesterov needs a momentum above 0/);
   await assertStatus(createBad('bad-b', { momentum: 1 }), grpc.status.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /spec\.training\.momentum must be greater than or equal to 0 and less than 1, got 1/);
   await assertStatus(createBad('bad-c', { weightDecay: -0.5 }), grpc.status.INVALID_ARGUMENT, 'INVALID_ARGUMENT', /spec\.training\.weight_decay must be greater than or equal to 0, got -0\.5/);
 });
 
 test('Constraint.tolerance: an explicit 0 reaches the strategy as 0, an absent one as absent', async () => {
-  await unary(client, 'createExperiment', { experimentId: 'tol', spec: { ...tinySpec(), strategy: { id: 'tolerance-echo' } } });
-  const sample = async (constraint: object) => (await unary(client, 'sampleSubnet', { experimentId: 'tol', constraint: constraint as never })).subnets[0]!.source;
+  await client.createExperiment({ experimentId: 'tol', spec: { ...tinySpec(), strategy: { id: 'tolerance-echo' } } });
+  const sample = async (constraint: object) => (await client.sampleSubnet({ experimentId: 'tol', constraint: constraint as never }))[0]!.source;
   const target = 1e9;
   assert.equal(await sample({ kind: ConstraintKind.FLOPS, target }), 'tolerance=absent');
   assert.equal(await sample({ kind: ConstraintKind.FLOPS, target, tolerance: 0 }), 'tolerance=0');

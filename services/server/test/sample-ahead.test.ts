@@ -8,18 +8,18 @@ import { after, before, test } from 'node:test';
 import { ConstraintKind, SamplePurpose } from '@supernetd/api';
 import { startServer } from '../src/index.ts';
 import type { RunningServer } from '../src/index.ts';
-import { connect, tempDir, tinySpec, unary } from './helpers.ts';
-import type { SupernetClient } from './helpers.ts';
+import { connectClient, tempDir, tinySpec } from './helpers.ts';
+import type { SupernetdClient } from '@supernetd/client';
 
 const data = tempDir();
 let server: RunningServer;
-let client: SupernetClient;
+let client: SupernetdClient;
 
 async function restart(): Promise<void> {
   client?.close();
   await server?.stop();
   server = await startServer({ port: 0, dataDir: data.dir, logLevel: 'silent', backend: 'wasm' });
-  client = connect(server.address);
+  client = connectClient(server.address);
 }
 
 before(restart);
@@ -40,15 +40,15 @@ function storedIds(id: string): string[] {
 
 /** A FLOPs bound about half of all subnets fit (the median of 15 unconstrained samples), and their ids. */
 async function medianFlops(id: string): Promise<{ target: number; ids: string[] }> {
-  const res = await unary(client, 'sampleSubnet', { experimentId: id, count: 15 });
-  const flops = res.subnets.map((s) => Number(s.cost?.flops)).sort((a, b) => a - b);
-  return { target: flops[7]!, ids: res.subnets.map((s) => s.id) };
+  const res = await client.sampleSubnet({ experimentId: id, count: 15 });
+  const flops = res.map((s) => Number(s.cost?.flops)).sort((a, b) => a - b);
+  return { target: flops[7]!, ids: res.map((s) => s.id) };
 }
 
 const burst = (id: string, target: number, purpose: SamplePurpose, n: number) =>
   Promise.all(
     Array.from({ length: n }, () =>
-      unary(client, 'sampleSubnet', { experimentId: id, purpose, constraint: { kind: ConstraintKind.FLOPS, target } }).then((r) => r.subnets[0]!),
+      client.sampleSubnet({ experimentId: id, purpose, constraint: { kind: ConstraintKind.FLOPS, target } }).then((r) => r[0]!),
     ),
   );
 
@@ -72,42 +72,42 @@ async function burstUntilDrawnAhead(id: string, target: number, purpose: SampleP
 
 test('concurrent calls of one constraint draw ahead; every handed-out id is durable and known after a restart', async () => {
   const id = 'ahead';
-  await unary(client, 'createExperiment', { experimentId: id, spec: tinySpec() });
+  await client.createExperiment({ experimentId: id, spec: tinySpec() });
   const { target } = await medianFlops(id);
   const handed = await burstUntilDrawnAhead(id, target, SamplePurpose.EVAL);
 
   await restart();
   for (const subnetId of handed) {
-    const r = await unary(client, 'reportMetric', { experimentId: id, subnetId, metrics: { accuracy: 0.5 } });
-    assert.ok(r.sequence > 0n);
+    const r = await client.reportMetric({ experimentId: id, subnetId, metrics: { accuracy: 0.5 } });
+    assert.ok(r > 0n);
   }
 });
 
 test('a reported metric drops the subnets drawn ahead before it: the next deploy sample is the reported one', async () => {
   const id = 'ahead-deploy';
-  await unary(client, 'createExperiment', { experimentId: id, spec: tinySpec() });
+  await client.createExperiment({ experimentId: id, spec: tinySpec() });
   const { target } = await medianFlops(id);
   const handed = await burstUntilDrawnAhead(id, target, SamplePurpose.DEPLOY);
   // uniform: deploy answers the best reported subnet that fits, once there is one
   const best = [...handed][0]!;
-  await unary(client, 'reportMetric', { experimentId: id, subnetId: best, metrics: { accuracy: 0.9 } });
-  const next = await unary(client, 'sampleSubnet', {
+  await client.reportMetric({ experimentId: id, subnetId: best, metrics: { accuracy: 0.9 } });
+  const next = await client.sampleSubnet({
     experimentId: id,
     purpose: SamplePurpose.DEPLOY,
     constraint: { kind: ConstraintKind.FLOPS, target },
   });
-  assert.equal(next.subnets[0]!.id, best);
-  assert.equal(next.subnets[0]!.source, 'reported');
+  assert.equal(next[0]!.id, best);
+  assert.equal(next[0]!.source, 'reported');
 });
 
 test('one call at a time never draws ahead: subnets.jsonl holds exactly the handed-out ids', async () => {
   const id = 'one-at-a-time';
-  await unary(client, 'createExperiment', { experimentId: id, spec: tinySpec() });
+  await client.createExperiment({ experimentId: id, spec: tinySpec() });
   const { target, ids } = await medianFlops(id);
   const handed = new Set<string>(ids);
   for (let i = 0; i < 40; i++) {
-    const r = await unary(client, 'sampleSubnet', { experimentId: id, constraint: { kind: ConstraintKind.FLOPS, target } });
-    handed.add(r.subnets[0]!.id);
+    const r = await client.sampleSubnet({ experimentId: id, constraint: { kind: ConstraintKind.FLOPS, target } });
+    handed.add(r[0]!.id);
   }
   const stored = storedIds(id);
   assert.equal(stored.length, handed.size, `${stored.length} lines for ${handed.size} handed-out ids`);
