@@ -21,7 +21,7 @@ import type { GetSuggestionsReply, Trial } from '@supernetd/api/katib';
 import { startServer } from '../src/index.ts';
 import type { RunningServer } from '../src/index.ts';
 import { experimentIdForKatib, metricsOfObservation } from '../src/katib/katib-suggestion-service.ts';
-import { connect, tempDir, unary } from './helpers.ts';
+import { connectClient, tempDir } from './helpers.ts';
 
 const SETTINGS = {
   preset: 'mbv1-small',
@@ -113,9 +113,9 @@ test('GetSuggestions: exact counts, budgets round-robin, each final observation 
   assert.equal(second.parameterAssignments.length, 2);
   assert.equal(Number(second.parameterAssignments[0]?.assignments.find((a) => a.name === 'budget')?.value), 1.6e6);
   await get(trials, 1, 6);
-  const api = connect(server.address);
+  const api = connectClient(server.address);
   try {
-    const { records } = await unary(api, 'listMetrics', { experimentId: 'katib-unit-nas' });
+    const records = await api.listMetrics({ experimentId: 'katib-unit-nas' });
     const katibRecords = records.filter((r) => r.clientId.startsWith('katib:'));
     assert.deepEqual(katibRecords.map((r) => r.clientId).sort(), [`katib:${trials[0]?.name}`, `katib:${trials[2]?.name}`].sort());
     assert.equal(katibRecords.find((r) => r.clientId === `katib:${trials[2]?.name}`)?.values.accuracy, 0.5);
@@ -134,9 +134,9 @@ test('GetSuggestions reports nothing for a trial naming a subnet the experiment 
     katib.getSuggestions(create(GetSuggestionsRequestSchema, { experiment: experiment(SETTINGS, 'stray-nas'), trials: [stray], currentRequestNumber: 1, totalRequestNumber: 1 }), cb),
   );
   assert.equal(reply.parameterAssignments.length, 1);
-  const api = connect(server.address);
+  const api = connectClient(server.address);
   try {
-    const { records } = await unary(api, 'listMetrics', { experimentId: 'katib-stray-nas' });
+    const records = await api.listMetrics({ experimentId: 'katib-stray-nas' });
     assert.equal(records.length, 0);
   } finally {
     api.close();
