@@ -3,6 +3,7 @@ export { initBackend, activeBackend, backendInfo } from './backend/select-backen
 export type { BackendInfo } from './backend/select-backend.ts';
 export { createEngineRuntime, RECALIBRATION_BATCHES } from './runtime/engine-runtime.ts';
 export { shareDatasets, type SharedDataset } from './data/index.ts';
+export { parseNpy, npyValues, type NpyArray } from './data/npy-reader.ts';
 export { Engine, SUPERNET_ID } from './training/engine.ts';
 export { Supernet } from './network/supernet.ts';
 export { measureLatencyTable } from './network/latency-table.ts';

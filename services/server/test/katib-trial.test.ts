@@ -1,14 +1,14 @@
 // `supernetd trial` against a real server over gRPC: the export it fetches, evaluated here with
 // stock tfjs, scores the same batch as the server's own Evaluate of that subnet.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { ElementType } from '@supernetd/api';
 import { startServer } from '../src/index.ts';
 import type { RunningServer } from '../src/index.ts';
-import { evaluateExport, parseNpy, runTrialCommand } from '../src/katib/katib-trial.ts';
+import { evaluateExport, readNpyBatch, runTrialCommand } from '../src/katib/katib-trial.ts';
 import { connectClient, tempDir, tinySpec } from './helpers.ts';
 import type { SupernetdClient } from '@supernetd/client';
 
@@ -120,9 +120,28 @@ test('usage errors exit 2; a subnet the experiment never handed out exits 1 nami
   assert.match(r.err, /sn-0000000000000000/);
 });
 
-test('parseNpy reads the dtypes a trial may be given and refuses others by file name', () => {
-  assert.deepEqual([...parseNpy(npy('<f4', [2], new Uint8Array(new Float32Array([0.5, 1]).buffer)), 'a.npy').data], [0.5, 1]);
-  assert.deepEqual([...parseNpy(npy('<i4', [2], new Uint8Array(new Int32Array([3, -1]).buffer)), 'b.npy').data], [3, -1]);
-  assert.throws(() => parseNpy(npy('<f8', [1], new Uint8Array(8)), 'c.npy'), /c\.npy: dtype '<f8'/);
-  assert.throws(() => parseNpy(Buffer.from('nope'), 'd.npy'), /d\.npy: not a \.npy file/);
+test('readNpyBatch scales integer images by 1/255, keeps float ones, and refuses bad files by name', async () => {
+  const dir = path.join(tmp.dir, 'npy-batch');
+  mkdirSync(dir, { recursive: true });
+  const write = (file: string, descr: string, shape: number[], data: ArrayBufferView) =>
+    writeFileSync(path.join(dir, file), npy(descr, shape, new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));
+  write('images.npy', '<f4', [2, 1, 1], new Float32Array([0.5, 1]));
+  write('labels.npy', '<i8', [2], new BigInt64Array([3n, 1n]));
+  let b = await readNpyBatch(dir);
+  assert.deepEqual([...b.images], [0.5, 1]);
+  assert.deepEqual(b.shape, [2, 1, 1, 1]);
+  assert.deepEqual([...b.labels], [3, 1]);
+  write('images.npy', '|u1', [2, 1, 1, 1], new Uint8Array([255, 51]));
+  write('labels.npy', '<i4', [2], new Int32Array([0, 9]));
+  b = await readNpyBatch(dir);
+  assert.deepEqual([...b.images], [1, Math.fround(0.2)]);
+  assert.deepEqual([...b.labels], [0, 9]);
+  write('labels.npy', '<f4', [2], new Float32Array([0, 1]));
+  await assert.rejects(readNpyBatch(dir), /labels\.npy: must hold 2 integer labels/);
+  write('labels.npy', '<i4', [3], new Int32Array([0, 1, 2]));
+  await assert.rejects(readNpyBatch(dir), /labels\.npy: must hold 2 integer labels, got shape \(3\)/);
+  write('labels.npy', '>i4', [2], new Int32Array([0, 1]));
+  await assert.rejects(readNpyBatch(dir), /'labels\.npy' has unsupported dtype '>i4'/);
+  writeFileSync(path.join(dir, 'images.npy'), 'nope');
+  await assert.rejects(readNpyBatch(dir), /'images\.npy' is not an NPY file/);
 });

@@ -97,8 +97,8 @@ function parseDescr(descr: string): Dtype | undefined {
   return code as Dtype;
 }
 
-/** Element i of `a` as a number (little-endian). */
-function elements(a: NpyArray): ArrayLike<number> {
+/** The elements of `a` as numbers (read little-endian), in C order; a view of `a.data` where the host allows. */
+export function npyValues(a: NpyArray): ArrayLike<number> {
   const b = a.data.buffer;
   const o = a.data.byteOffset;
   const n = a.data.byteLength / DTYPES[a.dtype];
@@ -133,7 +133,7 @@ function elements(a: NpyArray): ArrayLike<number> {
 
 function toPixels(x: NpyArray, file: string): Uint8Array | Float32Array {
   if (x.dtype === 'u1') return x.data;
-  const src = elements(x);
+  const src = npyValues(x);
   if (x.dtype === 'f4' || x.dtype === 'f8') {
     const out = x.dtype === 'f4' && src instanceof Float32Array ? src : Float32Array.from(src);
     for (let i = 0; i < out.length; i++) {
@@ -151,7 +151,7 @@ function toPixels(x: NpyArray, file: string): Uint8Array | Float32Array {
 }
 
 function toLabels(y: NpyArray, file: string): Int32Array {
-  const src = elements(y);
+  const src = npyValues(y);
   const out = new Int32Array(src.length);
   for (let i = 0; i < src.length; i++) {
     const v = src[i] as number;

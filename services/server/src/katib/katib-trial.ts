@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { SupernetdClient } from '@supernetd/client';
+import { npyValues, parseNpy } from '@supernetd/engine';
 import type * as tfc from '@tensorflow/tfjs-core';
 
 /** A labelled batch from `.npy` files: NHWC images in [0, 1], int labels. */
@@ -27,61 +28,21 @@ export interface TrialMetrics {
 }
 
 /**
- * Reads one `.npy` array (format 1.0-3.0, C order): `|u1` (uint8), `<f4`, `<i4`, `<i8` or `|i1`.
- * Throws Error naming the file for anything else.
+ * `images.npy` (N,H,W[,C]; integers scaled by 1/255, floats as they are) and `labels.npy` (N
+ * integers) of `dir`, read with the engine's NPY parser (`|u1`, `<i4`, `<i8`, `<f4`, `<f8`; it
+ * throws naming the file for anything else).
  */
-export function parseNpy(bytes: Uint8Array, file: string): { data: Float32Array | Uint8Array | Int32Array; shape: number[] } {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf.length < 10 || buf.readUInt8(0) !== 0x93 || buf.toString('latin1', 1, 6) !== 'NUMPY') throw new Error(`${file}: not a .npy file`);
-  const major = buf.readUInt8(6);
-  const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
-  const start = major === 1 ? 10 : 12;
-  const header = buf.toString('latin1', start, start + headerLen);
-  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
-  if (/'fortran_order':\s*True/.test(header)) throw new Error(`${file}: Fortran-ordered arrays are not supported`);
-  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || shapeText === undefined) throw new Error(`${file}: unreadable .npy header`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
-  const n = shape.reduce((a, b) => a * b, 1);
-  const body = buf.subarray(start + headerLen);
-  const need = (size: number) => {
-    if (body.length < n * size) throw new Error(`${file}: ${body.length} bytes of data, shape ${shapeText} needs ${n * size}`);
-  };
-  const copy = (size: number) => {
-    need(size);
-    const out = new ArrayBuffer(n * size);
-    new Uint8Array(out).set(body.subarray(0, n * size));
-    return out;
-  };
-  switch (descr) {
-    case '|u1':
-      return { data: new Uint8Array(copy(1)), shape };
-    case '<f4':
-      return { data: new Float32Array(copy(4)), shape };
-    case '<i4':
-      return { data: new Int32Array(copy(4)), shape };
-    case '|i1':
-      return { data: Int32Array.from(new Int8Array(copy(1))), shape };
-    case '<i8': {
-      const wide = new BigInt64Array(copy(8));
-      return { data: Int32Array.from(wide, (v) => Number(v)), shape };
-    }
-    default:
-      throw new Error(`${file}: dtype '${descr}' is not supported (uint8, float32, int8, int32 or int64)`);
-  }
-}
-
-/** `images.npy` (N,H,W[,C], uint8 scaled by 1/255 or float32 as is) and `labels.npy` (N) of `dir`. */
 export async function readNpyBatch(dir: string): Promise<NpyBatch> {
   const img = parseNpy(await readFile(join(dir, 'images.npy')), 'images.npy');
   const lab = parseNpy(await readFile(join(dir, 'labels.npy')), 'labels.npy');
   if (img.shape.length !== 3 && img.shape.length !== 4) throw new Error(`images.npy: shape (${img.shape.join(', ')}) must be (N, H, W) or (N, H, W, C)`);
   const [n, h, w, c] = [img.shape[0] as number, img.shape[1] as number, img.shape[2] as number, img.shape[3] ?? 1];
-  if (lab.shape.length !== 1 || lab.shape[0] !== n || !(lab.data instanceof Int32Array)) {
+  if (lab.shape.length !== 1 || lab.shape[0] !== n || lab.dtype.startsWith('f')) {
     throw new Error(`labels.npy: must hold ${n} integer labels, got shape (${lab.shape.join(', ')})`);
   }
-  const images = img.data instanceof Float32Array ? img.data : Float32Array.from(img.data, (v) => v / 255);
-  return { images, shape: [n, h, w, c], labels: lab.data };
+  const float = img.dtype.startsWith('f');
+  const images = Float32Array.from(npyValues(img), (v) => (float ? v : v / 255));
+  return { images, shape: [n, h, w, c], labels: Int32Array.from(npyValues(lab)) };
 }
 
 /**
