@@ -8,6 +8,7 @@ import type { EngineRuntime } from '@supernetd/engine';
 import { CancelledError, FailedPreconditionError, InvalidArgumentError, Rng, serializeError } from '@supernetd/sdk';
 import type { SearchControl, SearchStrategy, StepContext, StrategyFactory, StrategyModule } from '@supernetd/sdk';
 import type { HostMessage, TrainProgress, TrainResult, WorkerInit, WorkerMessage, WorkerOps, WorkerSnapshot } from './protocol.ts';
+import { SerialQueue } from '../util/serial-queue.ts';
 
 interface CheckpointExtra {
   strategyState: unknown;
@@ -43,16 +44,6 @@ if (niceProblem) process.emitWarning(niceProblem);
 
 function post(msg: WorkerMessage, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(msg, transfer);
-}
-
-/** Serialises engine work: one step, evaluation or export at a time. */
-class Lane {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T> | T): Promise<T> {
-    const next = this.tail.then(fn, fn);
-    this.tail = next.catch(() => undefined);
-    return next;
-  }
 }
 
 async function main(): Promise<void> {
@@ -92,7 +83,8 @@ async function main(): Promise<void> {
 }
 
 class WorkerHost {
-  private readonly lane = new Lane();
+  /** Serialises engine work: one step, evaluation or export at a time. */
+  private readonly lane = new SerialQueue();
   private readonly cancelled = new Set<number>();
   private readonly deployRng: Rng;
   private lastLosses: Record<string, number> = {};
