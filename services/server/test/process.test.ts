@@ -3,47 +3,47 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { ExperimentState } from '@supernetd/api';
-import { connect, spawnCliServer as spawnServer, tempDir, tinySpec, unary } from './helpers.ts';
+import { connectClient, spawnCliServer as spawnServer, tempDir, tinySpec } from './helpers.ts';
 
 const data = tempDir();
 after(() => data.remove());
 
 test('SIGKILL: the experiment, its metrics and its weights at the last checkpoint survive', async () => {
   const first = await spawnServer(data.dir);
-  let client = connect(first.address);
-  await unary(client, 'createExperiment', { experimentId: 'crash', spec: tinySpec({ checkpointInterval: 2 }) });
-  const [subnet] = (await unary(client, 'sampleSubnet', { experimentId: 'crash' })).subnets;
+  let client = connectClient(first.address);
+  await client.createExperiment({ experimentId: 'crash', spec: tinySpec({ checkpointInterval: 2 }) });
+  const [subnet] = await client.sampleSubnet({ experimentId: 'crash' });
   assert.ok(subnet);
-  const rep = await unary(client, 'reportMetric', { experimentId: 'crash', subnetId: subnet.id, metrics: { accuracy: 0.75, latency_ms: 3 }, clientId: 'c1' });
-  assert.equal(rep.sequence, 1n);
-  const trained = await unary(client, 'trainStep', { experimentId: 'crash', input: { case: 'steps', value: 2 } });
+  const rep = await client.reportMetric({ experimentId: 'crash', subnetId: subnet.id, metrics: { accuracy: 0.75, latency_ms: 3 }, clientId: 'c1' });
+  assert.equal(rep, 1n);
+  const trained = await client.trainStep({ experimentId: 'crash', input: { case: 'steps', value: 2 } });
   assert.equal(trained.step, 2n);
   // reported after the checkpoint: only the metric log has it, and it must survive too
-  await unary(client, 'reportMetric', { experimentId: 'crash', subnetId: subnet.id, metrics: { accuracy: 0.8 } });
-  const evalBefore = await unary(client, 'evaluate', { experimentId: 'crash', target: { case: 'subnetId', value: subnet.id }, maxExamples: 32, skipBnRecalibration: true });
+  await client.reportMetric({ experimentId: 'crash', subnetId: subnet.id, metrics: { accuracy: 0.8 } });
+  const evalBefore = await client.evaluate({ experimentId: 'crash', target: { case: 'subnetId', value: subnet.id }, maxExamples: 32, skipBnRecalibration: true });
   client.close();
   first.proc.kill('SIGKILL');
   assert.equal((await first.exited).signal, 'SIGKILL');
 
   const second = await spawnServer(data.dir);
-  client = connect(second.address);
+  client = connectClient(second.address);
   try {
-    const exp = (await unary(client, 'getExperiment', { experimentId: 'crash' })).experiment;
+    const exp = await client.getExperiment('crash');
     assert.equal(exp?.step, 2n);
     assert.equal(exp?.checkpointStep, 2n);
     assert.equal(exp?.metricCount, 2n);
-    const metrics = await unary(client, 'listMetrics', { experimentId: 'crash' });
+    const metrics = await client.listMetrics({ experimentId: 'crash' });
     assert.deepEqual(
-      metrics.records.map((r) => [r.sequence, r.subnetId, r.values.accuracy, r.values.latency_ms, r.clientId]),
+      metrics.map((r) => [r.sequence, r.subnetId, r.values.accuracy, r.values.latency_ms, r.clientId]),
       [
         [1n, subnet.id, 0.75, 3, 'c1'],
         [2n, subnet.id, 0.8, undefined, ''],
       ],
     );
-    const evalAfter = await unary(client, 'evaluate', { experimentId: 'crash', target: { case: 'subnetId', value: subnet.id }, maxExamples: 32, skipBnRecalibration: true });
+    const evalAfter = await client.evaluate({ experimentId: 'crash', target: { case: 'subnetId', value: subnet.id }, maxExamples: 32, skipBnRecalibration: true });
     assert.equal(evalAfter.accuracy, evalBefore.accuracy, 'same weights after the restart');
     assert.equal(evalAfter.loss, evalBefore.loss);
-    const more = await unary(client, 'trainStep', { experimentId: 'crash', input: { case: 'steps', value: 1 } });
+    const more = await client.trainStep({ experimentId: 'crash', input: { case: 'steps', value: 1 } });
     assert.equal(more.step, 3n, 'training resumes from the checkpoint');
   } finally {
     client.close();
@@ -56,22 +56,21 @@ test('SIGTERM during training: stops at a step boundary, checkpoints, exits 0', 
   const dir = tempDir();
   try {
     const child = await spawnServer(dir.dir);
-    const client = connect(child.address);
-    await unary(client, 'createExperiment', { experimentId: 'term', spec: tinySpec() });
-    const { TrainRequestSchema } = await import('@supernetd/api');
-    const { create } = await import('@bufbuild/protobuf');
-    const stream = client.train(create(TrainRequestSchema, { experimentId: 'term', steps: 200, progressInterval: 1 }));
+    const client = connectClient(child.address);
+    await client.createExperiment({ experimentId: 'term', spec: tinySpec() });
     let lastStep = 0n;
     let done = false;
-    const ended = new Promise<void>((resolve) => {
-      stream.on('data', (e: { step: bigint; done: boolean }) => {
+    let first!: () => void;
+    const started = new Promise<void>((resolve) => (first = resolve));
+    // the stream ends OK or with an error when the server goes away; either way it has ended
+    const ended = (async () => {
+      for await (const e of client.train({ experimentId: 'term', steps: 200, progressInterval: 1 })) {
         lastStep = e.step;
         done ||= e.done;
-      });
-      stream.on('error', () => resolve());
-      stream.on('end', () => resolve());
-    });
-    await new Promise<void>((resolve) => stream.once('data', () => resolve()));
+        first();
+      }
+    })().catch(() => undefined);
+    await started;
     child.proc.kill('SIGTERM');
     const exit = await child.exited;
     await ended;
@@ -80,9 +79,9 @@ test('SIGTERM during training: stops at a step boundary, checkpoints, exits 0', 
     assert.ok(lastStep < 200n, 'training stopped early');
 
     const again = await spawnServer(dir.dir);
-    const c2 = connect(again.address);
+    const c2 = connectClient(again.address);
     try {
-      const exp = (await unary(c2, 'getExperiment', { experimentId: 'term' })).experiment;
+      const exp = await c2.getExperiment('term');
       assert.equal(exp?.state, ExperimentState.READY);
       assert.ok((exp?.step ?? 0n) >= lastStep, 'every step taken is kept');
       assert.equal(exp?.checkpointStep, exp?.step, 'the shutdown checkpoint holds the last step');

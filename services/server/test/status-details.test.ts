@@ -1,6 +1,6 @@
 // Every failed call carries google.rpc.Status in grpc-status-details-bin: ErrorInfo (reason, domain,
 // metadata naming the field or limit), RequestInfo, and BadRequest for INVALID_ARGUMENT; decoded
-// here from the trailer a real grpc-js client receives.
+// here from the trailer the TypeScript client's grpc-js channel receives.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
@@ -9,18 +9,19 @@ import { InvalidArgumentError, NotFoundError } from '@supernetd/sdk';
 import { startServer } from '../src/index.ts';
 import type { RunningServer } from '../src/index.ts';
 import { errorMetadata, leadingField } from '../src/errors/to-status.ts';
-import { connect, tempDir, tinySpec, unary } from './helpers.ts';
-import type { SupernetClient } from './helpers.ts';
+import { connectClient, tempDir, tinySpec } from './helpers.ts';
+import { SupernetdError } from '@supernetd/client';
+import type { SupernetdClient } from '@supernetd/client';
 
 let server: RunningServer;
-let client: SupernetClient;
+let client: SupernetdClient;
 const data = tempDir();
 const EXP = 'details';
 
 before(async () => {
   server = await startServer({ port: 0, dataDir: data.dir, logLevel: 'silent', backend: 'wasm', maxTensorElements: 1000 });
-  client = connect(server.address);
-  await unary(client, 'createExperiment', { experimentId: EXP, spec: tinySpec() });
+  client = connectClient(server.address);
+  await client.createExperiment({ experimentId: EXP, spec: tinySpec() });
 });
 
 after(async () => {
@@ -30,9 +31,10 @@ after(async () => {
 });
 
 async function details(p: Promise<unknown>, code: grpc.status) {
+  // the grpc-js error the client's SupernetdError was made from: the trailer itself
   const err = await p.then(
     () => assert.fail('expected the call to fail'),
-    (e: unknown) => e as grpc.ServiceError,
+    (e: unknown) => (e instanceof SupernetdError ? e.cause : e) as grpc.ServiceError,
   );
   assert.equal(grpc.status[err.code], grpc.status[code], err.details);
   const bin = err.metadata.get(STATUS_DETAILS_KEY)[0];
@@ -48,22 +50,22 @@ async function details(p: Promise<unknown>, code: grpc.status) {
 }
 
 test('NOT_FOUND names the id field in ErrorInfo and carries no BadRequest', async () => {
-  const d = await details(unary(client, 'getExperiment', { experimentId: 'nope' }), grpc.status.NOT_FOUND);
+  const d = await details(client.getExperiment('nope'), grpc.status.NOT_FOUND);
   assert.equal(d.reason, 'ERROR_REASON_EXPERIMENT_NOT_FOUND');
   assert.deepEqual(d.metadata, { field: 'experiment_id' });
   assert.deepEqual(d.fieldViolations, []);
-  const s = await details(unary(client, 'reportMetric', { experimentId: EXP, subnetId: 'sn-none', metrics: { accuracy: 1 } }), grpc.status.NOT_FOUND);
+  const s = await details(client.reportMetric({ experimentId: EXP, subnetId: 'sn-none', metrics: { accuracy: 1 } }), grpc.status.NOT_FOUND);
   assert.equal(s.reason, 'ERROR_REASON_SUBNET_NOT_FOUND');
   assert.equal(s.metadata.field, 'subnet_id');
 });
 
 test('INVALID_ARGUMENT carries a BadRequest field violation and the limit it broke', async () => {
-  const d = await details(unary(client, 'sampleSubnet', { experimentId: EXP, count: 65 }), grpc.status.INVALID_ARGUMENT);
+  const d = await details(client.sampleSubnet({ experimentId: EXP, count: 65 }), grpc.status.INVALID_ARGUMENT);
   assert.equal(d.reason, 'ERROR_REASON_INVALID_ARGUMENT');
   assert.deepEqual(d.metadata, { field: 'count', limitValue: '64' });
   assert.deepEqual(d.fieldViolations, [{ field: 'count', description: d.message }]);
   const c = await details(
-    unary(client, 'sampleSubnet', { experimentId: EXP, constraint: { kind: 1, target: -1 } }),
+    client.sampleSubnet({ experimentId: EXP, constraint: { kind: 1, target: -1 } }),
     grpc.status.INVALID_ARGUMENT,
   );
   assert.equal(c.reason, 'ERROR_REASON_INVALID_CONSTRAINT');
@@ -74,7 +76,7 @@ test('RESOURCE_EXHAUSTED names the configured limit and its value', async () => 
   const images = encodeTensor(new Float32Array(2 * 28 * 28), [2, 28, 28, 1]);
   const labels = encodeTensor(new Int32Array(2), [2]);
   const d = await details(
-    unary(client, 'trainStep', { experimentId: EXP, input: { case: 'batch', value: { images, labels } } }),
+    client.trainStep({ experimentId: EXP, input: { case: 'batch', value: { images, labels } } }),
     grpc.status.RESOURCE_EXHAUSTED,
   );
   assert.equal(d.reason, 'ERROR_REASON_LIMIT_EXCEEDED');

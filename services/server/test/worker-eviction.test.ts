@@ -6,14 +6,13 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
-import { create } from '@bufbuild/protobuf';
 import { pino } from 'pino';
-import { ExperimentState, TrainRequestSchema } from '@supernetd/api';
+import { ExperimentState } from '@supernetd/api';
 import type { TrainResponse } from '@supernetd/api';
 import { startServer } from '../src/index.ts';
 import type { RunningServer } from '../src/index.ts';
-import { connect, scrape, tempDir, tinySpec, unary } from './helpers.ts';
-import type { SupernetClient } from './helpers.ts';
+import { connectClient, scrape, tempDir, tinySpec } from './helpers.ts';
+import type { SupernetdClient } from '@supernetd/client';
 
 const IDLE_SECONDS = 1;
 const EVICTED = 'idle experiment worker checkpointed and stopped';
@@ -21,7 +20,7 @@ const EVICTED = 'idle experiment worker checkpointed and stopped';
 /** A server of this test, with the evictions it logged (per experiment) as events to wait on. */
 interface TestServer {
   server: RunningServer;
-  client: SupernetClient;
+  client: SupernetdClient;
   /** Resolves once `experiment` has been evicted `count` times in all. */
   evicted(experiment: string, count: number): Promise<void>;
   evictionCount(experiment: string): number;
@@ -45,7 +44,7 @@ async function start(workerIdleSeconds: number): Promise<TestServer> {
     { port: 0, dataDir: data.dir, metricsPort: 0, backend: 'wasm', workerIdleSeconds },
     { logger: pino({ level: 'info' }, sink) },
   );
-  const client = connect(server.address);
+  const client = connectClient(server.address);
   const evictionCount = (experiment: string) => counts.get(experiment) ?? 0;
   return {
     server,
@@ -80,17 +79,13 @@ async function liveWorkers(metricsPort: number): Promise<number> {
 }
 
 /** Runs a Train stream to its end; each event with the time it arrived. */
-function trainStream(client: SupernetClient, experimentId: string, steps: number, onEvent?: (e: TrainResponse) => void): Promise<{ event: TrainResponse; at: number }[]> {
+async function trainStream(client: SupernetdClient, experimentId: string, steps: number, onEvent?: (e: TrainResponse) => void): Promise<{ event: TrainResponse; at: number }[]> {
   const events: { event: TrainResponse; at: number }[] = [];
-  return new Promise((resolve, reject) => {
-    const stream = client.train(create(TrainRequestSchema, { experimentId, steps, progressInterval: 1 }));
-    stream.on('data', (e: TrainResponse) => {
-      events.push({ event: e, at: performance.now() });
-      onEvent?.(e);
-    });
-    stream.on('error', reject);
-    stream.on('end', () => resolve(events));
-  });
+  for await (const e of client.train({ experimentId, steps, progressInterval: 1 })) {
+    events.push({ event: e, at: performance.now() });
+    onEvent?.(e);
+  }
+  return events;
 }
 
 test('an idle worker is checkpointed and stopped; reads still answer and the next call resumes it', async () => {
@@ -99,43 +94,43 @@ test('an idle worker is checkpointed and stopped; reads still answer and the nex
     const { client } = t;
     const EXP = 'evict';
     const port = t.server.metricsPort as number;
-    await unary(client, 'createExperiment', { experimentId: EXP, spec: spec() });
-    const trained = await unary(client, 'trainStep', { experimentId: EXP, input: { case: 'steps', value: 3 } });
+    await client.createExperiment({ experimentId: EXP, spec: spec() });
+    const trained = await client.trainStep({ experimentId: EXP, input: { case: 'steps', value: 3 } });
     assert.equal(trained.step, 3n);
-    const sampled = await unary(client, 'sampleSubnet', { experimentId: EXP, count: 1 });
-    const subnet = sampled.subnets[0]!;
-    const reported = await unary(client, 'reportMetric', { experimentId: EXP, subnetId: subnet.id, metrics: { accuracy: 0.25 }, clientId: 't' });
-    assert.equal(reported.sequence, 1n);
+    const sampled = await client.sampleSubnet({ experimentId: EXP, count: 1 });
+    const subnet = sampled[0]!;
+    const reported = await client.reportMetric({ experimentId: EXP, subnetId: subnet.id, metrics: { accuracy: 0.25 }, clientId: 't' });
+    assert.equal(reported, 1n);
     const evalReq = { experimentId: EXP, target: { case: 'subnetId' as const, value: subnet.id }, maxExamples: 32, skipBnRecalibration: true };
-    const before = await unary(client, 'evaluate', evalReq);
+    const before = await client.evaluate(evalReq);
 
     await t.evicted(EXP, 1);
     assert.equal(await liveWorkers(port), 0, 'the evicted worker is gone');
 
-    const got = await unary(client, 'getExperiment', { experimentId: EXP });
-    assert.equal(got.experiment?.state, ExperimentState.READY, 'an evicted experiment stays READY');
-    assert.equal(got.experiment?.step, 3n);
-    assert.equal(got.experiment?.checkpointStep, 3n, 'the eviction wrote a checkpoint at the last step');
-    const listed = await unary(client, 'listExperiments', {});
-    assert.ok(listed.experiments.some((e) => e.id === EXP), 'an evicted experiment stays listed');
-    const again = await unary(client, 'sampleSubnet', { experimentId: EXP, count: 2 });
-    assert.equal(again.subnets.length, 2, 'SampleSubnet answers from the replica without a worker');
-    const metrics = await unary(client, 'listMetrics', { experimentId: EXP });
-    assert.deepEqual(metrics.records.map((r) => [r.subnetId, r.values.accuracy]), [[subnet.id, 0.25]]);
+    const got = await client.getExperiment(EXP);
+    assert.equal(got?.state, ExperimentState.READY, 'an evicted experiment stays READY');
+    assert.equal(got?.step, 3n);
+    assert.equal(got?.checkpointStep, 3n, 'the eviction wrote a checkpoint at the last step');
+    const listed = await client.listExperiments();
+    assert.ok(listed.some((e) => e.id === EXP), 'an evicted experiment stays listed');
+    const again = await client.sampleSubnet({ experimentId: EXP, count: 2 });
+    assert.equal(again.length, 2, 'SampleSubnet answers from the replica without a worker');
+    const metrics = await client.listMetrics({ experimentId: EXP });
+    assert.deepEqual(metrics.map((r) => [r.subnetId, r.values.accuracy]), [[subnet.id, 0.25]]);
     assert.equal(await liveWorkers(port), 0, 'reads do not start the worker');
     assert.equal(await scrape(port, 'supernetd_worker_evictions_total', { experiment: EXP }), 1);
 
-    const afterRestart = await unary(client, 'evaluate', evalReq);
+    const afterRestart = await client.evaluate(evalReq);
     assert.equal(afterRestart.accuracy, before.accuracy, 'the resumed worker has the same weights');
     assert.equal(afterRestart.loss, before.loss);
     assert.equal(await liveWorkers(port), 1);
 
     await t.evicted(EXP, 2);
-    const resumed = await unary(client, 'trainStep', { experimentId: EXP, input: { case: 'steps', value: 1 } });
+    const resumed = await client.trainStep({ experimentId: EXP, input: { case: 'steps', value: 1 } });
     assert.equal(resumed.step, 4n, 'training resumes at the evicted step count and continues');
-    const view = await unary(client, 'getExperiment', { experimentId: EXP });
-    assert.equal(view.experiment?.step, 4n);
-    assert.equal(view.experiment?.metricCount, 1n);
+    const view = await client.getExperiment(EXP);
+    assert.equal(view?.step, 4n);
+    assert.equal(view?.metricCount, 1n);
   } finally {
     await t.stop();
   }
@@ -147,7 +142,7 @@ test('a Train stream longer than the idle time is never evicted; the worker goes
     const { client } = t;
     const EXP = 'evict-stream';
     const port = t.server.metricsPort as number;
-    await unary(client, 'createExperiment', { experimentId: EXP, spec: spec() });
+    await client.createExperiment({ experimentId: EXP, spec: spec() });
     // calibration: the time per step of a short stream, to size one that outlasts the idle time
     const warm = await trainStream(client, EXP, 6);
     const perStepMs = Math.max(1, (warm.at(-1)!.at - warm[1]!.at) / Math.max(1, warm.length - 2));
@@ -177,8 +172,8 @@ test('a Train stream longer than the idle time is never evicted; the worker goes
     assert.equal(last.step, BigInt(6 + steps), 'the stream ran every step');
 
     await t.evicted(EXP, before + 1);
-    const view = await unary(client, 'getExperiment', { experimentId: EXP });
-    assert.equal(view.experiment?.checkpointStep, BigInt(6 + steps));
+    const view = await client.getExperiment(EXP);
+    assert.equal(view?.checkpointStep, BigInt(6 + steps));
   } finally {
     await t.stop();
   }
@@ -189,10 +184,10 @@ test('workerIdleSeconds 0 never evicts', async () => {
   const keep = await start(0);
   const evict = await start(IDLE_SECONDS);
   try {
-    await unary(keep.client, 'createExperiment', { experimentId: 'keep', spec: spec() });
-    await unary(keep.client, 'trainStep', { experimentId: 'keep', input: { case: 'steps', value: 1 } });
-    await unary(evict.client, 'createExperiment', { experimentId: 'gone', spec: spec() });
-    await unary(evict.client, 'trainStep', { experimentId: 'gone', input: { case: 'steps', value: 1 } });
+    await keep.client.createExperiment({ experimentId: 'keep', spec: spec() });
+    await keep.client.trainStep({ experimentId: 'keep', input: { case: 'steps', value: 1 } });
+    await evict.client.createExperiment({ experimentId: 'gone', spec: spec() });
+    await evict.client.trainStep({ experimentId: 'gone', input: { case: 'steps', value: 1 } });
     await evict.evicted('gone', 1);
     assert.equal(await liveWorkers(keep.server.metricsPort as number), 1);
     assert.equal(keep.evictionCount('keep'), 0);
