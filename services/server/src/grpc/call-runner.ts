@@ -37,11 +37,11 @@ function onCallCancelled(this: AnyCall & { [SCOPE]?: CallScope }): void {
 /**
  * What a call needs from its start to its status, and the CallContext its handler gets. Kept cheap
  * for the unary calls that do little else: one object per call, its methods on the prototype; the
- * child logger and the AbortController are made on first use only (an OK call at the default log
- * level uses neither), and the metric series are looked up once per method and code.
+ * request id, the child logger and the AbortController are made on first use only (an OK call at
+ * the default log level uses none of them), and the metric series of a method are resolved once.
  */
 class CallScope implements CallContext {
-  readonly requestId: string;
+  private id: string | undefined;
   private controller: AbortController | undefined;
   private log: Logger | undefined;
   private cancelled = false;
@@ -51,17 +51,24 @@ class CallScope implements CallContext {
 
   constructor(
     private readonly runner: CallRunner,
-    private readonly method: string,
+    private readonly method: MethodSeries,
     private readonly call: AnyCall,
   ) {
-    const given = call.metadata.get('x-request-id')[0];
-    this.requestId = typeof given === 'string' && given.length > 0 && given.length <= 128 ? given : randomUUID();
     (call as AnyCall & { [SCOPE]?: CallScope })[SCOPE] = this;
     call.on('cancelled', onCallCancelled);
   }
 
+  /** The caller's `x-request-id` (1 to 128 characters), else a new UUID; the same for the whole call. */
+  get requestId(): string {
+    if (this.id === undefined) {
+      const given = this.call.metadata.get('x-request-id')[0];
+      this.id = typeof given === 'string' && given.length > 0 && given.length <= 128 ? given : randomUUID();
+    }
+    return this.id;
+  }
+
   get logger(): Logger {
-    return (this.log ??= this.runner.logger.child({ requestId: this.requestId, method: this.method }));
+    return (this.log ??= this.runner.logger.child({ requestId: this.requestId, method: this.method.name }));
   }
 
   get signal(): AbortSignal {
@@ -85,7 +92,7 @@ class CallScope implements CallContext {
     // (the 'cancelled' listener stays: grpc-js emits it once the stream closes, and it is ignored now)
     this.finished = true;
     const seconds = (performance.now() - this.started) / 1000;
-    const series = this.runner.series(this.method, code);
+    const series = this.method.of(code);
     series.total.inc();
     series.seconds.observe(seconds);
     if (code !== grpc.status.OK) this.logger.info({ code: series.codeName, ms: Math.round(seconds * 1000) }, 'rpc done');
@@ -106,6 +113,30 @@ class CallScope implements CallContext {
   }
 }
 
+/** The metric series of one method, by status code, each resolved on first use. */
+class MethodSeries {
+  private readonly byCode: (Series | undefined)[] = [];
+
+  constructor(
+    readonly name: string,
+    private readonly metrics: ServerMetrics,
+  ) {}
+
+  of(code: grpc.status): Series {
+    let s = this.byCode[code];
+    if (!s) {
+      const codeName = grpc.status[code] ?? String(code);
+      s = {
+        total: this.metrics.rpcTotal.labels({ method: this.name, code: codeName }),
+        seconds: this.metrics.rpcSeconds.labels({ method: this.name, code: codeName }),
+        codeName,
+      };
+      this.byCode[code] = s;
+    }
+    return s;
+  }
+}
+
 /**
  * Wraps handlers with what every SupernetService call needs: a request id and child logger,
  * bearer-token authentication, request validation (for SupernetService, the `buf.validate` rules:
@@ -114,7 +145,6 @@ class CallScope implements CallContext {
  */
 export class CallRunner {
   private readonly expectedAuth: Buffer | undefined;
-  private readonly seriesCache = new Map<string, Series>();
 
   constructor(
     authToken: string | undefined,
@@ -124,22 +154,6 @@ export class CallRunner {
     private readonly validate: (req: unknown) => void = () => {},
   ) {
     this.expectedAuth = authToken === undefined ? undefined : Buffer.from(`Bearer ${authToken}`);
-  }
-
-  /** The metric series of a method and status code, resolved once. */
-  series(method: string, code: grpc.status): Series {
-    const key = `${method} ${code}`;
-    let s = this.seriesCache.get(key);
-    if (!s) {
-      const codeName = grpc.status[code] ?? String(code);
-      s = {
-        total: this.metrics.rpcTotal.labels({ method, code: codeName }),
-        seconds: this.metrics.rpcSeconds.labels({ method, code: codeName }),
-        codeName,
-      };
-      this.seriesCache.set(key, s);
-    }
-    return s;
   }
 
   private authorize(metadata: grpc.Metadata): void {
@@ -154,23 +168,36 @@ export class CallRunner {
     }
   }
 
-  /** A unary handler. */
+  /**
+   * A unary handler. Authentication, validation and the handler start at once, in grpc-js's call
+   * (an error they throw is the call's status, as a rejection is); only a handler that returns a
+   * promise is waited for, so a synchronous one answers without a trip through the microtask queue.
+   */
   unary<Req, Res>(method: string, fn: (req: Req, ctx: CallContext) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
+    const series = new MethodSeries(method, this.metrics);
     return (call, callback) => {
-      const scope = new CallScope(this, method, call as AnyCall);
-      Promise.resolve()
-        .then(() => {
-          this.authorize(call.metadata);
-          this.validate(call.request);
-          return fn(call.request, scope);
-        })
-        .then(
-          (res) => {
-            scope.succeed();
-            callback(null, res);
-          },
-          (err: unknown) => callback(scope.fail(err)),
-        );
+      const scope = new CallScope(this, series, call as AnyCall);
+      let res: Promise<Res> | Res;
+      try {
+        this.authorize(call.metadata);
+        this.validate(call.request);
+        res = fn(call.request, scope);
+      } catch (err) {
+        callback(scope.fail(err));
+        return;
+      }
+      if (typeof (res as { then?: unknown } | undefined)?.then !== 'function') {
+        scope.succeed();
+        callback(null, res as Res);
+        return;
+      }
+      Promise.resolve(res).then(
+        (value) => {
+          scope.succeed();
+          callback(null, value);
+        },
+        (err: unknown) => callback(scope.fail(err)),
+      );
     };
   }
 
@@ -179,8 +206,9 @@ export class CallRunner {
     method: string,
     fn: (req: Req, ctx: CallContext, send: (msg: Res) => Promise<void>) => Promise<void>,
   ): grpc.handleServerStreamingCall<Req, Res> {
+    const series = new MethodSeries(method, this.metrics);
     return (call) => {
-      const ctx = new CallScope(this, method, call as AnyCall);
+      const ctx = new CallScope(this, series, call as AnyCall);
       const send = (msg: Res): Promise<void> => {
         if (ctx.signal.aborted) return Promise.resolve();
         if (call.write(msg)) return Promise.resolve();
