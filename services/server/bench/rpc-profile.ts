@@ -16,6 +16,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
@@ -90,6 +91,29 @@ const args = [
   '--call', `supernetd.v1.SupernetService.${values.method}`, '-d', JSON.stringify(json), '-c', '50', '--connections', '2',
   '-z', `${values.seconds}s`, '-n', '0', '-O', 'json', server.address,
 ];
+/** CPU ticks (user + system) of each thread of this process so far, by thread id, with the thread's name. */
+const threadTicks = () =>
+  new Map(
+    readdirSync('/proc/self/task').flatMap((tid) => {
+      try {
+        const f = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return [[tid, { name: readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim(), ticks: Number(f[11]) + Number(f[12]) }] as const];
+      } catch {
+        return [];
+      }
+    }),
+  );
+const threads0 = threadTicks();
+// the main thread's garbage-collection pauses during the measurement, by kind
+const gcPause = new Map<string, number>();
+const gcKinds: Record<number, string> = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weak callbacks' };
+const gcObserver = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const kind = gcKinds[(e as { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'other';
+    gcPause.set(kind, (gcPause.get(kind) ?? 0) + e.duration);
+  }
+});
+gcObserver.observe({ entryTypes: ['gc'] });
 const cpu0 = process.cpuUsage();
 const gc0 = { ...groupCommitStats };
 const out = await new Promise<string>((resolve) => {
@@ -108,6 +132,16 @@ const cpu = process.cpuUsage(cpu0);
 const r = JSON.parse(out) as { count: number; rps: number; latencyDistribution: { percentage: number; latency: number }[] };
 const p = (q: number) => (r.latencyDistribution.find((d) => d.percentage === q)?.latency ?? NaN) / 1e6;
 console.log(`${values.method}${values.train ? ' (training)' : ''}: ${r.count} calls, ${r.rps.toFixed(0)}/s, p50 ${p(50).toFixed(1)} ms, p99 ${p(99).toFixed(1)} ms; server process CPU ${((cpu.user + cpu.system) / r.count).toFixed(1)} us/call (user ${(cpu.user / r.count).toFixed(1)}, sys ${(cpu.system / r.count).toFixed(1)})`);
+// where the process's CPU went, by thread kind (main thread, V8's GC/compiler helpers, libuv's pool...)
+const byName = new Map<string, number>();
+for (const [tid, t] of threadTicks()) {
+  const name = tid === String(process.pid) ? 'main thread' : t.name;
+  byName.set(name, (byName.get(name) ?? 0) + t.ticks - (threads0.get(tid)?.ticks ?? 0));
+}
+const tickUs = 1e6 / 100; // USER_HZ
+gcObserver.disconnect();
+console.log(`main-thread GC pauses (us/call): ${[...gcPause].map(([k, ms]) => `${k} ${((ms * 1000) / r.count).toFixed(1)}`).join(', ') || 'none'}`);
+console.log(`CPU by thread (us/call): ${[...byName].filter(([, t]) => t > 0).sort((a, b) => b[1] - a[1]).map(([n, t]) => `${n} ${((t * tickUs) / r.count).toFixed(1)}`).join(', ')}`);
 console.log(`group commit: ${groupCommitStats.records - gc0.records} records in ${groupCommitStats.fsyncs - gc0.fsyncs} durable writes`);
 stream?.cancel();
 client.close();
