@@ -6,19 +6,18 @@ import { after, before, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { startServer } from '../src/index.ts';
 import type { RunningServer } from '../src/index.ts';
-import { assertStatus, bearer, connect, tempDir, tinySpec, unary } from './helpers.ts';
-import type { SupernetClient } from './helpers.ts';
+import { assertStatus, connectClient, tempDir, tinySpec } from './helpers.ts';
+import type { SupernetdClient } from '@supernetd/client';
 
 const S = grpc.status;
 const TOKEN = 'hardening-token';
 let server: RunningServer;
-let client: SupernetClient;
+let client: SupernetdClient;
 const data = tempDir();
-const md = () => bearer(TOKEN);
 
 before(async () => {
   server = await startServer({ port: 0, dataDir: data.dir, logLevel: 'silent', backend: 'wasm', authToken: TOKEN });
-  client = connect(server.address);
+  client = connectClient(server.address, { token: TOKEN });
 });
 
 after(async () => {
@@ -27,7 +26,7 @@ after(async () => {
   data.remove();
 });
 
-const createWith = (experimentId: string, spec: object) => unary(client, 'createExperiment', { experimentId, spec: spec as never }, { metadata: md(), deadlineMs: 20_000 });
+const createWith = (experimentId: string, spec: object) => client.createExperiment({ experimentId, spec: spec as never }, { timeoutMs: 20_000 });
 const withSpace = (searchSpace: object) => ({ ...tinySpec(), searchSpace });
 const custom = (widths: object[], head?: number) => ({
   preset: 'custom',
@@ -45,8 +44,8 @@ const custom = (widths: object[], head?: number) => ({
 });
 
 async function stillServing(): Promise<void> {
-  const res = await unary(client, 'listExperiments', {}, { metadata: md(), deadlineMs: 5000 });
-  assert.ok(Array.isArray(res.experiments));
+  const res = await client.listExperiments({ timeoutMs: 5000 });
+  assert.ok(Array.isArray(res));
 }
 
 test('absurd sizes in a spec are refused before anything is allocated, naming the limit', async () => {
@@ -66,8 +65,8 @@ test('absurd sizes in a spec are refused before anything is allocated, naming th
   );
   assert.ok(Date.now() - t0 < 10_000, `refusals took ${Date.now() - t0} ms`);
   await stillServing();
-  const listed = await unary(client, 'listExperiments', {}, { metadata: md() });
-  assert.deepEqual(listed.experiments.map((e) => e.id), []);
+  const listed = await client.listExperiments();
+  assert.deepEqual(listed.map((e) => e.id), []);
 });
 
 test('unknown schedule and optimizer enum values are INVALID_ARGUMENT, never stored as a default', async () => {
@@ -89,9 +88,9 @@ test('unknown schedule and optimizer enum values are INVALID_ARGUMENT, never sto
 test('a 100 KB experiment id comes back NOT_FOUND with a short message', async () => {
   const experimentId = 'x'.repeat(100_000);
   for (const call of [
-    () => unary(client, 'getExperiment', { experimentId }, { metadata: md() }),
-    () => unary(client, 'sampleSubnet', { experimentId }, { metadata: md() }),
-    () => unary(client, 'deleteExperiment', { experimentId }, { metadata: md() }),
+    () => client.getExperiment(experimentId),
+    () => client.sampleSubnet({ experimentId }),
+    () => client.deleteExperiment(experimentId),
   ]) {
     const err = await assertStatus(call(), S.NOT_FOUND, 'EXPERIMENT_NOT_FOUND', /100000 characters/);
     assert.ok(err.details.length < 300, `${err.details.length} characters`);
@@ -111,7 +110,7 @@ test('string fields are bounded on input', async () => {
     /spec\.training\.dataset\.name must be at most 256 bytes, got 5000 bytes/,
   );
   await assertStatus(
-    unary(client, 'reportMetric', { experimentId: 'nope', subnetId: 'x', metrics: { a: 1 }, clientId: 'c'.repeat(10_000) }, { metadata: md() }),
+    client.reportMetric({ experimentId: 'nope', subnetId: 'x', metrics: { a: 1 }, clientId: 'c'.repeat(10_000) }),
     S.INVALID_ARGUMENT,
     'INVALID_ARGUMENT',
     /client_id must be at most 256 bytes, got 10000 bytes/,
