@@ -39,6 +39,62 @@ interface Scored {
   accuracy: number;
 }
 
+/** Batches a search fetched; `releaseAll` disposes those not released yet (the search's finally). */
+class SearchBatches {
+  private readonly owned: Batch[] = [];
+
+  take(bs: Batch[]): Batch[] {
+    this.owned.push(...bs);
+    return bs;
+  }
+
+  release(bs: readonly Batch[]): void {
+    for (const b of bs) {
+      b.x.dispose();
+      b.y.dispose();
+      this.owned.splice(this.owned.indexOf(b), 1);
+    }
+  }
+
+  releaseAll(): void {
+    this.release([...this.owned]);
+  }
+}
+
+/** One evolutionary search: its random stream, progress, batches and the widths scored so far. */
+interface SearchRun {
+  engine: SupernetEngine;
+  constraint: Constraint;
+  control: SearchControl;
+  rng: Rng;
+  batches: SearchBatches;
+  /** Recalibration batches, fetched at the first measurement (a search cancelled before it draws none). */
+  recal: Batch[] | undefined;
+  /** The fitness batches, fetched at first use. */
+  val: Batch[] | undefined;
+  /** Each measured width's best placement and accuracy, by `widthKey`. */
+  scored: Map<string, Scored>;
+  /** Candidate slots done, of `total`, and the current stage for progress notes. */
+  done: number;
+  total: number;
+  note: string;
+}
+
+/** Counts one candidate slot of the search's progress. */
+function advance(run: SearchRun): void {
+  run.control.progress(++run.done, run.total, run.note);
+}
+
+/** The fitness of a scored width. */
+function fitness(run: SearchRun, w: BinWidth): number {
+  return (run.scored.get(widthKey(w)) as Scored).accuracy;
+}
+
+/** Distinct scored widths, fittest first. */
+function ranked(run: SearchRun, ws: Iterable<BinWidth>): BinWidth[] {
+  return [...new Map([...ws].map((w) => [widthKey(w), w])).values()].sort((a, b) => fitness(run, b) - fitness(run, a));
+}
+
 /** Where a searched subnet came from; a width found by CafeNet is retrained from scratch. */
 export const CAFENET_SEARCH_SOURCE = 'search:evolution;weights=retrain';
 
@@ -225,142 +281,161 @@ export class CafeNetStrategy implements SearchStrategy {
     const cached = this.searched[key];
     if (cached && cached.trainedSteps === this.trainedSteps) return cached.proposal;
     const cfg = this.cfg;
-    // Own stream per constraint and training state: a search (finished or cancelled) leaves the
-    // training stream alone, and the same search repeated gives the same answer.
-    const rng = new Rng(this.seed).fork(`cafenet-search:${key}:${this.trainedSteps}`);
     const finalists = cfg.finalValidationImages > 0 ? cfg.topK : 0;
-    const total = cfg.population + cfg.generations * (cfg.mutations + cfg.crossovers) + finalists;
-    let done = 0;
-    let note = 'generation 0';
-    const advance = () => control.progress(++done, total, note);
-
-    const owned: Batch[] = [];
-    const take = (bs: Batch[]) => {
-      owned.push(...bs);
-      return bs;
+    const run: SearchRun = {
+      engine,
+      constraint,
+      control,
+      // Own stream per constraint and training state: a search (finished or cancelled) leaves the
+      // training stream alone, and the same search repeated gives the same answer.
+      rng: new Rng(this.seed).fork(`cafenet-search:${key}:${this.trainedSteps}`),
+      batches: new SearchBatches(),
+      recal: undefined,
+      val: undefined,
+      scored: new Map(),
+      done: 0,
+      total: cfg.population + cfg.generations * (cfg.mutations + cfg.crossovers) + finalists,
+      note: 'generation 0',
     };
-    const release = (bs: readonly Batch[]) => {
-      for (const b of bs) {
-        b.x.dispose();
-        b.y.dispose();
-        owned.splice(owned.indexOf(b), 1);
-      }
-    };
-    // Fetched at the first measurement, so a search cancelled before it draws no training batch.
-    let recal: Batch[] | undefined;
-    let val: Batch[] | undefined;
-    const measure = async (arch: Arch, on: () => readonly Batch[]): Promise<number> => {
-      await control.yield();
-      recal ??= take(engine.trainBatches(cfg.recalibrationBatches));
-      const batches = on();
-      if (recal.length > 0) engine.recalibrateBN(engine.supernet, arch, recal, 'cumulative');
-      return engine.evaluate(engine.supernet, arch, batches).accuracy;
-    };
-    const fitnessBatches = () => (val ??= take(engine.validationBatches(cfg.validationBatches)));
-
-    const scored = new Map<string, Scored>();
-    const fitness = (w: BinWidth) => (scored.get(widthKey(w)) as Scored).accuracy;
-    const score = async (w: BinWidth): Promise<void> => {
-      const wk = widthKey(w);
-      if (scored.has(wk)) return;
-      const placements: Placement[] = [];
-      if (this.leftmost) placements.push(leftmostPlacement(this.bins, w, cfg.offset));
-      else {
-        const remembered = this.memory.best(w);
-        if (remembered) placements.push(remembered.placement);
-        for (let i = 0; i < cfg.placementSamples || placements.length === 0; i++) {
-          placements.push(randomPlacement(this.bins, w, cfg.offset, rng));
-        }
-      }
-      const seen = new Set<string>();
-      let best: Scored = { width: w, placement: placements[0] as Placement, accuracy: -Infinity };
-      for (const p of placements) {
-        const a = this.arch(w, p);
-        const k = archKey(a);
-        if (seen.has(k)) continue;
-        seen.add(k);
-        const acc = await measure(a, fitnessBatches);
-        if (acc > best.accuracy) best = { width: w, placement: p, accuracy: acc };
-      }
-      scored.set(wk, best);
-    };
-    const mutate = (w: BinWidth): BinWidth => {
-      const out: BinWidth = { resolution: w.resolution, bins: { ...w.bins } };
-      if (this.resolutions.length > 1 && rng.next() < cfg.mutationProb) out.resolution = rng.choice(this.resolutions);
-      for (const b of this.bins) {
-        if (rng.next() < cfg.mutationProb) out.bins[b.id] = b.minBins + rng.int(b.starts.length - b.minBins + 1);
-      }
-      return out;
-    };
-    const cross = (a: BinWidth, b: BinWidth): BinWidth => ({
-      resolution: rng.next() < 0.5 ? a.resolution : b.resolution,
-      bins: Object.fromEntries(this.bins.map((x) => [x.id, (rng.next() < 0.5 ? a : b).bins[x.id] as number])),
-    });
-    /** Children that break the budget are redrawn (at most 10 times, then skipped). */
-    const child = (make: () => BinWidth): BinWidth | undefined => {
-      for (let i = 0; i < 10; i++) {
-        const w = make();
-        if (this.widthFits(w, constraint)) return w;
-      }
-      return undefined;
-    };
-    const ranked = (ws: Iterable<BinWidth>) =>
-      [...new Map([...ws].map((w) => [widthKey(w), w])).values()].sort((a, b) => fitness(b) - fitness(a));
-
     try {
-      let population: BinWidth[] = [];
-      for (let i = 0; i < cfg.population; i++) {
-        const w = this.fittingWidth(constraint, rng);
-        population.push(w);
-        await score(w);
-        advance();
-      }
-      for (let g = 1; g <= cfg.generations; g++) {
-        note = `generation ${g}`;
-        const parents = ranked(population).slice(0, cfg.topK);
-        const next = [...parents];
-        const makers = [
-          ...Array.from({ length: cfg.mutations }, () => () => mutate(rng.choice(parents))),
-          ...Array.from({ length: cfg.crossovers }, () => () => cross(rng.choice(parents), rng.choice(parents))),
-        ];
-        for (const make of makers) {
-          const c = child(make);
-          if (c) {
-            next.push(c);
-            await score(c);
-          }
-          advance();
-        }
-        population = next;
-      }
-      let winner = ranked([...scored.values()].map((e) => e.width))[0] as BinWidth;
-      let winnerScore = fitness(winner);
-      if (finalists > 0) {
-        // The evolution ranks on a few batches; the answer is chosen on many more held-out images.
-        note = 'final validation';
-        if (val) release(val);
-        let heldOut: Batch[] | undefined;
-        const finalBatches = () => (heldOut ??= take(heldOutBatches(engine, cfg.finalValidationImages)));
-        winnerScore = -Infinity;
-        for (const w of ranked([...scored.values()].map((e) => e.width)).slice(0, finalists)) {
-          const e = scored.get(widthKey(w)) as Scored;
-          const acc = await measure(this.arch(e.width, e.placement), finalBatches);
-          if (acc > winnerScore) {
-            winner = w;
-            winnerScore = acc;
-          }
-          advance();
-        }
-      }
+      await this.evolve(run);
+      const { winner, score } = await this.chooseWinner(run, finalists);
       // Skipped children and duplicate widths measure nothing; the search is complete all the same.
-      if (done < total) control.progress(total, total, 'done');
-      const best = scored.get(widthKey(winner)) as Scored;
-      const answer: Proposal = { arch: this.arch(best.width, best.placement), source: CAFENET_SEARCH_SOURCE, score: winnerScore };
+      if (run.done < run.total) control.progress(run.total, run.total, 'done');
+      const best = run.scored.get(widthKey(winner)) as Scored;
+      const answer: Proposal = { arch: this.arch(best.width, best.placement), source: CAFENET_SEARCH_SOURCE, score };
       this.searched[key] = { proposal: answer, trainedSteps: this.trainedSteps };
       return answer;
     } finally {
-      release([...owned]);
+      run.batches.releaseAll();
     }
+  }
+
+  /** Scores an initial population of `population` fitting widths, then runs `generations` generations. */
+  private async evolve(run: SearchRun): Promise<void> {
+    let population: BinWidth[] = [];
+    for (let i = 0; i < this.cfg.population; i++) {
+      const w = this.fittingWidth(run.constraint, run.rng);
+      population.push(w);
+      await this.scoreWidth(run, w);
+      advance(run);
+    }
+    for (let g = 1; g <= this.cfg.generations; g++) {
+      run.note = `generation ${g}`;
+      population = await this.nextGeneration(run, population);
+    }
+  }
+
+  /** The `topK` parents of `population` and their scored children (mutations, then crossovers). */
+  private async nextGeneration(run: SearchRun, population: readonly BinWidth[]): Promise<BinWidth[]> {
+    const { rng } = run;
+    const parents = ranked(run, population).slice(0, this.cfg.topK);
+    const next = [...parents];
+    const makers = [
+      ...Array.from({ length: this.cfg.mutations }, () => () => this.mutate(rng.choice(parents), rng)),
+      ...Array.from({ length: this.cfg.crossovers }, () => () => this.cross(rng.choice(parents), rng.choice(parents), rng)),
+    ];
+    for (const make of makers) {
+      const c = this.fittingChild(make, run.constraint);
+      if (c) {
+        next.push(c);
+        await this.scoreWidth(run, c);
+      }
+      advance(run);
+    }
+    return next;
+  }
+
+  /**
+   * The best scored width. The evolution ranks on a few batches; with finalists, the answer is the
+   * best of the `finalists` top widths measured again on `finalValidationImages` held-out images.
+   */
+  private async chooseWinner(run: SearchRun, finalists: number): Promise<{ winner: BinWidth; score: number }> {
+    const widths = ranked(run, [...run.scored.values()].map((e) => e.width));
+    let winner = widths[0] as BinWidth;
+    if (finalists === 0) return { winner, score: fitness(run, winner) };
+    run.note = 'final validation';
+    if (run.val) run.batches.release(run.val);
+    let heldOut: Batch[] | undefined;
+    const finalBatches = () => (heldOut ??= run.batches.take(heldOutBatches(run.engine, this.cfg.finalValidationImages)));
+    let score = -Infinity;
+    for (const w of widths.slice(0, finalists)) {
+      const e = run.scored.get(widthKey(w)) as Scored;
+      const acc = await this.measure(run, this.arch(e.width, e.placement), finalBatches);
+      if (acc > score) {
+        winner = w;
+        score = acc;
+      }
+      advance(run);
+    }
+    return { winner, score };
+  }
+
+  /** Accuracy of `arch` on `on()` after cumulative BN recalibration; yields to the control first. */
+  private async measure(run: SearchRun, arch: Arch, on: () => readonly Batch[]): Promise<number> {
+    await run.control.yield();
+    run.recal ??= run.batches.take(run.engine.trainBatches(this.cfg.recalibrationBatches));
+    const batches = on();
+    if (run.recal.length > 0) run.engine.recalibrateBN(run.engine.supernet, arch, run.recal, 'cumulative');
+    return run.engine.evaluate(run.engine.supernet, arch, batches).accuracy;
+  }
+
+  /** Scores `w` once: the best accuracy of its placements on the `validationBatches` fitness batches. */
+  private async scoreWidth(run: SearchRun, w: BinWidth): Promise<void> {
+    const wk = widthKey(w);
+    if (run.scored.has(wk)) return;
+    const fitnessBatches = () => (run.val ??= run.batches.take(run.engine.validationBatches(this.cfg.validationBatches)));
+    const placements = this.placementsToScore(w, run.rng);
+    const seen = new Set<string>();
+    let best: Scored = { width: w, placement: placements[0] as Placement, accuracy: -Infinity };
+    for (const p of placements) {
+      const a = this.arch(w, p);
+      const k = archKey(a);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      const acc = await this.measure(run, a, fitnessBatches);
+      if (acc > best.accuracy) best = { width: w, placement: p, accuracy: acc };
+    }
+    run.scored.set(wk, best);
+  }
+
+  /** The leftmost placement in `leftmost` mode; else the remembered best and `placementSamples` random ones. */
+  private placementsToScore(w: BinWidth, rng: Rng): Placement[] {
+    if (this.leftmost) return [leftmostPlacement(this.bins, w, this.cfg.offset)];
+    const placements: Placement[] = [];
+    const remembered = this.memory.best(w);
+    if (remembered) placements.push(remembered.placement);
+    for (let i = 0; i < this.cfg.placementSamples || placements.length === 0; i++) {
+      placements.push(randomPlacement(this.bins, w, this.cfg.offset, rng));
+    }
+    return placements;
+  }
+
+  /** `w` with the resolution and each bin count redrawn with probability `mutationProb`. */
+  private mutate(w: BinWidth, rng: Rng): BinWidth {
+    const out: BinWidth = { resolution: w.resolution, bins: { ...w.bins } };
+    if (this.resolutions.length > 1 && rng.next() < this.cfg.mutationProb) out.resolution = rng.choice(this.resolutions);
+    for (const b of this.bins) {
+      if (rng.next() < this.cfg.mutationProb) out.bins[b.id] = b.minBins + rng.int(b.starts.length - b.minBins + 1);
+    }
+    return out;
+  }
+
+  /** Each of the resolution and the bin counts from `a` or `b` with even odds. */
+  private cross(a: BinWidth, b: BinWidth, rng: Rng): BinWidth {
+    return {
+      resolution: rng.next() < 0.5 ? a.resolution : b.resolution,
+      bins: Object.fromEntries(this.bins.map((x) => [x.id, (rng.next() < 0.5 ? a : b).bins[x.id] as number])),
+    };
+  }
+
+  /** A child of `make` within the budget: one over it is redrawn, at most 10 times, then skipped. */
+  private fittingChild(make: () => BinWidth, constraint: Constraint): BinWidth | undefined {
+    for (let i = 0; i < 10; i++) {
+      const w = make();
+      if (this.widthFits(w, constraint)) return w;
+    }
+    return undefined;
   }
 
   phase(): string {
