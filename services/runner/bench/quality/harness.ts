@@ -1,11 +1,11 @@
 // The search-quality benchmarks' shared part: one small problem, one in-process server, supernet
 // runs at equal compute, standalone training, and a JSON cache so each benchmark runs in parts.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ConstraintKind } from '@supernetd/api';
 import type { Arch, SpaceSpec } from '@supernetd/sdk';
-import { Rng } from '@supernetd/sdk';
+import { Rng, writeFileAtomic } from '@supernetd/sdk';
 import { resolveSpace } from '@supernetd/engine/space';
 import { spaceFlopsRange, startServer } from '@supernetd/server';
 import type { SupernetdClient } from '@supernetd/client';
@@ -273,27 +273,35 @@ export class ResultCache {
   get rankingArchs(): Arch[] | undefined {
     return this.data.rankingArchs;
   }
-  set rankingArchs(a: Arch[] | undefined) {
+  setRankingArchs(a: Arch[] | undefined): Promise<void> {
     if (a) this.data.rankingArchs = a;
     else delete this.data.rankingArchs;
-    this.save();
+    return this.save();
   }
-  putSupernet(key: string, r: SupernetRun): void {
+  putSupernet(key: string, r: SupernetRun): Promise<void> {
     this.data.supernets[key] = r;
-    this.save();
+    return this.save();
   }
-  putAlone(key: string, r: AloneRun): void {
+  putAlone(key: string, r: AloneRun): Promise<void> {
     this.data.alone[key] = r;
-    this.save();
+    return this.save();
   }
-  /** Writes the cache, first merging what another benchmark process wrote meanwhile (ranking and search may run side by side). */
-  private save(): void {
-    this.refresh();
-    mkdirSync(dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(this.data, null, 1)}\n`);
-    renameSync(tmp, this.file);
-    this.seenMtime = statSync(this.file).mtimeMs;
+  /** The writes of this process, one after the other (the benchmark's jobs finish side by side). */
+  private saving: Promise<void> = Promise.resolve();
+  /**
+   * Writes the cache atomically and durably (writeFileAtomic), first merging what another benchmark
+   * process wrote meanwhile (ranking and search may run side by side).
+   */
+  private save(): Promise<void> {
+    const write = async () => {
+      this.refresh();
+      mkdirSync(dirname(this.file), { recursive: true });
+      await writeFileAtomic(this.file, `${JSON.stringify(this.data, null, 1)}\n`);
+      this.seenMtime = statSync(this.file).mtimeMs;
+    };
+    const done = this.saving.then(write);
+    this.saving = done.catch(() => undefined);
+    return done;
   }
 }
 

@@ -92,7 +92,7 @@ if (!v['render-only']) {
             if (cache.alone[key] || !claim(`${out}/claims`, key)) return;
             log(`alone ${key}: training`);
             const result = await runAlone(server, arch, 0, settings, kind);
-            cache.putAlone(key, result);
+            await cache.putAlone(key, result);
             log(`alone ${key}: ${(result.accuracy * 100).toFixed(2)}%`);
           });
         }
@@ -106,7 +106,7 @@ if (!v['render-only']) {
           if (cache.supernets[key] || !claim(`${out}/claims`, key)) return;
           log(`supernet ${key}: training`);
           const r = await runSupernet(server, key, method, seed, settings, rankingArchs[spaceOf(method)]);
-          cache.putSupernet(key, r);
+          await cache.putSupernet(key, r);
           log(`supernet ${key}: ${r.steps} steps in ${r.trainSeconds.toFixed(0)} s; deploy ${Object.values(r.deploy).map((d) => (d.accuracy * 100).toFixed(2)).join(' / ')}%`);
         });
       }
