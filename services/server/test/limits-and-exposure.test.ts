@@ -10,21 +10,21 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { setImmediate } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
-import { create } from '@bufbuild/protobuf';
-import { DatasetFormat, ExperimentState, TrainRequestSchema } from '@supernetd/api';
+import { DatasetFormat, ExperimentState } from '@supernetd/api';
 import type { TrainResponse } from '@supernetd/api';
 import { startServer } from '../src/index.ts';
 import type { RunningServer, ServerConfig } from '../src/index.ts';
-import { assertStatus, connect, tempDir, tinySpec, unary } from './helpers.ts';
-import type { SupernetClient } from './helpers.ts';
+import { assertStatus, connectClient, tempDir, tinySpec } from './helpers.ts';
+import { SupernetdError } from '@supernetd/client';
+import type { SupernetdClient } from '@supernetd/client';
 
 const S = grpc.status;
 
 /** A server of its own for one test, stopped (and its directory removed) afterwards. */
-async function withServer(config: Partial<ServerConfig>, fn: (server: RunningServer, client: SupernetClient, dir: string) => Promise<void>): Promise<void> {
+async function withServer(config: Partial<ServerConfig>, fn: (server: RunningServer, client: SupernetdClient, dir: string) => Promise<void>): Promise<void> {
   const data = tempDir();
   const server = await startServer({ port: 0, dataDir: path.join(data.dir, 'data'), logLevel: 'silent', backend: 'wasm', ...config });
-  const client = connect(server.address);
+  const client = connectClient(server.address);
   try {
     await fn(server, client, data.dir);
   } finally {
@@ -36,41 +36,48 @@ async function withServer(config: Partial<ServerConfig>, fn: (server: RunningSer
 
 const spec = () => tinySpec({ totalSteps: 1000n });
 
-/** Starts a Train stream; resolves `started` at its first event. */
-function openTrain(client: SupernetClient, experimentId: string, steps: number) {
+/** Starts a Train stream; resolves `started` at its first event, `ended` with its error (undefined when OK). */
+function openTrain(client: SupernetdClient, experimentId: string, steps: number) {
   const events: TrainResponse[] = [];
-  const stream = client.train(create(TrainRequestSchema, { experimentId, steps, progressInterval: 1 }));
-  const started = new Promise<void>((resolve) => stream.once('data', () => resolve()));
-  const ended = new Promise<grpc.ServiceError | undefined>((resolve) => {
-    stream.on('data', (e: TrainResponse) => events.push(e));
-    stream.on('error', (err: grpc.ServiceError) => resolve(err));
-    stream.on('end', () => resolve(undefined));
-  });
-  return { stream, events, started, ended };
+  const abort = new AbortController();
+  let first!: () => void;
+  const started = new Promise<void>((resolve) => (first = resolve));
+  const ended = (async (): Promise<SupernetdError | undefined> => {
+    try {
+      for await (const e of client.train({ experimentId, steps, progressInterval: 1 }, { signal: abort.signal })) {
+        events.push(e);
+        first();
+      }
+      return undefined;
+    } catch (err) {
+      return SupernetdError.from(err);
+    }
+  })();
+  return { cancel: () => abort.abort(), events, started, ended };
 }
 
 test('maxLiveWorkers: an idle worker makes room, a busy one does not; maxExperiments bounds creation', async () => {
   await withServer({ maxLiveWorkers: 1, maxExperiments: 3, workerIdleSeconds: 0 }, async (_server, client) => {
-    await unary(client, 'createExperiment', { experimentId: 'a', spec: spec() });
+    await client.createExperiment({ experimentId: 'a', spec: spec() });
     // a's worker is idle: it is checkpointed and stopped so b's can start
-    await unary(client, 'createExperiment', { experimentId: 'b', spec: spec() });
-    assert.equal((await unary(client, 'trainStep', { experimentId: 'a', input: { case: 'steps', value: 1 } })).step, 1n);
+    await client.createExperiment({ experimentId: 'b', spec: spec() });
+    assert.equal((await client.trainStep({ experimentId: 'a', input: { case: 'steps', value: 1 } })).step, 1n);
 
     // with a's worker busy training, there is no room
     const train = openTrain(client, 'a', 100_000);
     await train.started;
-    await assertStatus(unary(client, 'createExperiment', { experimentId: 'c', spec: spec() }), S.RESOURCE_EXHAUSTED, 'LIMIT_EXCEEDED', /maxLiveWorkers is 1/);
-    await assertStatus(unary(client, 'trainStep', { experimentId: 'b', input: { case: 'steps', value: 1 } }), S.RESOURCE_EXHAUSTED, 'LIMIT_EXCEEDED', /maxLiveWorkers/);
-    const listed = await unary(client, 'listExperiments', {});
-    assert.deepEqual(listed.experiments.map((e) => e.id), ['a', 'b'], 'the refused creation left nothing behind');
-    train.stream.cancel();
+    await assertStatus(client.createExperiment({ experimentId: 'c', spec: spec() }), S.RESOURCE_EXHAUSTED, 'LIMIT_EXCEEDED', /maxLiveWorkers is 1/);
+    await assertStatus(client.trainStep({ experimentId: 'b', input: { case: 'steps', value: 1 } }), S.RESOURCE_EXHAUSTED, 'LIMIT_EXCEEDED', /maxLiveWorkers/);
+    const listed = await client.listExperiments();
+    assert.deepEqual(listed.map((e) => e.id), ['a', 'b'], 'the refused creation left nothing behind');
+    train.cancel();
     await train.ended;
     // the server notices the cancel at its next step boundary
-    while ((await unary(client, 'getExperiment', { experimentId: 'a' })).experiment?.state !== ExperimentState.READY) await setImmediate();
+    while ((await client.getExperiment('a')).state !== ExperimentState.READY) await setImmediate();
 
     // once a is idle again, c can start (a is stopped for it), and a fourth experiment is one too many
-    await unary(client, 'createExperiment', { experimentId: 'c', spec: spec() });
-    await assertStatus(unary(client, 'createExperiment', { experimentId: 'd', spec: spec() }), S.RESOURCE_EXHAUSTED, 'LIMIT_EXCEEDED', /maxExperiments is 3/);
+    await client.createExperiment({ experimentId: 'c', spec: spec() });
+    await assertStatus(client.createExperiment({ experimentId: 'd', spec: spec() }), S.RESOURCE_EXHAUSTED, 'LIMIT_EXCEEDED', /maxExperiments is 3/);
   });
 });
 
@@ -88,9 +95,9 @@ test('/metrics listens on loopback even when gRPC listens everywhere, and can re
       .flat()
       .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
     if (external) {
-      const c = connect(`${external}:${server.port}`);
+      const c = connectClient(`${external}:${server.port}`);
       try {
-        await unary(c, 'listStrategies', {}, { deadlineMs: 5000 });
+        await c.listStrategies({ timeoutMs: 5000 });
       } finally {
         c.close();
       }
@@ -107,11 +114,11 @@ test('dataset paths outside datasetRoot are refused alike, whether they exist or
   writeFileSync(path.join(outside.dir, 'secret'), 'x');
   symlinkSync(outside.dir, path.join(root, 'escape'));
   const server = await startServer({ port: 0, dataDir: path.join(data.dir, 'data'), logLevel: 'silent', backend: 'wasm', datasetRoot: root });
-  const client = connect(server.address);
+  const client = connectClient(server.address);
   try {
     const withPath = (p: string) => {
       const s = tinySpec();
-      return unary(client, 'createExperiment', {
+      return client.createExperiment({
         experimentId: 'ds',
         spec: { ...s, training: { ...s.training, dataset: { format: DatasetFormat.IDX, path: p } } },
       });
@@ -124,8 +131,8 @@ test('dataset paths outside datasetRoot are refused alike, whether they exist or
     assert.equal(new Set(messages).size, 1, `one message for every outside path: ${[...new Set(messages)].join(' | ')}`);
     // inside the root, a missing dataset is named as such
     await assertStatus(withPath('missing'), S.INVALID_ARGUMENT, 'INVALID_DATASET', /no dataset 'missing'/);
-    const listed = await unary(client, 'listExperiments', {});
-    assert.equal(listed.experiments.length, 0);
+    const listed = await client.listExperiments();
+    assert.equal(listed.length, 0);
   } finally {
     client.close();
     await server.stop();
@@ -138,9 +145,9 @@ test('a Train stream cut short by shutdown ends UNAVAILABLE with the checkpoint 
   const data = tempDir();
   const dataDir = path.join(data.dir, 'data');
   let server = await startServer({ port: 0, dataDir, logLevel: 'silent', backend: 'wasm' });
-  let client = connect(server.address);
+  let client = connectClient(server.address);
   try {
-    await unary(client, 'createExperiment', { experimentId: 'cut', spec: spec() });
+    await client.createExperiment({ experimentId: 'cut', spec: spec() });
     const train = openTrain(client, 'cut', 100_000);
     await train.started;
     const stopping = server.stop();
@@ -148,16 +155,16 @@ test('a Train stream cut short by shutdown ends UNAVAILABLE with the checkpoint 
     await stopping;
     assert.ok(err, 'the stream ends with an error, not OK');
     assert.equal(grpc.status[err.code], 'UNAVAILABLE', err.details);
-    assert.equal(err.metadata.get('supernetd-error-reason')[0], 'ERROR_REASON_SHUTTING_DOWN');
+    assert.equal((err.cause as grpc.ServiceError).metadata.get('supernetd-error-reason')[0], 'ERROR_REASON_SHUTTING_DOWN');
     const m = /checkpoint at step (\d+)/.exec(err.details);
     assert.ok(m, err.details);
     assert.ok(!train.events.some((e) => e.done), 'no event says done');
 
     client.close();
     server = await startServer({ port: 0, dataDir, logLevel: 'silent', backend: 'wasm' });
-    client = connect(server.address);
-    const view = await unary(client, 'getExperiment', { experimentId: 'cut' });
-    assert.equal(view.experiment?.checkpointStep, BigInt(m[1]!), 'the step named is the one stored');
+    client = connectClient(server.address);
+    const view = await client.getExperiment('cut');
+    assert.equal(view?.checkpointStep, BigInt(m[1]!), 'the step named is the one stored');
   } finally {
     client.close();
     await server.stop();
