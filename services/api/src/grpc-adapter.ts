@@ -47,6 +47,19 @@ export function withEncodedBytes<T extends object>(msg: T, bytes: Buffer): T {
   return msg;
 }
 
+const REQUEST_BYTES = Symbol('supernetd.requestBytes');
+/** Requests up to this size keep the bytes they were decoded from (requestBytesOf). */
+export const MAX_KEPT_REQUEST_BYTES = 1024;
+
+/**
+ * The wire bytes a request was decoded from, for a small request (at most MAX_KEPT_REQUEST_BYTES)
+ * received through `toGrpcServiceDefinition`: equal bytes decode to equal messages, so a check
+ * that depends on the message alone can be done once per distinct bytes. Undefined otherwise.
+ */
+export function requestBytesOf(msg: unknown): Buffer | undefined {
+  return typeof msg === 'object' && msg !== null ? (msg as { [REQUEST_BYTES]?: Buffer })[REQUEST_BYTES] : undefined;
+}
+
 /** binarySerializer, except that a message with bytes attached by withEncoding or withEncodedBytes sends those. */
 const cachedSerializer: GrpcSerializerOf = (desc) => {
   const encode = binarySerializer(desc);
@@ -57,11 +70,26 @@ const cachedSerializer: GrpcSerializerOf = (desc) => {
  * The grpc-js `ServiceDefinition` of a protobuf-es v2 service descriptor: the client's
  * `grpcMethodDefinitions` (keys are the methods' local names, `createExperiment`; paths
  * `/supernetd.v1.SupernetService/CreateExperiment`; binary protobuf; streaming flags from the method
- * kind), whose serializers send the bytes of a message made with `withEncoding`.
+ * kind), whose serializers send the bytes of a message made with `withEncoding`, and whose
+ * deserializers keep a small request's bytes for `requestBytesOf`.
  * Use with `server.addService(toGrpcServiceDefinition(SupernetService), impl)`.
  */
 export function toGrpcServiceDefinition<S extends GenServiceMethods>(
   service: GenService<S>,
 ): grpc.ServiceDefinition<GrpcServiceImpl<S>> {
-  return grpcMethodDefinitions(service as unknown as DescService, cachedSerializer) as unknown as grpc.ServiceDefinition<GrpcServiceImpl<S>>;
+  const def = grpcMethodDefinitions(service as unknown as DescService, cachedSerializer);
+  for (const [name, d] of Object.entries(def)) {
+    const decode = d.requestDeserialize;
+    def[name] = {
+      ...d,
+      requestDeserialize: (bytes: Buffer) => {
+        const msg = decode(bytes);
+        if (bytes.length <= MAX_KEPT_REQUEST_BYTES && typeof msg === 'object' && msg !== null) {
+          Object.defineProperty(msg, REQUEST_BYTES, { value: bytes, enumerable: false });
+        }
+        return msg;
+      },
+    };
+  }
+  return def as unknown as grpc.ServiceDefinition<GrpcServiceImpl<S>>;
 }
