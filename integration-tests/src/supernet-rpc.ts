@@ -1,44 +1,26 @@
-import * as grpc from '@grpc/grpc-js';
-import type { GenService } from '@bufbuild/protobuf/codegenv2';
-import { makeGrpcClientConstructor, SupernetService } from '@supernetd/api';
-import type { GrpcClient, GrpcUnaryInvoker } from '@supernetd/api';
-
-type Methods = typeof SupernetService extends GenService<infer M> ? M : never;
-
-/** A raw grpc-js client of SupernetService built from the generated descriptors. */
-export type SupernetRpcClient = GrpcClient<Methods>;
-
-const RpcClient = makeGrpcClientConstructor(SupernetService);
+import { DEFAULT_RETRY_POLICY, SupernetdClient } from '@supernetd/client';
 
 /**
- * A plaintext client of the server at `address` (`127.0.0.1:<port>`); close it when done.
- * `ownConnection` gives it a connection of its own instead of sharing one with other clients of
- * the same address (as separate processes would have).
+ * The TypeScript client of the server at `address` (`127.0.0.1:<port>`) as the suites call it:
+ * plaintext and no token whatever the environment says, a 60 s deadline on each unary call, and no
+ * retries, so that a test sees every status the server sends; close it when done. `ownConnection`
+ * gives it a connection of its own instead of sharing one with other clients of the same address
+ * (as separate processes would have).
  */
-export function connectRpc(address: string, opts: { ownConnection?: boolean } = {}): SupernetRpcClient {
-  return new RpcClient(address, grpc.credentials.createInsecure(), {
-    'grpc.max_receive_message_length': 64 * 1024 * 1024,
-    ...(opts.ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {}),
+export function connectClient(address: string, opts: { ownConnection?: boolean } = {}): SupernetdClient {
+  return new SupernetdClient({
+    address,
+    tls: false,
+    token: '',
+    timeoutMs: 60_000,
+    retry: { ...DEFAULT_RETRY_POLICY, maxAttempts: 1 },
+    channelOptions: opts.ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {},
   });
 }
 
-/**
- * Calls a unary method (`client.sampleSubnet.bind(client)`) with a deadline and resolves with the
- * response; rejects with the grpc-js ServiceError (code, details, metadata).
- */
-export function unary<Req, Res>(invoke: GrpcUnaryInvoker<Req, Res>, req: Req, timeoutMs = 60_000): Promise<Res> {
+/** Waits until the channel of `client` to its server is ready, or rejects after `timeoutMs`. */
+export function waitForReady(client: SupernetdClient, timeoutMs = 30_000): Promise<void> {
   return new Promise((resolve, reject) => {
-    invoke(req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
-      if (err) reject(err);
-      else if (res === undefined) reject(new Error('empty response'));
-      else resolve(res);
-    });
-  });
-}
-
-/** Waits until the channel to `client`'s server is ready, or rejects after `timeoutMs`. */
-export function waitForReady(client: grpc.Client, timeoutMs = 30_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    client.waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(err) : resolve()));
+    client.stub.waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(err) : resolve()));
   });
 }

@@ -1,40 +1,37 @@
-import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
-import type { TrainResponse } from '@supernetd/api';
+import { SupernetdError } from '@supernetd/client';
+import type { TrainResponse } from '@supernetd/client';
 
 /** What a Train stream delivered before it ended or was abandoned. */
 export interface TrainStreamLog {
   events: TrainResponse[];
   /** Set when the stream ended with an error status. */
-  error: ServiceError | undefined;
+  error: SupernetdError | undefined;
 }
 
 /**
- * Follows a Train stream, recording every event; `until` is called after each event and the
- * returned promise resolves as soon as it returns true (the stream keeps running and recording) or
- * the stream ends. `done` resolves when the stream has ended, with or without an error.
+ * Follows a Train stream (the client's `train`), recording every event; `until` is called after
+ * each event and the returned promise resolves as soon as it returns true (the stream keeps running
+ * and recording) or the stream ends. `done` resolves when the stream has ended, with or without an
+ * error.
  */
 export function followTrain(
-  stream: ClientReadableStream<TrainResponse>,
+  stream: AsyncIterable<TrainResponse>,
   until: (e: TrainResponse, log: TrainStreamLog) => boolean,
 ): { reached: Promise<TrainStreamLog>; done: Promise<TrainStreamLog> } {
   const log: TrainStreamLog = { events: [], error: undefined };
   let reachedResolve!: (l: TrainStreamLog) => void;
   const reached = new Promise<TrainStreamLog>((r) => (reachedResolve = r));
-  const done = new Promise<TrainStreamLog>((resolve) => {
-    stream.on('data', (e: TrainResponse) => {
-      log.events.push(e);
-      if (until(e, log)) reachedResolve(log);
-    });
-    stream.on('error', (err: ServiceError) => {
-      log.error = err;
-    });
-    // grpc-js emits 'status' last, after the final 'data' and any 'error'.
-    const finish = () => {
-      reachedResolve(log);
-      resolve(log);
-    };
-    stream.on('status', finish);
-    stream.on('close', finish);
-  });
+  const done = (async () => {
+    try {
+      for await (const e of stream) {
+        log.events.push(e);
+        if (until(e, log)) reachedResolve(log);
+      }
+    } catch (err) {
+      log.error = SupernetdError.from(err);
+    }
+    reachedResolve(log);
+    return log;
+  })();
   return { reached, done };
 }

@@ -5,16 +5,13 @@ import { execFile } from 'node:child_process';
 import { readdir, stat } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { create } from '@bufbuild/protobuf';
-import { CreateExperimentRequestSchema, ListStrategiesRequestSchema } from '@supernetd/api';
 import {
-  connectRpc,
+  connectClient,
   makeDataDir,
   removeDataDir,
   serverImage,
   smallSpec,
   SupernetdContainer,
-  unary,
 } from '../src/index.ts';
 
 const run = promisify(execFile);
@@ -56,14 +53,11 @@ test('the image HEALTHCHECK turns healthy, the server runs as uid 1000 and store
   const { stdout: uid } = await run('docker', ['exec', server.id, 'id', '-u']);
   assert.equal(uid.trim(), '1000');
 
-  const client = connectRpc(server.address);
+  const client = connectClient(server.address);
   try {
-    const strategies = await unary(client.listStrategies.bind(client), create(ListStrategiesRequestSchema, {}));
-    assert.ok(strategies.strategies.some((s) => s.id === 'uniform'), 'uniform strategy is registered');
-    await unary(
-      client.createExperiment.bind(client),
-      create(CreateExperimentRequestSchema, { experimentId: 'image-check', spec: smallSpec({ name: 'image check' }) }),
-    );
+    const strategies = await client.listStrategies();
+    assert.ok(strategies.some((s) => s.id === 'uniform'), 'uniform strategy is registered');
+    await client.createExperiment({ experimentId: 'image-check', spec: smallSpec({ name: 'image check' }) });
   } finally {
     client.close();
   }

@@ -6,22 +6,10 @@
 // and the next start resumes exactly where the stream left off.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { create } from '@bufbuild/protobuf';
 import * as tf from '@tensorflow/tfjs-core';
+import type { MetricRecord, SupernetdClient, TrainResponse } from '@supernetd/client';
 import {
-  CreateExperimentRequestSchema,
-  ExportSubnetRequestSchema,
-  GetExperimentRequestSchema,
-  ListExperimentsRequestSchema,
-  ListMetricsRequestSchema,
-  ReportMetricRequestSchema,
-  SampleSubnetRequestSchema,
-  TrainRequestSchema,
-} from '@supernetd/api';
-import type { MetricRecord, TrainResponse } from '@supernetd/api';
-import { collectExport } from '@supernetd/client';
-import {
-  connectRpc,
+  connectClient,
   followTrain,
   loadExportedModel,
   looseFlopsConstraint,
@@ -29,10 +17,8 @@ import {
   removeDataDir,
   smallSpec,
   SupernetdContainer,
-  unary,
   waitForReady,
 } from '../src/index.ts';
-import type { SupernetRpcClient } from '../src/index.ts';
 
 function describe(e: TrainResponse): string {
   return `step ${e.step}, checkpoint ${e.checkpointStep}, done ${e.done}, losses ${JSON.stringify(e.losses)}`;
@@ -42,10 +28,10 @@ const EXPERIMENTS = ['crash-train', 'crash-idle'] as const;
 let dataDir: string;
 const started: SupernetdContainer[] = [];
 
-async function startServer(): Promise<{ server: SupernetdContainer; client: SupernetRpcClient }> {
+async function startServer(): Promise<{ server: SupernetdContainer; client: SupernetdClient }> {
   const server = await SupernetdContainer.start({ dataDir });
   started.push(server);
-  const client = connectRpc(server.address);
+  const client = connectClient(server.address);
   await waitForReady(client);
   return { server, client };
 }
@@ -68,28 +54,19 @@ test('SIGKILL in the middle of a Train stream', async () => {
   const { server, client } = await startServer();
   try {
     for (const id of EXPERIMENTS) {
-      await unary(
-        client.createExperiment.bind(client),
-        create(CreateExperimentRequestSchema, { experimentId: id, spec: smallSpec({ name: id, checkpointInterval: 3 }) }),
-      );
-      const { subnets } = await unary(
-        client.sampleSubnet.bind(client),
-        create(SampleSubnetRequestSchema, { experimentId: id, constraint: looseFlopsConstraint(), count: 4, clientId: 'crash-test' }),
-      );
+      await client.createExperiment({ experimentId: id, spec: smallSpec({ name: id, checkpointInterval: 3 }) });
+      const subnets = await client.sampleSubnet({ experimentId: id, constraint: looseFlopsConstraint(), count: 4, clientId: 'crash-test' });
       const list: { sequence: bigint; subnetId: string; values: Record<string, number> }[] = [];
       for (const [i, subnet] of subnets.entries()) {
         const values = { accuracy: 0.1 + i / 10, loss: 2 - i / 10 };
-        const res = await unary(
-          client.reportMetric.bind(client),
-          create(ReportMetricRequestSchema, { experimentId: id, subnetId: subnet.id, metrics: values, clientId: 'crash-test' }),
-        );
-        list.push({ sequence: res.sequence, subnetId: subnet.id, values });
+        const sequence = await client.reportMetric({ experimentId: id, subnetId: subnet.id, metrics: values, clientId: 'crash-test' });
+        list.push({ sequence, subnetId: subnet.id, values });
       }
       reported.set(id, list);
     }
 
     // A long Train call; kill once two checkpoints are on disk and the stream is past them.
-    const stream = client.train(create(TrainRequestSchema, { experimentId: 'crash-train', steps: 100_000, progressInterval: 1 }));
+    const stream = client.train({ experimentId: 'crash-train', steps: 100_000, progressInterval: 1 });
     const follow = followTrain(stream, (e) => e.checkpointStep >= 6n && e.step > e.checkpointStep);
     const log = await follow.reached;
     assert.equal(log.error, undefined, `Train failed before the kill: ${log.error?.message}`);
@@ -111,14 +88,14 @@ test('a new container on the same volume lists every experiment and every metric
   assert.ok(killedAt.checkpointStep > 0n, 'the kill test ran');
   const { client } = await startServer();
   try {
-    const { experiments } = await unary(client.listExperiments.bind(client), create(ListExperimentsRequestSchema, {}));
+    const experiments = await client.listExperiments();
     assert.deepEqual(
       experiments.map((e) => e.id).filter((id) => (EXPERIMENTS as readonly string[]).includes(id)).sort(),
       [...EXPERIMENTS].sort(),
     );
 
     for (const id of EXPERIMENTS) {
-      const { records } = await unary(client.listMetrics.bind(client), create(ListMetricsRequestSchema, { experimentId: id }));
+      const records = await client.listMetrics({ experimentId: id });
       const bySequence = new Map<bigint, MetricRecord>(records.map((r) => [r.sequence, r]));
       for (const m of reported.get(id)!) {
         const r = bySequence.get(m.sequence);
@@ -128,16 +105,12 @@ test('a new container on the same volume lists every experiment and every metric
       }
     }
 
-    const before = (await unary(client.getExperiment.bind(client), create(GetExperimentRequestSchema, { experimentId: 'crash-train' })))
-      .experiment!;
+    const before = await client.getExperiment('crash-train');
     assert.ok(before.checkpointStep >= killedAt.checkpointStep, `checkpoint ${before.checkpointStep} >= ${killedAt.checkpointStep}`);
     assert.ok(before.step >= killedAt.checkpointStep, `resumed at step ${before.step} >= checkpoint ${killedAt.checkpointStep}`);
     assert.ok(before.step <= killedAt.step, `resumed at step ${before.step} <= step reached before the kill ${killedAt.step}`);
 
-    const log = await followTrain(
-      client.train(create(TrainRequestSchema, { experimentId: 'crash-train', steps: 3, progressInterval: 1 })),
-      () => false,
-    ).done;
+    const log = await followTrain(client.train({ experimentId: 'crash-train', steps: 3, progressInterval: 1 }), () => false).done;
     assert.equal(log.error, undefined, `Train after the restart: ${log.error?.message}`);
     const last = log.events.at(-1)!;
     assert.equal(last.done, true);
@@ -145,13 +118,8 @@ test('a new container on the same volume lists every experiment and every metric
     for (const e of log.events) for (const v of Object.values(e.losses)) assert.ok(Number.isFinite(v), 'finite losses');
     console.log(`# resumed at step ${before.step} (checkpoint ${before.checkpointStep}), trained on to ${last.step}`);
 
-    const { subnets } = await unary(
-      client.sampleSubnet.bind(client),
-      create(SampleSubnetRequestSchema, { experimentId: 'crash-train', constraint: looseFlopsConstraint() }),
-    );
-    const exported = await collectExport(
-      client.exportSubnet(create(ExportSubnetRequestSchema, { experimentId: 'crash-train', target: { case: 'subnetId', value: subnets[0]!.id } })),
-    );
+    const subnets = await client.sampleSubnet({ experimentId: 'crash-train', constraint: looseFlopsConstraint() });
+    const exported = await client.exportSubnet({ experimentId: 'crash-train', target: { case: 'subnetId', value: subnets[0]!.id } });
     const model = await loadExportedModel(exported.files);
     const tensorsBefore = tf.memory().numTensors;
     const inputShape = model.inputs[0]!.shape.map((d) => d ?? 1);
@@ -171,10 +139,7 @@ test('docker stop (SIGTERM) in the middle of a Train stream: checkpoint, exit 0 
   const { server, client } = await startServer();
   let lastStep: bigint;
   try {
-    const follow = followTrain(
-      client.train(create(TrainRequestSchema, { experimentId: 'crash-train', steps: 100_000, progressInterval: 1 })),
-      (_e, log) => log.events.length >= 3,
-    );
+    const follow = followTrain(client.train({ experimentId: 'crash-train', steps: 100_000, progressInterval: 1 }), (_e, log) => log.events.length >= 3);
     const log = await follow.reached;
     assert.equal(log.error, undefined, `Train failed: ${log.error?.message}`);
     const t0 = Date.now();
@@ -192,8 +157,7 @@ test('docker stop (SIGTERM) in the middle of a Train stream: checkpoint, exit 0 
 
   const next = await startServer();
   try {
-    const exp = (await unary(next.client.getExperiment.bind(next.client), create(GetExperimentRequestSchema, { experimentId: 'crash-train' })))
-      .experiment!;
+    const exp = await next.client.getExperiment('crash-train');
     assert.ok(exp.step >= lastStep, `step ${exp.step} after the restart >= ${lastStep}, the last step streamed before SIGTERM`);
     assert.equal(exp.checkpointStep, exp.step, 'the shutdown checkpoint holds every step taken');
   } finally {

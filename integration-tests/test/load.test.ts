@@ -5,19 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { create } from '@bufbuild/protobuf';
+import { ExperimentState } from '@supernetd/client';
+import type { SupernetdClient } from '@supernetd/client';
 import {
-  CreateExperimentRequestSchema,
-  ExperimentState,
-  GetExperimentRequestSchema,
-  ListMetricsRequestSchema,
-  ReportMetricRequestSchema,
-  SampleSubnetRequestSchema,
-  TrainRequestSchema,
-  TrainStepRequestSchema,
-} from '@supernetd/api';
-import {
-  connectRpc,
+  connectClient,
   experimentGauge,
   followTrain,
   formatLatency,
@@ -28,10 +19,8 @@ import {
   smallSpec,
   summarizeLatency,
   SupernetdContainer,
-  unary,
   waitForReady,
 } from '../src/index.ts';
-import type { SupernetRpcClient } from '../src/index.ts';
 
 const CLIENTS = 32;
 const ROUNDS_PER_CLIENT = 15;
@@ -57,24 +46,22 @@ async function liveTensors(): Promise<number> {
 }
 
 test(`${CLIENTS} concurrent clients sample and report while a Train stream runs`, async () => {
-  const admin = connectRpc(server.address);
-  const clients: SupernetRpcClient[] = [];
+  const admin = connectClient(server.address);
+  const clients: SupernetdClient[] = [];
   try {
     await waitForReady(admin);
-    await unary(
-      admin.createExperiment.bind(admin),
-      create(CreateExperimentRequestSchema, { experimentId: EXPERIMENT, spec: smallSpec({ name: 'load', checkpointInterval: 10 }) }),
-    );
+    await admin.createExperiment({ experimentId: EXPERIMENT, spec: smallSpec({ name: 'load', checkpointInterval: 10 }) });
     // Warm up: the first steps create the optimizer's slots and load the data.
-    await unary(admin.trainStep.bind(admin), create(TrainStepRequestSchema, { experimentId: EXPERIMENT, input: { case: 'steps', value: 2 } }));
+    await admin.trainStep({ experimentId: EXPERIMENT, input: { case: 'steps', value: 2 } });
     const tensorsBefore = await liveTensors();
 
-    const train = admin.train(create(TrainRequestSchema, { experimentId: EXPERIMENT, steps: 100_000, progressInterval: 1 }));
+    const stopTrain = new AbortController();
+    const train = admin.train({ experimentId: EXPERIMENT, steps: 100_000, progressInterval: 1 }, { signal: stopTrain.signal });
     const following = followTrain(train, (_e, log) => log.events.length >= 1);
     const first = await following.reached;
     assert.equal(first.error, undefined, `Train: ${first.error?.message}`);
 
-    for (let i = 0; i < CLIENTS; i++) clients.push(connectRpc(server.address, { ownConnection: true }));
+    for (let i = 0; i < CLIENTS; i++) clients.push(connectClient(server.address, { ownConnection: true }));
     await Promise.all(clients.map((c) => waitForReady(c)));
     const sampleMs: number[] = [];
     const reportMs: number[] = [];
@@ -85,22 +72,16 @@ test(`${CLIENTS} concurrent clients sample and report while a Train stream runs`
         for (let round = 0; round < ROUNDS_PER_CLIENT; round++) {
           try {
             let t = performance.now();
-            const { subnets } = await unary(
-              c.sampleSubnet.bind(c),
-              create(SampleSubnetRequestSchema, { experimentId: EXPERIMENT, constraint: looseFlopsConstraint(), clientId: `load-${i}` }),
-            );
+            const subnets = await c.sampleSubnet({ experimentId: EXPERIMENT, constraint: looseFlopsConstraint(), clientId: `load-${i}` });
             sampleMs.push(performance.now() - t);
             assert.equal(subnets.length, 1);
             t = performance.now();
-            await unary(
-              c.reportMetric.bind(c),
-              create(ReportMetricRequestSchema, {
-                experimentId: EXPERIMENT,
-                subnetId: subnets[0]!.id,
-                metrics: { accuracy: ((i * ROUNDS_PER_CLIENT + round) % 97) / 97 },
-                clientId: `load-${i}`,
-              }),
-            );
+            await c.reportMetric({
+              experimentId: EXPERIMENT,
+              subnetId: subnets[0]!.id,
+              metrics: { accuracy: ((i * ROUNDS_PER_CLIENT + round) % 97) / 97 },
+              clientId: `load-${i}`,
+            });
             reportMs.push(performance.now() - t);
           } catch (err) {
             errors.push(`client ${i} round ${round}: ${(err as Error).message}`);
@@ -109,7 +90,7 @@ test(`${CLIENTS} concurrent clients sample and report while a Train stream runs`
       }),
     );
     const seconds = (performance.now() - t0) / 1000;
-    train.cancel();
+    stopTrain.abort();
     const trainLog = await following.done;
 
     console.log(`# ${CLIENTS} clients x ${ROUNDS_PER_CLIENT} rounds in ${seconds.toFixed(1)} s while training`);
@@ -125,19 +106,16 @@ test(`${CLIENTS} concurrent clients sample and report while a Train stream runs`
     );
     assert.ok(trainLog.events.length >= 2, 'training made progress during the load');
 
-    const { records } = await unary(
-      admin.listMetrics.bind(admin),
-      create(ListMetricsRequestSchema, { experimentId: EXPERIMENT, limit: 10_000 }),
-    );
+    const records = await admin.listMetrics({ experimentId: EXPERIMENT });
     assert.equal(records.filter((r) => r.clientId.startsWith('load-')).length, CLIENTS * ROUNDS_PER_CLIENT, 'every metric is stored');
 
     // Wait for the cancelled Train call to wind down, then compare at the same point of a step.
     for (let i = 0; i < 100; i++) {
-      const exp = (await unary(admin.getExperiment.bind(admin), create(GetExperimentRequestSchema, { experimentId: EXPERIMENT }))).experiment!;
+      const exp = await admin.getExperiment(EXPERIMENT);
       if (exp.state !== ExperimentState.TRAINING) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    await unary(admin.trainStep.bind(admin), create(TrainStepRequestSchema, { experimentId: EXPERIMENT, input: { case: 'steps', value: 1 } }));
+    await admin.trainStep({ experimentId: EXPERIMENT, input: { case: 'steps', value: 1 } });
     const tensorsAfter = await liveTensors();
     console.log(`# live tensors in the worker: ${tensorsBefore} before, ${tensorsAfter} after`);
     assert.ok(tensorsAfter <= tensorsBefore, `live tensors grew from ${tensorsBefore} to ${tensorsAfter}`);

@@ -9,21 +9,17 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { create } from '@bufbuild/protobuf';
-import { CreateExperimentRequestSchema, GetExperimentRequestSchema, TrainRequestSchema } from '@supernetd/api';
-import type { Experiment } from '@supernetd/api';
+import type { Experiment, SupernetdClient } from '@supernetd/client';
 import {
-  connectRpc,
+  connectClient,
   followTrain,
   makeDataDir,
   nativeServerImage,
   removeDataDir,
   smallSpec,
   SupernetdContainer,
-  unary,
   waitForReady,
 } from '../src/index.ts';
-import type { SupernetRpcClient } from '../src/index.ts';
 
 const run = promisify(execFile);
 const EXPERIMENT = 'native-train';
@@ -48,19 +44,14 @@ async function backendLine(server: SupernetdContainer): Promise<BackendLine> {
   return found as BackendLine;
 }
 
-async function getExperiment(client: SupernetRpcClient): Promise<Experiment> {
-  const res = await unary(client.getExperiment.bind(client), create(GetExperimentRequestSchema, { experimentId: EXPERIMENT }));
-  assert.ok(res.experiment, 'GetExperiment returns the experiment');
-  return res.experiment;
+function getExperiment(client: SupernetdClient): Promise<Experiment> {
+  return client.getExperiment(EXPERIMENT);
 }
 
 /** Trains `steps` steps through a Train stream and checks each streamed step. */
-async function train(client: SupernetRpcClient, steps: number): Promise<void> {
+async function train(client: SupernetdClient, steps: number): Promise<void> {
   const from = (await getExperiment(client)).step;
-  const log = await followTrain(
-    client.train(create(TrainRequestSchema, { experimentId: EXPERIMENT, steps, progressInterval: 1 })),
-    () => false,
-  ).done;
+  const log = await followTrain(client.train({ experimentId: EXPERIMENT, steps, progressInterval: 1 }), () => false).done;
   assert.equal(log.error, undefined, `Train: ${log.error?.code} ${log.error?.details}`);
   const last = log.events.at(-1);
   assert.ok(last, 'Train streamed progress');
@@ -113,13 +104,10 @@ describe('native TensorFlow image', { skip }, () => {
     assert.equal(line.device, 'CPU');
     assert.equal(line.tensorflowVersion, '2.21.0');
 
-    const client = connectRpc(server.address);
+    const client = connectClient(server.address);
     try {
       await waitForReady(client);
-      await unary(
-        client.createExperiment.bind(client),
-        create(CreateExperimentRequestSchema, { experimentId: EXPERIMENT, spec: smallSpec({ name: 'native image', checkpointInterval: 2 }) }),
-      );
+      await client.createExperiment({ experimentId: EXPERIMENT, spec: smallSpec({ name: 'native image', checkpointInterval: 2 }) });
       await train(client, 3);
       const exp = await getExperiment(client);
       assert.equal(exp.backend, 'tensorflow');
@@ -138,7 +126,7 @@ describe('native TensorFlow image', { skip }, () => {
     assert.equal(line.preference, 'auto');
     assert.equal(line.backend, 'tensorflow', `auto chose ${line.backend}: ${line.reason}`);
 
-    const client = connectRpc(server.address);
+    const client = connectClient(server.address);
     try {
       await waitForReady(client);
       await train(client, 2);
