@@ -2,6 +2,7 @@ export type * from './runtime-types.ts';
 export { initBackend, activeBackend, backendInfo } from './backend/select-backend.ts';
 export type { BackendInfo } from './backend/select-backend.ts';
 export { createEngineRuntime, RECALIBRATION_BATCHES } from './runtime/engine-runtime.ts';
+export { loadExportedModel } from './runtime/export-subnet.ts';
 export { shareDatasets, type SharedDataset } from './data/index.ts';
 export { parseNpy, npyValues, type NpyArray } from './data/npy-reader.ts';
 export { Engine, SUPERNET_ID } from './training/engine.ts';

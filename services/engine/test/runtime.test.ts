@@ -4,13 +4,12 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { InvalidArgumentError } from '@supernetd/sdk';
 import type { Arch, Batch, SupernetEngine } from '@supernetd/sdk';
 import { createEngineRuntime } from '../src/index.ts';
-import type { EngineRuntime, EngineRuntimeOptions, ExportedFileData } from '../src/index.ts';
+import type { EngineRuntime, EngineRuntimeOptions } from '../src/index.ts';
 import { resolveSpace } from '../src/space/index.ts';
-import { exportSubnet } from '../src/runtime/export-subnet.ts';
+import { exportSubnet, loadExportedModel } from '../src/runtime/export-subnet.ts';
 import { describeBackends, type SuiteBackend } from './describe-backends.ts';
 import { bareEngine, seeded } from './helpers.ts';
 
@@ -69,17 +68,6 @@ function trainStep(rt: EngineRuntime): number {
 function weights(rt: EngineRuntime): Float32Array[] {
   const eng = rt.engine as unknown as { networks(): { allVariables(): { variable: tf.Variable }[] }[] };
   return eng.networks().flatMap((n) => n.allVariables().map((v) => v.variable.dataSync() as Float32Array));
-}
-
-async function loadExported(files: ExportedFileData[]): Promise<tfl.LayersModel> {
-  const get = (p: string) => files.find((f) => f.path === p)!.data;
-  const json = JSON.parse(new TextDecoder().decode(get('model.json'))) as {
-    modelTopology: object;
-    weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[];
-  };
-  const bin = get('weights.bin');
-  const weightData = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer;
-  return tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0]!.weights, weightData }));
 }
 
 describeBackends('runtime', (backend) => {
@@ -201,7 +189,7 @@ describeBackends('runtime', (backend) => {
       assert.deepEqual(files.map((f) => f.path).sort(), ['arch.json', 'model.json', 'weights.bin']);
       const meta = JSON.parse(new TextDecoder().decode(files.find((f) => f.path === 'arch.json')!.data)) as { arch: Arch };
       assert.deepEqual(meta.arch, arch);
-      const model = await loadExported(files);
+      const model = await loadExportedModel(files);
       tf.tidy(() => {
         const x = seeded([2, arch.resolution, arch.resolution, 1], 5, 1) as tf.Tensor4D;
         const want = engine.supernet.forward(arch, x, { training: false });

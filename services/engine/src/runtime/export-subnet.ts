@@ -1,7 +1,7 @@
-import type * as tfc from '@tensorflow/tfjs-core';
+import * as tfc from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { Arch, Cost } from '@supernetd/sdk';
-import { makeDivisible } from '@supernetd/sdk';
+import { InvalidArgumentError, makeDivisible } from '@supernetd/sdk';
 import type { ExportedFileData } from '../runtime-types.ts';
 import { channelSelector, leftmost, selectRows, selectVec, type ChannelSel } from '../network/channel-select.ts';
 import type { ConvParams, LayerParams, MbOpParams, Supernet } from '../network/supernet.ts';
@@ -14,7 +14,8 @@ type SymbolicTensor = tfl.SymbolicTensor;
  * BatchNormalization, ReLU(6), Add, GlobalAveragePooling2D, Dense) holding the sliced weights and
  * the supernet's current BN statistics: `model.json`, `weights.bin` and `arch.json`. The model's
  * input is [resolution, resolution, channels]: callers resize images as the supernet does
- * (bilinear, align corners). Leaves the number of live tensors unchanged.
+ * (bilinear, align corners). Leaves the number of live tensors unchanged. `loadExportedModel`
+ * loads the files back.
  */
 export async function exportSubnet(tf: typeof tfc, net: Supernet, arch: Arch): Promise<{ files: ExportedFileData[]; cost: Cost }> {
   net.space.validateArch(arch);
@@ -34,6 +35,45 @@ export async function exportSubnet(tf: typeof tfc, net: Supernet, arch: Arch): P
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * Loads an export (`model.json` and the weight files its manifest names, by path, as `exportSubnet`
+ * writes them) with stock `tf.loadLayersModel` from memory, on TensorFlow.js's current backend. The
+ * caller disposes the model. Throws InvalidArgumentError when `model.json` is missing or is not a
+ * TF.js layers model, or names a weight file the export lacks.
+ */
+export async function loadExportedModel(files: ReadonlyMap<string, Uint8Array> | readonly ExportedFileData[]): Promise<tfl.LayersModel> {
+  const byPath: ReadonlyMap<string, Uint8Array> = Array.isArray(files) ? new Map(files.map((f) => [f.path, f.data])) : (files as ReadonlyMap<string, Uint8Array>);
+  const jsonBytes = byPath.get('model.json');
+  if (!jsonBytes) throw new InvalidArgumentError('the export has no model.json');
+  let modelJson: { modelTopology?: unknown; weightsManifest?: unknown };
+  try {
+    modelJson = JSON.parse(new TextDecoder().decode(jsonBytes)) as typeof modelJson;
+  } catch (e) {
+    throw new InvalidArgumentError(`the export's model.json is not JSON: ${(e as Error).message}`);
+  }
+  const { modelTopology, weightsManifest } = modelJson;
+  if (typeof modelTopology !== 'object' || modelTopology === null || !Array.isArray(weightsManifest)) {
+    throw new InvalidArgumentError("the export's model.json is not a TF.js layers model (needs modelTopology and weightsManifest)");
+  }
+  const groups = weightsManifest as tfc.io.WeightsManifestConfig;
+  const parts = groups.flatMap((g) =>
+    g.paths.map((p) => {
+      const bytes = byPath.get(p);
+      if (!bytes) throw new InvalidArgumentError(`model.json names weight file '${p}', which is not in the export`);
+      return bytes;
+    }),
+  );
+  const weightData = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let off = 0;
+  for (const p of parts) {
+    weightData.set(p, off);
+    off += p.byteLength;
+  }
+  return tfl.loadLayersModel(
+    tfc.io.fromMemory({ modelTopology: modelTopology as tfc.io.ModelJSON['modelTopology'], weightSpecs: groups.flatMap((g) => g.weights), weightData: weightData.buffer }),
+  );
 }
 
 /** A layer of the subnet's model and how to slice its weights from the supernet's. */
