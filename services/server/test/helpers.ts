@@ -32,9 +32,9 @@ export function connectClient(address: string, opts: SupernetdClientOptions = {}
 }
 
 /**
- * The bare generated grpc-js stub at `address`, for what the client does not let a test send:
- * arbitrary metadata, a request without a request_id, one page of a paged list. Call it with
- * `unary`; everything else goes through `connectClient`.
+ * The bare generated grpc-js stub at `address`, only for what the client does not send: a request
+ * without a request_id, a page size or one page of a paged list, mutated messages on a default
+ * channel (the fuzz test). Call it with `unary`; everything else goes through `connectClient`.
  */
 export function connect(address: string, opts: grpc.ClientOptions = {}): SupernetClient {
   return new SupernetClientCtor(address, grpc.credentials.createInsecure(), opts);
@@ -144,13 +144,6 @@ export function tinySpec(over: { strategy?: string; config?: Record<string, unkn
       checkpointInterval: over.checkpointInterval ?? 50,
     },
   };
-}
-
-/** Bearer metadata. */
-export function bearer(token: string): grpc.Metadata {
-  const md = new grpc.Metadata();
-  md.set('authorization', `Bearer ${token}`);
-  return md;
 }
 
 /** Reads a Prometheus metric value with the given labels from `/metrics`. */
