@@ -441,6 +441,8 @@ export class ResolvedSpace implements SearchSpaceView {
   private latencyTable: LatencyTable | undefined;
   /** Whether a layer id is an array index (which orders first in a record); set on first `cost`. */
   private indexLikeLayerIds: boolean | undefined;
+  /** The width lookups of `cost`, made on first use. */
+  private costPlan: CostPlan | undefined;
 
   constructor(def: SpaceDefinition, latencyTable?: LatencyTable) {
     const name = spaceName(def);
@@ -604,12 +606,17 @@ export class ResolvedSpace implements SearchSpaceView {
     if (!this.indexLikeLayerIds && table === undefined) {
       // the common case, no latency table: the same sums as below, without a shape or cost object
       // per layer (it runs for every draw of every sampled subnet)
+      // each width choice read once (layers index them), rather than twice per layer by name
+      const plan = (this.costPlan ??= this.makeCostPlan());
+      const widths = plan.widths;
+      for (let j = 0; j < plan.ids.length; j++) widths[j] = arch.width[plan.ids[j] as string] as number;
       let flops = 0;
       let params = 0;
       let size = arch.resolution;
-      for (const layer of this.resolvedLayers) {
-        const cin = layer.input.choice === undefined ? layer.input.max : (arch.width[layer.input.choice] as number);
-        const cout = layer.output.choice === undefined ? layer.output.max : (arch.width[layer.output.choice] as number);
+      for (let i = 0; i < this.resolvedLayers.length; i++) {
+        const layer = this.resolvedLayers[i] as ResolvedLayer;
+        const cin = layer.input.choice === undefined ? layer.input.max : (widths[plan.input[i] as number] as number);
+        const cout = layer.output.choice === undefined ? layer.output.max : (widths[plan.output[i] as number] as number);
         const op = layer.kind === 'mbconv' ? this.opOf(layer, arch) : undefined;
         const kernel = op ? op.kernel : layer.kernel;
         const outSize = layer.kind === 'pool' || layer.kind === 'linear' ? 1 : convOutSize(size, op?.skip ? 1 : kernel, layer.stride);
@@ -641,6 +648,13 @@ export class ResolvedSpace implements SearchSpaceView {
     return total;
   }
 
+  /** For `cost`: the width-choice ids in one order, and each layer's input and output as indices into it. */
+  private makeCostPlan(): CostPlan {
+    const ids = [...new Set(this.resolvedLayers.flatMap((l) => [l.input.choice, l.output.choice]).filter((c) => c !== undefined))];
+    const at = (c: string | undefined) => (c === undefined ? -1 : ids.indexOf(c));
+    return { ids, widths: new Array<number>(ids.length), input: this.resolvedLayers.map((l) => at(l.input.choice)), output: this.resolvedLayers.map((l) => at(l.output.choice)) };
+  }
+
   layerCosts(arch: Arch): Record<string, Cost> {
     const out: Record<string, Cost> = {};
     for (const s of this.layerShapes(arch)) {
@@ -665,6 +679,14 @@ export class ResolvedSpace implements SearchSpaceView {
     }
     return shapes;
   }
+}
+
+/** Width choices read once per `cost` call: ids, their values (scratch), and each layer's indices into them. */
+interface CostPlan {
+  ids: string[];
+  widths: number[];
+  input: number[];
+  output: number[];
 }
 
 /** Active shape of one layer in one arch. */
