@@ -1,7 +1,8 @@
 /**
  * Where one RPC's time goes: supernetd in this process (wasm backend, the experiment of
  * `npm run bench:rpc`) with one method driven by ghz (50 concurrent, 2 connections), then the
- * calls' rate and latency, the process's CPU time per call (all threads), ghz's own CPU time, and
+ * calls' rate and latency, the process's CPU time per call (all threads, and by thread), the main
+ * thread's GC pauses, ghz's own CPU time, how many requests skipped their rules as known valid, and
  * how many subnets.jsonl lines went out in how many durable writes. Run it under a profiler:
  *
  *   node --cpu-prof --cpu-prof-dir DIR --import tsx services/server/bench/rpc-profile.ts \
@@ -27,6 +28,7 @@ import { startServer } from '../src/index.ts';
 import { ExperimentSession } from '../src/experiments/experiment-session.ts';
 import { ExperimentStore } from '../src/persistence/experiment-store.ts';
 import { groupCommitStats } from '../src/persistence/group-commit-log.ts';
+import { validationStats } from '../src/grpc/request-validation.ts';
 
 const { values } = parseArgs({
   options: {
@@ -116,6 +118,7 @@ const gcObserver = new PerformanceObserver((list) => {
 gcObserver.observe({ entryTypes: ['gc'] });
 const cpu0 = process.cpuUsage();
 const gc0 = { ...groupCommitStats };
+const skipped0 = validationStats.skipped;
 const out = await new Promise<string>((resolve) => {
   // bash's `times` prints the children's user and system CPU after ghz exits
   const p = spawn('bash', ['-c', '"$@" ; times >&2', 'ghz', process.env.GHZ ?? DEFAULT_GHZ, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -142,6 +145,7 @@ const tickUs = 1e6 / 100; // USER_HZ
 gcObserver.disconnect();
 console.log(`main-thread GC pauses (us/call): ${[...gcPause].map(([k, ms]) => `${k} ${((ms * 1000) / r.count).toFixed(1)}`).join(', ') || 'none'}`);
 console.log(`CPU by thread (us/call): ${[...byName].filter(([, t]) => t > 0).sort((a, b) => b[1] - a[1]).map(([n, t]) => `${n} ${((t * tickUs) / r.count).toFixed(1)}`).join(', ')}`);
+console.log(`request rules: ${validationStats.skipped - skipped0} of ${r.count} requests let through as known valid`);
 console.log(`group commit: ${groupCommitStats.records - gc0.records} records in ${groupCommitStats.fsyncs - gc0.fsyncs} durable writes`);
 stream?.cancel();
 client.close();
