@@ -9,6 +9,7 @@ export declare const TASK: Readonly<{
   SUM_EXAMPLES: 4;
   BN_ROWS: 5;
   RELU_GRAD: 6;
+  OUTER_BLOCKS: 7;
 }>;
 
 /** Rows per float32 block of the outer-product sums; blocks are added in float64. */

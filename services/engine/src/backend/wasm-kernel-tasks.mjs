@@ -18,6 +18,7 @@ export const TASK = Object.freeze({
   SUM_EXAMPLES: 4,
   BN_ROWS: 5,
   RELU_GRAD: 6,
+  OUTER_BLOCKS: 7,
 });
 
 /** Rows per float32 block of the outer-product sums; blocks are added in float64. */
@@ -53,6 +54,23 @@ function outerSum(simd, memory, a, lo, hi) {
     for (let i = 0; i < size; i++) sums[i] += view[i];
   }
   f32(memory, outPtr + lo * n * 4, size).set(sums);
+}
+
+/**
+ * OUTER_BLOCKS, the float32 a^T b of each block [lo, hi) of OUTER_BLOCK_ROWS rows of a [k, m] and
+ * b [k, n], into the block's own [m, n] of part [blocks, m, n] (SUM_EXAMPLES then adds the blocks
+ * in float64 in block order). Each block is what OUTER_SUM accumulates for it, so the two give the
+ * same bits; split by blocks, each thread reads only its rows of a and b, where OUTER_SUM's split by
+ * output rows has every thread read all of b. a: [partPtr, aPtr, bPtr, k, m, n].
+ */
+function outerBlocks(simd, memory, a, lo, hi) {
+  const [partPtr, aPtr, bPtr, k, m, n] = a;
+  for (let blk = lo; blk < hi; blk++) {
+    const r0 = blk * OUTER_BLOCK_ROWS;
+    const acc = partPtr + blk * m * n * 4;
+    f32(memory, acc, m * n).fill(0);
+    outerRows(simd, acc, aPtr + r0 * m * 4, m * 4, bPtr + r0 * n * 4, n * 4, Math.min(OUTER_BLOCK_ROWS, k - r0), m, n);
+  }
 }
 
 /** The convolution geometry that follows the pointers in a task's arguments. */
@@ -205,7 +223,7 @@ function reluGrad(simd, _memory, a, lo, hi) {
 }
 
 /** The task functions, indexed by TASK. */
-export const TASKS = [outerSum, convFilter, depthwiseInput, depthwiseFilter, sumExamples, bnRows, reluGrad];
+export const TASKS = [outerSum, convFilter, depthwiseInput, depthwiseFilter, sumExamples, bnRows, reluGrad, outerBlocks];
 
 /**
  * The pool's control block, a SharedArrayBuffer of BYTES bytes: Int32 slots GEN (the dispatch
