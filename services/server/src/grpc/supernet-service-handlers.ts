@@ -26,7 +26,33 @@ import {
   TrainStepResponseSchema,
 } from '@supernetd/api';
 import { withEncodedBytes, withEncoding } from '@supernetd/api';
-import type { GetExperimentResponse, GrpcServiceImpl, ListMetricsRequest, SupernetService, TrainStepRequest, TrainStepResponse } from '@supernetd/api';
+import type {
+  CreateExperimentRequest,
+  CreateExperimentResponse,
+  DeleteExperimentRequest,
+  DeleteExperimentResponse,
+  EvaluateRequest,
+  EvaluateResponse,
+  ExportSubnetRequest,
+  ExportSubnetResponse,
+  GetExperimentRequest,
+  GetExperimentResponse,
+  GrpcServiceImpl,
+  ListExperimentsRequest,
+  ListExperimentsResponse,
+  ListMetricsRequest,
+  ListMetricsResponse,
+  ListStrategiesResponse,
+  ReportMetricRequest,
+  ReportMetricResponse,
+  SampleSubnetRequest,
+  SampleSubnetResponse,
+  SupernetService,
+  TrainRequest,
+  TrainResponse,
+  TrainStepRequest,
+  TrainStepResponse,
+} from '@supernetd/api';
 import { InvalidArgumentError } from '@supernetd/sdk';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { TOKENS } from '../tokens.ts';
@@ -161,8 +187,8 @@ export class SupernetServiceHandlers {
     return batchFromProto(b, field, this.config.maxTensorElements);
   }
 
-  /** One TrainStep call: an inline batch (one step) or `steps` steps on the dataset. */
-  private async trainStep(req: TrainStepRequest, ctx: CallContext): Promise<TrainStepResponse> {
+  /** One TrainStep call's work: an inline batch (one step) or `steps` steps on the dataset. */
+  private async runTrainStep(req: TrainStepRequest, ctx: CallContext): Promise<TrainStepResponse> {
     const m = this.manager;
     let args: { steps: number; progressInterval: number; batch?: RawBatchMessage };
     let transfer: ArrayBuffer[] | undefined;
@@ -184,209 +210,255 @@ export class SupernetServiceHandlers {
     });
   }
 
-  /** The grpc-js implementation object. */
+  /** The grpc-js implementation object: each RPC wired to its handler method below. */
   implementation(): SupernetServiceImpl {
     const r = this.runner;
-    const m = this.manager;
     return {
-      createExperiment: r.unary('CreateExperiment', async (req) => {
-        const spec = specFromProto(req.spec, Math.min(DEFAULT_MAX_SPEC_JSON_BYTES, Math.floor(this.config.maxMessageBytes / 4)));
-        const request = this.requestKey(CreateExperimentRequestSchema, req);
-        // a repeat answers with the experiment as it is now
-        const view = await this.calls.run('CreateExperiment', '', request, (r) => this.createdBy(r), () => m.create(req.experimentId, spec, request));
-        return create(CreateExperimentResponseSchema, { experiment: experimentToProto(view) });
-      }),
-      getExperiment: r.unary('GetExperiment', (req) => this.getExperimentResponse(m.get(req.experimentId))),
-      listExperiments: r.unary('ListExperiments', (req) => {
-        const protos = new Map<string, ReturnType<typeof experimentToProto>>();
-        const page = m.list(req.pageSize, req.pageToken, {
-          maxBytes: this.pageBytes,
-          sizeOf: (v) => {
-            const p = experimentToProto(v);
-            protos.set(v.id, p);
-            return toBinary(ExperimentSchema, p).byteLength;
-          },
-        });
-        return create(ListExperimentsResponseSchema, {
-          experiments: page.experiments.map((v) => protos.get(v.id) ?? experimentToProto(v)),
-          nextPageToken: page.nextPageToken,
-        });
-      }),
-      deleteExperiment: r.unary('DeleteExperiment', async (req) => {
-        const request = this.requestKey(DeleteExperimentRequestSchema, req);
-        const id = req.experimentId;
-        // the log keeps the deleted experiment's createTime: written before the delete, so a repeat
-        // after a crash in between finishes it, and never deletes a later experiment of the same id
-        const createTimeOf = () => m.all().find((s) => s.id === id)?.record.createTime;
-        const deleted = await this.calls.run(
-          'DeleteExperiment',
-          '',
-          request,
-          async (r) => (await this.deleteLog.recent()).get(r.id),
-          async () => {
-            const createTime = createTimeOf() ?? '';
-            if (request) {
-              // an unknown id is NOT_FOUND before anything is logged; one that failed to load is deleted
-              m.requireStored(id);
-              await this.deleteLog.append(request, Buffer.from(createTime));
-            }
-            await this.requestLogs.forget(id);
-            await m.delete(id);
-            return Buffer.from(createTime).toString('base64');
-          },
-        );
-        const createTime = createTimeOf();
-        if (request && createTime !== undefined && Buffer.from(createTime).toString('base64') === deleted) {
-          await this.requestLogs.forget(id);
-          await m.delete(id);
+      // lifecycle
+      createExperiment: r.unary('CreateExperiment', (req) => this.createExperiment(req)),
+      getExperiment: r.unary('GetExperiment', (req) => this.getExperiment(req)),
+      listExperiments: r.unary('ListExperiments', (req) => this.listExperiments(req)),
+      deleteExperiment: r.unary('DeleteExperiment', (req) => this.deleteExperiment(req)),
+      listStrategies: r.unary('ListStrategies', () => this.listStrategies()),
+      // sampling and metrics
+      sampleSubnet: r.unary('SampleSubnet', (req) => this.sampleSubnet(req)),
+      reportMetric: r.unary('ReportMetric', (req) => this.reportMetric(req)),
+      listMetrics: r.unary('ListMetrics', (req) => this.listMetrics(req)),
+      // training and evaluation
+      trainStep: r.unary('TrainStep', (req, ctx) => this.trainStep(req, ctx)),
+      train: r.serverStream('Train', (req, ctx, send) => this.train(req, ctx, send)),
+      evaluate: r.unary('Evaluate', (req, ctx) => this.evaluate(req, ctx)),
+      // export
+      exportSubnet: r.serverStream('ExportSubnet', (req, ctx, send) => this.exportSubnet(req, ctx, send)),
+    };
+  }
+
+  // ---- lifecycle ----
+
+  private async createExperiment(req: CreateExperimentRequest): Promise<CreateExperimentResponse> {
+    const m = this.manager;
+    const spec = specFromProto(req.spec, Math.min(DEFAULT_MAX_SPEC_JSON_BYTES, Math.floor(this.config.maxMessageBytes / 4)));
+    const request = this.requestKey(CreateExperimentRequestSchema, req);
+    // a repeat answers with the experiment as it is now
+    const view = await this.calls.run('CreateExperiment', '', request, (r) => this.createdBy(r), () => m.create(req.experimentId, spec, request));
+    return create(CreateExperimentResponseSchema, { experiment: experimentToProto(view) });
+  }
+
+  /** Synchronous: the call runner answers without a trip through the microtask queue. */
+  private getExperiment(req: GetExperimentRequest): GetExperimentResponse {
+    return this.getExperimentResponse(this.manager.get(req.experimentId));
+  }
+
+  private listExperiments(req: ListExperimentsRequest): ListExperimentsResponse {
+    const protos = new Map<string, ReturnType<typeof experimentToProto>>();
+    const page = this.manager.list(req.pageSize, req.pageToken, {
+      maxBytes: this.pageBytes,
+      sizeOf: (v) => {
+        const p = experimentToProto(v);
+        protos.set(v.id, p);
+        return toBinary(ExperimentSchema, p).byteLength;
+      },
+    });
+    return create(ListExperimentsResponseSchema, {
+      experiments: page.experiments.map((v) => protos.get(v.id) ?? experimentToProto(v)),
+      nextPageToken: page.nextPageToken,
+    });
+  }
+
+  private async deleteExperiment(req: DeleteExperimentRequest): Promise<DeleteExperimentResponse> {
+    const m = this.manager;
+    const request = this.requestKey(DeleteExperimentRequestSchema, req);
+    const id = req.experimentId;
+    // the log keeps the deleted experiment's createTime: written before the delete, so a repeat
+    // after a crash in between finishes it, and never deletes a later experiment of the same id
+    const createTimeOf = () => m.all().find((s) => s.id === id)?.record.createTime;
+    const deleted = await this.calls.run(
+      'DeleteExperiment',
+      '',
+      request,
+      async (r) => (await this.deleteLog.recent()).get(r.id),
+      async () => {
+        const createTime = createTimeOf() ?? '';
+        if (request) {
+          // an unknown id is NOT_FOUND before anything is logged; one that failed to load is deleted
+          m.requireStored(id);
+          await this.deleteLog.append(request, Buffer.from(createTime));
         }
-        return create(DeleteExperimentResponseSchema, {});
-      }),
-      listStrategies: r.unary('ListStrategies', () =>
-        create(ListStrategiesResponseSchema, {
-          strategies: this.registry.list().map((s) => ({
-            id: s.factory.id,
-            description: s.factory.description,
-            origin: s.origin,
-            configSchemaJson: s.factory.configSchema === undefined ? '' : JSON.stringify(s.factory.configSchema),
-          })),
-        }),
-      ),
-      sampleSubnet: r.unary('SampleSubnet', async (req) => {
-        m.requireExperiment(req.experimentId);
-        const subnets = await m.sample(req.experimentId, constraintFromProto(req.constraint), purposeFromProto(req.purpose), req.count);
-        const res = create(SampleSubnetResponseSchema, { subnets: subnets.map(subnetToProto) });
-        // nearly every call hands out a subnet never encoded before: encoded directly (same bytes)
-        const bytes = encodeSampleSubnetResponse(subnets);
-        return bytes === undefined ? res : withEncodedBytes(res, bytes);
-      }),
-      reportMetric: r.unary('ReportMetric', async (req) => {
-        const s = m.session(req.experimentId);
-        const values = { ...req.metrics };
-        const clientId = req.clientId;
-        const request = this.requestKey(ReportMetricRequestSchema, req);
-        const sequence = await this.calls.run(
-          'ReportMetric',
-          req.experimentId,
-          request,
-          (r) => this.metricRequestsOf(s).get(r.id),
-          async () => {
-            // the id is stored in the metric's own log line: durable together, never one without the other
-            const seq = await m.reportMetric(req.experimentId, req.subnetId, values, clientId, request);
-            if (request) this.metricRequestsOf(s).remember(request.id, { hash: request.hash, time: Date.now(), result: seq });
-            return seq;
+        await this.requestLogs.forget(id);
+        await m.delete(id);
+        return Buffer.from(createTime).toString('base64');
+      },
+    );
+    const createTime = createTimeOf();
+    if (request && createTime !== undefined && Buffer.from(createTime).toString('base64') === deleted) {
+      await this.requestLogs.forget(id);
+      await m.delete(id);
+    }
+    return create(DeleteExperimentResponseSchema, {});
+  }
+
+  private listStrategies(): ListStrategiesResponse {
+    return create(ListStrategiesResponseSchema, {
+      strategies: this.registry.list().map((s) => ({
+        id: s.factory.id,
+        description: s.factory.description,
+        origin: s.origin,
+        configSchemaJson: s.factory.configSchema === undefined ? '' : JSON.stringify(s.factory.configSchema),
+      })),
+    });
+  }
+
+  // ---- sampling and metrics ----
+
+  private async sampleSubnet(req: SampleSubnetRequest): Promise<SampleSubnetResponse> {
+    const m = this.manager;
+    m.requireExperiment(req.experimentId);
+    const subnets = await m.sample(req.experimentId, constraintFromProto(req.constraint), purposeFromProto(req.purpose), req.count);
+    const res = create(SampleSubnetResponseSchema, { subnets: subnets.map(subnetToProto) });
+    // nearly every call hands out a subnet never encoded before: encoded directly (same bytes)
+    const bytes = encodeSampleSubnetResponse(subnets);
+    return bytes === undefined ? res : withEncodedBytes(res, bytes);
+  }
+
+  private async reportMetric(req: ReportMetricRequest): Promise<ReportMetricResponse> {
+    const m = this.manager;
+    const s = m.session(req.experimentId);
+    const values = { ...req.metrics };
+    const clientId = req.clientId;
+    const request = this.requestKey(ReportMetricRequestSchema, req);
+    const sequence = await this.calls.run(
+      'ReportMetric',
+      req.experimentId,
+      request,
+      (r) => this.metricRequestsOf(s).get(r.id),
+      async () => {
+        // the id is stored in the metric's own log line: durable together, never one without the other
+        const seq = await m.reportMetric(req.experimentId, req.subnetId, values, clientId, request);
+        if (request) this.metricRequestsOf(s).remember(request.id, { hash: request.hash, time: Date.now(), result: seq });
+        return seq;
+      },
+    );
+    return create(ReportMetricResponseSchema, { sequence: BigInt(sequence) });
+  }
+
+  private listMetrics(req: ListMetricsRequest): ListMetricsResponse {
+    const m = this.manager;
+    const { after, size } = metricsPage(req);
+    // a page also ends at the byte budget; the next page starts after its last sequence
+    const records = [];
+    let bytes = 0;
+    for (const rec of m.listMetrics(req.experimentId, after, size)) {
+      const p = metricToProto(rec);
+      const b = toBinary(MetricRecordSchema, p).byteLength + 8;
+      if (records.length > 0 && bytes + b > this.pageBytes) break;
+      records.push(p);
+      bytes += b;
+    }
+    const last = records.length > 0 ? Number(records[records.length - 1]!.sequence) : after;
+    const more = m.listMetrics(req.experimentId, last, 1).length > 0;
+    return create(ListMetricsResponseSchema, { records, nextPageToken: more ? Buffer.from(`m${last}`, 'utf8').toString('base64url') : '' });
+  }
+
+  // ---- training and evaluation ----
+
+  private async trainStep(req: TrainStepRequest, ctx: CallContext): Promise<TrainStepResponse> {
+    this.manager.requireExperiment(req.experimentId);
+    const request = this.requestKey(TrainStepRequestSchema, req);
+    const log = this.requestLogs.of(req.experimentId);
+    return this.calls.run(
+      'TrainStep',
+      req.experimentId,
+      request,
+      async (r) => {
+        const e = (await log.recent()).get(r.id);
+        return e && { ...e, result: fromBinary(TrainStepResponseSchema, Buffer.from(e.result, 'base64')) };
+      },
+      async () => {
+        const res = await this.runTrainStep(req, ctx);
+        // recorded once the step's result (and any checkpoint it wrote) is back
+        if (request) await log.append(request, toBinary(TrainStepResponseSchema, res));
+        return res;
+      },
+    );
+  }
+
+  private async train(req: TrainRequest, ctx: CallContext, send: (msg: TrainResponse) => Promise<void>): Promise<void> {
+    const m = this.manager;
+    m.requireExperiment(req.experimentId);
+    let sending = Promise.resolve();
+    const onProgress = (e: TrainProgress) => {
+      const msg = create(TrainResponseSchema, {
+        step: BigInt(e.step),
+        targetStep: BigInt(e.targetStep),
+        losses: e.losses,
+        learningRate: e.learningRate,
+        examplesPerSecond: e.examplesPerSecond,
+        etaSeconds: e.etaSeconds,
+        phase: e.phase,
+        done: e.done,
+        checkpointStep: BigInt(e.checkpointStep),
+      });
+      sending = sending.then(() => send(msg));
+    };
+    const out = await m.train(
+      req.experimentId,
+      { steps: req.steps, progressInterval: req.progressInterval === 0 ? 10 : req.progressInterval },
+      { signal: ctx.signal, onProgress },
+    );
+    await sending;
+    if (out.cancelled && ctx.signal.aborted) ctx.logger.info({ step: out.step }, 'training cancelled by the caller; checkpoint written');
+  }
+
+  private async evaluate(req: EvaluateRequest, ctx: CallContext): Promise<EvaluateResponse> {
+    const m = this.manager;
+    m.requireExperiment(req.experimentId);
+    const target = targetFromProto(req.target);
+    const decoded = req.batch ? this.batch(req.batch, 'batch') : undefined;
+    const args: Parameters<ExperimentManager['evaluate']>[1] = { target, recalibrate: !req.skipBnRecalibration };
+    if (req.maxExamples > 0) args.maxExamples = req.maxExamples;
+    if (decoded) args.batch = decoded.batch;
+    const out = await m.evaluate(req.experimentId, args, decoded?.transfer, ctx.signal);
+    return create(EvaluateResponseSchema, {
+      subnet: subnetToProto(out.subnet),
+      accuracy: out.accuracy,
+      loss: out.loss,
+      examples: out.examples,
+    });
+  }
+
+  // ---- export ----
+
+  private async exportSubnet(req: ExportSubnetRequest, ctx: CallContext, send: (msg: ExportSubnetResponse) => Promise<void>): Promise<void> {
+    const m = this.manager;
+    m.requireExperiment(req.experimentId);
+    const chunk = Math.min(req.chunkSize === 0 ? DEFAULT_CHUNK : req.chunkSize, this.config.maxMessageBytes - 1024);
+    const out = await m.export(req.experimentId, targetFromProto(req.target), !req.skipBnRecalibration, ctx.signal);
+    await send(
+      create(ExportSubnetResponseSchema, {
+        payload: {
+          case: 'header',
+          value: {
+            subnet: subnetToProto(out.subnet),
+            format: ExportFormat.TFJS_LAYERS,
+            files: out.files.map((f) => ({
+              path: f.path,
+              size: BigInt(f.data.byteLength),
+              sha256: createHash('sha256').update(f.data).digest('hex'),
+            })),
           },
-        );
-        return create(ReportMetricResponseSchema, { sequence: BigInt(sequence) });
+        },
       }),
-      listMetrics: r.unary('ListMetrics', (req) => {
-        const { after, size } = metricsPage(req);
-        // a page also ends at the byte budget; the next page starts after its last sequence
-        const records = [];
-        let bytes = 0;
-        for (const rec of m.listMetrics(req.experimentId, after, size)) {
-          const p = metricToProto(rec);
-          const b = toBinary(MetricRecordSchema, p).byteLength + 8;
-          if (records.length > 0 && bytes + b > this.pageBytes) break;
-          records.push(p);
-          bytes += b;
-        }
-        const last = records.length > 0 ? Number(records[records.length - 1]!.sequence) : after;
-        const more = m.listMetrics(req.experimentId, last, 1).length > 0;
-        return create(ListMetricsResponseSchema, { records, nextPageToken: more ? Buffer.from(`m${last}`, 'utf8').toString('base64url') : '' });
-      }),
-      trainStep: r.unary('TrainStep', async (req, ctx) => {
-        m.requireExperiment(req.experimentId);
-        const request = this.requestKey(TrainStepRequestSchema, req);
-        const log = this.requestLogs.of(req.experimentId);
-        return this.calls.run(
-          'TrainStep',
-          req.experimentId,
-          request,
-          async (r) => {
-            const e = (await log.recent()).get(r.id);
-            return e && { ...e, result: fromBinary(TrainStepResponseSchema, Buffer.from(e.result, 'base64')) };
-          },
-          async () => {
-            const res = await this.trainStep(req, ctx);
-            // recorded once the step's result (and any checkpoint it wrote) is back
-            if (request) await log.append(request, toBinary(TrainStepResponseSchema, res));
-            return res;
-          },
-        );
-      }),
-      train: r.serverStream('Train', async (req, ctx, send) => {
-        m.requireExperiment(req.experimentId);
-        let sending = Promise.resolve();
-        const onProgress = (e: TrainProgress) => {
-          const msg = create(TrainResponseSchema, {
-            step: BigInt(e.step),
-            targetStep: BigInt(e.targetStep),
-            losses: e.losses,
-            learningRate: e.learningRate,
-            examplesPerSecond: e.examplesPerSecond,
-            etaSeconds: e.etaSeconds,
-            phase: e.phase,
-            done: e.done,
-            checkpointStep: BigInt(e.checkpointStep),
-          });
-          sending = sending.then(() => send(msg));
-        };
-        const out = await m.train(
-          req.experimentId,
-          { steps: req.steps, progressInterval: req.progressInterval === 0 ? 10 : req.progressInterval },
-          { signal: ctx.signal, onProgress },
-        );
-        await sending;
-        if (out.cancelled && ctx.signal.aborted) ctx.logger.info({ step: out.step }, 'training cancelled by the caller; checkpoint written');
-      }),
-      evaluate: r.unary('Evaluate', async (req, ctx) => {
-        m.requireExperiment(req.experimentId);
-        const target = targetFromProto(req.target);
-        const decoded = req.batch ? this.batch(req.batch, 'batch') : undefined;
-        const args: Parameters<ExperimentManager['evaluate']>[1] = { target, recalibrate: !req.skipBnRecalibration };
-        if (req.maxExamples > 0) args.maxExamples = req.maxExamples;
-        if (decoded) args.batch = decoded.batch;
-        const out = await m.evaluate(req.experimentId, args, decoded?.transfer, ctx.signal);
-        return create(EvaluateResponseSchema, {
-          subnet: subnetToProto(out.subnet),
-          accuracy: out.accuracy,
-          loss: out.loss,
-          examples: out.examples,
-        });
-      }),
-      exportSubnet: r.serverStream('ExportSubnet', async (req, ctx, send) => {
-        m.requireExperiment(req.experimentId);
-        const chunk = Math.min(req.chunkSize === 0 ? DEFAULT_CHUNK : req.chunkSize, this.config.maxMessageBytes - 1024);
-        const out = await m.export(req.experimentId, targetFromProto(req.target), !req.skipBnRecalibration, ctx.signal);
+    );
+    for (const f of out.files) {
+      for (let offset = 0; offset < f.data.byteLength || (offset === 0 && f.data.byteLength === 0); offset += chunk) {
+        if (ctx.signal.aborted) return;
         await send(
           create(ExportSubnetResponseSchema, {
-            payload: {
-              case: 'header',
-              value: {
-                subnet: subnetToProto(out.subnet),
-                format: ExportFormat.TFJS_LAYERS,
-                files: out.files.map((f) => ({
-                  path: f.path,
-                  size: BigInt(f.data.byteLength),
-                  sha256: createHash('sha256').update(f.data).digest('hex'),
-                })),
-              },
-            },
+            payload: { case: 'chunk', value: { path: f.path, offset: BigInt(offset), data: f.data.subarray(offset, offset + chunk) } },
           }),
         );
-        for (const f of out.files) {
-          for (let offset = 0; offset < f.data.byteLength || (offset === 0 && f.data.byteLength === 0); offset += chunk) {
-            if (ctx.signal.aborted) return;
-            await send(
-              create(ExportSubnetResponseSchema, {
-                payload: { case: 'chunk', value: { path: f.path, offset: BigInt(offset), data: f.data.subarray(offset, offset + chunk) } },
-              }),
-            );
-            if (f.data.byteLength === 0) break;
-          }
-        }
-      }),
-    };
+        if (f.data.byteLength === 0) break;
+      }
+    }
   }
 }
