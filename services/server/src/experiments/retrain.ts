@@ -3,7 +3,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { singleArchDefinition } from '@supernetd/engine/space';
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@supernetd/sdk';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, syncDir, writeFileAtomic } from '@supernetd/sdk';
 import type { Arch } from '@supernetd/sdk';
 import type { ExperimentSpec, RetrainSpec } from '../domain/experiment-spec.ts';
 import type { ExperimentSession } from './experiment-session.ts';
@@ -110,11 +110,16 @@ async function sourceCheckpoint(source: ExperimentSession, dir: string): Promise
   }
 }
 
-/** Writes the inherited files into `<checkpointDir>/inherit`, where the new worker reads them. */
+/**
+ * Writes the inherited files into `<checkpointDir>/inherit`, where the new worker reads them (also a
+ * worker started again after a crash): each file atomically and durably, the manifest
+ * (`checkpoint.json`, last in `files`) after the files it names, and the directory's own entry synced.
+ */
 export async function writeInheritFiles(checkpointDir: string, inherit: InheritFiles): Promise<void> {
   const dir = path.join(checkpointDir, INHERIT_DIR);
   await fs.mkdir(dir, { recursive: true });
-  for (const f of inherit.files) await fs.writeFile(path.join(dir, f.name), f.data);
+  await syncDir(checkpointDir);
+  for (const f of inherit.files) await writeFileAtomic(path.join(dir, f.name), f.data);
 }
 
 /** Removes the inherited files once the new experiment's own step-0 checkpoint holds the weights. */
