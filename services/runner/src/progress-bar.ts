@@ -40,26 +40,21 @@ export function headlineLoss(losses: Readonly<Record<string, number>>): number |
 }
 
 /**
- * One progress line, at most `width` characters: a bar (when there is room), step/total, loss,
- * steps/s, ETA and phase.
+ * One plain progress line for logs and CI (no bar: nothing is redrawn there): step/total with the
+ * percentage, loss, steps/s, the ETA given (the server's) and the phase when it is not `train`.
  */
-export function formatProgressLine(u: ProgressUpdate, width = 100): string {
+export function formatProgressLine(u: ProgressUpdate): string {
   const total = Math.max(1, u.targetStep);
   const frac = Math.min(1, Math.max(0, u.step / total));
   const loss = headlineLoss(u.losses);
   const parts = [
-    `${u.step}/${u.targetStep}`,
-    `${String(Math.floor(frac * 100)).padStart(3)}%`,
+    `step ${u.step}/${u.targetStep} (${Math.floor(frac * 100)}%)`,
     `loss ${loss === undefined ? '?' : loss.toFixed(4)}`,
     `${u.stepsPerSecond === undefined || !Number.isFinite(u.stepsPerSecond) ? '?' : u.stepsPerSecond.toFixed(2)} steps/s`,
     `ETA ${formatDuration(u.etaSeconds)}`,
   ];
   if (u.phase && u.phase !== 'train') parts.push(u.phase);
-  const text = parts.join('  ');
-  const barWidth = Math.min(30, width - text.length - 3);
-  if (barWidth < 5) return text.slice(0, Math.max(0, width));
-  const filled = Math.round(frac * barWidth);
-  return `[${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}] ${text}`;
+  return parts.join('  ');
 }
 
 /** The TTY bar's layout (cli-progress tokens; `loss`, `rate`, `eta` and `phase` come from the update). */
@@ -79,8 +74,9 @@ function payloadOf(u: ProgressUpdate): Record<string, string> {
 
 /**
  * Renders training progress: on a TTY a cli-progress bar redrawn in place (throttled by the
- * library); elsewhere (logs, CI) one line every `everySteps` steps and on the last update, so logs
- * stay readable (cli-progress's own non-TTY output is paced by time, not by steps).
+ * library); elsewhere (logs, CI) one plain line (formatProgressLine) every `everySteps` steps and on
+ * the last update, so logs stay readable (cli-progress's own non-TTY output, `noTTYOutput`, is paced
+ * by time, `notTTYSchedule`, not by steps, and prints the bar each time).
  */
 export class ProgressBar {
   private lastPrintedStep = -Infinity;
@@ -114,7 +110,7 @@ export class ProgressBar {
       return;
     }
     if (u.step - this.lastPrintedStep >= this.everySteps || u.step >= u.targetStep) {
-      this.sink.write(`${formatProgressLine(u, 100)}\n`);
+      this.sink.write(`${formatProgressLine(u)}\n`);
       this.lastPrintedStep = u.step;
     }
   }
