@@ -125,26 +125,5 @@ check_typescript() {
     ls "$app"/out/flops-*/model.json >/dev/null
 }
 
-failed=()
-for c in "${clients[@]}"; do
-  printf '\n=== install check: %s\n' "$c"
-  start=$SECONDS
-  if "check_$c"; then
-    echo "=== $c: installed and ran its example ($((SECONDS - start))s)"
-  else
-    echo "=== $c: FAILED ($((SECONDS - start))s)"
-    failed+=("$c")
-  fi
-done
-
-if ! live_server_alive; then
-  echo "install-check: the server exited during the checks" >&2
-  live_server_log >&2
-  failed+=(server)
-fi
-if [ ${#failed[@]} -gt 0 ]; then
-  echo "install checks failed: ${failed[*]}" >&2
-  live_server_log | tail -n 50 >&2
-  exit 1
-fi
-echo "install checks passed: ${clients[*]}"
+check_client() { "check_$1"; }
+run_each_against_live_server install-check "install checks" "installed and ran its example" check_client "${clients[@]}" || exit 1

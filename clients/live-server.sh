@@ -6,6 +6,9 @@
 #                               sets server_pid; returns non-zero if the server does not answer
 #   live_server_alive           whether it is still running
 #   stop_live_server            SIGTERM, then SIGKILL after 20 s
+#   run_each_against_live_server PROG LABEL OK STEP ITEM...
+#                               runs `STEP ITEM` for each ITEM, then the summary both scripts
+#                               print; returns non-zero if a step failed or the server exited
 # Needs openssl, node and clients/python/.venv (ensure_python_venv of clients/python/venv.sh).
 
 server_pid=""
@@ -24,6 +27,37 @@ live_server_alive() { [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null;
 
 # The server's stderr so far (for failure reports).
 live_server_log() { [ -n "$live_server_work" ] && cat "$live_server_work/server.err"; }
+
+# run_each_against_live_server PROG LABEL OK STEP ITEM...: runs `STEP ITEM` for each ITEM under a
+# "=== LABEL: ITEM" header, timed, printing OK or FAILED for it; then reports a server that exited
+# meanwhile (with its log) and, if anything failed, the failed items and the end of the server's
+# log on stderr. Returns 1 then, else prints "LABEL passed: ITEM..." and returns 0.
+run_each_against_live_server() {
+  local prog="$1" label="$2" ok="$3" step="$4" item start
+  shift 4
+  local failed=()
+  for item in "$@"; do
+    printf '\n=== %s: %s\n' "$label" "$item"
+    start=$SECONDS
+    if "$step" "$item"; then
+      echo "=== $item: $ok ($((SECONDS - start))s)"
+    else
+      echo "=== $item: FAILED ($((SECONDS - start))s)"
+      failed+=("$item")
+    fi
+  done
+  if ! live_server_alive; then
+    echo "$prog: the server exited during the $label" >&2
+    live_server_log >&2
+    failed+=(server)
+  fi
+  if [ ${#failed[@]} -gt 0 ]; then
+    echo "$label failed: ${failed[*]}" >&2
+    live_server_log | tail -n 50 >&2
+    return 1
+  fi
+  echo "$label passed: $*"
+}
 
 _make_certificates() {
   local dir="$1"

@@ -47,26 +47,4 @@ run_suite() {
   esac
 }
 
-failed=()
-for s in "${suites[@]}"; do
-  printf '\n=== client tests: %s\n' "$s"
-  start=$SECONDS
-  if run_suite "$s"; then
-    echo "=== $s: passed ($((SECONDS - start))s)"
-  else
-    echo "=== $s: FAILED ($((SECONDS - start))s)"
-    failed+=("$s")
-  fi
-done
-
-if ! live_server_alive; then
-  echo "run-tests: the server exited during the tests" >&2
-  live_server_log >&2
-  failed+=(server)
-fi
-if [ ${#failed[@]} -gt 0 ]; then
-  echo "client tests failed: ${failed[*]}" >&2
-  live_server_log | tail -n 50 >&2
-  exit 1
-fi
-echo "client tests passed: ${suites[*]}"
+run_each_against_live_server run-tests "client tests" passed run_suite "${suites[@]}" || exit 1
