@@ -120,7 +120,15 @@ const sha256Hex: (text: string) => string =
 
 /** Stable public id of an architecture (`sn-` + 16 hex digits of SHA-256 of its key). */
 export function subnetId(a: Arch): string {
-  return `sn-${sha256Hex(archKey(a)).slice(0, 16)}`;
+  return subnetIdOfKey(archKey(a));
+}
+
+/**
+ * `subnetId` of the architecture whose `archKey` is `key`: for a caller that needs the key too (the
+ * server writes it as the architecture of the subnet's subnets.jsonl line), so it is built once.
+ */
+export function subnetIdOfKey(key: string): string {
+  return `sn-${sha256Hex(key).slice(0, 16)}`;
 }
 
 /** PSS-Net's make_divisible: floor((v + d/2)/d)*d, at least min, never below 0.9 v. */
