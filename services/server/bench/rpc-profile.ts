@@ -3,7 +3,7 @@
  * `npm run bench:rpc`) with one method driven by ghz (50 concurrent, 2 connections), then the
  * calls' rate and latency, the process's CPU time per call (all threads, and by thread), the main
  * thread's GC pauses, ghz's own CPU time, how many requests skipped their rules as known valid, and
- * how many subnets.jsonl lines went out in how many durable writes. Run it under a profiler:
+ * how many appends (a batch of subnets drawn ahead is one) went out in how many durable writes. Run it under a profiler:
  *
  *   node --cpu-prof --cpu-prof-dir DIR --import tsx services/server/bench/rpc-profile.ts \
  *        [--method SampleSubnet|GetExperiment] [--seconds 8] [--train] [--skip-subnet-log] [--no-draw-ahead] [--renice-trainer NICE]
@@ -40,7 +40,10 @@ const { values } = parseArgs({
     'renice-trainer': { type: 'string' },
   },
 });
-if (values['skip-subnet-log']) ExperimentStore.prototype.appendSubnet = () => Promise.resolve();
+if (values['skip-subnet-log']) {
+  ExperimentStore.prototype.appendSubnet = () => Promise.resolve();
+  ExperimentStore.prototype.appendSubnetLines = () => Promise.resolve();
+}
 // (for comparison: SampleSubnet without drawing ahead, each call waiting for its own line)
 if (values['no-draw-ahead']) (ExperimentSession.prototype as unknown as { drawAhead(): void }).drawAhead = () => undefined;
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'supernetd-rpc-profile-'));
@@ -146,7 +149,7 @@ gcObserver.disconnect();
 console.log(`main-thread GC pauses (us/call): ${[...gcPause].map(([k, ms]) => `${k} ${((ms * 1000) / r.count).toFixed(1)}`).join(', ') || 'none'}`);
 console.log(`CPU by thread (us/call): ${[...byName].filter(([, t]) => t > 0).sort((a, b) => b[1] - a[1]).map(([n, t]) => `${n} ${((t * tickUs) / r.count).toFixed(1)}`).join(', ')}`);
 console.log(`request rules: ${validationStats.skipped - skipped0} of ${r.count} requests let through as known valid`);
-console.log(`group commit: ${groupCommitStats.records - gc0.records} records in ${groupCommitStats.fsyncs - gc0.fsyncs} durable writes`);
+console.log(`group commit: ${groupCommitStats.records - gc0.records} appends (a batch of subnets drawn ahead is one) in ${groupCommitStats.fsyncs - gc0.fsyncs} durable writes`);
 stream?.cancel();
 client.close();
 await server.stop();

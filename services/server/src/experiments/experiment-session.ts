@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { AbortedError, FailedPreconditionError, Rng, SupernetdError, UnavailableError, subnetId } from '@supernetd/sdk';
+import { AbortedError, FailedPreconditionError, Rng, SupernetdError, UnavailableError, archKey, subnetIdOfKey } from '@supernetd/sdk';
 import type { Arch, Constraint, SamplePurpose, SearchStrategy } from '@supernetd/sdk';
 import { latencySource } from '@supernetd/engine/space';
 import type { ResolvedSpace } from '@supernetd/engine/space';
 import type { ExperimentRecord, ExperimentSpec, ExperimentStateName, ExperimentView, MetricRecord, RequestKey } from '../domain/experiment-spec.ts';
 import type { Subnet } from '../domain/subnet.ts';
-import { StoredDataError } from '../persistence/experiment-store.ts';
+import { StoredDataError, subnetLine } from '../persistence/experiment-store.ts';
 import type { ExperimentStore, StoredProgress } from '../persistence/experiment-store.ts';
 import type { RegisteredStrategy } from '../strategies/strategy-registry.ts';
 import type { WorkerSnapshot } from '../worker/protocol.ts';
@@ -66,8 +66,10 @@ const MAX_DRAW_KINDS = 16;
 
 /** Proposals drawn ahead for one purpose and constraint, and how many to keep. */
 interface DrawnAhead {
-  /** Proposals not handed out yet, written or being written to subnets.jsonl. */
+  /** Proposals not handed out yet, written or being written to subnets.jsonl; the oldest first. */
   items: Subnet[];
+  /** The next item of `items` to hand out (the ones before it are taken). */
+  next: number;
   /** How many to keep drawn ahead (0: none). */
   target: number;
   /** Calls of this kind waiting for their lines to be durable now. */
@@ -330,27 +332,49 @@ export class ExperimentSession {
     const key = drawKey(constraint, purpose);
     const slot = this.aheadSlot(key);
     const out: Subnet[] = [];
-    while (out.length < count && slot.items.length > 0) out.push(slot.items.shift() as Subnet);
-    while (out.length < count) out.push(this.draw(replica, constraint, purpose));
+    while (out.length < count && slot.next < slot.items.length) out.push(slot.items[slot.next++] as Subnet);
+    let keys: string[] | undefined;
+    while (out.length < count) {
+      out.push(this.draw(replica, constraint, purpose));
+      (keys ??= [])[out.length - 1] = this.drawnKey;
+    }
     // a call that has to wait for a line to reach the disk while others of its kind wait too
     // (for new lines, or for proposals drawn ahead too recently): draw further ahead
-    if (slot.waiting > 0 && out.some((s) => !this.subnets.has(s.id) || this.subnetWrites.has(s.id))) {
+    if (slot.waiting > 0 && this.anyNotDurable(out)) {
       slot.target = Math.min(MAX_DRAWN_AHEAD, Math.max(2, slot.target * 2));
     }
-    const written = this.remember(out);
-    // kept full: the proposal taken next is the oldest, the one most likely on disk already
-    if (slot.items.length < slot.target) this.drawAhead(replica, slot, constraint, purpose);
+    const written = this.recordSubnets(out, keys);
+    // refilled in batches (one group-commit append for each): once half of the target is taken,
+    // or when it grew; the proposal taken next is the oldest, the one most likely on disk already
+    const left = slot.items.length - slot.next;
+    if (left <= slot.target >> 1 && left < slot.target) this.drawAhead(replica, slot, constraint, purpose);
+    if (!written) return out;
     slot.waiting++;
     try {
-      return await written;
+      await written;
+      return out;
     } finally {
       slot.waiting--;
     }
   }
 
+  /** True when a subnet of `subnets` is not known yet or its line is still being written. */
+  private anyNotDurable(subnets: readonly Subnet[]): boolean {
+    for (const s of subnets) if (!this.handedOut.has(s.id) || this.subnetWrites.has(s.id)) return true;
+    return false;
+  }
+
+  /** The archKey of the subnet `draw` made last (its subnets.jsonl line is built from it). */
+  private drawnKey = '';
+
   private draw(replica: SearchStrategy, constraint: Constraint | undefined, purpose: SamplePurpose): Subnet {
     const p = replica.sample(constraint, purpose, this.servingRng);
-    return this.describe(p.arch, p.source, p.score ?? this.strategyScore(replica, p.arch) ?? 0);
+    const arch = p.arch;
+    const score = p.score ?? this.strategyScore(replica, arch) ?? 0;
+    // the key once, for the id and the line
+    const key = archKey(arch);
+    this.drawnKey = key;
+    return { id: subnetIdOfKey(key), arch, cost: this.space.cost(arch), source: p.source, score };
   }
 
   private aheadSlot(key: string): DrawnAhead {
@@ -358,31 +382,44 @@ export class ExperimentSession {
     if (!slot) {
       // a bounded number of (purpose, constraint) kinds: the oldest one is forgotten
       if (this.ahead.size >= MAX_DRAW_KINDS) this.ahead.delete(this.ahead.keys().next().value as string);
-      slot = { items: [], target: 0, waiting: 0 };
+      slot = { items: [], next: 0, target: 0, waiting: 0 };
       this.ahead.set(key, slot);
     }
     return slot;
   }
 
-  /** Fills `slot` up to its target with proposals whose lines join the current group commit. */
+  /**
+   * Fills `slot` up to its target with proposals whose lines join the current group commit, all
+   * of them in one append.
+   */
   private drawAhead(replica: SearchStrategy, slot: DrawnAhead, constraint: Constraint | undefined, purpose: SamplePurpose): void {
-    const more: Subnet[] = [];
+    // the taken items go: the rest move to the front
+    if (slot.next > 0) {
+      slot.items.splice(0, slot.next);
+      slot.next = 0;
+    }
+    const first = slot.items.length;
+    const keys: string[] = [];
     try {
-      while (slot.items.length + more.length < slot.target) more.push(this.draw(replica, constraint, purpose));
+      while (slot.items.length < slot.target) {
+        slot.items.push(this.draw(replica, constraint, purpose));
+        keys.push(this.drawnKey);
+      }
     } catch {
       // (nothing more fits, or the strategy failed: the calls themselves report it)
     }
-    if (more.length === 0) return;
-    slot.items.push(...more);
-    // a failed write forgets them (remember), and the call that takes one writes it again
-    this.remember(more).catch(() => undefined);
+    if (keys.length === 0) return;
+    // a failed write forgets them (recordSubnets), and the call that takes one writes it again
+    this.recordSubnets(slot.items.slice(first), keys)?.catch(() => undefined);
   }
 
   /** Drops the proposals drawn ahead: the replica's decisions may have changed. */
   private dropDrawnAhead(): void {
     for (const slot of this.ahead.values()) {
-      if (slot.items.length === 0) continue;
+      const unused = slot.items.length - slot.next;
       slot.items.length = 0;
+      slot.next = 0;
+      if (unused === 0) continue;
       // drawn for nothing: draw less ahead next time
       slot.target = slot.target >> 1;
     }
@@ -408,7 +445,7 @@ export class ExperimentSession {
 
   /** The Subnet of an architecture (cost from the space). */
   describe(arch: Arch, source: string, score = 0): Subnet {
-    return { id: subnetId(arch), arch, cost: this.space.cost(arch), source, score };
+    return { id: subnetIdOfKey(archKey(arch)), arch, cost: this.space.cost(arch), source, score };
   }
 
   /**
@@ -417,29 +454,52 @@ export class ExperimentSession {
    * is still writing is waited for, so no reply hands out an id that a crash could forget.
    */
   async remember(subnets: Subnet[]): Promise<Subnet[]> {
+    await this.recordSubnets(subnets, undefined);
+    return subnets;
+  }
+
+  /**
+   * `remember` without a promise when there is nothing to wait for (every subnet known and
+   * durable): undefined then. The new subnets' lines go out as one append, with one promise shared
+   * by their ids in `subnetWrites`; `keys[i]`, where given, is the archKey of `subnets[i]`.
+   */
+  private recordSubnets(subnets: readonly Subnet[], keys: readonly string[] | undefined): Promise<unknown> | undefined {
     let waits: Promise<void>[] | undefined;
-    for (const s of subnets) {
-      let w = this.subnetWrites.get(s.id);
-      if (!w && !this.subnets.has(s.id)) {
-        this.handedOut.set(s.id, s.arch);
-        const id = s.id;
-        w = this.store.appendSubnet(this.id, id, s.arch).then(
-          () => {
-            this.subnetWrites.delete(id);
-          },
-          (err: unknown) => {
-            // not durable: forgotten, so the next call that hands it out writes it again
+    let lines = '';
+    let fresh: string[] | undefined;
+    for (let i = 0; i < subnets.length; i++) {
+      const s = subnets[i] as Subnet;
+      const w = this.subnetWrites.get(s.id);
+      if (w) {
+        (waits ??= []).push(w);
+        continue;
+      }
+      if (this.handedOut.has(s.id)) continue;
+      this.handedOut.set(s.id, s.arch);
+      if (fresh) lines += '\n';
+      lines += subnetLine(s.id, keys?.[i] ?? archKey(s.arch));
+      (fresh ??= []).push(s.id);
+    }
+    if (fresh) {
+      const ids = fresh;
+      const w = this.store.appendSubnetLines(this.id, lines).then(
+        () => {
+          for (const id of ids) this.subnetWrites.delete(id);
+        },
+        (err: unknown) => {
+          // not durable: forgotten, so the next call that hands one out writes it again
+          for (const id of ids) {
             this.subnetWrites.delete(id);
             this.handedOut.delete(id);
-            throw err;
-          },
-        );
-        this.subnetWrites.set(id, w);
-      }
-      if (w) (waits ??= []).push(w);
+          }
+          throw err;
+        },
+      );
+      for (const id of ids) this.subnetWrites.set(id, w);
+      (waits ??= []).push(w);
     }
-    if (waits) await Promise.all(waits);
-    return subnets;
+    if (!waits) return undefined;
+    return waits.length === 1 ? waits[0] : Promise.all(waits);
   }
 
   /** Stores a metric durably, then passes it to the replica and the worker. Returns its sequence. */

@@ -47,8 +47,8 @@ export const EXPERIMENT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 @injectable()
 export class ExperimentStore {
   readonly root: string;
-  /** The open append logs (subnets.jsonl, metrics.jsonl) by file path. */
-  private readonly logs = new Map<string, GroupCommitLog>();
+  /** The open append logs by file name, then experiment id (no path is joined per append). */
+  private readonly logs = { 'subnets.jsonl': new Map<string, GroupCommitLog>(), 'metrics.jsonl': new Map<string, GroupCommitLog>() };
 
   constructor(
     @inject(TOKENS.Config) config: ServerConfig,
@@ -167,11 +167,11 @@ export class ExperimentStore {
   }
 
   private log(id: string, name: 'subnets.jsonl' | 'metrics.jsonl'): GroupCommitLog {
-    const file = path.join(this.dir(id), name);
-    let log = this.logs.get(file);
+    const byId = this.logs[name];
+    let log = byId.get(id);
     if (!log) {
-      log = new GroupCommitLog(file);
-      this.logs.set(file, log);
+      log = new GroupCommitLog(path.join(this.dir(id), name));
+      byId.set(id, log);
     }
     return log;
   }
@@ -179,6 +179,14 @@ export class ExperimentStore {
   /** Appends a handed-out subnet; resolves once it is durable (sharing the fsync with concurrent appends). */
   appendSubnet(id: string, subnetId: string, arch: Arch): Promise<void> {
     return this.log(id, 'subnets.jsonl').append(JSON.stringify({ id: subnetId, arch }));
+  }
+
+  /**
+   * Appends lines made by `subnetLine` (several joined by '\n', as one append: one promise for them
+   * all); resolves once all of them are durable, rejects when their write failed.
+   */
+  appendSubnetLines(id: string, lines: string): Promise<void> {
+    return this.log(id, 'subnets.jsonl').append(lines);
   }
 
   /** Handed-out subnets; heals subnets.jsonl as `readJsonLines` describes. */
@@ -199,7 +207,7 @@ export class ExperimentStore {
 
   /** Resolves once every append to the experiment's logs so far has been written or has failed. */
   async drainLogs(id: string): Promise<void> {
-    for (const name of ['subnets.jsonl', 'metrics.jsonl'] as const) await this.logs.get(path.join(this.dir(id), name))?.idle();
+    for (const name of ['subnets.jsonl', 'metrics.jsonl'] as const) await this.logs[name].get(id)?.idle();
   }
 
   /**
@@ -258,10 +266,19 @@ export class ExperimentStore {
   /** Deletes everything stored for an experiment. */
   async delete(id: string): Promise<void> {
     await this.drainLogs(id);
-    for (const name of ['subnets.jsonl', 'metrics.jsonl']) this.logs.delete(path.join(this.dir(id), name));
+    for (const name of ['subnets.jsonl', 'metrics.jsonl'] as const) this.logs[name].delete(id);
     await rm(this.dir(id), { recursive: true, force: true });
     await syncDir(this.root);
   }
+}
+
+/**
+ * A subnets.jsonl line of subnet `subnetId` whose architecture has the `archKey` `key`, by
+ * concatenation: the key is the architecture's canonical JSON (sorted members, empty channelIdx
+ * and op left out), which parses back to an equal Arch, and the id was made from it anyway.
+ */
+export function subnetLine(subnetId: string, key: string): string {
+  return `{"id":${JSON.stringify(subnetId)},"arch":${key}}`;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
