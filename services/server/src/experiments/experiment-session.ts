@@ -11,16 +11,7 @@ import type { ExperimentStore, StoredProgress } from '../persistence/experiment-
 import type { RegisteredStrategy } from '../strategies/strategy-registry.ts';
 import type { WorkerSnapshot } from '../worker/protocol.ts';
 import { WorkerClient } from '../worker/worker-client.ts';
-
-/** Runs promise-returning tasks one after another. */
-class SerialQueue {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(fn, fn);
-    this.tail = next.catch(() => undefined);
-    return next;
-  }
-}
+import { SerialQueue } from '../util/serial-queue.ts';
 
 /** How an experiment's worker is started, stopped when idle, and restarted when it fails. */
 export interface WorkerPolicy {
