@@ -314,10 +314,11 @@ export class SupernetServiceHandlers {
     const m = this.manager;
     m.requireExperiment(req.experimentId);
     const subnets = await m.sample(req.experimentId, constraintFromProto(req.constraint), purposeFromProto(req.purpose), req.count);
-    const res = create(SampleSubnetResponseSchema, { subnets: subnets.map(subnetToProto) });
-    // nearly every call hands out a subnet never encoded before: encoded directly (same bytes)
+    // nearly every call hands out a subnet never encoded before: encoded directly (same bytes), sent
+    // with an empty message (the serializer sends the bytes; nothing reads the message's fields)
     const bytes = encodeSampleSubnetResponse(subnets);
-    return bytes === undefined ? res : withEncodedBytes(res, bytes);
+    if (bytes !== undefined) return withEncodedBytes(create(SampleSubnetResponseSchema), bytes);
+    return create(SampleSubnetResponseSchema, { subnets: subnets.map(subnetToProto) });
   }
 
   private async reportMetric(req: ReportMetricRequest): Promise<ReportMetricResponse> {
