@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { SupernetdClient } from '@supernetd/client';
-import { npyValues, parseNpy } from '@supernetd/engine';
+import { loadExportedModel, npyValues, parseNpy } from '@supernetd/engine';
 import type * as tfc from '@tensorflow/tfjs-core';
 
 /** A labelled batch from `.npy` files: NHWC images in [0, 1], int labels. */
@@ -53,18 +53,9 @@ export async function readNpyBatch(dir: string): Promise<NpyBatch> {
 export async function evaluateExport(files: ReadonlyMap<string, Uint8Array>, batch: NpyBatch): Promise<{ accuracy: number; loss: number }> {
   const tf = await import('@tensorflow/tfjs-core');
   await import('@tensorflow/tfjs-backend-cpu');
-  const { loadLayersModel } = await import('@tensorflow/tfjs-layers');
   tf.env().set('IS_TEST', true);
   await tf.setBackend('cpu');
-  const modelJson = JSON.parse(Buffer.from(files.get('model.json') ?? Buffer.from('{}')).toString('utf8')) as {
-    modelTopology?: object;
-    weightsManifest?: { paths: string[]; weights: tfc.io.WeightsManifestEntry[] }[];
-  };
-  if (!modelJson.modelTopology || !modelJson.weightsManifest) throw new Error('the export has no TF.js model.json');
-  const specs = modelJson.weightsManifest.flatMap((g) => g.weights);
-  const weights = Buffer.concat(modelJson.weightsManifest.flatMap((g) => g.paths.map((p) => files.get(p) ?? Buffer.alloc(0))));
-  const weightData = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength);
-  const model = await loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: specs, weightData }));
+  const model = await loadExportedModel(files);
   try {
     const [n, h, w, c] = batch.shape;
     const side = model.inputs[0]?.shape[1] ?? h;
