@@ -5,12 +5,12 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import * as tfl from '@tensorflow/tfjs-layers';
 import type { JsonObject, MessageInitShape } from '@bufbuild/protobuf';
 import { SamplePurpose } from '@supernetd/api';
 import type { SearchSpaceSchema, Subnet, TrainStepResponse } from '@supernetd/api';
 import { SupernetdClient, flops } from '@supernetd/client';
 import type { ExportedModel } from '@supernetd/client';
+import { loadExportedModel } from '@supernetd/engine';
 import { startServer } from '../index.ts';
 import type { RunningServer, ServerConfig } from '../index.ts';
 
@@ -151,19 +151,8 @@ export function describeStrategyOverGrpc(opts: StrategyOverGrpcOptions): void {
  * asserts that a batch of two single-channel images at the subnet's resolution gives [2, 10].
  */
 export async function assertLoadsWithStockTfjs(exported: ExportedModel, subnet: Subnet): Promise<void> {
-  const modelJson = JSON.parse(Buffer.from(exported.files.get('model.json') as Uint8Array).toString('utf8')) as {
-    modelTopology: object;
-    weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[];
-  };
-  const weights = exported.files.get('weights.bin') as Uint8Array;
   await tf.setBackend('cpu');
-  const model = await tfl.loadLayersModel(
-    tf.io.fromMemory({
-      modelTopology: modelJson.modelTopology,
-      weightSpecs: modelJson.weightsManifest.flatMap((g) => g.weights),
-      weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer,
-    }),
-  );
+  const model = await loadExportedModel(exported.files);
   const res = subnet.architecture?.resolution ?? 28;
   const y = tf.tidy(() => model.predict(tf.zeros([2, res, res, 1])) as tf.Tensor);
   assert.deepEqual(y.shape, [2, 10]);
