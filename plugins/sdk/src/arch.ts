@@ -60,10 +60,40 @@ function quoteKey(k: string): string {
   return q;
 }
 
+/** An object's keys as Object.keys lists them, sorted, and each sorted key's JSON with its colon. */
+interface Shape {
+  keys: string[];
+  sorted: string[];
+  prefixes: string[];
+}
+
+/** The shapes of the objects seen last (an arch's width, op and channelIdx maps recur). */
+const shapes: Shape[] = [];
+let nextShape = 0;
+
+/**
+ * The shape of an object with `keys`: one seen recently when its keys are the same in the same
+ * order, else made (the sort is the default one, by UTF-16 code units) and kept in place of the
+ * oldest of 8.
+ */
+function shapeOf(keys: string[]): Shape {
+  next: for (const shape of shapes) {
+    const known = shape.keys;
+    if (known.length !== keys.length) continue;
+    for (let i = 0; i < keys.length; i++) if (known[i] !== keys[i]) continue next;
+    return shape;
+  }
+  const sorted = [...keys].sort();
+  const shape = { keys, sorted, prefixes: sorted.map((k) => `${quoteKey(k)}:`) };
+  shapes[nextShape] = shape;
+  nextShape = (nextShape + 1) % 8;
+  return shape;
+}
+
 /**
  * JSON with object keys sorted by UTF-16 code units and undefined members left out. Built by
- * string concatenation with a key's JSON form cached, since this runs for every id of every
- * sampled subnet; the text equals the one the tests pin.
+ * string concatenation with the sorted order and the keys' JSON of recent object shapes cached,
+ * since this runs for every id of every sampled subnet; the text equals the one the tests pin.
  */
 function stable(value: unknown): string {
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
@@ -79,20 +109,15 @@ function stable(value: unknown): string {
   }
   if (value !== null && typeof value === 'object') {
     const obj = value as Record<string, unknown>;
-    const keys = Object.keys(obj);
-    // usually in order already; the default sort compares UTF-16 code units, as `<` does
-    for (let i = 1; i < keys.length; i++) {
-      if ((keys[i - 1] as string) > (keys[i] as string)) {
-        keys.sort();
-        break;
-      }
-    }
+    const shape = shapeOf(Object.keys(obj));
+    const sorted = shape.sorted;
     let s = '{';
-    for (const k of keys) {
-      const v = obj[k];
+    for (let i = 0; i < sorted.length; i++) {
+      const v = obj[sorted[i] as string];
       if (v === undefined) continue;
       if (s.length > 1) s += ',';
-      s += `${quoteKey(k)}:${stable(v)}`;
+      s += shape.prefixes[i] as string;
+      s += stable(v);
     }
     return `${s}}`;
   }
