@@ -319,7 +319,8 @@ export class ExperimentSession {
    * proposals stay known subnets (their lines are in subnets.jsonl), as handed-out ones do.
    */
   async sample(constraint: Constraint | undefined, purpose: SamplePurpose, count: number): Promise<Subnet[]> {
-    const replica = await this.replica();
+    // (no await, and so no trip through the microtask queue, once the replica is built)
+    const replica = this.replicaInst ?? (await this.replica());
     const key = drawKey(constraint, purpose);
     const slot = this.aheadSlot(key);
     const out: Subnet[] = [];
