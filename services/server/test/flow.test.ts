@@ -6,9 +6,9 @@ import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { ConstraintKind, ExperimentState, SamplePurpose } from '@supernetd/api';
 import type { TrainResponse } from '@supernetd/api';
+import { loadExportedModel } from '@supernetd/engine';
 import { startServer } from '../src/index.ts';
 import type { RunningServer } from '../src/index.ts';
 import { connectClient, scrape, tempDir, tinySpec } from './helpers.ts';
@@ -116,16 +116,8 @@ test('create, train (streamed) while the server stays responsive, sample, report
   assert.equal(exported.header.subnet?.id, subnet.id);
   const files = new Map([...exported.files].map(([path, data]) => [path, Buffer.from(data)]));
   assert.deepEqual([...files.keys()].sort(), ['arch.json', 'model.json', 'weights.bin']);
-  const modelJson = JSON.parse((files.get('model.json') as Buffer).toString('utf8')) as { modelTopology: object; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] };
-  const weights = files.get('weights.bin') as Buffer;
   await tf.setBackend('cpu');
-  const model = await tfl.loadLayersModel(
-    tf.io.fromMemory({
-      modelTopology: modelJson.modelTopology,
-      weightSpecs: modelJson.weightsManifest.flatMap((g) => g.weights),
-      weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
-    }),
-  );
+  const model = await loadExportedModel(files);
   const res = subnet.architecture?.resolution ?? 28;
   const y = tf.tidy(() => model.predict(tf.zeros([2, res, res, 1])) as tf.Tensor);
   assert.deepEqual(y.shape, [2, 10]);
