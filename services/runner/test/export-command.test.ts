@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { loadLayersModel } from '@tensorflow/tfjs-layers';
+import { loadExportedModel } from '@supernetd/engine';
 import { startServer } from '@supernetd/server';
 import { ConstraintKind } from '@supernetd/client';
 import { parseExportArgs, runExportCommand } from '../src/export-command.ts';
@@ -20,17 +20,11 @@ import { UsageError } from '../src/search-args.ts';
 const BIN = fileURLToPath(new URL('../../server/src/bin/supernetd.mjs', import.meta.url));
 const run = promisify(execFile);
 
-/** Loads `dir/model.json` the way README shows for stock tfjs in Node (io.fromMemory); returns the output shape. */
+/** Loads the files written to `dir` with stock tfjs-layers from memory (the engine's loadExportedModel); returns the output shape. */
 async function loadWithStockTfjs(dir: string): Promise<number[]> {
-  const modelJson = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as {
-    modelTopology: object;
-    weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
-  };
-  const weightSpecs = modelJson.weightsManifest.flatMap((g) => g.weights);
-  const bins = await Promise.all(modelJson.weightsManifest.flatMap((g) => g.paths).map((p) => readFile(join(dir, p))));
-  const data = Buffer.concat(bins);
-  const weightData = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
-  const model = await loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs, weightData }));
+  const files = new Map(await Promise.all((await readdir(dir)).map(async (name) => [name, await readFile(join(dir, name))] as const)));
+  await tf.setBackend('cpu');
+  const model = await loadExportedModel(files);
   const shape = model.inputs[0]!.shape.slice(1) as number[];
   const out = tf.tidy(() => model.predict(tf.zeros([2, ...shape])) as tf.Tensor);
   const outShape = out.shape;
