@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { loadLayersModel } from '@tensorflow/tfjs-layers';
+import { loadExportedModel } from '@supernetd/engine';
 import { spaceFlopsRange, startInProcessServer } from '@supernetd/server';
 import { RUN_FILES } from '../src/run-dir.ts';
 import type { RunManifest, RunSummary } from '../src/run-dir.ts';
@@ -25,18 +25,12 @@ function quickOptions(out: string): SearchOptions {
 
 const quiet = { write: () => true };
 
-/** Loads an exported model with stock tfjs-layers from memory and runs one prediction. */
+/** Loads an exported model with stock tfjs-layers from memory (the engine's loadExportedModel) and runs one prediction. */
 async function loadAndPredict(dir: string): Promise<number[]> {
-  const modelJson = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as {
-    modelTopology: object;
-    weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
-  };
-  const specs = modelJson.weightsManifest.flatMap((g) => g.weights);
-  const bins = await Promise.all(modelJson.weightsManifest.flatMap((g) => g.paths).map((p) => readFile(join(dir, p))));
-  const data = Buffer.concat(bins);
-  const weightData = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
+  const files = new Map(await Promise.all((await readdir(dir)).map(async (name) => [name, await readFile(join(dir, name))] as const)));
+  await tf.setBackend('cpu');
   const before = tf.memory().numTensors;
-  const model = await loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: specs, weightData }));
+  const model = await loadExportedModel(files);
   const shape = model.inputs[0]!.shape.slice(1) as number[];
   const out = tf.tidy(() => model.predict(tf.zeros([2, ...shape])) as tf.Tensor);
   const outShape = out.shape;
