@@ -8,8 +8,8 @@ import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
+import { loadExportedModel } from '@supernetd/engine';
 import {
-  loadExportedModel,
   makeDataDir,
   onPath,
   readExportDir,
@@ -17,6 +17,7 @@ import {
   REPO_ROOT,
   runCommand,
   SupernetdContainer,
+  useCpuBackend,
 } from '../src/index.ts';
 
 const TOKEN = `integration-${process.pid}-${Date.now()}`;
@@ -60,6 +61,7 @@ async function loadWrittenModels(dir: string): Promise<number> {
   const budgets = (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory());
   assert.ok(budgets.length > 0, `the example wrote models under ${dir}`);
   for (const b of budgets) {
+    await useCpuBackend();
     const model = await loadExportedModel(await readExportDir(join(dir, b.name)));
     const before = tf.memory().numTensors;
     const shape = model.inputs[0]!.shape.map((d) => d ?? 1);

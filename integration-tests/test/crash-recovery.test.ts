@@ -7,16 +7,17 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
+import { loadExportedModel } from '@supernetd/engine';
 import type { MetricRecord, SupernetdClient, TrainResponse } from '@supernetd/client';
 import {
   connectClient,
   followTrain,
-  loadExportedModel,
   looseFlopsConstraint,
   makeDataDir,
   removeDataDir,
   smallSpec,
   SupernetdContainer,
+  useCpuBackend,
   waitForReady,
 } from '../src/index.ts';
 
@@ -120,6 +121,7 @@ test('a new container on the same volume lists every experiment and every metric
 
     const subnets = await client.sampleSubnet({ experimentId: 'crash-train', constraint: looseFlopsConstraint() });
     const exported = await client.exportSubnet({ experimentId: 'crash-train', target: { case: 'subnetId', value: subnets[0]!.id } });
+    await useCpuBackend();
     const model = await loadExportedModel(exported.files);
     const tensorsBefore = tf.memory().numTensors;
     const inputShape = model.inputs[0]!.shape.map((d) => d ?? 1);
