@@ -336,8 +336,8 @@ export class ExperimentSession {
       slot.target = Math.min(MAX_DRAWN_AHEAD, Math.max(2, slot.target * 2));
     }
     const written = this.recordSubnets(out, keys);
-    // refilled in batches (one group-commit append for each): once half of the target is taken,
-    // or when it grew; the proposal taken next is the oldest, the one most likely on disk already
+    // refilled in batches (one group-commit append each) once half of the target is taken; the
+    // proposal taken next is the oldest, the one most likely on disk already
     const left = slot.items.length - slot.next;
     if (left <= slot.target >> 1 && left < slot.target) this.drawAhead(replica, slot, constraint, purpose);
     if (!written) return out;
