@@ -53,7 +53,10 @@ export class GroupCommitLog {
     private readonly io: LogIo = nodeIo,
   ) {}
 
-  /** Appends `line` (no newline in it) and resolves once it is on disk. */
+  /**
+   * Appends `line` and resolves once it is on disk. It may hold several lines joined by '\n' (no
+   * trailing newline): they go out in the same write and are acknowledged together.
+   */
   append(line: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ line, resolve, reject });
