@@ -38,6 +38,12 @@ export interface OpForms {
   batchNormInfer(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, mean: tf.Tensor1D, variance: tf.Tensor1D, epsilon: number, relu6: boolean): tf.Tensor;
   /** Global average pooling: x [N, H, W, C] to its mean over H and W, [N, C]. */
   globalAvgPool(x: tf.Tensor4D): tf.Tensor2D;
+  /**
+   * True where tensor data lives in host memory (wasm, cpu): the optimiser then updates each
+   * variable in a JS loop over its values, which beats a chain of small kernels there. False where
+   * each op is cheap next to a host round trip (tensorflow): updates are grouped tensor ops.
+   */
+  readonly updatesInHost: boolean;
 }
 
 /**
@@ -69,6 +75,8 @@ function globalAvgPoolOneTile(x: tf.Tensor4D): tf.Tensor2D {
 function hostForms(backend: string): OpForms {
   return {
     backend,
+    // a GPU backend (webgl, webgpu) keeps tensors on the device: tensor ops there
+    updatesInHost: backend === 'wasm' || backend === 'cpu',
     pointwiseConv(x, w) {
       const [n, h, ww, c] = x.shape;
       const y = tf.matMul(tf.reshape(x, [n * h * ww, c]), w);
@@ -127,6 +135,7 @@ function tensorflowForms(): OpForms {
       : undefined;
   return {
     backend: 'tensorflow',
+    updatesInHost: false,
     pointwiseConv(x, w) {
       const [cin, cout] = w.shape;
       return tf.conv2d(x, tf.reshape(w, [1, 1, cin, cout]) as tf.Tensor4D, 1, 'valid');

@@ -1,5 +1,6 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { OptimizerConfig } from '@supernetd/sdk';
+import { opForms } from '../backend/op-forms.ts';
 import type { NamedVariable } from '../network/supernet.ts';
 
 /** A slot variable of the optimiser, keyed for checkpoints by `${variable}:${slot}`. */
@@ -23,8 +24,8 @@ export class Optimizer {
   private readonly counts = new Map<string, number>();
 
   /**
-   * `inHost`: compute updates in JS over host copies (default: on the wasm and cpu backends, whose
-   * tensors live in host memory), else with tensor ops. `grouped` (default true): with tensor ops,
+   * `inHost`: compute updates in JS over host copies (default: the active backend's op forms say,
+   * `updatesInHost`: wasm and cpu, whose tensors live in host memory), else with tensor ops. `grouped` (default true): with tensor ops,
    * SGD updates variables of concatenable shapes as one concatenation (see `applySgdGrouped`);
    * false updates each variable alone, the same arithmetic in more ops.
    */
@@ -54,8 +55,7 @@ export class Optimizer {
   apply(updates: readonly { v: NamedVariable; grad: tfc.Tensor }[], lr: number): void {
     const tf = this.tf;
     const wd = this.cfg.weightDecay ?? 0;
-    const backend = tf.getBackend();
-    if (this.inHost ?? (backend === 'wasm' || backend === 'cpu')) {
+    if (this.inHost ?? opForms().updatesInHost) {
       for (const u of updates) this.applyInHost(u.v, u.grad, lr, wd);
       return;
     }
