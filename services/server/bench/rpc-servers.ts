@@ -2,7 +2,9 @@
  * One server of `npm run bench:rpc`, in a process of its own so the two never share an event loop:
  *
  *   rpc-servers.ts bare                 a bare grpc-js server with only grpc.health.v1.Health
- *   rpc-servers.ts supernetd <dataDir>  supernetd (wasm backend, default configuration otherwise)
+ *   rpc-servers.ts supernetd <dataDir> [engineThreads]
+ *                                       supernetd (wasm backend, default configuration otherwise;
+ *                                       engineThreads 0 or absent: the default, every core)
  *
  * It sends `{ address }` over the IPC channel once it listens, answers `'cpu'` with
  * `{ cpu: process.cpuUsage() }` (every thread of the process), and stops on SIGTERM.
@@ -11,7 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { startServer } from '../src/index.ts';
 
-const [kind, dataDir] = process.argv.slice(2);
+const [kind, dataDir, threads] = process.argv.slice(2);
 let stop: () => Promise<void>;
 
 if (kind === 'bare') {
@@ -23,11 +25,11 @@ if (kind === 'bare') {
   process.send?.({ address: `127.0.0.1:${port}` });
   stop = () => new Promise((resolve) => server.tryShutdown(() => resolve()));
 } else if (kind === 'supernetd' && dataDir) {
-  const server = await startServer({ host: '127.0.0.1', port: 0, dataDir, backend: 'wasm', logLevel: 'warn' });
+  const server = await startServer({ host: '127.0.0.1', port: 0, dataDir, backend: 'wasm', logLevel: 'warn', engineThreads: Number(threads ?? 0) });
   process.send?.({ address: server.address });
   stop = server.stop;
 } else {
-  console.error('usage: rpc-servers.ts bare | supernetd <dataDir>');
+  console.error('usage: rpc-servers.ts bare | supernetd <dataDir> [engineThreads]');
   process.exit(2);
 }
 

@@ -3,6 +3,7 @@
  *
  *   npm run bench:rpc -- [--quick] [--seconds 8] [--concurrency 50] [--connections 2]
  *                        [--report-clients 32] [--loadgen auto|ghz|node] [--ghz PATH]
+ *                        [--engine-threads N]
  *
  * Starts two servers, each in a process of its own: a bare grpc-js server with only the standard
  * health service, and supernetd (wasm backend) holding one small experiment (mbv1-small on a slice
@@ -14,7 +15,8 @@
  * that bare run, plus the CPU time per call of each server process and of the load generator.
  * ReportMetric (which the bare server has no counterpart of) gets its absolute p50 under
  * `report-clients` concurrent callers. `--quick` runs 1.5 s per case, to check the benchmark works;
- * its numbers mean nothing. Exits 1 when a case had failed calls.
+ * its numbers mean nothing. `--engine-threads N` gives supernetd's experiment worker N wasm threads
+ * (0, the default: every core, as the server's own default). Exits 1 when a case had failed calls.
  *
  * ghz: GOBIN=$PWD/node_modules/.cache/ghz go install github.com/bojand/ghz/cmd/ghz@v0.120.0
  */
@@ -49,14 +51,20 @@ const { values } = parseArgs({
     'report-clients': { type: 'string', default: '32' },
     loadgen: { type: 'string', default: 'auto' },
     ghz: { type: 'string', default: process.env.GHZ ?? DEFAULT_GHZ },
+    'engine-threads': { type: 'string', default: '0' },
   },
 });
 const seconds = Number(values.seconds ?? (values.quick ? 1.5 : 8));
 const concurrency = Number(values.concurrency);
 const connections = Number(values.connections);
 const reportClients = Number(values['report-clients']);
-if (![seconds, concurrency, connections, reportClients].every((n) => Number.isFinite(n) && n > 0) || !['auto', 'ghz', 'node'].includes(values.loadgen)) {
-  console.error('usage: rpc.ts [--quick] [--seconds S] [--concurrency N] [--connections N] [--report-clients N] [--loadgen auto|ghz|node] [--ghz PATH]');
+const engineThreads = Number(values['engine-threads']);
+if (
+  ![seconds, concurrency, connections, reportClients].every((n) => Number.isFinite(n) && n > 0) ||
+  !['auto', 'ghz', 'node'].includes(values.loadgen) ||
+  !(Number.isInteger(engineThreads) && engineThreads >= 0)
+) {
+  console.error('usage: rpc.ts [--quick] [--seconds S] [--concurrency N] [--connections N] [--report-clients N] [--loadgen auto|ghz|node] [--ghz PATH] [--engine-threads N]');
   process.exit(2);
 }
 const ghz = values.loadgen === 'node' ? undefined : ghzAt(values.ghz);
@@ -157,7 +165,7 @@ let train: grpc.ClientReadableStream<TrainResponse> | undefined;
 try {
   const bare = await startChild(['bare']);
   children.push(bare.child);
-  const sup = await startChild(['supernetd', dataDir]);
+  const sup = await startChild(['supernetd', dataDir, String(engineThreads)]);
   children.push(sup.child);
   const Client = makeGrpcClientConstructor(SupernetService);
   const client = new Client(sup.address, grpc.credentials.createInsecure());
@@ -208,8 +216,9 @@ try {
   const method = (m: string) => `/supernetd.v1.SupernetService/${m}`;
 
   console.log(
-    `bench:rpc  load generator: ${ghz ? `ghz (${ghz})` : `node (grpc-js, in its own process${values.loadgen === 'auto' ? `; no ghz at ${values.ghz}` : ''})`}  ` +
-      `${concurrency} concurrent, ${connections} connections, ${seconds} s per case${values.quick ? ' (--quick: a check that it runs, not a measurement)' : ''}`,
+    `bench:rpc  load generator: ${ghz ? `ghz (${path.relative(repoRoot, ghz) || ghz})` : `node (grpc-js, in its own process${values.loadgen === 'auto' ? `; no ghz at ${values.ghz}` : ''})`}  ` +
+      `${concurrency} concurrent, ${connections} connections, ${seconds} s per case, ` +
+      `supernetd's wasm threads: ${engineThreads === 0 ? 'every core' : engineThreads}${values.quick ? ' (--quick: a check that it runs, not a measurement)' : ''}`,
   );
   // warm both servers (JIT, connections) before anything is measured
   await Promise.all([load(bare, HEALTH, health), load(sup, method('GetExperiment'), get)].map((p) => p.catch(() => undefined)));
