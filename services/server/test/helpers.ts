@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { after, before } from 'node:test';
 import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -15,6 +16,8 @@ import type { GrpcClient } from '@supernetd/api';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { DEFAULT_RETRY_POLICY, SupernetdClient, SupernetdError } from '@supernetd/client';
 import type { SupernetdClientOptions } from '@supernetd/client';
+import { startServer } from '../src/index.ts';
+import type { RunningServer } from '../src/index.ts';
 
 type MethodsOf<T> = T extends GenService<infer S extends GenServiceMethods> ? S : never;
 export type Methods = MethodsOf<typeof SupernetService>;
@@ -75,6 +78,26 @@ export async function spawnCliServer(dataDir: string, env: NodeJS.ProcessEnv = p
 export function tempDir(prefix = 'supernetd-test-'): { dir: string; remove: () => void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * One real server for a test file: started on a free port with a data dir of its own (wasm backend,
+ * silent) before the file's tests, stopped and its data dir removed after them. `server` and
+ * `client` (connectClient's) are set once the `before` hook ran.
+ */
+export function serverForFile(): { server: RunningServer; client: SupernetdClient; dataDir: string } {
+  const data = tempDir();
+  const t = { dataDir: data.dir } as { server: RunningServer; client: SupernetdClient; dataDir: string };
+  before(async () => {
+    t.server = await startServer({ port: 0, dataDir: data.dir, logLevel: 'silent', backend: 'wasm' });
+    t.client = connectClient(t.server.address);
+  });
+  after(async () => {
+    t.client?.close();
+    await t.server?.stop();
+    data.remove();
+  });
+  return t;
 }
 
 type UnaryKeys = { [K in keyof Methods]: Methods[K]['methodKind'] extends 'unary' ? K : never }[keyof Methods];

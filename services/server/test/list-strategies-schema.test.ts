@@ -1,28 +1,12 @@
 // ListStrategies publishes each built-in strategy's config schema; a client validates a config with
 // it before calling, and CreateExperiment refuses what the schema refuses, naming the path and rule.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { startServer } from '../src/index.ts';
-import type { RunningServer } from '../src/index.ts';
-import { assertStatus, connectClient, tempDir, tinySpec } from './helpers.ts';
-import type { SupernetdClient } from '@supernetd/client';
+import { assertStatus, serverForFile, tinySpec } from './helpers.ts';
 
-let server: RunningServer;
-let client: SupernetdClient;
-const data = tempDir();
-
-before(async () => {
-  server = await startServer({ port: 0, dataDir: data.dir, logLevel: 'silent', backend: 'wasm' });
-  client = connectClient(server.address);
-});
-
-after(async () => {
-  client?.close();
-  await server?.stop();
-  data.remove();
-});
+const t = serverForFile();
 
 /** A config breaking one bound of the schema: its first property with a `minimum`, set below it. */
 function belowMinimum(schema: Record<string, unknown>): { key: string; config: Record<string, unknown>; min: number } {
@@ -33,7 +17,7 @@ function belowMinimum(schema: Record<string, unknown>): { key: string; config: R
 }
 
 test('each built-in strategy publishes a JSON Schema a client validates with', async () => {
-  const list = await client.listStrategies();
+  const list = await t.client.listStrategies();
   const builtins = list.filter((s) => s.origin === 'builtin');
   assert.deepEqual(builtins.map((s) => s.id), ['cafenet', 'dna', 'pss', 'sandwich', 'uniform']);
   for (const info of builtins) {
@@ -52,7 +36,7 @@ test('each built-in strategy publishes a JSON Schema a client validates with', a
 
     // the server refuses the same config, naming the key, the bound and the rule
     const err = await assertStatus(
-      client.createExperiment({ experimentId: `bad-${info.id}`, spec: tinySpec({ strategy: info.id, config: bad.config }) }),
+      t.client.createExperiment({ experimentId: `bad-${info.id}`, spec: tinySpec({ strategy: info.id, config: bad.config }) }),
       grpc.status.INVALID_ARGUMENT,
       'INVALID_STRATEGY_CONFIG',
       new RegExp(`^invalid config for strategy '${info.id}': ${bad.key}: must be >= ${bad.min}, got ${bad.min - 1} \\(schema rule 'minimum' at /${bad.key}\\)$`),
@@ -64,13 +48,13 @@ test('each built-in strategy publishes a JSON Schema a client validates with', a
 
 test('a nested path and a list entry are named as the reader names them', async () => {
   await assertStatus(
-    client.createExperiment({ experimentId: 'nested', spec: tinySpec({ strategy: 'pss', config: { targets: { flops: { step: 0 } } } }) }),
+    t.client.createExperiment({ experimentId: 'nested', spec: tinySpec({ strategy: 'pss', config: { targets: { flops: { step: 0 } } } }) }),
     grpc.status.INVALID_ARGUMENT,
     'INVALID_STRATEGY_CONFIG',
     /: targets\.flops\.step: must be >= 1, got 0 \(schema rule 'minimum' at \/targets\/flops\/step\)$/,
   );
   await assertStatus(
-    client.createExperiment({ experimentId: 'entry', spec: tinySpec({ strategy: 'pss', config: { pRange: [1, 2] } }) }),
+    t.client.createExperiment({ experimentId: 'entry', spec: tinySpec({ strategy: 'pss', config: { pRange: [1, 2] } }) }),
     grpc.status.INVALID_ARGUMENT,
     'INVALID_STRATEGY_CONFIG',
     /: pRange\[1\]: must be <= 1, got 2 \(schema rule 'maximum' at \/pRange\/1\)$/,
@@ -79,14 +63,14 @@ test('a nested path and a list entry are named as the reader names them', async 
 
 test('a config the schema accepts still meets the strategy\'s rules between keys, and a valid one is created', async () => {
   await assertStatus(
-    client.createExperiment({ experimentId: 'cross', spec: tinySpec({ strategy: 'cafenet', config: { population: 2, topK: 3 } }) }),
+    t.client.createExperiment({ experimentId: 'cross', spec: tinySpec({ strategy: 'cafenet', config: { population: 2, topK: 3 } }) }),
     grpc.status.INVALID_ARGUMENT,
     'INVALID_STRATEGY_CONFIG',
     /topK: must not exceed population \(2\)$/,
   );
-  const created = await client.createExperiment({ experimentId: 'ok', spec: tinySpec({ strategy: 'uniform', config: { searchPopulation: 8 } }) });
+  const created = await t.client.createExperiment({ experimentId: 'ok', spec: tinySpec({ strategy: 'uniform', config: { searchPopulation: 8 } }) });
   assert.equal(created.id, 'ok');
-  const spec = (await client.getExperiment('ok')).spec;
+  const spec = (await t.client.getExperiment('ok')).spec;
   assert.equal((spec?.strategy?.config as Record<string, unknown> | undefined)?.['searchPopulation'], 8);
-  await client.deleteExperiment('ok');
+  await t.client.deleteExperiment('ok');
 });
