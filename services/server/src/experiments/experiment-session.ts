@@ -327,8 +327,9 @@ export class ExperimentSession {
     while (out.length < count && slot.next < slot.items.length) out.push(slot.items[slot.next++] as Subnet);
     let keys: string[] | undefined;
     while (out.length < count) {
-      out.push(this.draw(replica, constraint, purpose));
-      (keys ??= [])[out.length - 1] = this.drawnKey;
+      const { subnet, key } = this.draw(replica, constraint, purpose);
+      out.push(subnet);
+      (keys ??= [])[out.length - 1] = key;
     }
     // a call that has to wait for a line to reach the disk while others of its kind wait too
     // (for new lines, or for proposals drawn ahead too recently): draw further ahead
@@ -356,17 +357,14 @@ export class ExperimentSession {
     return false;
   }
 
-  /** The archKey of the subnet `draw` made last (its subnets.jsonl line is built from it). */
-  private drawnKey = '';
-
-  private draw(replica: SearchStrategy, constraint: Constraint | undefined, purpose: SamplePurpose): Subnet {
+  /** A proposal of the replica as a subnet, with its archKey (its subnets.jsonl line is built from it). */
+  private draw(replica: SearchStrategy, constraint: Constraint | undefined, purpose: SamplePurpose): { subnet: Subnet; key: string } {
     const p = replica.sample(constraint, purpose, this.servingRng);
     const arch = p.arch;
     const score = p.score ?? this.strategyScore(replica, arch) ?? 0;
     // the key once, for the id and the line
     const key = archKey(arch);
-    this.drawnKey = key;
-    return { id: subnetIdOfKey(key), arch, cost: this.space.cost(arch), source: p.source, score };
+    return { subnet: { id: subnetIdOfKey(key), arch, cost: this.space.cost(arch), source: p.source, score }, key };
   }
 
   private aheadSlot(key: string): DrawnAhead {
@@ -394,8 +392,9 @@ export class ExperimentSession {
     const keys: string[] = [];
     try {
       while (slot.items.length < slot.target) {
-        slot.items.push(this.draw(replica, constraint, purpose));
-        keys.push(this.drawnKey);
+        const { subnet, key } = this.draw(replica, constraint, purpose);
+        slot.items.push(subnet);
+        keys.push(key);
       }
     } catch {
       // (nothing more fits, or the strategy failed: the calls themselves report it)
