@@ -5,14 +5,18 @@
  *                        [--report-clients 32] [--loadgen auto|ghz|node] [--ghz PATH]
  *                        [--engine-threads N]
  *
- * Starts two servers, each in a process of its own: a bare grpc-js server with only the standard
- * health service, and supernetd (wasm backend) holding one small experiment (mbv1-small on a slice
- * of Fashion-MNIST). Then drives both with the same load generator (ghz when installed, else a Node
- * one on grpc-js; the first line says which): `concurrency` calls in flight over `connections`
- * connections for `seconds` per case. Every supernetd case is measured right after a bare
- * Health/Check run under the same conditions (the same background training for the cases that run
- * while a Train stream trains the experiment), and its line gives throughput and p99 as ratios to
- * that bare run, plus the CPU time per call of each server process and of the load generator.
+ * Starts three servers, each in a process of its own: a bare grpc-js server with only the standard
+ * health service; supernetd (wasm backend) holding one small experiment (mbv1-small on a slice of
+ * Fashion-MNIST); and a bare grpc-js server that answers GetExperiment and SampleSubnet with the
+ * reply bytes supernetd gave for the same request (the same-reply peer: what grpc-js itself does
+ * with a reply of that size, so the load generator's decoding is the same on both sides). Then
+ * drives them with the same load generator (ghz when installed, else a Node one on grpc-js; the
+ * first line says which): `concurrency` calls in flight over `connections` connections for
+ * `seconds` per case. Every supernetd case is measured right after a bare Health/Check run and a
+ * same-reply run under the same conditions (the same background training for the cases that run
+ * while a Train stream trains the experiment). Its first line gives throughput and p99 as ratios to
+ * the Health/Check run, its second line as ratios to the same-reply run, with the CPU time per call
+ * of each server process and of the load generator.
  * ReportMetric (which the bare server has no counterpart of) gets its absolute p50 under
  * `report-clients` concurrent callers. `--quick` runs 1.5 s per case, to check the benchmark works;
  * its numbers mean nothing. `--engine-threads N` gives supernetd's experiment worker N wasm threads
@@ -22,7 +26,7 @@
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,12 +163,28 @@ function ratioLine(name: string, r: Measured, bare: Measured, serverCpuNote = ''
   console.log(line + checkErrors(name, r) + checkErrors(`${name}: bare beside it`, bare));
 }
 
+/** The second line of a case: the same numbers as ratios to the same-reply peer's run. */
+function sameReplyLine(name: string, r: Measured, same: Measured): void {
+  const line =
+    `${'  vs bare sending the same reply'.padEnd(40)} throughput ${fmt(r.rps / same.rps).padStart(5)}x (${fmt(r.rps, 0)}/s vs ${fmt(same.rps, 0)}/s)` +
+    `   p99 ${fmt(r.p99Ms / same.p99Ms).padStart(5)}x (${fmt(r.p99Ms, 1)} ms vs ${fmt(same.p99Ms, 1)} ms)` +
+    `   CPU/call: server ${fmt(same.serverCpuUs, 0)} us, ${generator} ${fmt(same.clientCpuUs, 0)} us on the peer`;
+  console.log(line + checkErrors(`${name}: same-reply peer beside it`, same));
+}
+
+/** The reply bytes of one unary call, undecoded. */
+function rawReply(address: string, route: string, base64Request: string): Promise<Buffer> {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  const identity = (b: Buffer) => b;
+  return new Promise<Buffer>((resolve, reject) =>
+    client.makeUnaryRequest(route, identity, identity, Buffer.from(base64Request, 'base64'), (err, res) => (err || !res ? reject(err ?? new Error('no reply')) : resolve(res))),
+  ).finally(() => client.close());
+}
+
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'supernetd-bench-rpc-'));
 const children: ChildProcess[] = [];
 let train: grpc.ClientReadableStream<TrainResponse> | undefined;
 try {
-  const bare = await startChild(['bare']);
-  children.push(bare.child);
   const sup = await startChild(['supernetd', dataDir, String(engineThreads)]);
   children.push(sup.child);
   const Client = makeGrpcClientConstructor(SupernetService);
@@ -215,18 +235,41 @@ try {
   );
   const method = (m: string) => `/supernetd.v1.SupernetService/${m}`;
 
+  // The peers: a bare Health/Check server, and one that answers GetExperiment and SampleSubnet with
+  // a reply supernetd gave for the same request (so the load generator decodes the same bytes)
+  const repliesFile = path.join(dataDir, 'same-replies.json');
+  writeFileSync(
+    repliesFile,
+    JSON.stringify({
+      [method('GetExperiment')]: (await rawReply(sup.address, method('GetExperiment'), get.binary)).toString('base64'),
+      [method('SampleSubnet')]: (await rawReply(sup.address, method('SampleSubnet'), sample.binary)).toString('base64'),
+    }),
+  );
+  const bare = await startChild(['bare']);
+  children.push(bare.child);
+  const sameReply = await startChild(['same-reply', repliesFile]);
+  children.push(sameReply.child);
+
   console.log(
     `bench:rpc  load generator: ${ghz ? `ghz (${path.relative(repoRoot, ghz) || ghz})` : `node (grpc-js, in its own process${values.loadgen === 'auto' ? `; no ghz at ${values.ghz}` : ''})`}  ` +
       `${concurrency} concurrent, ${connections} connections, ${seconds} s per case, ` +
       `supernetd's wasm threads: ${engineThreads === 0 ? 'every core' : engineThreads}${values.quick ? ' (--quick: a check that it runs, not a measurement)' : ''}`,
   );
   // warm both servers (JIT, connections) before anything is measured
-  await Promise.all([load(bare, HEALTH, health), load(sup, method('GetExperiment'), get)].map((p) => p.catch(() => undefined)));
+  await Promise.all(
+    [load(bare, HEALTH, health), load(sameReply, method('GetExperiment'), get), load(sup, method('GetExperiment'), get)].map((p) => p.catch(() => undefined)),
+  );
 
-  /** A supernetd case right after a bare Health/Check run under the same conditions. */
+  /**
+   * A supernetd case right after a bare Health/Check run and (for a SupernetService method) a run
+   * of the same-reply peer, under the same conditions.
+   */
   const beside = async (name: string, m: string, req: { json: unknown; binary: string }, serverCpuNote = '') => {
     const baseline = await load(bare, HEALTH, health);
-    ratioLine(name, await load(sup, m, req), baseline, serverCpuNote);
+    const same = m === HEALTH ? undefined : await load(sameReply, m, req);
+    const r = await load(sup, m, req);
+    ratioLine(name, r, baseline, serverCpuNote);
+    if (same) sameReplyLine(name, r, same);
   };
   await beside('supernetd Health/Check', HEALTH, health);
   await beside('GetExperiment', method('GetExperiment'), get);
