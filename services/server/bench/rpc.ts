@@ -238,13 +238,9 @@ try {
   // The peers: a bare Health/Check server, and one that answers GetExperiment and SampleSubnet with
   // a reply supernetd gave for the same request (so the load generator decodes the same bytes)
   const repliesFile = path.join(dataDir, 'same-replies.json');
-  writeFileSync(
-    repliesFile,
-    JSON.stringify({
-      [method('GetExperiment')]: (await rawReply(sup.address, method('GetExperiment'), get.binary)).toString('base64'),
-      [method('SampleSubnet')]: (await rawReply(sup.address, method('SampleSubnet'), sample.binary)).toString('base64'),
-    }),
-  );
+  const getReply = await rawReply(sup.address, method('GetExperiment'), get.binary);
+  const sampleReply = await rawReply(sup.address, method('SampleSubnet'), sample.binary);
+  writeFileSync(repliesFile, JSON.stringify({ [method('GetExperiment')]: getReply.toString('base64'), [method('SampleSubnet')]: sampleReply.toString('base64') }));
   const bare = await startChild(['bare']);
   children.push(bare.child);
   const sameReply = await startChild(['same-reply', repliesFile]);
@@ -255,6 +251,7 @@ try {
       `${concurrency} concurrent, ${connections} connections, ${seconds} s per case, ` +
       `supernetd's wasm threads: ${engineThreads === 0 ? 'every core' : engineThreads}${values.quick ? ' (--quick: a check that it runs, not a measurement)' : ''}`,
   );
+  console.log(`${''.padEnd(11)}reply bytes: Health/Check 2, GetExperiment ${getReply.length}, SampleSubnet ${sampleReply.length}`);
   // warm both servers (JIT, connections) before anything is measured
   await Promise.all(
     [load(bare, HEALTH, health), load(sameReply, method('GetExperiment'), get), load(sup, method('GetExperiment'), get)].map((p) => p.catch(() => undefined)),
