@@ -8,13 +8,16 @@ import { BN_BLOCK_ROWS, TASK } from './wasm-kernel-tasks.mjs';
 /**
  * Batch normalisation in training mode over every axis but the last (channels):
  * y = (x - mean) / sqrt(variance + epsilon) * gamma + beta, with the batch's mean and biased
- * variance, differentiable in x, gamma and beta (mean and variance depend on x).
+ * variance, differentiable in x, gamma and beta (mean and variance depend on x); then ReLU6 when
+ * `relu6`.
  *
  * On `wasm` with SIMD it is one fused kernel forward (three passes over x) and one backward (three
  * passes over x and dy), where the same computation from tfjs ops (moments, rsqrt, scale and shift,
  * and their gradients) makes about twenty passes; the wasm kernel pool splits each pass by blocks of
- * rows, and float32 sums per block are added in float64 in block order. Elsewhere it is those tfjs
- * ops.
+ * rows, and float32 sums per block are added in float64 in block order. ReLU6 is fused into the last
+ * forward pass (clamping as it writes y) and its gradient into the first backward pass (the
+ * pre-activation recomputed from x, with the forward's float32 scale and shift, masks dy), so it
+ * costs no pass of its own either way. Elsewhere it is those tfjs ops and `tf.relu6`.
  *
  * Returns `mean` and `variance` (biased) too, for running statistics; they carry no gradient.
  */
@@ -23,34 +26,36 @@ export function batchNormTrain(
   gamma: tf.Tensor1D,
   beta: tf.Tensor1D,
   epsilon: number,
+  relu6 = false,
 ): { y: tf.Tensor; mean: tf.Tensor1D; variance: tf.Tensor1D } {
   if (x.dtype === 'float32' && tf.getKernel(BN_FORWARD, 'wasm') != null && wasmSimdActive()) {
-    return fusedBatchNorm(x, gamma, beta, epsilon);
+    return fusedBatchNorm(x, gamma, beta, epsilon, relu6);
   }
   const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
   const { mean, variance } = tf.moments(x, axes);
   const scale = tf.mul(gamma, tf.rsqrt(tf.add(variance, epsilon)));
   const shift = tf.sub(beta, tf.mul(mean, scale));
-  return { y: tf.add(tf.mul(x, scale), shift), mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+  const y = tf.add(tf.mul(x, scale), shift);
+  return { y: relu6 ? tf.relu6(y) : y, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
 }
 
 export const BN_FORWARD = 'SupernetdBatchNormTrain';
 export const BN_BACKWARD = 'SupernetdBatchNormTrainGrad';
 
-function fusedBatchNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number) {
+function fusedBatchNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number, relu6: boolean) {
   let stats: tf.Tensor1D[] = [];
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xIn, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    const [y, mean, variance] = tf.engine().runKernel(BN_FORWARD, { x: xIn, gamma: g, beta: b }, { epsilon }) as tf.Tensor[];
-    save([xIn, g, mean!, variance!]);
+    const [y, mean, variance] = tf.engine().runKernel(BN_FORWARD, { x: xIn, gamma: g, beta: b }, { epsilon, relu6 }) as tf.Tensor[];
+    save([xIn, g, b, mean!, variance!]);
     // The forward function runs inside a tidy; the statistics leave it kept and are handed back to
     // the caller's scope below.
     stats = [tf.keep(mean!) as tf.Tensor1D, tf.keep(variance!) as tf.Tensor1D];
     return {
       value: y!,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, gs, ms, vs] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-        return tf.engine().runKernel(BN_BACKWARD, { dy, x: xs, gamma: gs, mean: ms, variance: vs }, { epsilon }) as tf.Tensor[];
+        const [xs, gs, bs, ms, vs] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        return tf.engine().runKernel(BN_BACKWARD, { dy, x: xs, gamma: gs, beta: bs, mean: ms, variance: vs }, { epsilon, relu6 }) as tf.Tensor[];
       },
     };
   });
@@ -83,19 +88,44 @@ function setVec(heap: WasmHeap, t: tf.TensorInfo, values: ArrayLike<number>): vo
 
 /**
  * One BN_ROWS task over the blocks of [rows, cols] (see wasm-kernel-tasks.mjs), split by blocks of
- * rows across the kernel pool: affine `aff` [out, p, q, A, B, D] first when given, then the column
- * sums `s1` and `s2` [partial, p, q (-1: p alone)] when given.
+ * rows across the kernel pool: affine `aff` [out, p, q, A, B, D] first when given, then the
+ * activation step `act` [kind, out, dy, p, A, D, upper] when given, then the column sums `s1` and
+ * `s2` [partial, p, q (-1: p alone)] when given.
  */
-function bnRows(heap: WasmHeap, rows: number, cols: number, ones: number, aff: number[] | null, s1: number[] | null, s2: number[] | null): void {
+function bnRows(
+  heap: WasmHeap,
+  rows: number,
+  cols: number,
+  ones: number,
+  aff: number[] | null,
+  s1: number[] | null,
+  s2: number[] | null,
+  act: number[] | null = null,
+): void {
   const blocks = Math.ceil(rows / BN_BLOCK_ROWS);
-  const args = [rows, cols, ...(aff ?? [-1, 0, 0, 0, 0, 0]), ...(s1 ?? [-1, 0, 0]), ...(s2 ?? [-1, 0, 0]), ones];
+  const args = [rows, cols, ...(aff ?? [-1, 0, 0, 0, 0, 0]), ...(s1 ?? [-1, 0, 0]), ...(s2 ?? [-1, 0, 0]), ones, ...(act ?? [0, 0, 0, 0, 0, 0, 0])];
   heap.task(TASK.BN_ROWS, args, blocks, 1, minPartUnits(BN_BLOCK_ROWS * cols * 2));
 }
 
-/** Forward: inputs {x, gamma, beta}, attrs {epsilon} -> [y, mean, variance]. */
+/** The ReLU6 step of BN_ROWS: forward (clamp) and backward (mask). */
+const ACT_CLAMP = 1;
+const ACT_MASK = 2;
+const RELU6_UPPER = 6;
+
+/**
+ * Batch norm's float32 scale gamma / sqrt(variance + epsilon) from the float32 variance, so the
+ * backward recomputes the forward's scale bit for bit (its ReLU6 mask needs the same pre-activation).
+ */
+function bnScale(gamma: ArrayLike<number>, variance: ArrayLike<number>, epsilon: number): Float32Array {
+  const scale = new Float32Array(gamma.length);
+  for (let c = 0; c < scale.length; c++) scale[c] = gamma[c]! / Math.sqrt(Math.fround(variance[c]!) + epsilon);
+  return scale;
+}
+
+/** Forward: inputs {x, gamma, beta}, attrs {epsilon, relu6} -> [y, mean, variance]. */
 function batchNormForward(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap }): tf.TensorInfo[] {
   const { x, gamma, beta } = args.inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
-  const { epsilon } = args.attrs as unknown as { epsilon: number };
+  const { epsilon, relu6 } = args.attrs as unknown as { epsilon: number; relu6?: boolean };
   const heap = new WasmHeap(args.backend as BackendWasm);
   if (heap.simd() === null) throw new Error(`${BN_FORWARD} needs WebAssembly SIMD`);
   const cols = x.shape[x.shape.length - 1]!;
@@ -122,21 +152,27 @@ function batchNormForward(args: { inputs: tf.NamedTensorInfoMap; backend: tf.Ker
   setVec(heap, shift, mean.map((m) => -m));
   bnRows(heap, rows, cols, onesPtr, [cPtr, xPtr, xPtr, onesPtr, heap.ptr(zeros), heap.ptr(shift)], [partPtr, cPtr, cPtr], null);
   const variance = blockSums(heap, part, blocks, cols).map((s) => s / rows);
-  const g = heap.f32(gamma);
-  const scaleV = new Float64Array(cols);
-  for (let c = 0; c < cols; c++) scaleV[c] = g[c]! / Math.sqrt(variance[c]! + epsilon);
-  setVec(heap, scale, scaleV);
-  bnRows(heap, rows, cols, onesPtr, [heap.ptr(y), cPtr, cPtr, heap.ptr(scale), heap.ptr(zeros), heap.ptr(beta)], null, null);
+  setVec(heap, scale, bnScale(heap.f32(gamma), variance, epsilon));
+  if (relu6 === true) {
+    bnRows(heap, rows, cols, onesPtr, null, null, null, [ACT_CLAMP, heap.ptr(y), 0, cPtr, heap.ptr(scale), heap.ptr(beta), RELU6_UPPER]);
+  } else {
+    bnRows(heap, rows, cols, onesPtr, [heap.ptr(y), cPtr, cPtr, heap.ptr(scale), heap.ptr(zeros), heap.ptr(beta)], null, null);
+  }
   setVec(heap, meanOut, mean);
   setVec(heap, varOut, variance);
   heap.release();
   return [y, meanOut, varOut];
 }
 
-/** Backward: inputs {dy, x, gamma, mean, variance}, attrs {epsilon} -> [dx, dgamma, dbeta]. */
+/**
+ * Backward: inputs {dy, x, gamma, beta, mean, variance}, attrs {epsilon, relu6} -> [dx, dgamma,
+ * dbeta]. With relu6, dy is the gradient of the activation's output: the first pass masks it where
+ * the recomputed pre-activation lies outside (0, 6] and keeps the masked gradient in dx, which the
+ * last pass then overwrites element by element.
+ */
 function batchNormBackward(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap }): tf.TensorInfo[] {
-  const { dy, x, gamma, mean, variance } = args.inputs as Record<'dy' | 'x' | 'gamma' | 'mean' | 'variance', tf.TensorInfo>;
-  const { epsilon } = args.attrs as unknown as { epsilon: number };
+  const { dy, x, gamma, beta, mean, variance } = args.inputs as Record<'dy' | 'x' | 'gamma' | 'beta' | 'mean' | 'variance', tf.TensorInfo>;
+  const { epsilon, relu6 } = args.attrs as unknown as { epsilon: number; relu6?: boolean };
   const heap = new WasmHeap(args.backend as BackendWasm);
   if (heap.simd() === null) throw new Error(`${BN_BACKWARD} needs WebAssembly SIMD`);
   const cols = x.shape[x.shape.length - 1]!;
@@ -153,6 +189,7 @@ function batchNormBackward(args: { inputs: tf.NamedTensorInfoMap; backend: tf.Ke
   const va = heap.temp([cols]);
   const vb = heap.temp([cols]);
   const vd = heap.temp([cols]);
+  const scale = relu6 === true ? heap.temp([cols]) : null;
   heap.f32(ones).fill(1);
   heap.f32(zeros).fill(0);
   const m = Float64Array.from(heap.f32(mean));
@@ -163,7 +200,17 @@ function batchNormBackward(args: { inputs: tf.NamedTensorInfoMap; backend: tf.Ke
   const cPtr = heap.ptr(centred);
   const dyPtr = heap.ptr(dy);
   const onesPtr = heap.ptr(ones);
-  bnRows(heap, rows, cols, onesPtr, [cPtr, xPtr, xPtr, onesPtr, heap.ptr(zeros), heap.ptr(vd)], [heap.ptr(part1), dyPtr, -1], [heap.ptr(part2), dyPtr, cPtr]);
+  const centre = [cPtr, xPtr, xPtr, onesPtr, heap.ptr(zeros), heap.ptr(vd)];
+  // The gradient below the activation: dy itself, or dy masked into dx's memory.
+  let dzPtr = dyPtr;
+  if (scale !== null) {
+    setVec(heap, scale, bnScale(g, v, epsilon));
+    dzPtr = heap.ptr(dx);
+    const mask = [ACT_MASK, dzPtr, dyPtr, cPtr, heap.ptr(scale), heap.ptr(beta), RELU6_UPPER];
+    bnRows(heap, rows, cols, onesPtr, centre, [heap.ptr(part1), dzPtr, -1], [heap.ptr(part2), dzPtr, cPtr], mask);
+  } else {
+    bnRows(heap, rows, cols, onesPtr, centre, [heap.ptr(part1), dyPtr, -1], [heap.ptr(part2), dyPtr, cPtr]);
+  }
   const sdy = blockSums(heap, part1, blocks, cols);
   const sdyc = blockSums(heap, part2, blocks, cols);
   // With xhat = (x - mean) * istd: dx = gamma*istd*dy - gamma*istd*sum(dy)/R
@@ -182,7 +229,7 @@ function batchNormBackward(args: { inputs: tf.NamedTensorInfoMap; backend: tf.Ke
   setVec(heap, va, a);
   setVec(heap, vb, b);
   setVec(heap, vd, d);
-  bnRows(heap, rows, cols, onesPtr, [heap.ptr(dx), dyPtr, cPtr, heap.ptr(va), heap.ptr(vb), heap.ptr(vd)], null, null);
+  bnRows(heap, rows, cols, onesPtr, [heap.ptr(dx), dzPtr, cPtr, heap.ptr(va), heap.ptr(vb), heap.ptr(vd)], null, null);
   setVec(heap, dgamma, dg);
   setVec(heap, dbeta, sdy);
   heap.release();

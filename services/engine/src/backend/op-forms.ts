@@ -69,7 +69,7 @@ function globalAvgPoolOneTile(x: tf.Tensor4D): tf.Tensor2D {
 /**
  * wasm and cpu keep tensors in host memory and compute synchronously: 1x1 convs are matMuls on
  * [N*H*W, C] (matMul is the wasm backend's fastest kernel and reshapes there are free), batch norm is
- * `batchNormTrain` (one fused SIMD kernel each way on wasm), and running statistics are updated in JS
+ * `batchNormTrain` with its ReLU6 (one fused SIMD kernel each way on wasm), and running statistics are updated in JS
  * over host copies (two uploads per BN instead of seven kernel dispatches).
  */
 function hostForms(backend: string): OpForms {
@@ -83,11 +83,11 @@ function hostForms(backend: string): OpForms {
       return tf.reshape(y, [n, h, ww, w.shape[1]]);
     },
     batchNormTrain(x, gamma, beta, epsilon, relu6, running) {
-      const r = batchNormTrain(x, gamma, beta, epsilon);
+      const r = batchNormTrain(x, gamma, beta, epsilon, relu6);
       const count = x.size / running.n;
       updateInHost(running, r.mean.dataSync() as Float32Array, r.variance.dataSync() as Float32Array, count > 1 ? count / (count - 1) : 1);
       tf.dispose([r.mean, r.variance]);
-      return relu6 ? tf.relu6(r.y) : r.y;
+      return r.y;
     },
     batchNormInfer(x, gamma, beta, mean, variance, epsilon, relu6) {
       // [C]-sized scale and shift, then two passes over x

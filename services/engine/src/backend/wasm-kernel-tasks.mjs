@@ -193,12 +193,14 @@ function sumExamples(_simd, memory, a, lo, hi) {
 
 /**
  * BN_ROWS, batch norm's passes over blocks [lo, hi) of BN_BLOCK_ROWS rows of [rows, cols]: first
- * affine(out, p, q, A, B, D) over the block (when out >= 0), then up to two column sums of p * q
- * (q < 0: p alone) into the block's row of a float32 partial [blocks, cols].
- * a: [rows, cols, out, p, q, A, B, D, part1, p1, q1, part2, p2, q2, ones].
+ * affine(out, p, q, A, B, D) over the block (when out >= 0), then the activation step `act` (0:
+ * none; 1: aOut = min(max(aP * aA + aD, 0), upper), ReLU6 fused into the forward's last pass; 2:
+ * aOut = aDy where 0 < aP * aA + aD <= upper, else 0, ReLU6's gradient in the backward), then up to
+ * two column sums of p * q (q < 0: p alone) into the block's row of a float32 partial [blocks, cols].
+ * a: [rows, cols, out, p, q, A, B, D, part1, p1, q1, part2, p2, q2, ones, act, aOut, aDy, aP, aA, aD, upper].
  */
 function bnRows(simd, memory, a, lo, hi) {
-  const [rows, cols, out, p, q, A, B, D, part1, p1, q1, part2, p2, q2, ones] = a;
+  const [rows, cols, out, p, q, A, B, D, part1, p1, q1, part2, p2, q2, ones, act, aOut, aDy, aP, aA, aD, upper] = a;
   const rowBytes = cols * 4;
   const columnSum = (part, pp, qq, k, off, count) => {
     const at = part + k * rowBytes;
@@ -211,6 +213,8 @@ function bnRows(simd, memory, a, lo, hi) {
     const count = Math.min(BN_BLOCK_ROWS, rows - r0);
     const off = r0 * rowBytes;
     if (out >= 0) simd.affine(out + off, p + off, q + off, A, B, D, count, cols);
+    if (act === 1) simd.affineClamp(aOut + off, aP + off, aA, aD, count, cols, 0, upper);
+    else if (act === 2) simd.affineMask(aOut + off, aDy + off, aP + off, aA, aD, count, cols, upper);
     if (part1 >= 0) columnSum(part1, p1, q1, k, off, count);
     if (part2 >= 0) columnSum(part2, p2, q2, k, off, count);
   }

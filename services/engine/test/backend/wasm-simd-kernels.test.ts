@@ -20,7 +20,7 @@ interface WasmApi {
 const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 /** Each routine's parameter count, as the types in wasm-simd.ts declare it. */
-const ARITY: Record<keyof SimdRoutines, number> = { mac: 8, affine: 8, reluGrad: 5, outer: 8, outer4: 8 };
+const ARITY: Record<keyof SimdRoutines, number> = { mac: 8, affine: 8, affineClamp: 8, affineMask: 8, reluGrad: 5, outer: 8, outer4: 8 };
 
 const memories = {
   unshared: () => new wasm.Memory({ initial: 1 }),
@@ -83,6 +83,23 @@ describe('the SIMD module', () => {
           assert.equal(f32[1500 + r * 6 + j], e, `affine [${r}, ${j}]`);
         }
       }
+
+      // affineClamp and affineMask over 3 rows of 7 columns (one vector and three single lanes per
+      // row), with values on both sides of the bounds and on them
+      fill(4000, 21, 13); fill(4100, 7, 14); fill(4200, 7, 15); fill(4300, 21, 16);
+      f32[4000] = 0; f32[4001] = 2; f32[4100 + 1] = 0.75; f32[4200 + 1] = 0; f32[4007] = 3; f32[4008] = 0; f32[4200] = 1.5; f32[4100] = 1;
+      s.affineClamp(4 * 4400, 4 * 4000, 4 * 4100, 4 * 4200, 3, 7, 0, 1.5);
+      s.affineMask(4 * 4500, 4 * 4300, 4 * 4000, 4 * 4100, 4 * 4200, 3, 7, 1.5);
+      const zs: number[] = [];
+      for (let r = 0; r < 3; r++) {
+        for (let j = 0; j < 7; j++) {
+          const z = f(f(f32[4000 + r * 7 + j]! * f32[4100 + j]!) + f32[4200 + j]!);
+          zs.push(z);
+          assert.equal(f32[4400 + r * 7 + j], Math.min(Math.max(z, 0), 1.5), `affineClamp [${r}, ${j}]`);
+          assert.equal(f32[4500 + r * 7 + j], z > 0 && z <= 1.5 ? f32[4300 + r * 7 + j] : 0, `affineMask [${r}, ${j}]`);
+        }
+      }
+      assert.ok(zs.includes(0) && zs.includes(1.5) && zs.some((z) => z > 1.5) && zs.some((z) => z < 0), 'both bounds and both sides are covered');
 
       // reluGrad over 11 elements (two vectors and three single lanes) with an upper bound of 1.5
       fill(2000, 11, 9); fill(2100, 11, 10);

@@ -104,6 +104,118 @@
         (local.set $r (i32.add (local.get $r) (i32.const -1)))
         (br $row))))
 
+  ;; affineClamp(out, p, A, D, rows, cols, lo, hi):
+  ;;   z = p[r, j] * A[j] + D[j]; t = (z < lo) ? lo : z; out[r, j] = (hi < t) ? hi : t
+  ;;   (batch norm's scale and shift, then ReLU6 with lo 0 and hi 6, in one pass). The clamp is
+  ;;   f32x4.pmax/pmin, one instruction each on x64, where f32x4.max/min's NaN and -0 rules take
+  ;;   several: min(max(z, lo), hi) for every z but NaN (kept) and -0 (kept, not made +0).
+  (func $affineClamp (export "affineClamp")
+    (param $out i32) (param $p i32) (param $A i32) (param $D i32)
+    (param $rows i32) (param $cols i32) (param $lo f32) (param $hi f32)
+    (local $r i32) (local $o i32) (local $rowBytes i32) (local $vecEnd i32)
+    (local $vlo v128) (local $vhi v128) (local $zs f32)
+    (local.set $rowBytes (i32.mul (local.get $cols) (i32.const 4)))
+    (local.set $vecEnd (i32.mul (i32.and (local.get $cols) (i32.const -4)) (i32.const 4)))
+    (local.set $vlo (f32x4.splat (local.get $lo)))
+    (local.set $vhi (f32x4.splat (local.get $hi)))
+    (local.set $r (local.get $rows))
+    (block $rowsDone
+      (loop $row
+        (br_if $rowsDone (i32.le_s (local.get $r) (i32.const 0)))
+        (local.set $o (i32.const 0))
+        (block $vecDone
+          (loop $vec
+            (br_if $vecDone (i32.ge_s (local.get $o) (local.get $vecEnd)))
+            (v128.store (i32.add (local.get $out) (local.get $o))
+              (f32x4.pmin
+                (f32x4.pmax
+                  (f32x4.add
+                    (f32x4.mul
+                      (v128.load (i32.add (local.get $p) (local.get $o)))
+                      (v128.load (i32.add (local.get $A) (local.get $o))))
+                    (v128.load (i32.add (local.get $D) (local.get $o))))
+                  (local.get $vlo))
+                (local.get $vhi)))
+            (local.set $o (i32.add (local.get $o) (i32.const 16)))
+            (br $vec)))
+        (block $tailDone
+          (loop $tail
+            (br_if $tailDone (i32.ge_s (local.get $o) (local.get $rowBytes)))
+            (local.set $zs
+              (f32.add
+                (f32.mul
+                  (f32.load (i32.add (local.get $p) (local.get $o)))
+                  (f32.load (i32.add (local.get $A) (local.get $o))))
+                (f32.load (i32.add (local.get $D) (local.get $o)))))
+            ;; pmax, then pmin, as the vector lanes do
+            (local.set $zs (select (local.get $lo) (local.get $zs) (f32.lt (local.get $zs) (local.get $lo))))
+            (f32.store (i32.add (local.get $out) (local.get $o))
+              (select (local.get $hi) (local.get $zs) (f32.lt (local.get $hi) (local.get $zs))))
+            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (br $tail)))
+        (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
+        (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
+        (local.set $r (i32.add (local.get $r) (i32.const -1)))
+        (br $row))))
+
+  ;; affineMask(out, dy, p, A, D, rows, cols, upper):
+  ;;   z = p[r, j] * A[j] + D[j] (affineClamp's z); out[r, j] = (0 < z <= upper) ? dy[r, j] : 0
+  ;;   (the ReLU6 gradient through batch norm's output, recomputed from its input)
+  (func $affineMask (export "affineMask")
+    (param $out i32) (param $dy i32) (param $p i32) (param $A i32)
+    (param $D i32) (param $rows i32) (param $cols i32) (param $upper f32)
+    (local $r i32) (local $o i32) (local $rowBytes i32) (local $vecEnd i32)
+    (local $lim v128) (local $zero v128) (local $z v128) (local $zs f32)
+    (local.set $rowBytes (i32.mul (local.get $cols) (i32.const 4)))
+    (local.set $vecEnd (i32.mul (i32.and (local.get $cols) (i32.const -4)) (i32.const 4)))
+    (local.set $lim (f32x4.splat (local.get $upper)))
+    (local.set $zero (f32x4.splat (f32.const 0)))
+    (local.set $r (local.get $rows))
+    (block $rowsDone
+      (loop $row
+        (br_if $rowsDone (i32.le_s (local.get $r) (i32.const 0)))
+        (local.set $o (i32.const 0))
+        (block $vecDone
+          (loop $vec
+            (br_if $vecDone (i32.ge_s (local.get $o) (local.get $vecEnd)))
+            (local.set $z
+              (f32x4.add
+                (f32x4.mul
+                  (v128.load (i32.add (local.get $p) (local.get $o)))
+                  (v128.load (i32.add (local.get $A) (local.get $o))))
+                (v128.load (i32.add (local.get $D) (local.get $o)))))
+            (v128.store (i32.add (local.get $out) (local.get $o))
+              (v128.and
+                (v128.load (i32.add (local.get $dy) (local.get $o)))
+                (v128.and
+                  (f32x4.gt (local.get $z) (local.get $zero))
+                  (f32x4.le (local.get $z) (local.get $lim)))))
+            (local.set $o (i32.add (local.get $o) (i32.const 16)))
+            (br $vec)))
+        (block $tailDone
+          (loop $tail
+            (br_if $tailDone (i32.ge_s (local.get $o) (local.get $rowBytes)))
+            (local.set $zs
+              (f32.add
+                (f32.mul
+                  (f32.load (i32.add (local.get $p) (local.get $o)))
+                  (f32.load (i32.add (local.get $A) (local.get $o))))
+                (f32.load (i32.add (local.get $D) (local.get $o)))))
+            (f32.store (i32.add (local.get $out) (local.get $o))
+              (select
+                (f32.load (i32.add (local.get $dy) (local.get $o)))
+                (f32.const 0)
+                (i32.and
+                  (f32.gt (local.get $zs) (f32.const 0))
+                  (f32.le (local.get $zs) (local.get $upper)))))
+            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (br $tail)))
+        (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
+        (local.set $dy (i32.add (local.get $dy) (local.get $rowBytes)))
+        (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
+        (local.set $r (i32.add (local.get $r) (i32.const -1)))
+        (br $row))))
+
   ;; reluGrad(x, dy, out, n, upper):
   ;;   out[i] = (0 < x[i] <= upper) ? dy[i] : 0   (a lane mask ANDed with dy: no branch)
   (func $reluGrad (export "reluGrad")
