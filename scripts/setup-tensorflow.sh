@@ -18,7 +18,8 @@
 # Options:
 #   --gpu    use PyPI's CUDA-enabled `tensorflow` wheel and the nvidia-* wheels its `and-cuda` extra
 #            names, and build @tensorflow/tfjs-node-gpu. Needs an NVIDIA driver at run time. This
-#            route has not been run on a GPU machine (see docs/engine.md).
+#            route has been built and tested on a CPU-only machine, not yet on a GPU machine (see
+#            docs/engine.md).
 #   --force  rebuild even if the stamp says it is done.
 # Linux x86_64 only (the wheels pinned here are manylinux x86_64).
 set -euo pipefail
@@ -37,7 +38,7 @@ for a in "$@"; do
   case "$a" in
     --gpu) variant=gpu ;;
     --force) force=1 ;;
-    -h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup:tensorflow: unknown option '$a' (expected --gpu, --force)" >&2; exit 2 ;;
   esac
 done

@@ -54,7 +54,7 @@ test("'gpu' without tfjs-node-gpu on a GPU is refused with the reason", async (t
     await initBackend('gpu');
     gpu = true;
   } catch (err) {
-    assert.match((err as Error).message, /^backend 'gpu' (needs @tensorflow\/tfjs-node-gpu|: @tensorflow\/tfjs-node-gpu loads but TensorFlow found no usable GPU)/);
+    assert.match((err as Error).message, /^backend 'gpu'( needs @tensorflow\/tfjs-node-gpu|: @tensorflow\/tfjs-node-gpu loads but TensorFlow found no usable GPU)/);
   }
   if (gpu) t.diagnostic(`running on ${backendInfo().device}`);
   await initBackend('wasm');
