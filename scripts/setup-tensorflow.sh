@@ -38,7 +38,7 @@ for a in "$@"; do
   case "$a" in
     --gpu) variant=gpu ;;
     --force) force=1 ;;
-    -h | --help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup:tensorflow: unknown option '$a' (expected --gpu, --force)" >&2; exit 2 ;;
   esac
 done
