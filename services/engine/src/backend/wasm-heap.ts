@@ -52,6 +52,12 @@ export class WasmHeap {
     return this.backend.typedArrayFromHeap(t) as Float32Array;
   }
 
+  /** A Float32Array over the whole heap; valid until the next allocation. */
+  heapF32(): Float32Array {
+    // The buffer the backend's own typedArrayFromHeap views (current after growth).
+    return new Float32Array((this.backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer);
+  }
+
   /** Byte offset of `t`'s memory in the heap (stable across heap growth). */
   ptr(t: tf.TensorInfo): number {
     return this.backend.dataIdMap.get(t.dataId)!.memoryOffset;

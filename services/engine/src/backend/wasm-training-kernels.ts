@@ -8,6 +8,8 @@ import { depthwiseConv2dNativeBackpropFilterConfig } from './kernels/DepthwiseCo
 import { depthwiseConv2dNativeBackpropInputConfig } from './kernels/DepthwiseConv2dNativeBackpropInput.ts';
 import { identityWrapper } from './kernels/Identity.ts';
 import { meanWrapper } from './kernels/Mean.ts';
+import { padWrapper } from './kernels/PadV2.ts';
+import { sliceWrapper } from './kernels/Slice.ts';
 import { sumWrapper } from './kernels/Sum.ts';
 import { registerFusedActivationGrads } from './kernels/SupernetdReluGrad.ts';
 
@@ -26,15 +28,15 @@ const MISSING: readonly tf.KernelConfig[] = [
 ];
 
 /** Kernels the backend has but that are slow on training's shapes: a wrapper takes the fast cases. */
-const WRAPPED: readonly KernelWrapper[] = [batchMatMulWrapper, sumWrapper, meanWrapper, identityWrapper];
+const WRAPPED: readonly KernelWrapper[] = [batchMatMulWrapper, sumWrapper, meanWrapper, identityWrapper, padWrapper, sliceWrapper];
 
 let registered = false;
 
 /**
  * Registers the engine's kernels for the `wasm` backend: the convolution gradients that
  * tfjs-backend-wasm 4.22 lacks, and faster paths for BatchMatMul with transposed operands and for
- * Sum/Mean over non-innermost axes, an Identity that shares memory, fused ReLU/ReLU6 gradients and the fused kernels of
- * `batchNormTrain`. Idempotent.
+ * Sum/Mean over non-innermost axes, an Identity that shares memory, Slice and PadV2 by row copies,
+ * fused ReLU/ReLU6 gradients and the fused kernels of `batchNormTrain`. Idempotent.
  */
 export function registerWasmTrainingKernels(): void {
   // Gradients live in a registry that loading @tensorflow/tfjs overwrites: checked every time.
