@@ -200,17 +200,16 @@ function batchNormBackward(args: { inputs: tf.NamedTensorInfoMap; backend: tf.Ke
   const cPtr = heap.ptr(centred);
   const dyPtr = heap.ptr(dy);
   const onesPtr = heap.ptr(ones);
-  const centre = [cPtr, xPtr, xPtr, onesPtr, heap.ptr(zeros), heap.ptr(vd)];
   // The gradient below the activation: dy itself, or dy masked into dx's memory.
   let dzPtr = dyPtr;
+  let mask: number[] | null = null;
   if (scale !== null) {
     setVec(heap, scale, bnScale(g, v, epsilon));
     dzPtr = heap.ptr(dx);
-    const mask = [ACT_MASK, dzPtr, dyPtr, cPtr, heap.ptr(scale), heap.ptr(beta), RELU6_UPPER];
-    bnRows(heap, rows, cols, onesPtr, centre, [heap.ptr(part1), dzPtr, -1], [heap.ptr(part2), dzPtr, cPtr], mask);
-  } else {
-    bnRows(heap, rows, cols, onesPtr, centre, [heap.ptr(part1), dyPtr, -1], [heap.ptr(part2), dyPtr, cPtr]);
+    mask = [ACT_MASK, dzPtr, dyPtr, cPtr, heap.ptr(scale), heap.ptr(beta), RELU6_UPPER];
   }
+  const centre = [cPtr, xPtr, xPtr, onesPtr, heap.ptr(zeros), heap.ptr(vd)];
+  bnRows(heap, rows, cols, onesPtr, centre, [heap.ptr(part1), dzPtr, -1], [heap.ptr(part2), dzPtr, cPtr], mask);
   const sdy = blockSums(heap, part1, blocks, cols);
   const sdyc = blockSums(heap, part2, blocks, cols);
   // With xhat = (x - mean) * istd: dx = gamma*istd*dy - gamma*istd*sum(dy)/R

@@ -69,8 +69,8 @@ function globalAvgPoolOneTile(x: tf.Tensor4D): tf.Tensor2D {
 /**
  * wasm and cpu keep tensors in host memory and compute synchronously: 1x1 convs are matMuls on
  * [N*H*W, C] (matMul is the wasm backend's fastest kernel and reshapes there are free), batch norm is
- * `batchNormTrain` with its ReLU6 (one fused SIMD kernel each way on wasm), and running statistics are updated in JS
- * over host copies (two uploads per BN instead of seven kernel dispatches).
+ * `batchNormTrain` with its ReLU6 (one fused SIMD kernel each way on wasm), and running statistics
+ * are updated in JS over host copies (two uploads per BN instead of seven kernel dispatches).
  */
 function hostForms(backend: string): OpForms {
   return {

@@ -2,7 +2,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/backend/select-backend.ts';
-import { copyBox, runLength } from '../../src/backend/kernels/copy-box.ts';
+import { copyBox, runOf } from '../../src/backend/kernels/copy-box.ts';
 
 // Slice and PadV2 on `wasm` go through row copies (kernels/copy-box.ts); they must give exactly what
 // `cpu` gives, on every rank and on boxes that merge several axes into one run or none.
@@ -95,9 +95,9 @@ describe('Slice and PadV2 by row copies on wasm', () => {
   });
 
   test('copyBox merges the axes a box spans whole into one run', () => {
-    assert.equal(runLength([4, 5, 6], [4, 5, 6], [2, 5, 6]), 60);
-    assert.equal(runLength([4, 5, 6], [4, 5, 9], [2, 5, 6]), 6);
-    assert.equal(runLength([3, 3, 16, 1], [3, 3, 8, 1], [3, 3, 8, 1]), 8);
+    assert.equal(runOf([4, 5, 6], [4, 5, 6], [2, 5, 6]).run, 60);
+    assert.equal(runOf([4, 5, 6], [4, 5, 9], [2, 5, 6]).run, 6);
+    assert.equal(runOf([3, 3, 16, 1], [3, 3, 8, 1], [3, 3, 8, 1]).run, 8);
     // against an index-per-element copy
     const r = rng(3);
     for (let k = 0; k < 200; k++) {

@@ -3,7 +3,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type * as tf from '@tensorflow/tfjs-core';
 import { WasmHeap } from '../wasm-heap.ts';
 import type { KernelWrapper } from './kernel-config.ts';
-import { copyBox, copyBoxPays, runLength } from './copy-box.ts';
+import { copyBox, copyBoxPays, runOf } from './copy-box.ts';
 
 /**
  * PadV2 of float32 tensors by row copies (copy-box.ts): the output is filled with the constant and
@@ -19,12 +19,13 @@ export function makePadKernel(fallback: tf.KernelFunc): tf.KernelFunc {
     const rank = x.shape.length;
     if (x.dtype !== 'float32' || rank === 0 || paddings.length !== rank) return fallback(args);
     const outShape = x.shape.map((d, i) => paddings[i]![0] + d + paddings[i]![1]);
-    if (!copyBoxPays(runLength(x.shape, outShape, x.shape), util.sizeFromShape(outShape))) return fallback(args);
+    const size = util.sizeFromShape(outShape);
+    if (!copyBoxPays(runOf(x.shape, outShape, x.shape).run, size)) return fallback(args);
     const heap = new WasmHeap(args.backend as BackendWasm);
     const out = heap.output(outShape);
     const mem = heap.heapF32();
     const dst = heap.ptr(out) / 4;
-    mem.fill(constantValue, dst, dst + util.sizeFromShape(outShape));
+    mem.fill(constantValue, dst, dst + size);
     copyBox(mem, heap.ptr(x) / 4, x.shape, x.shape.map(() => 0), dst, outShape, paddings.map((p) => p[0]), x.shape);
     return out;
   };

@@ -3,7 +3,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type * as tf from '@tensorflow/tfjs-core';
 import { WasmHeap } from '../wasm-heap.ts';
 import type { KernelWrapper } from './kernel-config.ts';
-import { copyBox, copyBoxPays, runLength } from './copy-box.ts';
+import { copyBox, copyBoxPays, runOf } from './copy-box.ts';
 
 /**
  * Slice of float32 tensors by row copies (copy-box.ts): every leftmost channel slice of a shared
@@ -17,7 +17,7 @@ export function makeSliceKernel(fallback: tf.KernelFunc): tf.KernelFunc {
     const rank = x.shape.length;
     if (x.dtype !== 'float32' || rank === 0) return fallback(args);
     const [start, box] = slice_util.parseSliceParams(x as tf.Tensor, begin, size);
-    if (!copyBoxPays(runLength(x.shape, box, box), util.sizeFromShape(box))) return fallback(args);
+    if (!copyBoxPays(runOf(x.shape, box, box).run, util.sizeFromShape(box))) return fallback(args);
     const heap = new WasmHeap(args.backend as BackendWasm);
     const out = heap.output(box);
     copyBox(heap.heapF32(), heap.ptr(x) / 4, x.shape, start, heap.ptr(out) / 4, box, box.map(() => 0), box);

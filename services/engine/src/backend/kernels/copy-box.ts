@@ -4,8 +4,9 @@ import { util } from '@tensorflow/tfjs-core';
  * Copies a box of one row-major array into a box of another, a contiguous run at a time: the
  * innermost axes that the box spans whole in both arrays are merged into the run, and each run is
  * one `copyWithin` inside the heap (`src` and `dst` are the two arrays' float offsets in `heap`, a
- * view of the whole wasm memory, so no view is made per run). This is what a leftmost channel slice of a weight (forward) and its
- * gradient, the zero padding back to the full weight (backward), amount to. The wasm backend's
+ * view of the whole wasm memory, so no view is made per run). This is what a leftmost channel slice
+ * of a weight (forward) and its gradient, the zero padding back to the full weight (backward),
+ * amount to. The wasm backend's
  * PadV2 computes an index per element (about 0.85 ms for a [80, 240] -> [160, 480] pad) and its
  * Slice is a scalar loop too; row copies take a few tens of microseconds.
  */
@@ -21,13 +22,7 @@ export function copyBox(
 ): void {
   const rank = box.length;
   if (util.sizeFromShape(box as number[]) === 0) return;
-  // Merge trailing axes the box covers whole in both arrays into the run.
-  let k = rank - 1;
-  let run = box[k]!;
-  while (k > 0 && box[k] === srcShape[k] && box[k] === dstShape[k]) {
-    k--;
-    run *= box[k]!;
-  }
+  const { axis: k, run } = runOf(srcShape, dstShape, box);
   // Strides of axes 0..k; axis k's stride is that of the run's first axis.
   const srcStrides = new Array<number>(rank).fill(1);
   const dstStrides = new Array<number>(rank).fill(1);
@@ -68,13 +63,16 @@ export function copyBoxPays(run: number, size: number): boolean {
   return run >= 4 || size <= 65536;
 }
 
-/** Length of the contiguous runs `copyBox` would make for this box. */
-export function runLength(srcShape: readonly number[], dstShape: readonly number[], box: readonly number[]): number {
-  let k = box.length - 1;
-  let run = box[k] ?? 1;
-  while (k > 0 && box[k] === srcShape[k] && box[k] === dstShape[k]) {
-    k--;
-    run *= box[k]!;
+/**
+ * The contiguous runs `copyBox` makes for this box: the trailing axes the box covers whole in both
+ * arrays are merged into one run, which starts at `axis` and is `run` elements long.
+ */
+export function runOf(srcShape: readonly number[], dstShape: readonly number[], box: readonly number[]): { axis: number; run: number } {
+  let axis = box.length - 1;
+  let run = box[axis] ?? 1;
+  while (axis > 0 && box[axis] === srcShape[axis] && box[axis] === dstShape[axis]) {
+    axis--;
+    run *= box[axis]!;
   }
-  return run;
+  return { axis, run };
 }
