@@ -3,7 +3,7 @@ import { util } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { WasmHeap, wasmSimdActive } from './wasm-heap.ts';
 import { minPartUnits } from './wasm-kernel-pool.ts';
-import { BN_BLOCK_ROWS, TASK } from './wasm-kernel-tasks.mjs';
+import { BN_BLOCK_ROWS, CENTRED_SQUARES, TASK } from './wasm-kernel-tasks.mjs';
 
 /**
  * Batch normalisation in training mode over every axis but the last (channels):
@@ -11,10 +11,13 @@ import { BN_BLOCK_ROWS, TASK } from './wasm-kernel-tasks.mjs';
  * variance, differentiable in x, gamma and beta (mean and variance depend on x); then ReLU6 when
  * `relu6`.
  *
- * On `wasm` with SIMD it is one fused kernel forward (three passes over x) and one backward (three
- * passes over x and dy), where the same computation from tfjs ops (moments, rsqrt, scale and shift,
- * and their gradients) makes about twenty passes; the wasm kernel pool splits each pass by blocks of
- * rows, and float32 sums per block are added in float64 in block order. ReLU6 is fused into the last
+ * On `wasm` with SIMD it is one fused kernel forward (three passes over x, which only the last
+ * writes: y) and one backward (three passes over x and dy), where the same computation from tfjs
+ * ops (moments, rsqrt, scale and shift, and their gradients) makes about twenty passes; the wasm
+ * kernel pool splits each pass by blocks of rows, and float32 sums per block are added in float64 in
+ * block order. The forward's centred values x - mean are made in registers in its second and third
+ * passes, never stored: on activations larger than the cache the passes are bound by memory
+ * traffic, and a stored copy cost a write and a read of x's size. ReLU6 is fused into the last
  * forward pass (clamping as it writes y) and its gradient into the first backward pass (the
  * pre-activation recomputed from x, with the forward's float32 scale and shift, masks dy), so it
  * costs no pass of its own either way. Elsewhere it is those tfjs ops and `tf.relu6`.
@@ -101,15 +104,27 @@ function bnRows(
   s1: number[] | null,
   s2: number[] | null,
   act: number[] | null = null,
+  centring: { sqC?: number; aC?: number; aLo?: number } = {},
 ): void {
   const blocks = Math.ceil(rows / BN_BLOCK_ROWS);
-  const args = [rows, cols, ...(aff ?? [-1, 0, 0, 0, 0, 0]), ...(s1 ?? [-1, 0, 0]), ...(s2 ?? [-1, 0, 0]), ones, ...(act ?? [0, 0, 0, 0, 0, 0, 0])];
+  const args = [
+    rows,
+    cols,
+    ...(aff ?? [-1, 0, 0, 0, 0, 0]),
+    ...(s1 ?? [-1, 0, 0]),
+    ...(s2 ?? [-1, 0, 0]),
+    ones,
+    ...(act ?? [0, 0, 0, 0, 0, 0, 0]),
+    centring.sqC ?? -1,
+    centring.aC ?? -1,
+    centring.aLo ?? 0,
+  ];
   heap.task(TASK.BN_ROWS, args, blocks, 1, minPartUnits(BN_BLOCK_ROWS * cols * 2));
 }
 
-/** The ReLU6 step of BN_ROWS: forward (clamp) and backward (mask). */
-const ACT_CLAMP = 1;
+/** The ReLU6 step of BN_ROWS: backward (mask), and forward on centred values (centre, scale, shift, clamp). */
 const ACT_MASK = 2;
+const ACT_CENTRE_CLAMP = 3;
 const RELU6_UPPER = 6;
 
 /**
@@ -134,30 +149,27 @@ function batchNormForward(args: { inputs: tf.NamedTensorInfoMap; backend: tf.Ker
   const y = heap.output(x.shape);
   const meanOut = heap.output([cols]);
   const varOut = heap.output([cols]);
-  const centred = heap.temp(x.shape);
   const ones = heap.temp([cols]);
-  const zeros = heap.temp([cols]);
   const part = heap.temp([blocks, cols]);
   const shift = heap.temp([cols]);
   const scale = heap.temp([cols]);
   heap.f32(ones).fill(1);
-  heap.f32(zeros).fill(0);
   const xPtr = heap.ptr(x);
-  const cPtr = heap.ptr(centred);
   const onesPtr = heap.ptr(ones);
   const partPtr = heap.ptr(part);
+  const shiftPtr = heap.ptr(shift);
   // Two passes (mean, then the variance of the centred values) for a variance as exact as moments'.
   bnRows(heap, rows, cols, onesPtr, null, [partPtr, xPtr, -1], null);
   const mean = blockSums(heap, part, blocks, cols).map((s) => s / rows);
   setVec(heap, shift, mean.map((m) => -m));
-  bnRows(heap, rows, cols, onesPtr, [cPtr, xPtr, xPtr, onesPtr, heap.ptr(zeros), heap.ptr(shift)], [partPtr, cPtr, cPtr], null);
+  bnRows(heap, rows, cols, onesPtr, null, null, [partPtr, xPtr, CENTRED_SQUARES], null, { sqC: shiftPtr });
   const variance = blockSums(heap, part, blocks, cols).map((s) => s / rows);
   setVec(heap, scale, bnScale(heap.f32(gamma), variance, epsilon));
-  if (relu6 === true) {
-    bnRows(heap, rows, cols, onesPtr, null, null, null, [ACT_CLAMP, heap.ptr(y), 0, cPtr, heap.ptr(scale), heap.ptr(beta), RELU6_UPPER]);
-  } else {
-    bnRows(heap, rows, cols, onesPtr, [heap.ptr(y), cPtr, cPtr, heap.ptr(scale), heap.ptr(zeros), heap.ptr(beta)], null, null);
-  }
+  // y = (x - mean) * scale + beta, clamped to [0, 6] for ReLU6 (the backward's mask recomputes the
+  // same float32 pre-activation), else not clamped
+  const [lo, hi] = relu6 === true ? [0, RELU6_UPPER] : [-Infinity, Infinity];
+  const act = [ACT_CENTRE_CLAMP, heap.ptr(y), 0, xPtr, heap.ptr(scale), heap.ptr(beta), hi];
+  bnRows(heap, rows, cols, onesPtr, null, null, null, act, { aC: shiftPtr, aLo: lo });
   setVec(heap, meanOut, mean);
   setVec(heap, varOut, variance);
   heap.release();

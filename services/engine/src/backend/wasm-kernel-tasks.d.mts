@@ -16,6 +16,7 @@ export declare const TASK: Readonly<{
 export declare const OUTER_BLOCK_ROWS: number;
 /** Rows per float32 block of batch norm's column sums; blocks are added in float64. */
 export declare const BN_BLOCK_ROWS: number;
+export declare const CENTRED_SQUARES: number;
 
 /** One task: computes the part [lo, hi) of its kernel's output from the numeric arguments `a`. */
 export type KernelTask = (simd: SimdRoutines, memory: WasmMemory, a: ArrayLike<number>, lo: number, hi: number) => void;

@@ -25,6 +25,8 @@ export const TASK = Object.freeze({
 export const OUTER_BLOCK_ROWS = 512;
 /** Rows per float32 block of batch norm's column sums; blocks are added in float64. */
 export const BN_BLOCK_ROWS = 256;
+/** BN_ROWS's second column sum with this `q`: the squares of p + sqC (centred in registers). */
+export const CENTRED_SQUARES = -2;
 
 /** `outer` over any number of rows: four at a time with `outer4`, the rest one at a time. */
 export function outerRows(simd, acc, x, xStep, y, yStep, rows, m, n) {
@@ -194,18 +196,21 @@ function sumExamples(_simd, memory, a, lo, hi) {
 /**
  * BN_ROWS, batch norm's passes over blocks [lo, hi) of BN_BLOCK_ROWS rows of [rows, cols]: first
  * affine(out, p, q, A, B, D) over the block (when out >= 0), then the activation step `act` (0:
- * none; 1: aOut = min(max(aP * aA + aD, 0), upper), ReLU6 fused into the forward's last pass; 2:
- * aOut = aDy where 0 < aP * aA + aD <= upper, else 0, ReLU6's gradient in the backward), then up to
- * two column sums of p * q (q < 0: p alone) into the block's row of a float32 partial [blocks, cols].
- * a: [rows, cols, out, p, q, A, B, D, part1, p1, q1, part2, p2, q2, ones, act, aOut, aDy, aP, aA, aD, upper].
+ * none; 2: aOut = aDy where 0 < aP * aA + aD <= upper, else 0, ReLU6's gradient in the backward;
+ * 3: aOut = min(max((aP + aC) * aA + aD, aLo), upper), the forward's last pass on the centred
+ * values aP + aC made in registers, with ReLU6 when aLo = 0 and upper = 6), then up to two column sums of p * q (q < 0: p alone; for the second,
+ * q = -2: (p + sqC)^2, the centred squares made in registers) into the block's row of a float32
+ * partial [blocks, cols].
+ * a: [rows, cols, out, p, q, A, B, D, part1, p1, q1, part2, p2, q2, ones, act, aOut, aDy, aP, aA, aD, upper, sqC, aC, aLo].
  */
 function bnRows(simd, memory, a, lo, hi) {
-  const [rows, cols, out, p, q, A, B, D, part1, p1, q1, part2, p2, q2, ones, act, aOut, aDy, aP, aA, aD, upper] = a;
+  const [rows, cols, out, p, q, A, B, D, part1, p1, q1, part2, p2, q2, ones, act, aOut, aDy, aP, aA, aD, upper, sqC, aC, aLo] = a;
   const rowBytes = cols * 4;
   const columnSum = (part, pp, qq, k, off, count) => {
     const at = part + k * rowBytes;
     f32(memory, at, cols).fill(0);
-    if (qq < 0) simd.mac(at, 0, pp + off, rowBytes, ones, 0, count, cols);
+    if (qq === CENTRED_SQUARES) simd.devSq(at, pp + off, rowBytes, sqC, count, cols);
+    else if (qq < 0) simd.mac(at, 0, pp + off, rowBytes, ones, 0, count, cols);
     else simd.mac(at, 0, pp + off, rowBytes, qq + off, rowBytes, count, cols);
   };
   for (let k = lo; k < hi; k++) {
@@ -213,8 +218,8 @@ function bnRows(simd, memory, a, lo, hi) {
     const count = Math.min(BN_BLOCK_ROWS, rows - r0);
     const off = r0 * rowBytes;
     if (out >= 0) simd.affine(out + off, p + off, q + off, A, B, D, count, cols);
-    if (act === 1) simd.affineClamp(aOut + off, aP + off, aA, aD, count, cols, 0, upper);
-    else if (act === 2) simd.affineMask(aOut + off, aDy + off, aP + off, aA, aD, count, cols, upper);
+    if (act === 2) simd.affineMask(aOut + off, aDy + off, aP + off, aA, aD, count, cols, upper);
+    else if (act === 3) simd.centreAffineClamp(aOut + off, aP + off, aC, aA, aD, count, cols, aLo, upper);
     if (part1 >= 0) columnSum(part1, p1, q1, k, off, count);
     if (part2 >= 0) columnSum(part2, p2, q2, k, off, count);
   }

@@ -8,10 +8,12 @@ import { SIMD_KERNELS_SHARED_WASM, SIMD_KERNELS_WASM } from './wasm/simd-kernels
  *     repeat count times: a[0..channels) += b[..] * c[..]; a += aStep; b += bStep; c += cStep
  *   affine(out, p, q, A, B, D, rows, cols):
  *     out[r, j] = p[r, j] * A[j] + q[r, j] * B[j] + D[j]   (row-major [rows, cols])
- *   affineClamp(out, p, A, D, rows, cols, lo, hi):
- *     out[r, j] = min(max(p[r, j] * A[j] + D[j], lo), hi)
  *   affineMask(out, dy, p, A, D, rows, cols, upper):
  *     out[r, j] = (0 < p[r, j] * A[j] + D[j] <= upper) ? dy[r, j] : 0
+ *   devSq(acc, x, xStep, C, count, cols):
+ *     repeat count times: acc[0..cols) += (x[..] + C[..])^2; x += xStep
+ *   centreAffineClamp(out, x, C, A, D, rows, cols, lo, hi):
+ *     out[r, j] = min(max((x[r, j] + C[j]) * A[j] + D[j], lo), hi)
  *   reluGrad(x, dy, out, n, upper):
  *     out[i] = (0 < x[i] <= upper) ? dy[i] : 0
  *   outer(acc, x, xStep, y, yStep, rows, m, n):
@@ -27,23 +29,25 @@ import { SIMD_KERNELS_SHARED_WASM, SIMD_KERNELS_WASM } from './wasm/simd-kernels
 
 export type MacFn = (a: number, aStep: number, b: number, bStep: number, c: number, cStep: number, count: number, channels: number) => void;
 export type AffineFn = (out: number, p: number, q: number, A: number, B: number, D: number, rows: number, cols: number) => void;
-export type AffineClampFn = (out: number, p: number, A: number, D: number, rows: number, cols: number, lo: number, hi: number) => void;
 export type AffineMaskFn = (out: number, dy: number, p: number, A: number, D: number, rows: number, cols: number, upper: number) => void;
+export type DevSqFn = (acc: number, x: number, xStep: number, C: number, count: number, cols: number) => void;
+export type CentreAffineClampFn = (out: number, x: number, C: number, A: number, D: number, rows: number, cols: number, lo: number, hi: number) => void;
 export type ReluGradFn = (x: number, dy: number, out: number, n: number, upper: number) => void;
 export type OuterFn = (acc: number, x: number, xStep: number, y: number, yStep: number, rows: number, m: number, n: number) => void;
 
 export interface SimdRoutines {
   mac: MacFn;
   affine: AffineFn;
-  affineClamp: AffineClampFn;
   affineMask: AffineMaskFn;
+  devSq: DevSqFn;
+  centreAffineClamp: CentreAffineClampFn;
   reluGrad: ReluGradFn;
   outer: OuterFn;
   outer4: OuterFn;
 }
 
 /** The exports of the module, in its order: the keys of `SimdRoutines`. */
-export const SIMD_ROUTINE_NAMES = ['mac', 'affine', 'affineClamp', 'affineMask', 'reluGrad', 'outer', 'outer4'] as const satisfies readonly (keyof SimdRoutines)[];
+export const SIMD_ROUTINE_NAMES = ['mac', 'affine', 'affineMask', 'devSq', 'centreAffineClamp', 'reluGrad', 'outer', 'outer4'] as const satisfies readonly (keyof SimdRoutines)[];
 // ...and every key: a routine missing from the list fails to compile here.
 const _everyRoutineNamed: Record<Exclude<keyof SimdRoutines, (typeof SIMD_ROUTINE_NAMES)[number]>, never> = {};
 

@@ -20,7 +20,7 @@ interface WasmApi {
 const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 /** Each routine's parameter count, as the types in wasm-simd.ts declare it. */
-const ARITY: Record<keyof SimdRoutines, number> = { mac: 8, affine: 8, affineClamp: 8, affineMask: 8, reluGrad: 5, outer: 8, outer4: 8 };
+const ARITY: Record<keyof SimdRoutines, number> = { mac: 8, affine: 8, affineMask: 8, devSq: 6, centreAffineClamp: 9, reluGrad: 5, outer: 8, outer4: 8 };
 
 const memories = {
   unshared: () => new wasm.Memory({ initial: 1 }),
@@ -84,18 +84,35 @@ describe('the SIMD module', () => {
         }
       }
 
-      // affineClamp and affineMask over 3 rows of 7 columns (one vector and three single lanes per
-      // row), with values on both sides of the bounds and on them
-      fill(4000, 21, 13); fill(4100, 7, 14); fill(4200, 7, 15); fill(4300, 21, 16);
+      // devSq over 2 rows of 7 channels: the squares of x + C, summed in row order
+      fill(600, 16, 17); fill(700, 16, 18); fill(800, 7, 19);
+      const wantSq = Array.from({ length: 7 }, (_, j) => f32[600 + j]!);
+      for (let r = 0; r < 2; r++) {
+        for (let j = 0; j < 7; j++) {
+          const d = f(f32[700 + r * 8 + j]! + f32[800 + j]!);
+          wantSq[j] = f(wantSq[j]! + f(d * d));
+        }
+      }
+      s.devSq(4 * 600, 4 * 700, 32, 4 * 800, 2, 7);
+      assert.deepEqual(near(600, 7), wantSq);
+
+      // centreAffineClamp and affineMask over 3 rows of 7 columns (one vector and three single
+      // lanes per row), with values on both sides of the bounds and on them; affineMask is given
+      // the centred values c = x + C stored, and masks where centreAffineClamp's z is in (0, 1.5]
+      fill(4000, 21, 13); fill(4100, 7, 14); fill(4200, 7, 15); fill(4300, 21, 16); fill(4600, 7, 20);
       f32[4000] = 0; f32[4001] = 2; f32[4100 + 1] = 0.75; f32[4200 + 1] = 0; f32[4007] = 3; f32[4008] = 0; f32[4200] = 1.5; f32[4100] = 1;
-      s.affineClamp(4 * 4400, 4 * 4000, 4 * 4100, 4 * 4200, 3, 7, 0, 1.5);
-      s.affineMask(4 * 4500, 4 * 4300, 4 * 4000, 4 * 4100, 4 * 4200, 3, 7, 1.5);
+      f32[4600] = 0; f32[4601] = 0;
+      for (let i = 0; i < 21; i++) f32[4700 + i] = f(f32[4000 + i]! + f32[4600 + (i % 7)]!);
+      s.centreAffineClamp(4 * 4400, 4 * 4000, 4 * 4600, 4 * 4100, 4 * 4200, 3, 7, 0, 1.5);
+      s.centreAffineClamp(4 * 4800, 4 * 4000, 4 * 4600, 4 * 4100, 4 * 4200, 3, 7, -Infinity, Infinity);
+      s.affineMask(4 * 4500, 4 * 4300, 4 * 4700, 4 * 4100, 4 * 4200, 3, 7, 1.5);
       const zs: number[] = [];
       for (let r = 0; r < 3; r++) {
         for (let j = 0; j < 7; j++) {
-          const z = f(f(f32[4000 + r * 7 + j]! * f32[4100 + j]!) + f32[4200 + j]!);
+          const z = f(f(f32[4700 + r * 7 + j]! * f32[4100 + j]!) + f32[4200 + j]!);
           zs.push(z);
-          assert.equal(f32[4400 + r * 7 + j], Math.min(Math.max(z, 0), 1.5), `affineClamp [${r}, ${j}]`);
+          assert.equal(f32[4400 + r * 7 + j], Math.min(Math.max(z, 0), 1.5), `centreAffineClamp [${r}, ${j}]`);
+          assert.equal(f32[4800 + r * 7 + j], z, `centreAffineClamp without bounds [${r}, ${j}]`);
           assert.equal(f32[4500 + r * 7 + j], z > 0 && z <= 1.5 ? f32[4300 + r * 7 + j] : 0, `affineMask [${r}, ${j}]`);
         }
       }

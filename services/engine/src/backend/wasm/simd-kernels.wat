@@ -104,62 +104,8 @@
         (local.set $r (i32.add (local.get $r) (i32.const -1)))
         (br $row))))
 
-  ;; affineClamp(out, p, A, D, rows, cols, lo, hi):
-  ;;   z = p[r, j] * A[j] + D[j]; t = (z < lo) ? lo : z; out[r, j] = (hi < t) ? hi : t
-  ;;   (batch norm's scale and shift, then ReLU6 with lo 0 and hi 6, in one pass). The clamp is
-  ;;   f32x4.pmax/pmin, one instruction each on x64, where f32x4.max/min's NaN and -0 rules take
-  ;;   several: min(max(z, lo), hi) for every z but NaN (kept) and -0 (kept, not made +0).
-  (func $affineClamp (export "affineClamp")
-    (param $out i32) (param $p i32) (param $A i32) (param $D i32)
-    (param $rows i32) (param $cols i32) (param $lo f32) (param $hi f32)
-    (local $r i32) (local $o i32) (local $rowBytes i32) (local $vecEnd i32)
-    (local $vlo v128) (local $vhi v128) (local $zs f32)
-    (local.set $rowBytes (i32.mul (local.get $cols) (i32.const 4)))
-    (local.set $vecEnd (i32.mul (i32.and (local.get $cols) (i32.const -4)) (i32.const 4)))
-    (local.set $vlo (f32x4.splat (local.get $lo)))
-    (local.set $vhi (f32x4.splat (local.get $hi)))
-    (local.set $r (local.get $rows))
-    (block $rowsDone
-      (loop $row
-        (br_if $rowsDone (i32.le_s (local.get $r) (i32.const 0)))
-        (local.set $o (i32.const 0))
-        (block $vecDone
-          (loop $vec
-            (br_if $vecDone (i32.ge_s (local.get $o) (local.get $vecEnd)))
-            (v128.store (i32.add (local.get $out) (local.get $o))
-              (f32x4.pmin
-                (f32x4.pmax
-                  (f32x4.add
-                    (f32x4.mul
-                      (v128.load (i32.add (local.get $p) (local.get $o)))
-                      (v128.load (i32.add (local.get $A) (local.get $o))))
-                    (v128.load (i32.add (local.get $D) (local.get $o))))
-                  (local.get $vlo))
-                (local.get $vhi)))
-            (local.set $o (i32.add (local.get $o) (i32.const 16)))
-            (br $vec)))
-        (block $tailDone
-          (loop $tail
-            (br_if $tailDone (i32.ge_s (local.get $o) (local.get $rowBytes)))
-            (local.set $zs
-              (f32.add
-                (f32.mul
-                  (f32.load (i32.add (local.get $p) (local.get $o)))
-                  (f32.load (i32.add (local.get $A) (local.get $o))))
-                (f32.load (i32.add (local.get $D) (local.get $o)))))
-            ;; pmax, then pmin, as the vector lanes do
-            (local.set $zs (select (local.get $lo) (local.get $zs) (f32.lt (local.get $zs) (local.get $lo))))
-            (f32.store (i32.add (local.get $out) (local.get $o))
-              (select (local.get $hi) (local.get $zs) (f32.lt (local.get $hi) (local.get $zs))))
-            (local.set $o (i32.add (local.get $o) (i32.const 4)))
-            (br $tail)))
-        (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
-        (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
-        (local.set $r (i32.add (local.get $r) (i32.const -1)))
-        (br $row))))
-
   ;; affineMask(out, dy, p, A, D, rows, cols, upper):
-  ;;   z = p[r, j] * A[j] + D[j] (affineClamp's z); out[r, j] = (0 < z <= upper) ? dy[r, j] : 0
+  ;;   z = p[r, j] * A[j] + D[j] (centreAffineClamp's z, given its c); out[r, j] = (0 < z <= upper) ? dy[r, j] : 0
   ;;   (the ReLU6 gradient through batch norm's output, recomputed from its input)
   (func $affineMask (export "affineMask")
     (param $out i32) (param $dy i32) (param $p i32) (param $A i32)
@@ -213,6 +159,113 @@
         (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
         (local.set $dy (i32.add (local.get $dy) (local.get $rowBytes)))
         (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
+        (local.set $r (i32.add (local.get $r) (i32.const -1)))
+        (br $row))))
+
+  ;; devSq(acc, x, xStep, C, count, cols):
+  ;;   repeat count times: acc[0..cols) += (x[..] + C[..])^2; x += xStep
+  ;;   (batch norm's sum of squared deviations with C = -mean: the centred values are made in
+  ;;   registers, never stored; each lane computes what mac(acc, 0, c, _, c, _) does on the stored
+  ;;   c = x + C, so the sums are the same bits)
+  (func $devSq (export "devSq")
+    (param $acc i32) (param $x i32) (param $xStep i32) (param $C i32)
+    (param $count i32) (param $cols i32)
+    (local $k i32) (local $o i32) (local $rowBytes i32) (local $vecEnd i32)
+    (local $d v128) (local $ds f32)
+    (local.set $rowBytes (i32.mul (local.get $cols) (i32.const 4)))
+    (local.set $vecEnd (i32.mul (i32.and (local.get $cols) (i32.const -4)) (i32.const 4)))
+    (local.set $k (local.get $count))
+    (block $rowsDone
+      (loop $row
+        (br_if $rowsDone (i32.le_s (local.get $k) (i32.const 0)))
+        (local.set $o (i32.const 0))
+        (block $vecDone
+          (loop $vec
+            (br_if $vecDone (i32.ge_s (local.get $o) (local.get $vecEnd)))
+            (local.set $d
+              (f32x4.add
+                (v128.load (i32.add (local.get $x) (local.get $o)))
+                (v128.load (i32.add (local.get $C) (local.get $o)))))
+            (v128.store (i32.add (local.get $acc) (local.get $o))
+              (f32x4.add
+                (v128.load (i32.add (local.get $acc) (local.get $o)))
+                (f32x4.mul (local.get $d) (local.get $d))))
+            (local.set $o (i32.add (local.get $o) (i32.const 16)))
+            (br $vec)))
+        (block $tailDone
+          (loop $tail
+            (br_if $tailDone (i32.ge_s (local.get $o) (local.get $rowBytes)))
+            (local.set $ds
+              (f32.add
+                (f32.load (i32.add (local.get $x) (local.get $o)))
+                (f32.load (i32.add (local.get $C) (local.get $o)))))
+            (f32.store (i32.add (local.get $acc) (local.get $o))
+              (f32.add
+                (f32.load (i32.add (local.get $acc) (local.get $o)))
+                (f32.mul (local.get $ds) (local.get $ds))))
+            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (br $tail)))
+        (local.set $x (i32.add (local.get $x) (local.get $xStep)))
+        (local.set $k (i32.add (local.get $k) (i32.const -1)))
+        (br $row))))
+
+  ;; centreAffineClamp(out, x, C, A, D, rows, cols, lo, hi):
+  ;;   c = x[r, j] + C[j]; z = c * A[j] + D[j]; t = (z < lo) ? lo : z; out[r, j] = (hi < t) ? hi : t
+  ;;   (batch norm's centring, scale and shift, then ReLU6 with lo 0 and hi 6, in one pass that
+  ;;   reads x and writes out: the centred values c are made in registers, never stored; with
+  ;;   lo = -inf and hi = +inf, no clamp). The clamp is f32x4.pmax/pmin, one instruction each on
+  ;;   x64, where f32x4.max/min's NaN and -0 rules take several: min(max(z, lo), hi) for every z but
+  ;;   NaN (kept) and -0 (kept, not made +0). affineMask, given the stored c, recomputes the same z.
+  (func $centreAffineClamp (export "centreAffineClamp")
+    (param $out i32) (param $x i32) (param $C i32) (param $A i32) (param $D i32)
+    (param $rows i32) (param $cols i32) (param $lo f32) (param $hi f32)
+    (local $r i32) (local $o i32) (local $rowBytes i32) (local $vecEnd i32)
+    (local $vlo v128) (local $vhi v128) (local $zs f32)
+    (local.set $rowBytes (i32.mul (local.get $cols) (i32.const 4)))
+    (local.set $vecEnd (i32.mul (i32.and (local.get $cols) (i32.const -4)) (i32.const 4)))
+    (local.set $vlo (f32x4.splat (local.get $lo)))
+    (local.set $vhi (f32x4.splat (local.get $hi)))
+    (local.set $r (local.get $rows))
+    (block $rowsDone
+      (loop $row
+        (br_if $rowsDone (i32.le_s (local.get $r) (i32.const 0)))
+        (local.set $o (i32.const 0))
+        (block $vecDone
+          (loop $vec
+            (br_if $vecDone (i32.ge_s (local.get $o) (local.get $vecEnd)))
+            (v128.store (i32.add (local.get $out) (local.get $o))
+              (f32x4.pmin
+                (f32x4.pmax
+                  (f32x4.add
+                    (f32x4.mul
+                      (f32x4.add
+                        (v128.load (i32.add (local.get $x) (local.get $o)))
+                        (v128.load (i32.add (local.get $C) (local.get $o))))
+                      (v128.load (i32.add (local.get $A) (local.get $o))))
+                    (v128.load (i32.add (local.get $D) (local.get $o))))
+                  (local.get $vlo))
+                (local.get $vhi)))
+            (local.set $o (i32.add (local.get $o) (i32.const 16)))
+            (br $vec)))
+        (block $tailDone
+          (loop $tail
+            (br_if $tailDone (i32.ge_s (local.get $o) (local.get $rowBytes)))
+            (local.set $zs
+              (f32.add
+                (f32.mul
+                  (f32.add
+                    (f32.load (i32.add (local.get $x) (local.get $o)))
+                    (f32.load (i32.add (local.get $C) (local.get $o))))
+                  (f32.load (i32.add (local.get $A) (local.get $o))))
+                (f32.load (i32.add (local.get $D) (local.get $o)))))
+            ;; pmax, then pmin, as the vector lanes do
+            (local.set $zs (select (local.get $lo) (local.get $zs) (f32.lt (local.get $zs) (local.get $lo))))
+            (f32.store (i32.add (local.get $out) (local.get $o))
+              (select (local.get $hi) (local.get $zs) (f32.lt (local.get $hi) (local.get $zs))))
+            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (br $tail)))
+        (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
+        (local.set $x (i32.add (local.get $x) (local.get $rowBytes)))
         (local.set $r (i32.add (local.get $r) (i32.const -1)))
         (br $row))))
 
