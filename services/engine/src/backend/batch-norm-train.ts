@@ -3,7 +3,7 @@ import { util } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { WasmHeap, wasmSimdActive } from './wasm-heap.ts';
 import { minPartUnits } from './wasm-kernel-pool.ts';
-import { BN_BLOCK_ROWS, CENTRED_SQUARES, TASK } from './wasm-kernel-tasks.mjs';
+import { BN_BLOCK_ROWS, TASK } from './wasm-kernel-tasks.mjs';
 
 /**
  * Batch normalisation in training mode over every axis but the last (channels):
@@ -72,8 +72,8 @@ function fusedBatchNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps
 }
 
 /**
- * Column sums, in float64 and block order, of the float32 partial sums [blocks, cols] that
- * BN_ROWS tasks leave (one row per block of BN_BLOCK_ROWS rows).
+ * Column sums, in float64 and block order, of the float32 partial sums [blocks, cols] that the
+ * BN_STATS and BN_GRAD_SUMS tasks leave (one row per block of BN_BLOCK_ROWS rows).
  */
 function blockSums(heap: WasmHeap, part: tf.TensorInfo, blocks: number, cols: number): Float64Array {
   const view = heap.f32(part);
@@ -89,42 +89,7 @@ function setVec(heap: WasmHeap, t: tf.TensorInfo, values: ArrayLike<number>): vo
   heap.f32(t).set(values);
 }
 
-/**
- * One BN_ROWS task over the blocks of [rows, cols] (see wasm-kernel-tasks.mjs), split by blocks of
- * rows across the kernel pool: affine `aff` [out, p, q, A, B, D] first when given, then the
- * activation step `act` [kind, out, dy, p, A, D, upper] when given, then the column sums `s1` and
- * `s2` [partial, p, q (-1: p alone)] when given.
- */
-function bnRows(
-  heap: WasmHeap,
-  rows: number,
-  cols: number,
-  ones: number,
-  aff: number[] | null,
-  s1: number[] | null,
-  s2: number[] | null,
-  act: number[] | null = null,
-  centring: { sqC?: number; aC?: number; aLo?: number } = {},
-): void {
-  const blocks = Math.ceil(rows / BN_BLOCK_ROWS);
-  const args = [
-    rows,
-    cols,
-    ...(aff ?? [-1, 0, 0, 0, 0, 0]),
-    ...(s1 ?? [-1, 0, 0]),
-    ...(s2 ?? [-1, 0, 0]),
-    ones,
-    ...(act ?? [0, 0, 0, 0, 0, 0, 0]),
-    centring.sqC ?? -1,
-    centring.aC ?? -1,
-    centring.aLo ?? 0,
-  ];
-  heap.task(TASK.BN_ROWS, args, blocks, 1, minPartUnits(BN_BLOCK_ROWS * cols * 2));
-}
-
-/** The ReLU6 step of BN_ROWS: backward (mask), and forward on centred values (centre, scale, shift, clamp). */
-const ACT_MASK = 2;
-const ACT_CENTRE_CLAMP = 3;
+/** ReLU6's upper bound. */
 const RELU6_UPPER = 6;
 
 /**
@@ -159,17 +124,17 @@ function batchNormForward(args: { inputs: tf.NamedTensorInfoMap; backend: tf.Ker
   const partPtr = heap.ptr(part);
   const shiftPtr = heap.ptr(shift);
   // Two passes (mean, then the variance of the centred values) for a variance as exact as moments'.
-  bnRows(heap, rows, cols, onesPtr, null, [partPtr, xPtr, -1], null);
+  const split = minPartUnits(BN_BLOCK_ROWS * cols * 2);
+  heap.task(TASK.BN_STATS, [rows, cols, partPtr, xPtr, -1, onesPtr], blocks, 1, split);
   const mean = blockSums(heap, part, blocks, cols).map((s) => s / rows);
   setVec(heap, shift, mean.map((m) => -m));
-  bnRows(heap, rows, cols, onesPtr, null, null, [partPtr, xPtr, CENTRED_SQUARES], null, { sqC: shiftPtr });
+  heap.task(TASK.BN_STATS, [rows, cols, partPtr, xPtr, shiftPtr, onesPtr], blocks, 1, split);
   const variance = blockSums(heap, part, blocks, cols).map((s) => s / rows);
   setVec(heap, scale, bnScale(heap.f32(gamma), variance, epsilon));
   // y = (x - mean) * scale + beta, clamped to [0, 6] for ReLU6 (the backward's mask recomputes the
   // same float32 pre-activation), else not clamped
   const [lo, hi] = relu6 === true ? [0, RELU6_UPPER] : [-Infinity, Infinity];
-  const act = [ACT_CENTRE_CLAMP, heap.ptr(y), 0, xPtr, heap.ptr(scale), heap.ptr(beta), hi];
-  bnRows(heap, rows, cols, onesPtr, null, null, null, act, { aC: shiftPtr, aLo: lo });
+  heap.task(TASK.BN_OUT, [rows, cols, heap.ptr(y), xPtr, shiftPtr, heap.ptr(scale), heap.ptr(beta), lo, hi], blocks, 1, split);
   setVec(heap, meanOut, mean);
   setVec(heap, varOut, variance);
   heap.release();
@@ -180,7 +145,8 @@ function batchNormForward(args: { inputs: tf.NamedTensorInfoMap; backend: tf.Ker
  * Backward: inputs {dy, x, gamma, beta, mean, variance}, attrs {epsilon, relu6} -> [dx, dgamma,
  * dbeta]. With relu6, dy is the gradient of the activation's output: the first pass masks it where
  * the recomputed pre-activation lies outside (0, 6] and keeps the masked gradient in dx, which the
- * last pass then overwrites element by element.
+ * last pass then overwrites element by element. Neither pass stores x - mean: both make it in
+ * registers from x (as the forward does).
  */
 function batchNormBackward(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs: tf.NamedAttrMap }): tf.TensorInfo[] {
   const { dy, x, gamma, beta, mean, variance } = args.inputs as Record<'dy' | 'x' | 'gamma' | 'beta' | 'mean' | 'variance', tf.TensorInfo>;
@@ -193,35 +159,26 @@ function batchNormBackward(args: { inputs: tf.NamedTensorInfoMap; backend: tf.Ke
   const dx = heap.output(x.shape);
   const dgamma = heap.output([cols]);
   const dbeta = heap.output([cols]);
-  const centred = heap.temp(x.shape);
-  const ones = heap.temp([cols]);
-  const zeros = heap.temp([cols]);
   const part1 = heap.temp([blocks, cols]);
   const part2 = heap.temp([blocks, cols]);
+  const negMean = heap.temp([cols]);
   const va = heap.temp([cols]);
   const vb = heap.temp([cols]);
   const vd = heap.temp([cols]);
-  const scale = relu6 === true ? heap.temp([cols]) : null;
-  heap.f32(ones).fill(1);
-  heap.f32(zeros).fill(0);
+  const scale = heap.temp([cols]);
   const m = Float64Array.from(heap.f32(mean));
   const v = Float64Array.from(heap.f32(variance));
   const g = Float64Array.from(heap.f32(gamma));
-  setVec(heap, vd, m.map((x) => -x));
+  setVec(heap, negMean, m.map((x) => -x));
   const xPtr = heap.ptr(x);
-  const cPtr = heap.ptr(centred);
   const dyPtr = heap.ptr(dy);
-  const onesPtr = heap.ptr(ones);
+  const cPtr = heap.ptr(negMean);
   // The gradient below the activation: dy itself, or dy masked into dx's memory.
-  let dzPtr = dyPtr;
-  let mask: number[] | null = null;
-  if (scale !== null) {
-    setVec(heap, scale, bnScale(g, v, epsilon));
-    dzPtr = heap.ptr(dx);
-    mask = [ACT_MASK, dzPtr, dyPtr, cPtr, heap.ptr(scale), heap.ptr(beta), RELU6_UPPER];
-  }
-  const centre = [cPtr, xPtr, xPtr, onesPtr, heap.ptr(zeros), heap.ptr(vd)];
-  bnRows(heap, rows, cols, onesPtr, centre, [heap.ptr(part1), dzPtr, -1], [heap.ptr(part2), dzPtr, cPtr], mask);
+  const masked = relu6 === true;
+  const dzPtr = masked ? heap.ptr(dx) : dyPtr;
+  if (masked) setVec(heap, scale, bnScale(g, v, epsilon));
+  const sums = [rows, cols, heap.ptr(part1), heap.ptr(part2), dzPtr, dyPtr, xPtr, cPtr, heap.ptr(scale), heap.ptr(beta), RELU6_UPPER, masked ? 1 : 0];
+  heap.task(TASK.BN_GRAD_SUMS, sums, blocks, 1, minPartUnits(BN_BLOCK_ROWS * cols * 2));
   const sdy = blockSums(heap, part1, blocks, cols);
   const sdyc = blockSums(heap, part2, blocks, cols);
   // With xhat = (x - mean) * istd: dx = gamma*istd*dy - gamma*istd*sum(dy)/R
@@ -240,7 +197,8 @@ function batchNormBackward(args: { inputs: tf.NamedTensorInfoMap; backend: tf.Ke
   setVec(heap, va, a);
   setVec(heap, vb, b);
   setVec(heap, vd, d);
-  bnRows(heap, rows, cols, onesPtr, [heap.ptr(dx), dzPtr, cPtr, heap.ptr(va), heap.ptr(vb), heap.ptr(vd)], null, null);
+  const dxArgs = [rows, cols, heap.ptr(dx), dzPtr, xPtr, cPtr, heap.ptr(va), heap.ptr(vb), heap.ptr(vd)];
+  heap.task(TASK.BN_GRAD_DX, dxArgs, blocks, 1, minPartUnits(BN_BLOCK_ROWS * cols * 2));
   setVec(heap, dgamma, dg);
   setVec(heap, dbeta, sdy);
   heap.release();

@@ -7,16 +7,18 @@ export declare const TASK: Readonly<{
   DW_INPUT: 2;
   DW_FILTER: 3;
   SUM_EXAMPLES: 4;
-  BN_ROWS: 5;
+  BN_STATS: 5;
   RELU_GRAD: 6;
   OUTER_BLOCKS: 7;
+  BN_GRAD_SUMS: 8;
+  BN_GRAD_DX: 9;
+  BN_OUT: 10;
 }>;
 
 /** Rows per float32 block of the outer-product sums; blocks are added in float64. */
 export declare const OUTER_BLOCK_ROWS: number;
 /** Rows per float32 block of batch norm's column sums; blocks are added in float64. */
 export declare const BN_BLOCK_ROWS: number;
-export declare const CENTRED_SQUARES: number;
 
 /** One task: computes the part [lo, hi) of its kernel's output from the numeric arguments `a`. */
 export type KernelTask = (simd: SimdRoutines, memory: WasmMemory, a: ArrayLike<number>, lo: number, hi: number) => void;

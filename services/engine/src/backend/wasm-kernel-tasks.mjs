@@ -16,17 +16,18 @@ export const TASK = Object.freeze({
   DW_INPUT: 2,
   DW_FILTER: 3,
   SUM_EXAMPLES: 4,
-  BN_ROWS: 5,
+  BN_STATS: 5,
   RELU_GRAD: 6,
   OUTER_BLOCKS: 7,
+  BN_GRAD_SUMS: 8,
+  BN_GRAD_DX: 9,
+  BN_OUT: 10,
 });
 
 /** Rows per float32 block of the outer-product sums; blocks are added in float64. */
 export const OUTER_BLOCK_ROWS = 512;
 /** Rows per float32 block of batch norm's column sums; blocks are added in float64. */
 export const BN_BLOCK_ROWS = 256;
-/** BN_ROWS's second column sum with this `q`: the squares of p + sqC (centred in registers). */
-export const CENTRED_SQUARES = -2;
 
 /** `outer` over any number of rows: four at a time with `outer4`, the rest one at a time. */
 export function outerRows(simd, acc, x, xStep, y, yStep, rows, m, n) {
@@ -194,35 +195,68 @@ function sumExamples(_simd, memory, a, lo, hi) {
 }
 
 /**
- * BN_ROWS, batch norm's passes over blocks [lo, hi) of BN_BLOCK_ROWS rows of [rows, cols]: first
- * affine(out, p, q, A, B, D) over the block (when out >= 0), then the activation step `act` (0:
- * none; 2: aOut = aDy where 0 < aP * aA + aD <= upper, else 0, ReLU6's gradient in the backward;
- * 3: aOut = min(max((aP + aC) * aA + aD, aLo), upper), the forward's last pass on the centred
- * values aP + aC made in registers, with ReLU6 when aLo = 0 and upper = 6), then up to two column sums of p * q (q < 0: p alone; for the second,
- * q = -2: (p + sqC)^2, the centred squares made in registers) into the block's row of a float32
- * partial [blocks, cols].
- * a: [rows, cols, out, p, q, A, B, D, part1, p1, q1, part2, p2, q2, ones, act, aOut, aDy, aP, aA, aD, upper, sqC, aC, aLo].
+ * BN_STATS, the forward's column sums over blocks [lo, hi) of BN_BLOCK_ROWS rows of x [rows, cols]
+ * into the block's row of the float32 partial part [blocks, cols]: of x when C < 0 (`ones` a [cols]
+ * vector of 1), else of (x + C)^2, the centred squares made in registers.
+ * a: [rows, cols, part, x, C, ones].
  */
-function bnRows(simd, memory, a, lo, hi) {
-  const [rows, cols, out, p, q, A, B, D, part1, p1, q1, part2, p2, q2, ones, act, aOut, aDy, aP, aA, aD, upper, sqC, aC, aLo] = a;
+function bnStats(simd, memory, a, lo, hi) {
+  const [rows, cols, part, x, C, ones] = a;
   const rowBytes = cols * 4;
-  const columnSum = (part, pp, qq, k, off, count) => {
+  for (let k = lo; k < hi; k++) {
+    const r0 = k * BN_BLOCK_ROWS;
+    const count = Math.min(BN_BLOCK_ROWS, rows - r0);
     const at = part + k * rowBytes;
     f32(memory, at, cols).fill(0);
-    if (qq === CENTRED_SQUARES) simd.devSq(at, pp + off, rowBytes, sqC, count, cols);
-    else if (qq < 0) simd.mac(at, 0, pp + off, rowBytes, ones, 0, count, cols);
-    else simd.mac(at, 0, pp + off, rowBytes, qq + off, rowBytes, count, cols);
-  };
+    if (C < 0) simd.mac(at, 0, x + r0 * rowBytes, rowBytes, ones, 0, count, cols);
+    else simd.devSq(at, x + r0 * rowBytes, rowBytes, C, count, cols);
+  }
+}
+
+/**
+ * BN_OUT, the forward's last pass over blocks [lo, hi) of BN_BLOCK_ROWS rows:
+ * y = min(max((x + C) * A + D, yLo), yHi) (centreAffineClamp in wasm-simd.ts).
+ * a: [rows, cols, y, x, C, A, D, yLo, yHi].
+ */
+function bnOut(simd, _memory, a, lo, hi) {
+  const [rows, cols, y, x, C, A, D, yLo, yHi] = a;
+  const rowBytes = cols * 4;
+  const r0 = lo * BN_BLOCK_ROWS;
+  const count = Math.min(hi * BN_BLOCK_ROWS, rows) - r0;
+  simd.centreAffineClamp(y + r0 * rowBytes, x + r0 * rowBytes, C, A, D, count, cols, yLo, yHi);
+}
+
+/**
+ * BN_GRAD_SUMS, the first pass of batch norm's backward over blocks [lo, hi) of BN_BLOCK_ROWS rows
+ * of [rows, cols] (see bnGradSums in wasm-simd.ts): with `masked`, dz = dy where the pre-activation
+ * (x + C) * A + D lies in (0, upper], else 0, stored; then the column sums of dz (dy unmasked) and of
+ * dz * (x + C) into the block's rows of the float32 partials part1 and part2 [blocks, cols].
+ * a: [rows, cols, part1, part2, dz, dy, x, C, A, D, upper, masked].
+ */
+function bnGradSums(simd, memory, a, lo, hi) {
+  const [rows, cols, part1, part2, dz, dy, x, C, A, D, upper, masked] = a;
+  const rowBytes = cols * 4;
   for (let k = lo; k < hi; k++) {
     const r0 = k * BN_BLOCK_ROWS;
     const count = Math.min(BN_BLOCK_ROWS, rows - r0);
     const off = r0 * rowBytes;
-    if (out >= 0) simd.affine(out + off, p + off, q + off, A, B, D, count, cols);
-    if (act === 2) simd.affineMask(aOut + off, aDy + off, aP + off, aA, aD, count, cols, upper);
-    else if (act === 3) simd.centreAffineClamp(aOut + off, aP + off, aC, aA, aD, count, cols, aLo, upper);
-    if (part1 >= 0) columnSum(part1, p1, q1, k, off, count);
-    if (part2 >= 0) columnSum(part2, p2, q2, k, off, count);
+    f32(memory, part1 + k * rowBytes, cols).fill(0);
+    f32(memory, part2 + k * rowBytes, cols).fill(0);
+    simd.bnGradSums(part1 + k * rowBytes, part2 + k * rowBytes, dz + off, dy + off, x + off, C, A, D, count, cols, upper, masked);
   }
+}
+
+/**
+ * BN_GRAD_DX, the last pass of batch norm's backward over blocks [lo, hi) of BN_BLOCK_ROWS rows:
+ * out = p * A + (x + C) * B + D (centreAffine in wasm-simd.ts). a: [rows, cols, out, p, x, C, A, B, D].
+ */
+function bnGradDx(simd, _memory, a, lo, hi) {
+  const [rows, cols, out, p, x, C, A, B, D] = a;
+  const rowBytes = cols * 4;
+  const r0 = lo * BN_BLOCK_ROWS;
+  const count = Math.min(hi * BN_BLOCK_ROWS, rows) - r0;
+  const off = r0 * rowBytes;
+  simd.centreAffine(out + off, p + off, x + off, C, A, B, D, count, cols);
 }
 
 /** RELU_GRAD, out = dy where 0 < x <= upper, else 0, elements [lo, hi). a: [xPtr, dyPtr, outPtr, upper]. */
@@ -232,7 +266,7 @@ function reluGrad(simd, _memory, a, lo, hi) {
 }
 
 /** The task functions, indexed by TASK. */
-export const TASKS = [outerSum, convFilter, depthwiseInput, depthwiseFilter, sumExamples, bnRows, reluGrad, outerBlocks];
+export const TASKS = [outerSum, convFilter, depthwiseInput, depthwiseFilter, sumExamples, bnStats, reluGrad, outerBlocks, bnGradSums, bnGradDx, bnOut];
 
 /**
  * The pool's control block, a SharedArrayBuffer of BYTES bytes: Int32 slots GEN (the dispatch

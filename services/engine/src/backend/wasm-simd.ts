@@ -6,14 +6,15 @@ import { SIMD_KERNELS_SHARED_WASM, SIMD_KERNELS_WASM } from './wasm/simd-kernels
  *
  *   mac(a, aStep, b, bStep, c, cStep, count, channels):
  *     repeat count times: a[0..channels) += b[..] * c[..]; a += aStep; b += bStep; c += cStep
- *   affine(out, p, q, A, B, D, rows, cols):
- *     out[r, j] = p[r, j] * A[j] + q[r, j] * B[j] + D[j]   (row-major [rows, cols])
- *   affineMask(out, dy, p, A, D, rows, cols, upper):
- *     out[r, j] = (0 < p[r, j] * A[j] + D[j] <= upper) ? dy[r, j] : 0
  *   devSq(acc, x, xStep, C, count, cols):
  *     repeat count times: acc[0..cols) += (x[..] + C[..])^2; x += xStep
  *   centreAffineClamp(out, x, C, A, D, rows, cols, lo, hi):
  *     out[r, j] = min(max((x[r, j] + C[j]) * A[j] + D[j], lo), hi)
+ *   bnGradSums(s1, s2, dz, dy, x, C, A, D, rows, cols, upper, masked):
+ *     c = x[r, j] + C[j]; g = dy[r, j], or with masked != 0 g = (0 < c * A[j] + D[j] <= upper) ? dy[r, j] : 0,
+ *     stored as dz[r, j]; s1[j] += g; s2[j] += g * c (row by row)
+ *   centreAffine(out, p, x, C, A, B, D, rows, cols):
+ *     out[r, j] = p[r, j] * A[j] + (x[r, j] + C[j]) * B[j] + D[j]
  *   reluGrad(x, dy, out, n, upper):
  *     out[i] = (0 < x[i] <= upper) ? dy[i] : 0
  *   outer(acc, x, xStep, y, yStep, rows, m, n):
@@ -21,33 +22,46 @@ import { SIMD_KERNELS_SHARED_WASM, SIMD_KERNELS_WASM } from './wasm/simd-kernels
  *   outer4(acc, x, xStep, y, yStep, quads, m, n):
  *     the same over 4 * quads rows, four rows per pass over acc (a quarter of the accumulator traffic)
  *
- * JS drives the outer loops; the arithmetic runs four lanes at a time and without branches. V8 does
+ * JS drives the outer loops; the arithmetic runs four lanes at a time and without data-dependent branches. V8 does
  * not vectorise JS loops, and plain JS versions of these loops are 10-40x slower. The source is
  * WebAssembly text, wasm/simd-kernels.wat; `npm run generate:wasm` compiles it with wabt into
  * wasm/simd-kernels.ts (base64), which this file loads, so no compiler runs here.
  */
 
 export type MacFn = (a: number, aStep: number, b: number, bStep: number, c: number, cStep: number, count: number, channels: number) => void;
-export type AffineFn = (out: number, p: number, q: number, A: number, B: number, D: number, rows: number, cols: number) => void;
-export type AffineMaskFn = (out: number, dy: number, p: number, A: number, D: number, rows: number, cols: number, upper: number) => void;
 export type DevSqFn = (acc: number, x: number, xStep: number, C: number, count: number, cols: number) => void;
 export type CentreAffineClampFn = (out: number, x: number, C: number, A: number, D: number, rows: number, cols: number, lo: number, hi: number) => void;
+export type BnGradSumsFn = (
+  s1: number,
+  s2: number,
+  dz: number,
+  dy: number,
+  x: number,
+  C: number,
+  A: number,
+  D: number,
+  rows: number,
+  cols: number,
+  upper: number,
+  masked: number,
+) => void;
+export type CentreAffineFn = (out: number, p: number, x: number, C: number, A: number, B: number, D: number, rows: number, cols: number) => void;
 export type ReluGradFn = (x: number, dy: number, out: number, n: number, upper: number) => void;
 export type OuterFn = (acc: number, x: number, xStep: number, y: number, yStep: number, rows: number, m: number, n: number) => void;
 
 export interface SimdRoutines {
   mac: MacFn;
-  affine: AffineFn;
-  affineMask: AffineMaskFn;
   devSq: DevSqFn;
   centreAffineClamp: CentreAffineClampFn;
+  bnGradSums: BnGradSumsFn;
+  centreAffine: CentreAffineFn;
   reluGrad: ReluGradFn;
   outer: OuterFn;
   outer4: OuterFn;
 }
 
 /** The exports of the module, in its order: the keys of `SimdRoutines`. */
-export const SIMD_ROUTINE_NAMES = ['mac', 'affine', 'affineMask', 'devSq', 'centreAffineClamp', 'reluGrad', 'outer', 'outer4'] as const satisfies readonly (keyof SimdRoutines)[];
+export const SIMD_ROUTINE_NAMES = ['mac', 'devSq', 'centreAffineClamp', 'bnGradSums', 'centreAffine', 'reluGrad', 'outer', 'outer4'] as const satisfies readonly (keyof SimdRoutines)[];
 // ...and every key: a routine missing from the list fails to compile here.
 const _everyRoutineNamed: Record<Exclude<keyof SimdRoutines, (typeof SIMD_ROUTINE_NAMES)[number]>, never> = {};
 

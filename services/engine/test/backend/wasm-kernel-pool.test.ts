@@ -95,17 +95,21 @@ describe('the wasm kernel pool splits kernels with results identical to one thre
     }
   });
 
-  test('training batch norm forward and backward, split by blocks of rows', () => {
-    const f = () => {
-      const loss = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => {
-        const { y, mean, variance } = batchNormTrain(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, 1e-3);
-        return tf.add(tf.sum(tf.mul(y, tf.sin(y))), tf.sum(tf.add(mean, variance))) as tf.Scalar;
+  test('training batch norm forward and backward, with and without ReLU6, split by blocks of rows', () => {
+    for (const relu6 of [false, true]) {
+      const f = () => {
+        const loss = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => {
+          const { y, mean, variance } = batchNormTrain(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, 1e-3, relu6);
+          return tf.add(tf.sum(tf.mul(y, tf.sin(y))), tf.sum(tf.add(mean, variance))) as tf.Scalar;
+        };
+        // gamma scaled so that some pre-activations lie above 6 and some below 0
+        const gamma = tf.mul(input([24], 6), 8);
+        const { value, grads } = tf.valueAndGrads(loss)([input([16, 32, 32, 24], 5), gamma, input([24], 7)]);
+        return [value, ...grads];
       };
-      const { value, grads } = tf.valueAndGrads(loss)([input([16, 32, 32, 24], 5), input([24], 6), input([24], 7)]);
-      return [value, ...grads];
-    };
-    // The forward pass makes 3 dispatches, the backward pass 2.
-    assertSplitsExactly('batch norm', f, 5);
+      // The forward pass makes 3 dispatches, the backward pass 2.
+      assertSplitsExactly(`batch norm${relu6 ? ' + ReLU6' : ''}`, f, 5);
+    }
   });
 
   test('ReLU and ReLU6 gradients, split by element ranges', () => {

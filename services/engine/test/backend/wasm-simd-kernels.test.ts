@@ -20,7 +20,7 @@ interface WasmApi {
 const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 /** Each routine's parameter count, as the types in wasm-simd.ts declare it. */
-const ARITY: Record<keyof SimdRoutines, number> = { mac: 8, affine: 8, affineMask: 8, devSq: 6, centreAffineClamp: 9, reluGrad: 5, outer: 8, outer4: 8 };
+const ARITY: Record<keyof SimdRoutines, number> = { mac: 8, devSq: 6, centreAffineClamp: 9, bnGradSums: 12, centreAffine: 9, reluGrad: 5, outer: 8, outer4: 8 };
 
 const memories = {
   unshared: () => new wasm.Memory({ initial: 1 }),
@@ -74,16 +74,6 @@ describe('the SIMD module', () => {
       s.mac(0, 32, 400, 32, 800, 32, 2, 7);
       assert.deepEqual(near(0, 16), want);
 
-      // affine over 2 rows of 6 columns
-      fill(1000, 12, 4); fill(1100, 12, 5); fill(1200, 6, 6); fill(1300, 6, 7); fill(1400, 6, 8);
-      s.affine(4 * 1500, 4 * 1000, 4 * 1100, 4 * 1200, 4 * 1300, 4 * 1400, 2, 6);
-      for (let r = 0; r < 2; r++) {
-        for (let j = 0; j < 6; j++) {
-          const e = f(f(f(f32[1000 + r * 6 + j]! * f32[1200 + j]!) + f(f32[1100 + r * 6 + j]! * f32[1300 + j]!)) + f32[1400 + j]!);
-          assert.equal(f32[1500 + r * 6 + j], e, `affine [${r}, ${j}]`);
-        }
-      }
-
       // devSq over 2 rows of 7 channels: the squares of x + C, summed in row order
       fill(600, 16, 17); fill(700, 16, 18); fill(800, 7, 19);
       const wantSq = Array.from({ length: 7 }, (_, j) => f32[600 + j]!);
@@ -96,27 +86,52 @@ describe('the SIMD module', () => {
       s.devSq(4 * 600, 4 * 700, 32, 4 * 800, 2, 7);
       assert.deepEqual(near(600, 7), wantSq);
 
-      // centreAffineClamp and affineMask over 3 rows of 7 columns (one vector and three single
-      // lanes per row), with values on both sides of the bounds and on them; affineMask is given
-      // the centred values c = x + C stored, and masks where centreAffineClamp's z is in (0, 1.5]
+      // centreAffineClamp and bnGradSums over 3 rows of 7 columns (one vector and three single
+      // lanes per row), with values on both sides of the bounds and on them: bnGradSums masks dy
+      // where centreAffineClamp's pre-activation z is in (0, 1.5], and sums the masked gradient g
+      // and g * (x + C) by column, row by row; unmasked, it sums dy and stores nothing
       fill(4000, 21, 13); fill(4100, 7, 14); fill(4200, 7, 15); fill(4300, 21, 16); fill(4600, 7, 20);
       f32[4000] = 0; f32[4001] = 2; f32[4100 + 1] = 0.75; f32[4200 + 1] = 0; f32[4007] = 3; f32[4008] = 0; f32[4200] = 1.5; f32[4100] = 1;
       f32[4600] = 0; f32[4601] = 0;
-      for (let i = 0; i < 21; i++) f32[4700 + i] = f(f32[4000 + i]! + f32[4600 + (i % 7)]!);
+      fill(5000, 7, 21); fill(5100, 7, 22); fill(5200, 7, 23); fill(5300, 7, 24); f32.fill(-7, 5400, 5421);
+      const want1 = near(5000, 7), want2 = near(5100, 7), want3 = near(5200, 7), want4 = near(5300, 7);
       s.centreAffineClamp(4 * 4400, 4 * 4000, 4 * 4600, 4 * 4100, 4 * 4200, 3, 7, 0, 1.5);
       s.centreAffineClamp(4 * 4800, 4 * 4000, 4 * 4600, 4 * 4100, 4 * 4200, 3, 7, -Infinity, Infinity);
-      s.affineMask(4 * 4500, 4 * 4300, 4 * 4700, 4 * 4100, 4 * 4200, 3, 7, 1.5);
+      s.bnGradSums(4 * 5000, 4 * 5100, 4 * 4500, 4 * 4300, 4 * 4000, 4 * 4600, 4 * 4100, 4 * 4200, 3, 7, 1.5, 1);
+      s.bnGradSums(4 * 5200, 4 * 5300, 4 * 5400, 4 * 4300, 4 * 4000, 4 * 4600, 4 * 4100, 4 * 4200, 3, 7, 1.5, 0);
       const zs: number[] = [];
       for (let r = 0; r < 3; r++) {
         for (let j = 0; j < 7; j++) {
-          const z = f(f(f32[4700 + r * 7 + j]! * f32[4100 + j]!) + f32[4200 + j]!);
+          const c = f(f32[4000 + r * 7 + j]! + f32[4600 + j]!);
+          const z = f(f(c * f32[4100 + j]!) + f32[4200 + j]!);
+          const dy = f32[4300 + r * 7 + j]!;
+          const g = z > 0 && z <= 1.5 ? dy : 0;
           zs.push(z);
           assert.equal(f32[4400 + r * 7 + j], Math.min(Math.max(z, 0), 1.5), `centreAffineClamp [${r}, ${j}]`);
           assert.equal(f32[4800 + r * 7 + j], z, `centreAffineClamp without bounds [${r}, ${j}]`);
-          assert.equal(f32[4500 + r * 7 + j], z > 0 && z <= 1.5 ? f32[4300 + r * 7 + j] : 0, `affineMask [${r}, ${j}]`);
+          assert.equal(f32[4500 + r * 7 + j], g, `bnGradSums' masked gradient [${r}, ${j}]`);
+          want1[j] = f(want1[j]! + g);
+          want2[j] = f(want2[j]! + f(g * c));
+          want3[j] = f(want3[j]! + dy);
+          want4[j] = f(want4[j]! + f(dy * c));
         }
       }
       assert.ok(zs.includes(0) && zs.includes(1.5) && zs.some((z) => z > 1.5) && zs.some((z) => z < 0), 'both bounds and both sides are covered');
+      assert.deepEqual([near(5000, 7), near(5100, 7)], [want1, want2], 'masked column sums');
+      assert.deepEqual([near(5200, 7), near(5300, 7)], [want3, want4], 'unmasked column sums');
+      assert.deepEqual(near(5400, 21), Array(21).fill(-7), 'unmasked, nothing is stored');
+
+      // centreAffine over 2 rows of 6 columns, in place (out = p)
+      fill(1000, 12, 4); fill(1100, 12, 5); fill(1200, 6, 6); fill(1300, 6, 7); fill(1400, 6, 8); fill(1600, 6, 25);
+      const p0 = near(1000, 12);
+      s.centreAffine(4 * 1000, 4 * 1000, 4 * 1100, 4 * 1600, 4 * 1200, 4 * 1300, 4 * 1400, 2, 6);
+      for (let r = 0; r < 2; r++) {
+        for (let j = 0; j < 6; j++) {
+          const c = f(f32[1100 + r * 6 + j]! + f32[1600 + j]!);
+          const e = f(f(f(p0[r * 6 + j]! * f32[1200 + j]!) + f(c * f32[1300 + j]!)) + f32[1400 + j]!);
+          assert.equal(f32[1000 + r * 6 + j], e, `centreAffine [${r}, ${j}]`);
+        }
+      }
 
       // reluGrad over 11 elements (two vectors and three single lanes) with an upper bound of 1.5
       fill(2000, 11, 9); fill(2100, 11, 10);

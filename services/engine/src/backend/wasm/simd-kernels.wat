@@ -1,6 +1,6 @@
 ;; The SIMD inner loops of the engine's wasm kernels (wasm-simd.ts loads them; JS drives the outer
 ;; loops). Pointers and steps are byte offsets into the tfjs wasm backend's heap, data is f32. The
-;; arithmetic runs four lanes at a time and without branches: V8 does not vectorise JS loops, and
+;; arithmetic runs four lanes at a time and without data-dependent branches: V8 does not vectorise JS loops, and
 ;; plain JS versions of these loops are 10-40x slower. Every routine ends its rows with a scalar
 ;; loop over the last (n mod 4) elements, so no length needs to be a multiple of four.
 ;;
@@ -52,114 +52,6 @@
         (local.set $b (i32.add (local.get $b) (local.get $bStep)))
         (local.set $c (i32.add (local.get $c) (local.get $cStep)))
         (local.set $k (i32.add (local.get $k) (i32.const -1)))
-        (br $row))))
-
-  ;; affine(out, p, q, A, B, D, rows, cols):
-  ;;   out[r, j] = p[r, j] * A[j] + q[r, j] * B[j] + D[j]   (row-major [rows, cols])
-  (func $affine (export "affine")
-    (param $out i32) (param $p i32) (param $q i32) (param $A i32)
-    (param $B i32) (param $D i32) (param $rows i32) (param $cols i32)
-    (local $r i32) (local $o i32) (local $rowBytes i32) (local $vecEnd i32)
-    (local.set $rowBytes (i32.mul (local.get $cols) (i32.const 4)))
-    ;; bytes of the whole vectors in a row: (cols rounded down to a multiple of 4) * 4
-    (local.set $vecEnd (i32.mul (i32.and (local.get $cols) (i32.const -4)) (i32.const 4)))
-    (local.set $r (local.get $rows))
-    (block $rowsDone
-      (loop $row
-        (br_if $rowsDone (i32.le_s (local.get $r) (i32.const 0)))
-        (local.set $o (i32.const 0))
-        (block $vecDone
-          (loop $vec
-            (br_if $vecDone (i32.ge_s (local.get $o) (local.get $vecEnd)))
-            (v128.store (i32.add (local.get $out) (local.get $o))
-              (f32x4.add
-                (f32x4.add
-                  (f32x4.mul
-                    (v128.load (i32.add (local.get $p) (local.get $o)))
-                    (v128.load (i32.add (local.get $A) (local.get $o))))
-                  (f32x4.mul
-                    (v128.load (i32.add (local.get $q) (local.get $o)))
-                    (v128.load (i32.add (local.get $B) (local.get $o)))))
-                (v128.load (i32.add (local.get $D) (local.get $o)))))
-            (local.set $o (i32.add (local.get $o) (i32.const 16)))
-            (br $vec)))
-        (block $tailDone
-          (loop $tail
-            (br_if $tailDone (i32.ge_s (local.get $o) (local.get $rowBytes)))
-            (f32.store (i32.add (local.get $out) (local.get $o))
-              (f32.add
-                (f32.add
-                  (f32.mul
-                    (f32.load (i32.add (local.get $p) (local.get $o)))
-                    (f32.load (i32.add (local.get $A) (local.get $o))))
-                  (f32.mul
-                    (f32.load (i32.add (local.get $q) (local.get $o)))
-                    (f32.load (i32.add (local.get $B) (local.get $o)))))
-                (f32.load (i32.add (local.get $D) (local.get $o)))))
-            (local.set $o (i32.add (local.get $o) (i32.const 4)))
-            (br $tail)))
-        (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
-        (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
-        (local.set $q (i32.add (local.get $q) (local.get $rowBytes)))
-        (local.set $r (i32.add (local.get $r) (i32.const -1)))
-        (br $row))))
-
-  ;; affineMask(out, dy, p, A, D, rows, cols, upper):
-  ;;   z = p[r, j] * A[j] + D[j] (centreAffineClamp's z, given its c); out[r, j] = (0 < z <= upper) ? dy[r, j] : 0
-  ;;   (the ReLU6 gradient through batch norm's output, recomputed from its input)
-  (func $affineMask (export "affineMask")
-    (param $out i32) (param $dy i32) (param $p i32) (param $A i32)
-    (param $D i32) (param $rows i32) (param $cols i32) (param $upper f32)
-    (local $r i32) (local $o i32) (local $rowBytes i32) (local $vecEnd i32)
-    (local $lim v128) (local $zero v128) (local $z v128) (local $zs f32)
-    (local.set $rowBytes (i32.mul (local.get $cols) (i32.const 4)))
-    (local.set $vecEnd (i32.mul (i32.and (local.get $cols) (i32.const -4)) (i32.const 4)))
-    (local.set $lim (f32x4.splat (local.get $upper)))
-    (local.set $zero (f32x4.splat (f32.const 0)))
-    (local.set $r (local.get $rows))
-    (block $rowsDone
-      (loop $row
-        (br_if $rowsDone (i32.le_s (local.get $r) (i32.const 0)))
-        (local.set $o (i32.const 0))
-        (block $vecDone
-          (loop $vec
-            (br_if $vecDone (i32.ge_s (local.get $o) (local.get $vecEnd)))
-            (local.set $z
-              (f32x4.add
-                (f32x4.mul
-                  (v128.load (i32.add (local.get $p) (local.get $o)))
-                  (v128.load (i32.add (local.get $A) (local.get $o))))
-                (v128.load (i32.add (local.get $D) (local.get $o)))))
-            (v128.store (i32.add (local.get $out) (local.get $o))
-              (v128.and
-                (v128.load (i32.add (local.get $dy) (local.get $o)))
-                (v128.and
-                  (f32x4.gt (local.get $z) (local.get $zero))
-                  (f32x4.le (local.get $z) (local.get $lim)))))
-            (local.set $o (i32.add (local.get $o) (i32.const 16)))
-            (br $vec)))
-        (block $tailDone
-          (loop $tail
-            (br_if $tailDone (i32.ge_s (local.get $o) (local.get $rowBytes)))
-            (local.set $zs
-              (f32.add
-                (f32.mul
-                  (f32.load (i32.add (local.get $p) (local.get $o)))
-                  (f32.load (i32.add (local.get $A) (local.get $o))))
-                (f32.load (i32.add (local.get $D) (local.get $o)))))
-            (f32.store (i32.add (local.get $out) (local.get $o))
-              (select
-                (f32.load (i32.add (local.get $dy) (local.get $o)))
-                (f32.const 0)
-                (i32.and
-                  (f32.gt (local.get $zs) (f32.const 0))
-                  (f32.le (local.get $zs) (local.get $upper)))))
-            (local.set $o (i32.add (local.get $o) (i32.const 4)))
-            (br $tail)))
-        (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
-        (local.set $dy (i32.add (local.get $dy) (local.get $rowBytes)))
-        (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
-        (local.set $r (i32.add (local.get $r) (i32.const -1)))
         (br $row))))
 
   ;; devSq(acc, x, xStep, C, count, cols):
@@ -215,7 +107,7 @@
   ;;   reads x and writes out: the centred values c are made in registers, never stored; with
   ;;   lo = -inf and hi = +inf, no clamp). The clamp is f32x4.pmax/pmin, one instruction each on
   ;;   x64, where f32x4.max/min's NaN and -0 rules take several: min(max(z, lo), hi) for every z but
-  ;;   NaN (kept) and -0 (kept, not made +0). affineMask, given the stored c, recomputes the same z.
+  ;;   NaN (kept) and -0 (kept, not made +0). bnGradSums recomputes the same z.
   (func $centreAffineClamp (export "centreAffineClamp")
     (param $out i32) (param $x i32) (param $C i32) (param $A i32) (param $D i32)
     (param $rows i32) (param $cols i32) (param $lo f32) (param $hi f32)
@@ -265,6 +157,149 @@
             (local.set $o (i32.add (local.get $o) (i32.const 4)))
             (br $tail)))
         (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
+        (local.set $x (i32.add (local.get $x) (local.get $rowBytes)))
+        (local.set $r (i32.add (local.get $r) (i32.const -1)))
+        (br $row))))
+
+  ;; bnGradSums(s1, s2, dz, dy, x, C, A, D, rows, cols, upper, masked):
+  ;;   per row r, column j: c = x[r, j] + C[j]; g = dy[r, j], or with masked != 0
+  ;;   g = (0 < c * A[j] + D[j] <= upper) ? dy[r, j] : 0, stored as dz[r, j];
+  ;;   s1[j] += g; s2[j] += g * c
+  ;;   (the first pass of batch norm's backward: ReLU6's gradient through the recomputed
+  ;;   pre-activation, and the column sums of dz and dz * (x - mean), with the centred values made in
+  ;;   registers, never stored; z is centreAffineClamp's)
+  (func $bnGradSums (export "bnGradSums")
+    (param $s1 i32) (param $s2 i32) (param $dz i32) (param $dy i32)
+    (param $x i32) (param $C i32) (param $A i32) (param $D i32)
+    (param $rows i32) (param $cols i32) (param $upper f32) (param $masked i32)
+    (local $r i32) (local $o i32) (local $rowBytes i32) (local $vecEnd i32)
+    (local $lim v128) (local $zero v128) (local $c v128) (local $z v128) (local $g v128)
+    (local $cs f32) (local $zs f32) (local $gs f32)
+    (local.set $rowBytes (i32.mul (local.get $cols) (i32.const 4)))
+    (local.set $vecEnd (i32.mul (i32.and (local.get $cols) (i32.const -4)) (i32.const 4)))
+    (local.set $lim (f32x4.splat (local.get $upper)))
+    (local.set $zero (f32x4.splat (f32.const 0)))
+    (local.set $r (local.get $rows))
+    (block $rowsDone
+      (loop $row
+        (br_if $rowsDone (i32.le_s (local.get $r) (i32.const 0)))
+        (local.set $o (i32.const 0))
+        (block $vecDone
+          (loop $vec
+            (br_if $vecDone (i32.ge_s (local.get $o) (local.get $vecEnd)))
+            (local.set $c
+              (f32x4.add
+                (v128.load (i32.add (local.get $x) (local.get $o)))
+                (v128.load (i32.add (local.get $C) (local.get $o)))))
+            (local.set $g (v128.load (i32.add (local.get $dy) (local.get $o))))
+            (if (local.get $masked)
+              (then
+                (local.set $z
+                  (f32x4.add
+                    (f32x4.mul (local.get $c) (v128.load (i32.add (local.get $A) (local.get $o))))
+                    (v128.load (i32.add (local.get $D) (local.get $o)))))
+                (local.set $g
+                  (v128.and
+                    (local.get $g)
+                    (v128.and
+                      (f32x4.gt (local.get $z) (local.get $zero))
+                      (f32x4.le (local.get $z) (local.get $lim)))))
+                (v128.store (i32.add (local.get $dz) (local.get $o)) (local.get $g))))
+            (v128.store (i32.add (local.get $s1) (local.get $o))
+              (f32x4.add (v128.load (i32.add (local.get $s1) (local.get $o))) (local.get $g)))
+            (v128.store (i32.add (local.get $s2) (local.get $o))
+              (f32x4.add
+                (v128.load (i32.add (local.get $s2) (local.get $o)))
+                (f32x4.mul (local.get $g) (local.get $c))))
+            (local.set $o (i32.add (local.get $o) (i32.const 16)))
+            (br $vec)))
+        (block $tailDone
+          (loop $tail
+            (br_if $tailDone (i32.ge_s (local.get $o) (local.get $rowBytes)))
+            (local.set $cs
+              (f32.add
+                (f32.load (i32.add (local.get $x) (local.get $o)))
+                (f32.load (i32.add (local.get $C) (local.get $o)))))
+            (local.set $gs (f32.load (i32.add (local.get $dy) (local.get $o))))
+            (if (local.get $masked)
+              (then
+                (local.set $zs
+                  (f32.add
+                    (f32.mul (local.get $cs) (f32.load (i32.add (local.get $A) (local.get $o))))
+                    (f32.load (i32.add (local.get $D) (local.get $o)))))
+                (local.set $gs
+                  (select
+                    (local.get $gs)
+                    (f32.const 0)
+                    (i32.and
+                      (f32.gt (local.get $zs) (f32.const 0))
+                      (f32.le (local.get $zs) (local.get $upper)))))
+                (f32.store (i32.add (local.get $dz) (local.get $o)) (local.get $gs))))
+            (f32.store (i32.add (local.get $s1) (local.get $o))
+              (f32.add (f32.load (i32.add (local.get $s1) (local.get $o))) (local.get $gs)))
+            (f32.store (i32.add (local.get $s2) (local.get $o))
+              (f32.add
+                (f32.load (i32.add (local.get $s2) (local.get $o)))
+                (f32.mul (local.get $gs) (local.get $cs))))
+            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (br $tail)))
+        (local.set $dz (i32.add (local.get $dz) (local.get $rowBytes)))
+        (local.set $dy (i32.add (local.get $dy) (local.get $rowBytes)))
+        (local.set $x (i32.add (local.get $x) (local.get $rowBytes)))
+        (local.set $r (i32.add (local.get $r) (i32.const -1)))
+        (br $row))))
+
+  ;; centreAffine(out, p, x, C, A, B, D, rows, cols):
+  ;;   out[r, j] = p[r, j] * A[j] + (x[r, j] + C[j]) * B[j] + D[j]
+  ;;   (the last pass of batch norm's backward, dx from dz and the centred values x + C made in
+  ;;   registers; out may be p)
+  (func $centreAffine (export "centreAffine")
+    (param $out i32) (param $p i32) (param $x i32) (param $C i32)
+    (param $A i32) (param $B i32) (param $D i32) (param $rows i32) (param $cols i32)
+    (local $r i32) (local $o i32) (local $rowBytes i32) (local $vecEnd i32)
+    (local.set $rowBytes (i32.mul (local.get $cols) (i32.const 4)))
+    (local.set $vecEnd (i32.mul (i32.and (local.get $cols) (i32.const -4)) (i32.const 4)))
+    (local.set $r (local.get $rows))
+    (block $rowsDone
+      (loop $row
+        (br_if $rowsDone (i32.le_s (local.get $r) (i32.const 0)))
+        (local.set $o (i32.const 0))
+        (block $vecDone
+          (loop $vec
+            (br_if $vecDone (i32.ge_s (local.get $o) (local.get $vecEnd)))
+            (v128.store (i32.add (local.get $out) (local.get $o))
+              (f32x4.add
+                (f32x4.add
+                  (f32x4.mul
+                    (v128.load (i32.add (local.get $p) (local.get $o)))
+                    (v128.load (i32.add (local.get $A) (local.get $o))))
+                  (f32x4.mul
+                    (f32x4.add
+                      (v128.load (i32.add (local.get $x) (local.get $o)))
+                      (v128.load (i32.add (local.get $C) (local.get $o))))
+                    (v128.load (i32.add (local.get $B) (local.get $o)))))
+                (v128.load (i32.add (local.get $D) (local.get $o)))))
+            (local.set $o (i32.add (local.get $o) (i32.const 16)))
+            (br $vec)))
+        (block $tailDone
+          (loop $tail
+            (br_if $tailDone (i32.ge_s (local.get $o) (local.get $rowBytes)))
+            (f32.store (i32.add (local.get $out) (local.get $o))
+              (f32.add
+                (f32.add
+                  (f32.mul
+                    (f32.load (i32.add (local.get $p) (local.get $o)))
+                    (f32.load (i32.add (local.get $A) (local.get $o))))
+                  (f32.mul
+                    (f32.add
+                      (f32.load (i32.add (local.get $x) (local.get $o)))
+                      (f32.load (i32.add (local.get $C) (local.get $o))))
+                    (f32.load (i32.add (local.get $B) (local.get $o)))))
+                (f32.load (i32.add (local.get $D) (local.get $o)))))
+            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (br $tail)))
+        (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
+        (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
         (local.set $x (i32.add (local.get $x) (local.get $rowBytes)))
         (local.set $r (i32.add (local.get $r) (i32.const -1)))
         (br $row))))
