@@ -119,15 +119,21 @@ async function threadsOf(backend: BackendName, cores: number): Promise<number> {
 }
 
 const GEMM_SIZE = 1024;
+/**
+ * Images in the ceiling's 1x1 convolution, as in torch_bench.py: on one thread PyTorch 1.13 runs a
+ * 1x1 convolution of a single image on its slow non-oneDNN path, which no case takes.
+ */
+const GEMM_BATCH = 16;
 
 /**
  * GFLOP/s of the best of five n x n x n float32 GEMMs on `backend`, each run as a 1x1 convolution
- * (n -> n channels on sqrt(n) x sqrt(n)), the path the sides' convolutions take; n a square.
+ * (n -> n channels on GEMM_BATCH images of sqrt(n / GEMM_BATCH) squared pixels), the path the sides'
+ * convolutions take; n / GEMM_BATCH a square.
  */
 async function engineGemm(backend: BackendName, n: number): Promise<number> {
   await initBackend(backend);
-  const side = Math.round(Math.sqrt(n));
-  const x = tf.randomUniform([1, side, side, n]) as tf.Tensor4D;
+  const side = Math.round(Math.sqrt(n / GEMM_BATCH));
+  const x = tf.randomUniform([GEMM_BATCH, side, side, n]) as tf.Tensor4D;
   const w = tf.randomUniform([1, 1, n, n]) as tf.Tensor4D;
   tf.conv2d(x, w, 1, 'valid').dispose();
   let best = Infinity;
@@ -139,7 +145,7 @@ async function engineGemm(backend: BackendName, n: number): Promise<number> {
     y.dispose();
   }
   tf.dispose([x, w]);
-  return (2 * n * n * side * side) / (best / 1000) / 1e9;
+  return (2 * n * n * GEMM_BATCH * side * side) / (best / 1000) / 1e9;
 }
 
 const plural = (n: number) => `${n} thread${n === 1 ? '' : 's'}`;
@@ -189,7 +195,9 @@ async function main(): Promise<void> {
   const limits: string[] = [];
   for (const b of backends) limits.push(`${b} ${(await engineGemm(b, GEMM_SIZE)).toFixed(1)}`);
   for (const t of torchThreads) limits.push(`pytorch ${(await torch.gemm(GEMM_SIZE, t)).toFixed(1)} on ${plural(t)}`);
-  console.log(`bench: each side's ceiling, GFLOP/s of a ${GEMM_SIZE}x${GEMM_SIZE}x${GEMM_SIZE} float32 GEMM as a 1x1 conv (best of 5): ${limits.join(', ')}`);
+  console.log(
+    `bench: each side's ceiling, GFLOP/s of a ${GEMM_SIZE}x${GEMM_SIZE}x${GEMM_SIZE} float32 GEMM as a 1x1 conv of ${GEMM_BATCH} images (best of 5): ${limits.join(', ')}`,
+  );
   try {
     for (const c of cases) {
       const sides = new Map<BackendName, EngineSide>();

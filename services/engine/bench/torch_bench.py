@@ -6,7 +6,7 @@ timed alternately in one run with both kept warm:
   {"cmd": "hello"}                          -> {"torch": version, "default_threads": n}
   {"cmd": "build", "case": CASE}            -> {"ok": true, "params": n}
   {"cmd": "run", "steps": n, "threads": t}  -> {"ms": [per-step milliseconds], "loss": last loss}
-  {"cmd": "gemm", "n": n, "threads": t}     -> {"gflops": best of 5 n x n x n float32 GEMMs as 1x1 convs}
+  {"cmd": "gemm", "n": n, "threads": t}     -> {"gflops": best of 5 n x n x n float32 GEMMs as 1x1 convs of 16 images}
   {"cmd": "quit"}
 
 A CASE (see bench/net-spec.ts) is a supernet at max width plus the training step to time: a list of
@@ -23,6 +23,9 @@ import time
 
 import torch
 import torch.nn.functional as F
+
+# Images in the ceiling's 1x1 convolution (run.ts uses the same): GEMM_BATCH * side^2 = n rows.
+GEMM_BATCH = 16
 
 torch.manual_seed(0)
 DEFAULT_THREADS = torch.get_num_threads()
@@ -188,12 +191,15 @@ def main():
             reply = {"ms": ms, "loss": loss}
         elif cmd == "gemm":
             # The side's ceiling for the step's kind of arithmetic: an n x n x n float32 GEMM run as a
-            # 1x1 convolution (n -> n channels on sqrt(n) x sqrt(n)), the path PyTorch's convolutions
-            # take (oneDNN), which torch.mm (the system BLAS) may not.
+            # 1x1 convolution (n -> n channels on GEMM_BATCH images of sqrt(n / GEMM_BATCH) squared
+            # pixels), the path PyTorch's convolutions take (oneDNN), which torch.mm (the system
+            # BLAS) may not. A batch of several images, as in the cases: on one thread PyTorch 1.13
+            # runs a 1x1 convolution of a single image on its slow non-oneDNN path (5.8 against
+            # 159 GFLOP/s here).
             torch.set_num_threads(msg["threads"])
             n = msg["n"]
-            side = int(round(n ** 0.5))
-            x = torch.rand(1, n, side, side)
+            side = int(round((n / GEMM_BATCH) ** 0.5))
+            x = torch.rand(GEMM_BATCH, n, side, side)
             w = torch.rand(n, n, 1, 1)
             with torch.no_grad():
                 F.conv2d(x, w)
@@ -202,7 +208,7 @@ def main():
                     t0 = time.perf_counter()
                     F.conv2d(x, w)
                     best = min(best, time.perf_counter() - t0)
-            reply = {"gflops": 2 * n * n * side * side / best / 1e9}
+            reply = {"gflops": 2 * n * n * GEMM_BATCH * side * side / best / 1e9}
         elif cmd == "quit":
             return
         else:
