@@ -11,16 +11,17 @@ import { BN_BLOCK_ROWS, TASK } from './wasm-kernel-tasks.mjs';
  * variance, differentiable in x, gamma and beta (mean and variance depend on x); then ReLU6 when
  * `relu6`.
  *
- * On `wasm` with SIMD it is one fused kernel forward (three passes over x, which only the last
- * writes: y) and one backward (three passes over x and dy), where the same computation from tfjs
- * ops (moments, rsqrt, scale and shift, and their gradients) makes about twenty passes; the wasm
- * kernel pool splits each pass by blocks of rows, and float32 sums per block are added in float64 in
- * block order. The forward's centred values x - mean are made in registers in its second and third
- * passes, never stored: on activations larger than the cache the passes are bound by memory
- * traffic, and a stored copy cost a write and a read of x's size. ReLU6 is fused into the last
- * forward pass (clamping as it writes y) and its gradient into the first backward pass (the
- * pre-activation recomputed from x, with the forward's float32 scale and shift, masks dy), so it
- * costs no pass of its own either way. Elsewhere it is those tfjs ops and `tf.relu6`.
+ * On `wasm` with SIMD it is one fused kernel forward (three passes over x, of which only the last
+ * writes: y) and one backward (two passes over x and dy, writing dz with ReLU6, then dx), where the
+ * same computation from tfjs ops (moments, rsqrt, scale and shift, and their gradients) makes about
+ * twenty passes; the wasm kernel pool splits each pass by blocks of rows, and float32 sums per
+ * block are added in float64 in block order. Neither stores the centred values x - mean: each pass
+ * that needs them makes them in registers from x, because on activations larger than the cache the
+ * passes are bound by memory traffic, and a stored copy cost a write and a read of x's size. ReLU6
+ * is fused into the last forward pass (clamping as it writes y) and its gradient into the first
+ * backward pass (the pre-activation recomputed from x, with the forward's float32 scale and shift,
+ * masks dy), so it costs no pass of its own either way. Elsewhere it is those tfjs ops and
+ * `tf.relu6`.
  *
  * Returns `mean` and `variance` (biased) too, for running statistics; they carry no gradient.
  */
