@@ -166,20 +166,26 @@ function batchNormBackward(args: { inputs: tf.NamedTensorInfoMap; backend: tf.Ke
   const va = heap.temp([cols]);
   const vb = heap.temp([cols]);
   const vd = heap.temp([cols]);
-  const scale = heap.temp([cols]);
   const m = Float64Array.from(heap.f32(mean));
   const v = Float64Array.from(heap.f32(variance));
   const g = Float64Array.from(heap.f32(gamma));
   setVec(heap, negMean, m.map((x) => -x));
   const xPtr = heap.ptr(x);
   const dyPtr = heap.ptr(dy);
-  const cPtr = heap.ptr(negMean);
-  // The gradient below the activation: dy itself, or dy masked into dx's memory.
+  const negMeanPtr = heap.ptr(negMean);
+  const split = minPartUnits(BN_BLOCK_ROWS * cols * 2);
+  // The gradient below the activation: dy itself, or dy masked into dx's memory (the mask needs the
+  // forward's scale; unmasked, bnGradSums reads neither it nor beta).
   const masked = relu6 === true;
   const dzPtr = masked ? heap.ptr(dx) : dyPtr;
-  if (masked) setVec(heap, scale, bnScale(g, v, epsilon));
-  const sums = [rows, cols, heap.ptr(part1), heap.ptr(part2), dzPtr, dyPtr, xPtr, cPtr, heap.ptr(scale), heap.ptr(beta), RELU6_UPPER, masked ? 1 : 0];
-  heap.task(TASK.BN_GRAD_SUMS, sums, blocks, 1, minPartUnits(BN_BLOCK_ROWS * cols * 2));
+  let scalePtr = 0;
+  if (masked) {
+    const scale = heap.temp([cols]);
+    setVec(heap, scale, bnScale(g, v, epsilon));
+    scalePtr = heap.ptr(scale);
+  }
+  const sums = [rows, cols, heap.ptr(part1), heap.ptr(part2), dzPtr, dyPtr, xPtr, negMeanPtr, scalePtr, heap.ptr(beta), RELU6_UPPER, masked ? 1 : 0];
+  heap.task(TASK.BN_GRAD_SUMS, sums, blocks, 1, split);
   const sdy = blockSums(heap, part1, blocks, cols);
   const sdyc = blockSums(heap, part2, blocks, cols);
   // With xhat = (x - mean) * istd: dx = gamma*istd*dy - gamma*istd*sum(dy)/R
@@ -198,8 +204,8 @@ function batchNormBackward(args: { inputs: tf.NamedTensorInfoMap; backend: tf.Ke
   setVec(heap, va, a);
   setVec(heap, vb, b);
   setVec(heap, vd, d);
-  const dxArgs = [rows, cols, heap.ptr(dx), dzPtr, xPtr, cPtr, heap.ptr(va), heap.ptr(vb), heap.ptr(vd)];
-  heap.task(TASK.BN_GRAD_DX, dxArgs, blocks, 1, minPartUnits(BN_BLOCK_ROWS * cols * 2));
+  const dxArgs = [rows, cols, heap.ptr(dx), dzPtr, xPtr, negMeanPtr, heap.ptr(va), heap.ptr(vb), heap.ptr(vd)];
+  heap.task(TASK.BN_GRAD_DX, dxArgs, blocks, 1, split);
   setVec(heap, dgamma, dg);
   setVec(heap, dbeta, sdy);
   heap.release();
